@@ -1,0 +1,138 @@
+"""A job's life in the catalog: skip if committed, write to staging, check counts, move, register.
+
+A killed job leaves a 'running' row and a staging folder; the next run of the same job marks that row
+failed and removes its folders, so nothing half-written is ever registered or read.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow.dataset as ds
+
+from tiers.catalog import Catalog, OutputRecord
+from tiers.ids import new_run_id
+
+log = logging.getLogger(__name__)
+
+STAGING = "_staging"
+
+
+class CountMismatch(RuntimeError):
+    """Records in and records out of a job differ: something would be lost, so nothing is committed."""
+
+
+def code_version() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+        if out.returncode == 0:
+            return out.stdout.strip()
+    except OSError:
+        pass
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tiers")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def config_hash(job: str, payload: dict[str, Any]) -> str:
+    blob = json.dumps({"job": job, **payload}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def parquet_stats(path: str) -> tuple[int, int]:
+    """(rows, bytes) of a Parquet folder, from footers only."""
+    files = [p for p in Path(path).rglob("*.parquet")]
+    if not files:
+        return 0, 0
+    dataset = ds.dataset([str(p) for p in files], format="parquet")
+    rows = sum(fragment.metadata.num_rows for fragment in dataset.get_fragments())
+    return rows, sum(p.stat().st_size for p in files)
+
+
+@dataclass
+class JobResult:
+    run_id: str
+    skipped: bool
+    counts: dict[str, Any]
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+class JobRun:
+    """Use as a context manager around a job body; call `stage()` for paths and `commit()` at the end."""
+
+    def __init__(self, catalog: Catalog, job: str, payload: dict[str, Any], force: bool = False):
+        self.catalog = catalog
+        self.job = job
+        self.payload = payload
+        self.hash = config_hash(job, payload)
+        self.force = force
+        self.run_id = new_run_id(job)
+        self.staging = catalog.root / STAGING / self.run_id
+        self.previous: dict[str, Any] | None = None
+        self._tiers: dict[str, str | None] = {}
+
+    def __enter__(self) -> "JobRun":
+        self.catalog.migrate()
+        for stale in self.catalog.abandon_running(self.job):
+            log.warning("run %s was left running by a killed process; marked failed", stale)
+            self._remove_run_folders(stale)
+        if not self.force:
+            self.previous = self.catalog.find_committed(self.job, self.hash)
+            if self.previous:
+                log.info("%s: identical configuration already committed as %s; skipping", self.job, self.previous["run_id"])
+                return self
+        self.staging.mkdir(parents=True, exist_ok=True)
+        self.catalog.start_run(self.run_id, self.job, self.payload, self.hash, code_version())
+        return self
+
+    @property
+    def skipped(self) -> bool:
+        return self.previous is not None
+
+    def stage(self, kind: str, tier: str | None = None) -> str:
+        """Staging folder for one output kind (e.g. 'L0', 'quarantine')."""
+        self._tiers[kind] = tier
+        return str(self.staging / kind)
+
+    def final_path(self, kind: str) -> Path:
+        return self.catalog.root / kind / self.run_id
+
+    def commit(self, counts: dict[str, Any]) -> JobResult:
+        outputs = []
+        for kind, tier in self._tiers.items():
+            source = self.staging / kind
+            if not source.exists():
+                source.mkdir(parents=True)
+            rows, size = parquet_stats(str(source))
+            target = self.final_path(kind)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source.rename(target)
+            outputs.append(OutputRecord(kind=kind, path=str(target), rows=rows, bytes=size, tier=tier))
+        self.catalog.commit_run(self.run_id, outputs, counts)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        log.info("%s: committed run %s %s", self.job, self.run_id, counts)
+        return JobResult(self.run_id, False, counts, {o.kind: o.path for o in outputs})
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is not None and not self.skipped:
+            self.catalog.fail_run(self.run_id, f"{exc_type.__name__}: {exc}")
+            self._remove_run_folders(self.run_id)
+        return False
+
+    def _remove_run_folders(self, run_id: str) -> None:
+        shutil.rmtree(self.catalog.root / STAGING / run_id, ignore_errors=True)
+        for kind_dir in self.catalog.root.iterdir():
+            candidate = kind_dir / run_id
+            if kind_dir.name != STAGING and candidate.is_dir():
+                shutil.rmtree(candidate, ignore_errors=True)

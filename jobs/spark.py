@@ -1,0 +1,59 @@
+"""The Spark session factory shared by every job."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from pyspark.sql import SparkSession
+
+from tiers.config import SparkConfig
+
+log = logging.getLogger(__name__)
+
+
+def get_spark(config: SparkConfig) -> SparkSession:
+    """Return the active session if there is one (spark-submit decides), else build one.
+
+    With no master configured the session is `local[*]`, bound to 127.0.0.1, with Arrow on.
+    """
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    builder = SparkSession.builder.appName(config.app_name)
+    under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
+    master = config.master or ("" if under_submit else "local[*]")
+    if master:
+        builder = builder.master(master)
+    if master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        builder = (
+            builder.config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.driver.memory", config.driver_memory)
+            .config("spark.ui.enabled", "false")
+        )
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = (
+        builder.config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "2048")
+        .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.python.worker.reuse", "true")
+    )
+    for key, value in config.conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    log.info("spark session on %s", spark.sparkContext.master)
+    return spark
+
+
+def partitions_for(spark: SparkSession, total_bytes: int, bytes_per_partition: int) -> int:
+    """Shuffle partitions sized to the input: one per `bytes_per_partition`, at least the parallelism."""
+    parallelism = spark.sparkContext.defaultParallelism
+    wanted = max(parallelism, -(-total_bytes // bytes_per_partition))
+    spark.conf.set("spark.sql.shuffle.partitions", str(wanted))
+    return wanted

@@ -1,0 +1,52 @@
+"""Catalog schema, versioned: each migration runs once, in order, recorded in `schema_version`."""
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "runs and committed outputs",
+        """
+        CREATE TABLE runs (
+            run_id      VARCHAR PRIMARY KEY,
+            job         VARCHAR NOT NULL,
+            config_json VARCHAR NOT NULL,
+            config_hash VARCHAR NOT NULL,
+            code_version VARCHAR,
+            started_at  TIMESTAMPTZ NOT NULL,
+            ended_at    TIMESTAMPTZ,
+            status      VARCHAR NOT NULL CHECK (status IN ('running', 'committed', 'failed', 'skipped')),
+            counts_json VARCHAR,
+            error       VARCHAR
+        );
+        CREATE TABLE outputs (
+            run_id  VARCHAR NOT NULL REFERENCES runs(run_id),
+            kind    VARCHAR NOT NULL,
+            tier    VARCHAR,
+            path    VARCHAR NOT NULL,
+            rows    BIGINT NOT NULL,
+            bytes   BIGINT NOT NULL,
+            committed_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (run_id, kind)
+        );
+        """,
+    ),
+    (
+        2,
+        "classifier models",
+        """
+        CREATE TABLE models (
+            model_hash  VARCHAR PRIMARY KEY,
+            lang        VARCHAR NOT NULL,
+            path        VARCHAR NOT NULL,
+            tokenizer   VARCHAR NOT NULL,
+            seeds_json  VARCHAR NOT NULL,
+            params_json VARCHAR NOT NULL,
+            metrics_json VARCHAR,
+            run_id      VARCHAR,
+            created_at  TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
+]
+
+LATEST = MIGRATIONS[-1][0]
