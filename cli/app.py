@@ -1,0 +1,121 @@
+"""The `tiers` command."""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from cli import catalog_cmd
+from cli.options import JobOptions
+from tiers.catalog import CatalogError
+from tiers.config import ConfigError, TiersConfig, load_config
+from tiers.io.formats import InputError
+
+EXIT_FAILED, EXIT_USAGE, EXIT_CATALOG = 1, 2, 3
+
+app = typer.Typer(help="tiers: tiered data management for LLM training corpora (L0 raw to L4 verified).", no_args_is_help=True)
+run_app = typer.Typer(help="Run pipeline stages, locally on Spark by default.", no_args_is_help=True)
+app.add_typer(run_app, name="run")
+app.add_typer(catalog_cmd.app, name="catalog")
+console = Console(stderr=True)
+
+InputOpt = typer.Option(..., "--input", help="file, directory or glob of WARC/WET/JSONL/Parquet; repeatable")
+RootOpt = typer.Option(..., "--root", help="data root: tiers and catalog.duckdb live here")
+ConfigOpt = typer.Option(None, "--config", help="YAML config (default: conf/pipeline.yaml)")
+SetOpt = typer.Option([], "--set", help="override a config key: section.key=value; repeatable")
+ForceOpt = typer.Option(False, "--force", help="redo stages even when an identical run is committed")
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=console, show_path=False)])
+    for noisy in ("py4j", "py4j.clientserver", "py4j.java_gateway"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _load(options: JobOptions) -> TiersConfig:
+    try:
+        return load_config(options.config, options.overrides)
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_USAGE)
+
+
+def _execute(options: JobOptions, pipeline: Callable) -> None:
+    """Validate config, start Spark, run the stages with progress, print a summary."""
+    _setup_logging()
+    config = _load(options)
+    from cli.progress import spark_progress
+    from jobs.spark import get_spark
+
+    spark = get_spark(config.spark)
+
+    def wrap(name, body):
+        with spark_progress(spark, name):
+            result = body()
+        state = "skipped (already committed)" if result.skipped else "committed"
+        console.print(f"[green]{name}[/green]: {state} as {result.run_id} {result.counts}")
+        return result
+
+    try:
+        pipeline(spark, config, options.inputs, options.root, force=options.force, wrap=wrap)
+    except InputError as exc:
+        console.print(f"[red]input error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE)
+    except CatalogError as exc:
+        console.print(f"[red]catalog error:[/red] {exc}")
+        raise typer.Exit(EXIT_CATALOG)
+    except Exception as exc:  # noqa: BLE001 - any job failure: the run is marked failed, exit non-zero
+        logging.getLogger("tiers").exception("job failed")
+        console.print(f"[red]job failed:[/red] {type(exc).__name__}: {exc}")
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def ingest(inputs: list[str] = InputOpt, root: str = RootOpt, config: Optional[str] = ConfigOpt,
+           overrides: list[str] = SetOpt, force: bool = ForceOpt) -> None:
+    """Ingest raw crawl files (WARC, WET, JSONL, Parquet) into L0, bad records into quarantine."""
+    from jobs.ingest import run_ingest
+
+    def pipeline(spark, cfg, inp, rt, force, wrap):
+        return {"ingest": wrap("ingest -> L0", lambda: run_ingest(spark, cfg, inp, rt, force=force))}
+
+    _execute(JobOptions(root, inputs, config, overrides, force), pipeline)
+
+
+@run_app.command("l0-to-l1")
+def l0_to_l1(inputs: list[str] = InputOpt, root: str = RootOpt, config: Optional[str] = ConfigOpt,
+             overrides: list[str] = SetOpt, force: bool = ForceOpt) -> None:
+    """Ingest to L0, then clean, filter and deduplicate into L1."""
+    from jobs.pipeline import run_l0_to_l1
+
+    _execute(JobOptions(root, inputs, config, overrides, force), run_l0_to_l1)
+
+
+@run_app.command("l0-to-l2")
+def l0_to_l2(inputs: list[str] = InputOpt, root: str = RootOpt, config: Optional[str] = ConfigOpt,
+             overrides: list[str] = SetOpt, force: bool = ForceOpt) -> None:
+    """The main job: ingest to L0, L1 cleaning and dedup, L2 quality selection."""
+    from jobs.pipeline import run_l0_to_l2
+
+    _execute(JobOptions(root, inputs, config, overrides, force), run_l0_to_l2)
+
+
+@app.command()
+def package(out: str = typer.Option("dist", help="folder for the archive")) -> None:
+    """Build dist/tiers_pyfiles.zip with the project's packages, for spark-submit --py-files."""
+    from jobs.packaging import build_pyfiles
+
+    path = build_pyfiles(out)
+    typer.echo(path)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/red]")
+        sys.exit(EXIT_USAGE)

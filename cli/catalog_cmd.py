@@ -1,0 +1,77 @@
+"""`tiers catalog ...`: status of the tiers and read-only SQL over the catalog."""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from enum import Enum
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.options import SqlOptions
+from tiers.catalog import Catalog, CatalogError
+
+app = typer.Typer(help="Inspect the DuckDB catalog: tier status and read-only SQL.", no_args_is_help=True)
+console = Console()
+EXIT_CATALOG = 3
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def status(root: str = typer.Option(..., help="data root holding catalog.duckdb")) -> None:
+    """Documents, bytes and runs per tier; drops by stage and reason; quarantined records."""
+    try:
+        report = Catalog(root).status()
+    except CatalogError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_CATALOG)
+    table = Table(title=f"tiers in {root}")
+    for column in ("tier", "documents", "bytes", "runs"):
+        table.add_column(column, justify="right" if column != "tier" else "left")
+    for tier in ("L0", "L1", "L2"):
+        item = report["tiers"].get(tier, {"documents": 0, "bytes": 0, "runs": 0})
+        table.add_row(tier, f"{item['documents']:,}", f"{item['bytes']:,}", str(item["runs"]))
+    console.print(table)
+    if report["drops"]:
+        drops = Table(title="drops")
+        for column in ("stage", "reason", "documents"):
+            drops.add_column(column)
+        for stage, reason, count in report["drops"]:
+            drops.add_row(stage, reason, f"{count:,}")
+        console.print(drops)
+    console.print(f"quarantined records: {report['quarantine']:,}   runs: {report['runs']}")
+
+
+@app.command()
+def sql(
+    query: str = typer.Argument(..., help="SQL over tables runs, outputs, models and views membership, drops, quarantine, l0, l1, l2"),
+    root: str = typer.Option(..., help="data root holding catalog.duckdb"),
+    format: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json"),
+) -> None:
+    """Run SQL on a read-only connection to the catalog."""
+    options = SqlOptions(root=root, sql=query, format=format.value)
+    try:
+        columns, rows = Catalog(options.root).query(options.sql)
+    except CatalogError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_CATALOG)
+    if options.format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif options.format == "json":
+        typer.echo(json.dumps([dict(zip(columns, row)) for row in rows], default=str, indent=1))
+    else:
+        table = Table()
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        console.print(table)

@@ -1,0 +1,67 @@
+"""Line-level boilerplate removal: navigation, pagination, "click here", cookie and share lines.
+
+Patterns per language live in conf/boilerplate/<lang>.txt; only short lines (at most `max_words`
+words) are candidates, so a sentence that merely mentions cookies stays. In the spirit of the
+UltraData-Math L1 cleaner and CCNet/RefinedWeb line-level boilerplate rules.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+from pydantic import field_validator
+
+from tiers.ops.base import Params, TextMapper
+from tiers.ops.registry import register
+
+BOILERPLATE_DIR = Path(__file__).resolve().parents[2] / "conf" / "boilerplate"
+
+
+def available_languages() -> list[str]:
+    return sorted(p.stem for p in BOILERPLATE_DIR.glob("*.txt"))
+
+
+class BoilerplateParams(Params):
+    languages: list[str] = ["en", "de", "fr", "es"]
+    max_words: int = 12
+
+    @field_validator("languages")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        missing = [lang for lang in value if not (BOILERPLATE_DIR / f"{lang}.txt").exists()]
+        if missing:
+            raise ValueError(f"no boilerplate list for {missing}; allowed: {available_languages()}")
+        return value
+
+
+def load_patterns(languages: list[str]) -> re.Pattern[str]:
+    patterns = []
+    for lang in languages:
+        for line in (BOILERPLATE_DIR / f"{lang}.txt").read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                patterns.append(f"(?:{line.strip()})")
+    return re.compile(r"^[\W_]*(?:" + "|".join(patterns) + r")[\W_]*$", re.IGNORECASE)
+
+
+@register
+class BoilerplateLines(TextMapper):
+    name = "boilerplate_lines"
+    ParamsModel = BoilerplateParams
+    adds: ClassVar[dict[str, pa.DataType]] = {"boilerplate_lines_removed": pa.int32()}
+
+    def __init__(self, params: BoilerplateParams | None = None):
+        super().__init__(params)
+        self.pattern = load_patterns(self.params.languages)
+
+    def transform(self, text: str) -> tuple[str, dict[str, Any]]:
+        kept, removed = [], 0
+        max_words = self.params.max_words
+        for line in text.split("\n"):
+            stripped = line.strip()
+            if stripped and len(stripped) < 200 and stripped.count(" ") < max_words and self.pattern.match(stripped):
+                removed += 1
+                continue
+            kept.append(line)
+        return ("\n".join(kept) if removed else text), {"boilerplate_lines_removed": removed}

