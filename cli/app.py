@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from cli import catalog_cmd
+from cli import catalog_cmd, classifier_cmd
 from cli.options import JobOptions
 from tiers.catalog import CatalogError
 from tiers.config import ConfigError, TiersConfig, load_config
@@ -21,6 +21,7 @@ app = typer.Typer(help="tiers: tiered data management for LLM training corpora (
 run_app = typer.Typer(help="Run pipeline stages, locally on Spark by default.", no_args_is_help=True)
 app.add_typer(run_app, name="run")
 app.add_typer(catalog_cmd.app, name="catalog")
+app.add_typer(classifier_cmd.app, name="classifier")
 console = Console(stderr=True)
 
 InputOpt = typer.Option(..., "--input", help="file, directory or glob of WARC/WET/JSONL/Parquet; repeatable")
@@ -102,6 +103,20 @@ def l0_to_l2(inputs: list[str] = InputOpt, root: str = RootOpt, config: Optional
     from jobs.pipeline import run_l0_to_l2
 
     _execute(JobOptions(root, inputs, config, overrides, force), run_l0_to_l2)
+
+
+@run_app.command("l1-to-l2")
+def l1_to_l2(root: str = RootOpt, config: Optional[str] = ConfigOpt, overrides: list[str] = SetOpt,
+             force: bool = ForceOpt, l1_run: Optional[str] = typer.Option(None, help="L1 run id (default: latest)")) -> None:
+    """Score the latest (or given) L1 run with the quality classifier and select L2."""
+    from jobs.l1_to_l2 import latest_l1_run, run_l1_to_l2
+    from tiers.catalog import Catalog
+
+    def pipeline(spark, cfg, inp, rt, force, wrap):
+        run = l1_run or latest_l1_run(Catalog(rt))
+        return {"l1_to_l2": wrap("L1 -> L2", lambda: run_l1_to_l2(spark, cfg, rt, run, force=force))}
+
+    _execute(JobOptions(root, [], config, overrides, force), pipeline)
 
 
 @app.command()

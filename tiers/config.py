@@ -84,6 +84,7 @@ class ClassifierTrainConfig(Strict):
     word_ngrams: int = 3
     min_count: int = 5
     epoch: int = 3
+    bucket: int = Field(2_000_000, ge=1000)
     holdout_fraction: float = Field(0.1, ge=0, lt=1)
     max_per_class: int | None = None
     seed: int = 42
@@ -104,7 +105,7 @@ class LanguageModelConfig(Strict):
 class L2Config(Strict):
     threshold: float = Field(0.5, ge=0, le=1)
     models: dict[str, LanguageModelConfig] = Field(default_factory=dict)
-    fallback_language: str | None = "en"
+    fallback_language: str | None = None
     seeds: str = "conf/seeds/bootstrap.yaml"
     train: ClassifierTrainConfig = ClassifierTrainConfig()
 

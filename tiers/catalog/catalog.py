@@ -244,7 +244,7 @@ class Catalog:
                     "count(DISTINCT m.run_id) FROM membership m GROUP BY m.tier"
                 ).fetchall()
             }
-            drops = con.execute("SELECT stage, reason, count(*) FROM drops GROUP BY ALL ORDER BY 1, 3 DESC").fetchall()
+            drops = con.execute("SELECT stage, reason, count(DISTINCT doc_id) FROM drops GROUP BY ALL ORDER BY 1, 3 DESC").fetchall()
             quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
             runs = con.execute("SELECT status, count(*) FROM runs GROUP BY 1").fetchall()
         return {"tiers": tiers, "drops": drops, "quarantine": quarantined, "runs": dict(runs)}

@@ -1,0 +1,68 @@
+"""Which quality model serves which language: external files, or models trained from seed sets.
+
+Trained models are stored under <root>/models and recorded in the catalog's `models` table with their
+seeds, parameters and held-out metrics; identical seeds and parameters reuse the stored model.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from classifiers.model import file_hash
+from classifiers.seeds import collect, load_seeds, seeds_fingerprint
+from classifiers.train import NotEnoughSeeds, train_classifier
+from tiers.catalog import Catalog
+from tiers.config import L2Config
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    lang: str
+    path: str
+    tokenizer: str
+    model_hash: str
+
+
+def train_language(catalog: Catalog, config: L2Config, lang: str, tokenizer: str) -> ModelRef:
+    seeds = load_seeds(config.seeds).languages.get(lang)
+    if seeds is None:
+        raise NotEnoughSeeds(f"no seed sources for language {lang!r} in {config.seeds}")
+    pos, neg = collect(seeds, catalog)
+    params = config.train.model_dump(mode="json")
+    fingerprint = seeds_fingerprint(pos, neg)
+    seeds_record = {"file": config.seeds, "lang": lang, "fingerprint": fingerprint, "positives": len(pos), "negatives": len(neg)}
+    _, rows = catalog.query(
+        "SELECT model_hash, path FROM models WHERE lang = '{}' AND tokenizer = '{}' AND json_extract_string(seeds_json, '$.fingerprint') = '{}' "
+        "AND params_json = '{}'".format(lang, tokenizer.replace("'", "''"), fingerprint, json.dumps(params).replace("'", "''"))
+    )
+    for model_hash, path in rows:
+        if Path(path).exists() and file_hash(path) == model_hash:
+            log.info("%s model: reusing %s (same seeds and parameters)", lang, path)
+            return ModelRef(lang, path, tokenizer, model_hash)
+    out = catalog.root / "models" / f"quality-{lang}-{fingerprint}.bin"
+    trained = train_classifier(pos, neg, out, config.train, tokenizer)
+    catalog.record_model(trained.model_hash, lang, trained.path, tokenizer, seeds_record, params, trained.metrics, None)
+    return ModelRef(lang, trained.path, tokenizer, trained.model_hash)
+
+
+def resolve_models(catalog: Catalog, config: L2Config) -> dict[str, ModelRef]:
+    """One model per configured language; languages without enough seeds are left out, with a warning."""
+    models: dict[str, ModelRef] = {}
+    for lang, spec in config.models.items():
+        if spec.path:
+            path = str(Path(spec.path).resolve())
+            if not Path(path).exists():
+                raise FileNotFoundError(f"l2.models.{lang}.path: {path} does not exist")
+            ref = ModelRef(lang, path, spec.tokenizer, file_hash(path))
+            catalog.record_model(ref.model_hash, lang, path, spec.tokenizer, {"external": path}, {}, {}, None)
+            models[lang] = ref
+            continue
+        try:
+            models[lang] = train_language(catalog, config, lang, spec.tokenizer)
+        except NotEnoughSeeds as exc:
+            log.warning("no %s quality model: %s; %s documents are routed to the fallback", lang, exc, lang)
+    return models

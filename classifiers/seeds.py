@@ -1,0 +1,105 @@
+"""Seed sets for classifier training: files or catalog queries, declared in YAML (conf/seeds/)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from tiers.catalog import Catalog
+from tiers.config import ConfigError
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class JsonValues(_Strict):
+    """A JSON object whose values are records; `field` names the text (e.g. ground-truth.json)."""
+
+    path: str
+    field: str
+
+
+class JsonlField(_Strict):
+    path: str
+    field: str = "text"
+
+
+class SeedSource(_Strict):
+    json_values: JsonValues | None = None
+    jsonl: JsonlField | None = None
+    text_files: str | None = None
+    sql: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "SeedSource":
+        given = [k for k in ("json_values", "jsonl", "text_files", "sql") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of json_values, jsonl, text_files, sql (got {given or 'none'})")
+        return self
+
+
+class LanguageSeeds(_Strict):
+    positive: list[SeedSource]
+    negative: list[SeedSource]
+
+
+class SeedsConfig(_Strict):
+    languages: dict[str, LanguageSeeds]
+
+
+def load_seeds(path: str | Path) -> SeedsConfig:
+    source = Path(path) if Path(path).is_absolute() else PROJECT / path
+    try:
+        return SeedsConfig.model_validate(yaml.safe_load(source.read_text()))
+    except FileNotFoundError:
+        raise ConfigError(f"seeds file not found: {source}") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{source}: {problems}") from None
+
+
+def _resolve(path: str) -> Path:
+    candidate = Path(path)
+    return candidate if candidate.is_absolute() else (PROJECT / candidate).resolve()
+
+
+def read_source(source: SeedSource, catalog: Catalog | None) -> list[str]:
+    if source.json_values:
+        data: dict[str, Any] = json.loads(_resolve(source.json_values.path).read_text(encoding="utf-8"))
+        return [v[source.json_values.field] for v in data.values() if isinstance(v.get(source.json_values.field), str)]
+    if source.jsonl:
+        texts = []
+        with open(_resolve(source.jsonl.path), encoding="utf-8") as handle:
+            for line in handle:
+                value = json.loads(line).get(source.jsonl.field) if line.strip() else None
+                if isinstance(value, str):
+                    texts.append(value)
+        return texts
+    if source.text_files:
+        return [p.read_text(encoding="utf-8", errors="replace") for p in sorted(_resolve(".").glob(source.text_files))]
+    if catalog is None:
+        raise ConfigError("a sql seed source needs a catalog (--root)")
+    _, rows = catalog.query(source.sql or "")
+    return [r[0] for r in rows if isinstance(r[0], str)]
+
+
+def collect(seeds: LanguageSeeds, catalog: Catalog | None) -> tuple[list[str], list[str]]:
+    pos = [t for s in seeds.positive for t in read_source(s, catalog)]
+    neg = [t for s in seeds.negative for t in read_source(s, catalog)]
+    return pos, neg
+
+
+def seeds_fingerprint(pos: list[str], neg: list[str]) -> str:
+    digest = hashlib.sha256()
+    for label, texts in (("pos", pos), ("neg", neg)):
+        for text in sorted(texts):
+            digest.update(label.encode())
+            digest.update(text.encode("utf-8", "replace"))
+    return digest.hexdigest()[:16]

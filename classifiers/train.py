@@ -1,0 +1,77 @@
+"""Train a fastText quality classifier with Ultra-FineWeb's settings on balanced, held-out-split seeds."""
+from __future__ import annotations
+
+import logging
+import random
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from classifiers.evaluate import classification_metrics
+from classifiers.model import NEGATIVE, POSITIVE, QualityModel, file_hash
+from classifiers.preprocess import preprocess
+from classifiers.tokenizers import load_tokenizer
+from tiers.config import ClassifierTrainConfig
+
+log = logging.getLogger(__name__)
+
+
+class NotEnoughSeeds(ValueError):
+    """Too few positive or negative seed documents to train and evaluate."""
+
+
+@dataclass
+class TrainedModel:
+    path: str
+    model_hash: str
+    metrics: dict[str, float]
+    train_counts: dict[str, int]
+
+
+def balanced_split(pos: list[str], neg: list[str], config: ClassifierTrainConfig) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """Downsample the larger class to the smaller one (and to max_per_class), shuffle, hold out a fraction."""
+    rng = random.Random(config.seed)
+    pos, neg = [t for t in pos if t and t.strip()], [t for t in neg if t and t.strip()]
+    n = min(len(pos), len(neg))
+    if config.max_per_class:
+        n = min(n, config.max_per_class)
+    if n < 4:
+        raise NotEnoughSeeds(f"need at least 4 documents per class, have {len(pos)} positive and {len(neg)} negative")
+    pos, neg = rng.sample(pos, n), rng.sample(neg, n)
+    held = max(1, int(n * config.holdout_fraction)) if config.holdout_fraction else 0
+    train = [(1, t) for t in pos[held:]] + [(0, t) for t in neg[held:]]
+    test = [(1, t) for t in pos[:held]] + [(0, t) for t in neg[:held]]
+    rng.shuffle(train)
+    return train, test
+
+
+def train_classifier(pos: list[str], neg: list[str], out_path: str | Path, config: ClassifierTrainConfig,
+                     tokenizer: str = "builtin") -> TrainedModel:
+    import fasttext
+
+    fasttext.FastText.eprint = lambda *args, **kwargs: None
+    train, test = balanced_split(pos, neg, config)
+    tok = load_tokenizer(tokenizer)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as handle:
+        for label, text in train:
+            handle.write(f"{POSITIVE if label else NEGATIVE} {preprocess(text, tok)}\n")
+        train_file = handle.name
+    try:
+        model = fasttext.train_supervised(
+            input=train_file, dim=config.dim, lr=config.lr, wordNgrams=config.word_ngrams,
+            minCount=config.min_count, epoch=config.epoch, bucket=config.bucket, seed=config.seed, thread=1, verbose=0,
+        )
+    finally:
+        Path(train_file).unlink(missing_ok=True)
+    model.save_model(str(out_path))
+    metrics: dict[str, float] = {}
+    if test:
+        scored = QualityModel(out_path, tok)
+        scores = scored.score([t for _, t in test])
+        metrics = classification_metrics(scores, np.array([label for label, _ in test]))
+    log.info("trained %s on %d documents; held-out %s", out_path, len(train), metrics)
+    return TrainedModel(str(out_path), file_hash(out_path), metrics, {"train": len(train), "test": len(test)})

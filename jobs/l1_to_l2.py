@@ -1,0 +1,158 @@
+"""L1 to L2: score every L1 document with the fastText quality model of its language, then select.
+
+Two committed steps: `l2_score` (quality_score for every L1 document; re-run only when L1 or a model
+changes) and `l2_select` (L2 = score >= threshold; a new threshold re-selects without re-scoring).
+Runnable with spark-submit: `spark-submit jobs/l1_to_l2.py --root DATA_ROOT --l1-run RUN_ID`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections import defaultdict
+from typing import Iterator
+
+import numpy as np
+import pyarrow as pa
+from pyspark import SparkFiles
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from classifiers.model import QualityModel
+from classifiers.registry import ModelRef, resolve_models
+from jobs.job_args import job_parser, parse_job_args
+from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
+from jobs.spark import get_spark
+from tiers import schemas
+from tiers.catalog import Catalog
+from tiers.config import TiersConfig
+
+log = logging.getLogger(__name__)
+
+SCORE_JOB, SELECT_JOB = "l2_score", "l2_select"
+SCORE_COLUMNS = pa.schema([f for f in schemas.L2_SCORES if f.name != "run_id"])
+
+
+def route(lang: str | None, models: dict[str, ModelRef], fallback: str | None) -> str | None:
+    """The model language for a document language: its own model, else the fallback, else none."""
+    if lang in models:
+        return lang
+    return fallback if fallback in models else None
+
+
+def score_partition(batches: Iterator[pa.RecordBatch], models: dict[str, ModelRef], fallback: str | None) -> Iterator[pa.RecordBatch]:
+    """mapInArrow body: load each model once per executor process, score each batch per language."""
+    loaded = {}
+    for lang, ref in models.items():
+        local = SparkFiles.get(os.path.basename(ref.path))
+        loaded[lang] = QualityModel.cached(local if os.path.exists(local) else ref.path, ref.tokenizer)
+    for batch in batches:
+        ids = batch.column("doc_id").to_pylist()
+        langs = batch.column("lang").to_pylist()
+        texts = batch.column("text").to_pylist()
+        routed = [route(lang, models, fallback) for lang in langs]
+        scores = np.full(len(ids), np.nan)
+        by_model: dict[str, list[int]] = defaultdict(list)
+        for i, model_lang in enumerate(routed):
+            if model_lang is not None:
+                by_model[model_lang].append(i)
+        for model_lang, rows in by_model.items():
+            scores[rows] = loaded[model_lang].score([texts[i] for i in rows])
+        yield pa.RecordBatch.from_arrays(
+            [
+                pa.array(ids, pa.string()),
+                pa.array(langs, pa.string()),
+                pa.array(routed, pa.string()),
+                pa.array([models[m].model_hash if m else None for m in routed], pa.string()),
+                pa.array(scores, pa.float64(), mask=np.isnan(scores)),
+            ],
+            schema=SCORE_COLUMNS,
+        )
+
+
+def l1_path(catalog: Catalog, l1_run: str) -> str:
+    outputs = catalog.committed_outputs(kind="L1", run_id=l1_run)
+    if not outputs:
+        raise ValueError(f"no committed L1 output for run {l1_run}")
+    return outputs[0].path
+
+
+def run_scoring(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_run: str, force: bool) -> JobResult:
+    source = l1_path(catalog, l1_run)
+    models = resolve_models(catalog, config.l2)
+    payload = {
+        "l1": source,
+        "models": {lang: ref.model_hash for lang, ref in sorted(models.items())},
+        "tokenizers": {lang: ref.tokenizer for lang, ref in sorted(models.items())},
+        "fallback": config.l2.fallback_language,
+    }
+    with JobRun(catalog, SCORE_JOB, payload, force=force) as run:
+        if run.skipped:
+            return JobResult(run.previous["run_id"], True, run.previous["counts"])
+        for ref in models.values():
+            spark.sparkContext.addFile(ref.path)
+        fallback = config.l2.fallback_language
+        l1 = spark.read.parquet(source).select("doc_id", "lang", "text")
+        scored = l1.mapInArrow(lambda it: score_partition(it, models, fallback), schemas.spark_ddl(SCORE_COLUMNS))
+        scored.withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("l2_scores"))
+        l1_rows, _ = parquet_stats(source)
+        scored_rows, _ = parquet_stats(run.stage("l2_scores"))
+        if l1_rows != scored_rows:
+            raise CountMismatch(f"L1 has {l1_rows} documents but {scored_rows} scores were written")
+        return run.commit({"l1_in": l1_rows, "scored": scored_rows, "models": payload["models"]})
+
+
+def run_selection(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_run: str, score_run: str, force: bool) -> JobResult:
+    source = l1_path(catalog, l1_run)
+    scores_path = catalog.committed_outputs(kind="l2_scores", run_id=score_run)[0].path
+    threshold = config.l2.threshold
+    payload = {"l1": source, "scores": scores_path, "threshold": threshold}
+    with JobRun(catalog, SELECT_JOB, payload, force=force) as run:
+        if run.skipped:
+            return JobResult(run.previous["run_id"], True, run.previous["counts"])
+        l1 = spark.read.parquet(source).drop("run_id")
+        scores = spark.read.parquet(scores_path).select("doc_id", "model_lang", "model_hash", "quality_score")
+        joined = l1.join(scores, "doc_id", "left")
+        selected = joined.filter(F.col("quality_score") >= threshold)
+        selected.withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("L2", tier="L2"))
+        rejected = joined.filter(F.col("quality_score").isNull() | (F.col("quality_score") < threshold))
+        reason = F.when(F.col("quality_score").isNull(), F.lit("no_model_for_language")).otherwise(F.lit("below_quality_threshold"))
+        details = F.to_json(F.struct(F.col("lang"), F.col("quality_score"), F.lit(threshold).alias("threshold")))
+        rejected.select("doc_id", F.lit("quality_classifier").alias("stage"), reason.alias("reason"), details.alias("details"),
+                        F.lit(run.run_id).alias("run_id")).write.parquet(run.stage("drops"))
+        l1_rows, _ = parquet_stats(source)
+        l2_rows, _ = parquet_stats(run.stage("L2", tier="L2"))
+        dropped, _ = parquet_stats(run.stage("drops"))
+        if l1_rows != l2_rows + dropped:
+            raise CountMismatch(f"L1 had {l1_rows} documents; L2 {l2_rows} + drops {dropped} differ")
+        return run.commit({"l1_in": l1_rows, "l2": l2_rows, "dropped": dropped, "threshold": threshold})
+
+
+def run_l1_to_l2(spark: SparkSession, config: TiersConfig, root: str, l1_run: str, force: bool = False) -> JobResult:
+    catalog = Catalog(root)
+    catalog.migrate()
+    scoring = run_scoring(spark, config, catalog, l1_run, force)
+    selection = run_selection(spark, config, catalog, l1_run, scoring.run_id, force)
+    selection.counts = {**selection.counts, "score_run": scoring.run_id, "scoring_skipped": scoring.skipped}
+    return selection
+
+
+def latest_l1_run(catalog: Catalog) -> str:
+    _, rows = catalog.query("SELECT run_id FROM runs WHERE job = 'l0_to_l1' AND status = 'committed' ORDER BY ended_at DESC LIMIT 1")
+    if not rows:
+        raise ValueError(f"no committed L1 run in {catalog.root}")
+    return rows[0][0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = job_parser("Score L1 with the quality classifier and select L2.", with_inputs=False)
+    parser.add_argument("--l1-run", default=None, help="L1 run id (default: the latest committed)")
+    args, config = parse_job_args(parser, argv)
+    catalog = Catalog(args.root)
+    result = run_l1_to_l2(get_spark(config.spark), config, args.root, args.l1_run or latest_l1_run(catalog), force=args.force)
+    log.info("l1_to_l2 %s: %s", "skipped" if result.skipped else "committed", result.counts)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
