@@ -41,6 +41,7 @@ def get_spark(config: SparkConfig) -> SparkSession:
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.python.worker.reuse", "true")
     )
     for key, value in config.conf.items():

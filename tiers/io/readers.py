@@ -6,6 +6,7 @@ WARC response / WET conversion record, a JSONL line, a Parquet row, or a file th
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from tiers.io.warc import WarcError, WarcRecord, iter_warc, split_http
 
 _CRAWL = re.compile(r"CC-MAIN-\d{4}-\d{2}")
 _HTML_TYPES = ("text/html", "application/xhtml", "application/xml", "text/xml")
-_JSON_URL_KEYS = ("url", "warc_url", "WARC-Target-URI")
+_JSON_URL_KEYS = ("warc_url", "url", "WARC-Target-URI")
 _JSON_DATE_KEYS = ("fetched_at", "warc_date", "date", "created")
 
 
@@ -73,7 +74,8 @@ def open_stream(path: str) -> BinaryIO:
     if lower.endswith((".zst", ".zstd")):
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)  # type: ignore[return-value]
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
+        return io.BufferedReader(reader)  # type: ignore[arg-type]
     return raw
 
 

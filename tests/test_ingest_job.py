@@ -1,0 +1,99 @@
+"""The ingest job on real Spark with a real DuckDB catalog."""
+from __future__ import annotations
+
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from jobs.ingest import run_ingest
+from tests.conftest import DOLMA, RESILIPARSE_WARC, WHIRLWIND
+from tiers import schemas
+from tiers.catalog import Catalog, CatalogError
+from tiers.catalog.migrations import LATEST
+
+INPUTS = [str(DOLMA), str(RESILIPARSE_WARC), str(WHIRLWIND)]
+EXPECTED_DOCS = 697 + 10 + 10 + 10 + 22 + 15 + 16 + 1 + 1
+
+
+def read_tier(path):
+    return ds.dataset(path, format="parquet").to_table()
+
+
+@pytest.fixture(scope="module")
+def ingested(spark, test_config, tmp_path_factory):
+    root = tmp_path_factory.mktemp("ingest")
+    bad = tmp_path_factory.mktemp("bad")
+    (bad / "broken.jsonl").write_bytes(b'{"text": "ok document"}\n{not json}\n')
+    result = run_ingest(spark, test_config, INPUTS + [str(bad)], str(root))
+    return root, result
+
+
+def test_counts_are_conserved_and_registered(ingested):
+    root, result = ingested
+    assert result.counts["l0"] == EXPECTED_DOCS + 1
+    assert result.counts["quarantine"] == 1
+    assert result.counts["records_in"] == result.counts["l0"] + result.counts["quarantine"]
+    catalog = Catalog(root)
+    _, rows = catalog.query("SELECT tier, count(*) FROM membership GROUP BY tier")
+    assert dict(rows) == {"L0": EXPECTED_DOCS + 1}
+    _, rows = catalog.query("SELECT error_type, line FROM quarantine")
+    assert rows == [("JSONDecodeError", 2)]
+    _, rows = catalog.query("SELECT job, status, config_hash IS NOT NULL, code_version IS NOT NULL FROM runs")
+    assert rows == [("ingest", "committed", True, True)]
+    _, rows = catalog.query("SELECT kind, rows FROM outputs ORDER BY kind")
+    assert ("L0", EXPECTED_DOCS + 1) in rows and ("quarantine", 1) in rows
+
+
+def test_l0_schema_is_the_documented_one(ingested):
+    root, result = ingested
+    schema = pq.read_schema(next((root / "L0" / result.run_id).glob("*.parquet")))
+    assert schema.names == schemas.L0.names
+    for field in schemas.L0:
+        assert schema.field(field.name).type == field.type, field.name
+
+
+def test_rerun_is_skipped_and_force_gives_identical_ids(spark, test_config, ingested):
+    root, first = ingested
+    again = run_ingest(spark, test_config, INPUTS[:1], str(root))
+    assert not again.skipped  # different inputs: a new run
+    same = run_ingest(spark, test_config, INPUTS[:1], str(root))
+    assert same.skipped and same.run_id == again.run_id
+    forced = run_ingest(spark, test_config, INPUTS[:1], str(root), force=True)
+    assert not forced.skipped and forced.run_id != again.run_id
+    ids_a = sorted(read_tier(root / "L0" / again.run_id).column("doc_id").to_pylist())
+    ids_b = sorted(read_tier(root / "L0" / forced.run_id).column("doc_id").to_pylist())
+    assert ids_a == ids_b and len(ids_a) == 697 + 10 + 10 + 10 + 22 + 15
+
+
+def test_catalog_sql_is_read_only(ingested):
+    root, _ = ingested
+    catalog = Catalog(root)
+    with pytest.raises(CatalogError, match="read-only"):
+        catalog.query("DELETE FROM runs")
+    with pytest.raises(CatalogError, match="read-only"):
+        catalog.query("CREATE TABLE x (a INT)")
+    _, rows = catalog.query("SELECT max(version) FROM schema_version")
+    assert rows == [(LATEST,)]
+
+
+def test_migrations_are_idempotent(ingested):
+    root, _ = ingested
+    assert Catalog(root).migrate() == LATEST
+    _, rows = Catalog(root).query("SELECT count(*) FROM schema_version")
+    assert rows[0][0] == LATEST
+
+
+def test_a_failing_job_registers_nothing(spark, test_config, tmp_path):
+    from jobs.runner import JobRun
+
+    catalog = Catalog(tmp_path)
+    with pytest.raises(RuntimeError, match="boom"):
+        with JobRun(catalog, "ingest", {"x": 1}) as run:
+            staged = run.stage("L0", tier="L0")
+            spark.range(3).write.parquet(staged)
+            raise RuntimeError("boom")
+    _, rows = catalog.query("SELECT status, error FROM runs")
+    assert rows == [("failed", "RuntimeError: boom")]
+    _, rows = catalog.query("SELECT count(*) FROM outputs")
+    assert rows == [(0,)]
+    assert not any((tmp_path / "_staging").iterdir())
