@@ -7,7 +7,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-PACKAGES = ("tiers", "jobs", "classifiers", "verification", "cli")
+PACKAGES = ("tiers", "jobs", "classifiers", "verification", "cli", "conf")
 PROJECT = Path(__file__).resolve().parent.parent
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from tiers.resources import read_project_text
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "conf" / "pipeline.yaml"
+DEFAULT_CONFIG = "conf/pipeline.yaml"
 
 
 class ConfigError(ValueError):
@@ -168,9 +169,9 @@ def _apply_override(data: dict[str, Any], assignment: str) -> None:
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> TiersConfig:
     """Load YAML (the project default when no path is given), apply `key=value` overrides, validate."""
-    source = Path(path) if path else DEFAULT_CONFIG
+    source = Path(path) if path else Path(DEFAULT_CONFIG)
     try:
-        data = yaml.safe_load(source.read_text()) or {}
+        data = yaml.safe_load(source.read_text() if path else read_project_text(DEFAULT_CONFIG)) or {}
     except FileNotFoundError as exc:
         raise ConfigError(f"config file not found: {source}") from exc
     except yaml.YAMLError as exc:

@@ -7,7 +7,6 @@ UltraData-Math L1 cleaner and CCNet/RefinedWeb line-level boilerplate rules.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -16,11 +15,13 @@ from pydantic import field_validator
 from tiers.ops.base import Params, TextMapper
 from tiers.ops.registry import register
 
-BOILERPLATE_DIR = Path(__file__).resolve().parents[2] / "conf" / "boilerplate"
+from tiers.resources import list_project_files, read_project_text
+
+BOILERPLATE_DIR = "conf/boilerplate"
 
 
 def available_languages() -> list[str]:
-    return sorted(p.stem for p in BOILERPLATE_DIR.glob("*.txt"))
+    return list_project_files(BOILERPLATE_DIR, ".txt")
 
 
 class BoilerplateParams(Params):
@@ -30,7 +31,7 @@ class BoilerplateParams(Params):
     @field_validator("languages")
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
-        missing = [lang for lang in value if not (BOILERPLATE_DIR / f"{lang}.txt").exists()]
+        missing = [lang for lang in value if lang not in available_languages()]
         if missing:
             raise ValueError(f"no boilerplate list for {missing}; allowed: {available_languages()}")
         return value
@@ -39,7 +40,7 @@ class BoilerplateParams(Params):
 def load_patterns(languages: list[str]) -> re.Pattern[str]:
     patterns = []
     for lang in languages:
-        for line in (BOILERPLATE_DIR / f"{lang}.txt").read_text(encoding="utf-8").splitlines():
+        for line in read_project_text(f"{BOILERPLATE_DIR}/{lang}.txt").splitlines():
             if line.strip() and not line.startswith("#"):
                 patterns.append(f"(?:{line.strip()})")
     return re.compile(r"^[\W_]*(?:" + "|".join(patterns) + r")[\W_]*$", re.IGNORECASE)
