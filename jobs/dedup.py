@@ -1,7 +1,7 @@
 """Exact and MinHash-LSH near-duplicate dedup as Spark shuffles.
 
 Nothing here collects documents, buckets or clusters on the driver: candidate pairs come from band
-collisions as star edges to each bucket's smallest id, connected components are found by iterated
+collisions as edges to each bucket's smallest and preceding id, connected components are found by iterated
 min-label propagation in Spark, and the smallest doc_id of each component is kept.
 """
 from __future__ import annotations
@@ -72,19 +72,22 @@ def _score_edges(batches: Iterator[pa.RecordBatch], ngram: int) -> Iterator[pa.R
 
 
 def candidate_edges(docs: DataFrame, config: MinHashConfig) -> DataFrame:
-    """Edges (src, dst) from every document to the smallest id of each LSH bucket it shares."""
+    """Edges from each document to the smallest id and to the preceding id of every LSH bucket it is in.
+
+    Two edges per bucket member keep the edge count linear in the bucket size (no all-pairs), while a
+    member whose true near-duplicate is not the bucket's smallest id still links through its neighbour.
+    """
     bands, rows = band_layout(config)
     log.info("minhash: %d permutations, %d bands x %d rows", config.num_perm, bands, rows)
     band_rows = docs.select("doc_id", "text").mapInArrow(
         lambda it: _band_rows(it, config, bands, rows), "doc_id string, band int, band_key long"
     )
     bucket = Window.partitionBy("band", "band_key")
-    edges = (
-        band_rows.withColumn("root", F.min("doc_id").over(bucket))
-        .filter(F.col("doc_id") != F.col("root"))
-        .select(F.col("doc_id").alias("src"), F.col("root").alias("dst"))
-        .distinct()
-    )
+    ordered = bucket.orderBy("doc_id")
+    linked = band_rows.withColumn("root", F.min("doc_id").over(bucket)).withColumn("previous", F.lag("doc_id").over(ordered))
+    to_root = linked.filter(F.col("doc_id") != F.col("root")).select(F.col("doc_id").alias("src"), F.col("root").alias("dst"))
+    to_previous = linked.filter(F.col("previous").isNotNull() & (F.col("previous") != F.col("root")))
+    edges = to_root.union(to_previous.select(F.col("doc_id").alias("src"), F.col("previous").alias("dst"))).distinct()
     if not config.verify_jaccard:
         return edges
     texts = docs.select("doc_id", "text")
