@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import random
 import tempfile
 from dataclasses import dataclass
@@ -47,11 +48,33 @@ def balanced_split(pos: list[str], neg: list[str], config: ClassifierTrainConfig
     return train, test
 
 
-def train_classifier(pos: list[str], neg: list[str], out_path: str | Path, config: ClassifierTrainConfig,
-                     tokenizer: str = "builtin") -> TrainedModel:
+def _fit(train_file: str, out_path: str, params: dict, errors) -> None:
     import fasttext
 
-    fasttext.FastText.eprint = lambda *args, **kwargs: None
+    try:
+        fasttext.train_supervised(input=train_file, verbose=0, **params).save_model(out_path)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent process
+        errors.put(f"{type(exc).__name__}: {exc}")
+
+
+def fit_in_subprocess(train_file: str, out_path: Path, config: ClassifierTrainConfig) -> None:
+    """fastText training in a fresh process: fasttext-numpy2 diverges (NaN) when a process trains
+    more than twice, and a 2 GB model's memory is returned when the process ends."""
+    context = multiprocessing.get_context("spawn")
+    errors = context.Queue()
+    params = {"dim": config.dim, "lr": config.lr, "wordNgrams": config.word_ngrams, "minCount": config.min_count,
+              "epoch": config.epoch, "bucket": config.bucket, "seed": config.seed, "thread": 1}
+    process = context.Process(target=_fit, args=(train_file, str(out_path), params, errors))
+    process.start()
+    process.join()
+    if not errors.empty():
+        raise RuntimeError(f"fastText training failed: {errors.get()}")
+    if process.exitcode != 0:
+        raise RuntimeError(f"fastText training process exited with code {process.exitcode}")
+
+
+def train_classifier(pos: list[str], neg: list[str], out_path: str | Path, config: ClassifierTrainConfig,
+                     tokenizer: str = "builtin") -> TrainedModel:
     train, test = balanced_split(pos, neg, config)
     tok = load_tokenizer(tokenizer)
     out_path = Path(out_path)
@@ -61,13 +84,9 @@ def train_classifier(pos: list[str], neg: list[str], out_path: str | Path, confi
             handle.write(f"{POSITIVE if label else NEGATIVE} {preprocess(text, tok)}\n")
         train_file = handle.name
     try:
-        model = fasttext.train_supervised(
-            input=train_file, dim=config.dim, lr=config.lr, wordNgrams=config.word_ngrams,
-            minCount=config.min_count, epoch=config.epoch, bucket=config.bucket, seed=config.seed, thread=1, verbose=0,
-        )
+        fit_in_subprocess(train_file, out_path, config)
     finally:
         Path(train_file).unlink(missing_ok=True)
-    model.save_model(str(out_path))
     metrics: dict[str, float] = {}
     if test:
         scored = QualityModel(out_path, tok)
