@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from tiers.config import MinHashConfig
-from tiers.dedup.minhash import band_keys, jaccard, optimal_bands, shingle_hashes, shingles, signatures
+from tiers.dedup.minhash import band_keys, batch_shingle_hashes, jaccard, optimal_bands, shingles, signatures
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,9 @@ def band_layout(config: MinHashConfig) -> tuple[int, int]:
 def _band_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig, bands: int, rows: int) -> Iterator[pa.RecordBatch]:
     for batch in batches:
         ids = batch.column("doc_id").to_pylist()
-        hashes = [shingle_hashes(t or "", config.ngram) for t in batch.column("text").to_pylist()]
-        keys = band_keys(signatures(hashes, config.num_perm, config.seed), bands, rows)
-        has_shingles = np.fromiter((len(h) > 0 for h in hashes), dtype=bool, count=len(hashes))
+        flat, counts = batch_shingle_hashes([t or "" for t in batch.column("text").to_pylist()], config.ngram)
+        keys = band_keys(signatures(flat, counts, config.num_perm, config.seed), bands, rows)
+        has_shingles = counts > 0
         doc_index = np.repeat(np.flatnonzero(has_shingles), bands)
         band_index = np.tile(np.arange(bands, dtype=np.int32), int(has_shingles.sum()))
         yield pa.RecordBatch.from_arrays(

@@ -11,7 +11,7 @@ from datasketch import MinHash
 from jobs.dedup import exact_dedup, near_dedup
 from tests.conftest import SCRAPINGHUB, dolma_texts
 from tiers.config import MinHashConfig
-from tiers.dedup.minhash import jaccard, optimal_bands, shingle_hash32, shingle_hashes, shingles, signatures
+from tiers.dedup.minhash import batch_shingle_hashes, jaccard, optimal_bands, shingle_hash32, shingle_hashes, shingles, signatures
 
 
 def edit(text: str, rate: float, rng: random.Random) -> str:
@@ -34,12 +34,15 @@ def articles() -> list[str]:
 
 def test_signatures_equal_datasketch_minhash_over_the_same_shingles():
     texts = [t for t in dolma_texts() if t][:60] + ["one two", "a b c d e f g"]
-    ours = signatures([shingle_hashes(t, 5) for t in texts], num_perm=112, seed=1)
+    ours = signatures(*batch_shingle_hashes(texts, 5), num_perm=112, seed=1)
     for text, row in zip(texts, ours):
         reference = MinHash(num_perm=112, seed=1, hashfunc=shingle_hash32)
         reference.update_batch(shingles(text, 5))
         assert np.array_equal(reference.hashvalues.astype(np.uint32), row)
-    other_seed = signatures([shingle_hashes(texts[0], 5)], num_perm=112, seed=7)
+    other_seed = signatures(*batch_shingle_hashes(texts[:1], 5), num_perm=112, seed=7)
+    one_by_one = [shingle_hashes(t, 5) for t in texts]
+    flat, counts = batch_shingle_hashes(texts, 5)
+    assert np.array_equal(np.concatenate(one_by_one), flat) and list(counts) == [len(h) for h in one_by_one]
     assert not np.array_equal(other_seed[0], ours[0])
 
 
