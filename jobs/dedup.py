@@ -34,12 +34,16 @@ def _drops(frame: DataFrame, stage: str, reason: str, kept_col: str, extra: dict
 
 
 def exact_dedup(docs: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """Group on a hash of lower-cased, whitespace-collapsed text; keep the smallest doc_id of each group."""
+    """Group on a hash of lower-cased, whitespace-collapsed text; keep the smallest doc_id of each group.
+
+    Only (doc_id, hash) pairs are shuffled to find the groups; texts move once, in the final anti-join.
+    """
     normalized = F.sha2(F.lower(F.trim(F.regexp_replace("text", r"\s+", " "))), 256)
-    window = Window.partitionBy("_text_hash")
-    marked = docs.withColumn("_text_hash", normalized).withColumn("_kept_id", F.min("doc_id").over(window))
-    kept = marked.filter(F.col("doc_id") == F.col("_kept_id")).drop("_text_hash", "_kept_id")
-    dropped = _drops(marked.filter(F.col("doc_id") != F.col("_kept_id")), "exact_dedup", "exact_duplicate", "_kept_id")
+    hashes = docs.select("doc_id", normalized.alias("_text_hash"))
+    marked = hashes.withColumn("_kept_id", F.min("doc_id").over(Window.partitionBy("_text_hash")))
+    duplicates = marked.filter(F.col("doc_id") != F.col("_kept_id"))
+    kept = docs.join(duplicates.select("doc_id"), "doc_id", "left_anti")
+    dropped = _drops(duplicates, "exact_dedup", "exact_duplicate", "_kept_id")
     return kept, dropped
 
 
@@ -102,11 +106,14 @@ def candidate_edges(docs: DataFrame, config: MinHashConfig) -> DataFrame:
 
 
 def connected_components(spark: SparkSession, edges: DataFrame, max_iterations: int = 100) -> DataFrame:
-    """(node, component) where component is the smallest node id reachable, by min-label propagation."""
+    """(node, component) where component is the smallest node id reachable, by min-label propagation.
+
+    Each round proposes to every node the smallest label among its neighbours; rounds stop when no
+    label changes. The graph and the labels stay in Spark (checkpointed each round to cut lineage).
+    """
     both = edges.select("src", "dst").union(edges.select(F.col("dst").alias("src"), F.col("src").alias("dst"))).distinct()
     both = both.localCheckpoint()
     labels = both.groupBy("src").agg(F.least(F.min("dst"), F.first("src")).alias("label")).withColumnRenamed("src", "node")
-    labels = labels.localCheckpoint()
     for iteration in range(max_iterations):
         proposed = (
             both.join(labels.withColumnRenamed("node", "dst"), "dst")
@@ -115,11 +122,12 @@ def connected_components(spark: SparkSession, edges: DataFrame, max_iterations: 
         )
         updated = (
             labels.join(proposed, "node", "left")
-            .select("node", F.least("label", F.coalesce("proposed", "label")).alias("label"), (F.col("proposed") < F.col("label")).alias("changed"))
+            .select("node", F.least("label", F.coalesce("proposed", "label")).alias("label"),
+                    F.coalesce(F.col("proposed") < F.col("label"), F.lit(False)).alias("changed"))
             .localCheckpoint()
         )
         changed = updated.filter("changed").count()
-        labels = updated.select("node", "label").localCheckpoint()
+        labels = updated.select("node", "label")
         log.info("connected components: iteration %d, %d labels changed", iteration + 1, changed)
         if changed == 0:
             break

@@ -27,7 +27,7 @@ class Strict(BaseModel):
 class SparkConfig(Strict):
     master: str | None = None
     app_name: str = "tiers"
-    driver_memory: str = "2g"
+    driver_memory: str = "4g"
     bytes_per_partition: int = Field(64 * 1024 * 1024, gt=0)
     conf: dict[str, str] = Field(default_factory=dict)
 
