@@ -85,6 +85,15 @@ def tiers_removed(root: Path, docs: list[dict]) -> set[str]:
     return {by_doc_id[r[0]] for r in rows}
 
 
+def print_profile(root: Path) -> None:
+    """Where the time went: each job's wall time and the operators' CPU seconds (summed over workers)."""
+    _, rows = Catalog(root).query("SELECT job, epoch(ended_at - started_at), counts_json FROM runs ORDER BY started_at")
+    for job, seconds, counts in rows:
+        print(f"  {job:10s} wall {seconds:6.1f}s")
+        for name, stats in json.loads(counts).get("operators", {}).items():
+            print(f"    {name:18s} {stats['seconds']:6.1f} cpu-s  {stats['docs_in']:6d} in  {stats['docs_out']:6d} out")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", default="/tmp/tiers-bench/corpus.jsonl.gz")
@@ -100,6 +109,7 @@ def main() -> None:
     ours_cpu = len(docs) / cpu
     print(f"tiers full L0->L1   {len(docs)} docs  wall {wall:6.1f}s  cpu {cpu:6.1f}s  {ours_cpu:7.1f} docs per CPU-second"
           f"  ({len(docs) / wall / 2:.1f} docs/s per core by wall time on 2 cores)")
+    print_profile(work / "full")
     dedup_only = work / "dedup_only.yaml"
     dedup_only.write_text((REPO / "conf" / "pipeline.yaml").read_text().split("\nl1:")[0] + "\nl1:\n  steps: []\n")
     run_tiers(work / "corpus.jsonl.gz", work / "dedup", ["--config", str(dedup_only)])

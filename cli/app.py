@@ -119,6 +119,18 @@ def l1_to_l2(root: str = RootOpt, config: Optional[str] = ConfigOpt, overrides: 
     _execute(JobOptions(root, [], config, overrides, force), pipeline)
 
 
+@run_app.command("l2-to-l3")
+def l2_to_l3(root: str = RootOpt, config: Optional[str] = ConfigOpt, overrides: list[str] = SetOpt,
+             force: bool = ForceOpt, l2_run: Optional[str] = typer.Option(None, help="L2 run id (default: latest)")) -> None:
+    """Score L2 documents with an LLM (rubric 0-5) and rewrite the best into L3."""
+    from jobs.l2_to_l3 import run_l2_to_l3
+
+    def pipeline(spark, cfg, inp, rt, force, wrap):
+        return {"l2_to_l3": wrap("L2 -> L3", lambda: run_l2_to_l3(spark, cfg, rt, l2_run, force=force))}
+
+    _execute(JobOptions(root, [], config, overrides, force), pipeline)
+
+
 @app.command()
 def package(out: str = typer.Option("dist", help="folder for the archive")) -> None:
     """Build dist/tiers_pyfiles.zip with the project's packages, for spark-submit --py-files."""

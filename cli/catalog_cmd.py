@@ -35,7 +35,7 @@ def status(root: str = typer.Option(..., help="data root holding catalog.duckdb"
     table = Table(title=f"tiers in {root}")
     for column in ("tier", "documents", "bytes", "runs"):
         table.add_column(column, justify="right" if column != "tier" else "left")
-    for tier in ("L0", "L1", "L2"):
+    for tier in ("L0", "L1", "L2", "L3"):
         item = report["tiers"].get(tier, {"documents": 0, "bytes": 0, "runs": 0})
         table.add_row(tier, f"{item['documents']:,}", f"{item['bytes']:,}", str(item["runs"]))
     console.print(table)

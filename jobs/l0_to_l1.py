@@ -84,8 +84,8 @@ def run_l0_to_l1(spark: SparkSession, config: TiersConfig, root: str, ingest_run
         if run.skipped:
             return JobResult(run.previous["run_id"], True, run.previous["counts"])
         l0_rows = sum(parquet_stats(p)[0] for p in inputs)
-        partitions_for(spark, sum(parquet_stats(p)[1] for p in inputs) * 4, config.spark.bytes_per_partition)
-        l0 = spark.read.parquet(*inputs).select(*L0_INPUT.names)
+        partitions = partitions_for(spark, sum(parquet_stats(p)[1] for p in inputs) * 4, config.spark.bytes_per_partition)
+        l0 = spark.read.parquet(*inputs).select(*L0_INPUT.names).repartition(partitions)
         steps, out_schema = list(config.l1.steps), pipeline_rows_schema(list(config.l1.steps))
         rows = l0.mapInArrow(lambda it: apply_operators(it, steps, out_schema), schemas.spark_ddl(out_schema))
         rows = rows.persist(StorageLevel.DISK_ONLY)

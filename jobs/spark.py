@@ -53,8 +53,8 @@ def get_spark(config: SparkConfig) -> SparkSession:
 
 
 def partitions_for(spark: SparkSession, total_bytes: int, bytes_per_partition: int) -> int:
-    """Shuffle partitions sized to the input: one per `bytes_per_partition`, at least the parallelism."""
+    """Shuffle partitions sized to the input: one per `bytes_per_partition`, at least twice the cores."""
     parallelism = spark.sparkContext.defaultParallelism
-    wanted = max(parallelism, -(-total_bytes // bytes_per_partition))
+    wanted = max(2 * parallelism, -(-total_bytes // bytes_per_partition))
     spark.conf.set("spark.sql.shuffle.partitions", str(wanted))
     return wanted

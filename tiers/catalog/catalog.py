@@ -22,7 +22,7 @@ from tiers.catalog.migrations import LATEST, MIGRATIONS
 log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.duckdb"
-TIER_KINDS = ("L0", "L1", "L2")
+TIER_KINDS = ("L0", "L1", "L2", "L3")
 
 
 class CatalogError(RuntimeError):
@@ -154,6 +154,13 @@ class Catalog:
                 [model_hash, lang, path, tokenizer, json.dumps(seeds), json.dumps(params), json.dumps(metrics), run_id, _now()],
             )
 
+    def record_llm_usage(self, run_id: str, model: str, engine: str, usage: dict[str, Any]) -> None:
+        columns = ("requests_sent", "cache_hits", "prompt_tokens", "completion_tokens", "wall_seconds",
+                   "tokens_per_second", "gpu_hours_per_billion_tokens")
+        with self.connect() as con:
+            con.execute(f"INSERT OR REPLACE INTO llm_usage VALUES (?, ?, ?, {', '.join('?' * len(columns))})",
+                        [run_id, model, engine, *(usage.get(c) for c in columns)])
+
     def committed_outputs(self, kind: str | None = None, run_id: str | None = None) -> list[OutputRecord]:
         clauses, params = ["r.status = 'committed'"], []
         if kind:
@@ -208,10 +215,9 @@ class Catalog:
         for tier in TIER_KINDS:
             name = tier.lower()
             con.execute(f"CREATE OR REPLACE VIEW {name} AS " + source(tiers.get(tier, []), "*", "NULL::VARCHAR AS doc_id"))
-        con.execute(
-            "CREATE OR REPLACE VIEW l2_scores AS "
-            + source(by_kind.get("l2_scores", []), "*", "NULL::VARCHAR AS doc_id, NULL::DOUBLE AS quality_score")
-        )
+        for kind, empty in (("l2_scores", "NULL::VARCHAR AS doc_id, NULL::DOUBLE AS quality_score"),
+                            ("l3_scores", "NULL::VARCHAR AS doc_id, NULL::INTEGER AS llm_score, NULL::VARCHAR AS status")):
+            con.execute(f"CREATE OR REPLACE VIEW {kind} AS " + source(by_kind.get(kind, []), "*", empty))
 
     def refresh_views(self) -> None:
         with self.connect() as con:

@@ -49,4 +49,25 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
 ]
 
+MIGRATIONS.append(
+    (
+        3,
+        "LLM usage and cost per run",
+        """
+        CREATE TABLE llm_usage (
+            run_id VARCHAR PRIMARY KEY,
+            model VARCHAR NOT NULL,
+            engine VARCHAR NOT NULL,
+            requests_sent BIGINT,
+            cache_hits BIGINT,
+            prompt_tokens BIGINT,
+            completion_tokens BIGINT,
+            wall_seconds DOUBLE,
+            tokens_per_second DOUBLE,
+            gpu_hours_per_billion_tokens DOUBLE
+        );
+        """,
+    )
+)
+
 LATEST = MIGRATIONS[-1][0]

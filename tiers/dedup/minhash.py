@@ -70,7 +70,7 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
         return h ^ (h >> np.uint64(33))
 
 
-def _word_runs(buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def word_runs(buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(starts, ends, 64-bit hashes) of the word runs in a UTF-8 byte buffer."""
     edges = np.diff(np.concatenate([[0], _WORD_BYTE[buffer].view(np.int8), [0]]))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
@@ -99,7 +99,7 @@ def batch_shingle_hashes(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarr
     encoded = [t.lower().encode("utf-8") for t in texts]
     buffer = np.frombuffer(b"\n".join(encoded), dtype=np.uint8)
     doc_starts = np.cumsum([0] + [len(e) + 1 for e in encoded[:-1]]) if encoded else np.empty(0, dtype=np.int64)
-    starts, _, hashes = _word_runs(buffer)
+    starts, _, hashes = word_runs(buffer)
     doc_of_word = np.searchsorted(doc_starts, starts, side="right") - 1
     words_per_doc = np.bincount(doc_of_word, minlength=len(texts))
     grams = _ngram_hashes(hashes, n)
@@ -129,7 +129,7 @@ def shingle_hashes(text: str, n: int) -> np.ndarray:
 def shingle_hash32(shingle: str | bytes) -> int:
     """The hash of one shingle given as its space-joined words: datasketch's `hashfunc` for our family."""
     data = shingle if isinstance(shingle, bytes) else shingle.encode("utf-8")
-    _, _, hashes = _word_runs(np.frombuffer(data, dtype=np.uint8))
+    _, _, hashes = word_runs(np.frombuffer(data, dtype=np.uint8))
     return int(_ngram_hashes(hashes, len(hashes))[0])
 
 

@@ -1,7 +1,8 @@
 """Gopher quality and repetition rules (Rae et al. 2021, "Scaling Language Models: Methods, Analysis
 & Insights from Training Gopher", appendix A), with the thresholds datatrove uses for FineWeb.
 
-Word counting uses whitespace words, so languages written without spaces are skipped by default.
+Word counting uses whitespace words, so languages written without spaces are skipped by default; the
+n-gram rules hash words (runs of letters and digits) with the vectorized hashing of tiers.dedup.
 """
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
-import xxhash
 
+from tiers.dedup.minhash import word_runs
 from tiers.ops.base import Params, TextFilter
 from tiers.ops.registry import register
 from tiers.ops.text_utils import words
@@ -166,10 +167,9 @@ class GopherRepetition(TextFilter):
         paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
         line_frac, line_chars = _duplicate_fraction(lines)
         para_frac, para_chars = _duplicate_fraction(paragraphs)
-        ws = [w.lower() for w in text.split()]
-        lengths = np.fromiter(map(len, ws), dtype=np.int64, count=len(ws))
+        starts, ends, ids = word_runs(np.frombuffer(text.lower().encode("utf-8"), dtype=np.uint8))
+        lengths = ends - starts
         total = max(int(lengths.sum()), 1)
-        ids = np.fromiter((xxhash.xxh64_intdigest(w.encode()) for w in ws), dtype=np.uint64, count=len(ws))
         top_excess = dup_excess = -1.0
         for n, limit in self.params.top_n_grams.items():
             h = ngram_hashes(ids, n)
@@ -190,7 +190,7 @@ class GopherRepetition(TextFilter):
             repeat[first] = False
             if not repeat.any():
                 continue
-            covered = np.zeros(len(ws), dtype=bool)
+            covered = np.zeros(len(ids), dtype=bool)
             for k in range(n):
                 covered[k : k + len(h)] |= repeat
             frac = int(lengths[covered].sum()) / total

@@ -14,19 +14,26 @@ import pyarrow as pa
 from tiers.ops.base import Params, TextMapper
 from tiers.ops.registry import register
 
+def _char_class(codes: list[int]) -> str:
+    """A regex character class for a list of code points, as ranges."""
+    codes = sorted(set(codes))
+    parts, start, previous = [], codes[0], codes[0]
+    for code in [*codes[1:], -1]:
+        if code != previous + 1:
+            parts.append(re.escape(chr(start)) + ("-" + re.escape(chr(previous)) if previous > start else ""))
+            start = code
+        previous = code
+    return "[" + "".join(parts) + "]"
+
+
 _ZERO_WIDTH = [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x180E]
 _BIDI = [0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x061C]
 _CONTROL = [c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)] + [0x7F, *range(0x80, 0xA0)]
+_PRIVATE = [*range(0xE000, 0xF900), *range(0xF0000, 0x110000)]
 _SPACES = [0x00A0, 0x2007, 0x202F, 0x3000, 0x1680, *range(0x2000, 0x200B), 0x205F]
-_PRIVATE_BMP = range(0xE000, 0xF900)
+_REMOVE = re.compile(_char_class([*_ZERO_WIDTH, *_BIDI, *_CONTROL, *_PRIVATE]))
+_SPACE = re.compile(_char_class(_SPACES))
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_PRIVATE_SUPPLEMENTARY = re.compile("[\U000F0000-\U0010FFFF]")
-
-
-def _repair_table() -> dict[int, Any]:
-    table: dict[int, Any] = {c: None for c in (*_ZERO_WIDTH, *_BIDI, *_CONTROL, *_PRIVATE_BMP)}
-    table.update({c: " " for c in _SPACES})
-    return table
 
 
 @register
@@ -35,14 +42,12 @@ class UnicodeRepair(TextMapper):
 
     name = "unicode_repair"
     adds: ClassVar[dict[str, pa.DataType]] = {"unicode_chars_removed": pa.int32()}
-    _TABLE = _repair_table()
 
     def transform(self, text: str) -> tuple[str, dict[str, Any]]:
-        if text.isascii() and not _ASCII_CONTROL.search(text):
-            return text, {"unicode_chars_removed": 0}
-        out = text.translate(self._TABLE)
-        if not out.isascii():
-            out = _PRIVATE_SUPPLEMENTARY.sub("", out)
+        if text.isascii():
+            out = _ASCII_CONTROL.sub("", text)
+        else:
+            out = _SPACE.sub(" ", _REMOVE.sub("", text))
         return out, {"unicode_chars_removed": len(text) - len(out)}
 
 

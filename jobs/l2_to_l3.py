@@ -1,0 +1,153 @@
+"""L2 to L3: LLM rubric scoring of every L2 document, and rewriting of the best into new L3 documents.
+
+Executors talk to the engine fleet over HTTP (the driver launches and supervises the server when the
+engine is `managed`); answers are cached beside the tier data, so a re-run sends nothing already
+answered. Every L2 document ends in `l3_scores` as scored or failed (with the raw answer).
+Runnable with spark-submit: `spark-submit jobs/l2_to_l3.py --root DATA_ROOT [--l2-run RUN_ID]`.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+from pyspark import StorageLevel
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from jobs.job_args import job_parser, parse_job_args
+from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
+from jobs.spark import get_spark
+from tiers import schemas
+from tiers.catalog import Catalog
+from tiers.config import TiersConfig
+from tiers.llm.factory import build_engine
+from tiers.llm.prompts import load_rewrite_prompts, load_score_prompt
+from tiers.llm.refine import refine_batch
+from tiers.llm.server import ManagedServer, smollm2_gguf
+
+log = logging.getLogger(__name__)
+
+JOB = "l2_to_l3"
+CACHE = "llm_cache/requests.sqlite"
+L3_ROWS = schemas.with_outcome(schemas.L3_SCORES, pa.schema([*schemas.L3, *schemas.L3_FAILURES, ("details", pa.string())]))
+
+
+def refine_partition(batches: Iterator[pa.RecordBatch], config: TiersConfig, endpoints: list[str], cache_path: str) -> Iterator[pa.RecordBatch]:
+    """mapInArrow body: score and rewrite each batch; one stats row per partition with usage and cache counts."""
+    engine = build_engine(config.llm, endpoints, cache_path)
+    score_prompt = load_score_prompt(config.l3.score_prompt)
+    tasks = {name: prompt for name, prompt in load_rewrite_prompts(config.l3.rewrite_prompts).items() if name in config.l3.tasks}
+    totals = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0, "engine_seconds": 0.0}
+    start = time.perf_counter()
+    for batch in batches:
+        ids, texts = batch.column("doc_id").to_pylist(), [t or "" for t in batch.column("text").to_pylist()]
+        out = refine_batch(engine, ids, texts, score_prompt, tasks, config.l3, config.llm.model)
+        for key in totals:
+            totals[key] += getattr(out.usage, key)
+        rows = [{**r, schemas.OUTCOME: "score"} for r in out.scores]
+        rows += [{**r, schemas.OUTCOME: "l3"} for r in out.rewrites]
+        rows += [{**r, schemas.OUTCOME: "rewrite_failed"} for r in out.rewrite_failures]
+        if rows:
+            yield pa.RecordBatch.from_pylist(rows, schema=L3_ROWS)
+    stats = {**totals, "sent": getattr(engine, "sent", 0), "cache_hits": getattr(engine, "hits", 0),
+             "partition_seconds": time.perf_counter() - start}
+    engine.close()
+    yield pa.RecordBatch.from_pylist([{"details": json.dumps(stats), schemas.OUTCOME: "stats"}], schema=L3_ROWS)
+
+
+def l2_path(catalog: Catalog, l2_run: str | None) -> tuple[str, str]:
+    outputs = catalog.committed_outputs(kind="L2", run_id=l2_run)
+    if not outputs:
+        raise ValueError(f"no committed L2 output in {catalog.root} for run {l2_run or 'any'}")
+    latest = outputs[-1]
+    return latest.path, Path(latest.path).name
+
+
+@contextlib.contextmanager
+def engine_endpoints(config: TiersConfig, server: ManagedServer | None) -> Iterator[list[str]]:
+    """The endpoints executors use; for `managed`, a server launched and supervised for the job's lifetime."""
+    if config.llm.engine != "managed":
+        yield list(config.llm.endpoints)
+        return
+    if server is not None:
+        yield [server.url]
+        return
+    spec = config.llm.server
+    with ManagedServer(spec.command, spec.port, spec.health_path, spec.startup_timeout_s,
+                       model_path=spec.model_path or smollm2_gguf()) as launched:
+        yield [launched.url]
+
+
+def usage_summary(stats_rows: list[str], wall: float, gpus: float) -> dict[str, float]:
+    merged: dict[str, float] = {}
+    for details in stats_rows:
+        for key, value in json.loads(details).items():
+            merged[key] = merged.get(key, 0) + value
+    tokens = merged.get("prompt_tokens", 0) + merged.get("completion_tokens", 0)
+    tokens_per_s = tokens / wall if wall else 0.0
+    return {
+        "requests_sent": int(merged.get("sent", 0)), "cache_hits": int(merged.get("cache_hits", 0)),
+        "prompt_tokens": int(merged.get("prompt_tokens", 0)), "completion_tokens": int(merged.get("completion_tokens", 0)),
+        "wall_seconds": round(wall, 3), "tokens_per_second": round(tokens_per_s, 2),
+        "gpu_hours_per_billion_tokens": round(1e9 / tokens_per_s / 3600 * gpus, 2) if tokens_per_s else None,
+    }
+
+
+def run_l2_to_l3(spark: SparkSession, config: TiersConfig, root: str, l2_run: str | None = None, force: bool = False,
+                 server: ManagedServer | None = None) -> JobResult:
+    catalog = Catalog(root)
+    catalog.migrate()
+    source, source_run = l2_path(catalog, l2_run)
+    payload = {"l2": source, "llm": config.llm.model_dump(mode="json", exclude={"endpoints", "server", "concurrency"}),
+               "l3": config.l3.model_dump(mode="json")}
+    with JobRun(catalog, JOB, payload, force=force) as run:
+        if run.skipped:
+            return JobResult(run.previous["run_id"], True, run.previous["counts"])
+        l2 = spark.read.parquet(source).select("doc_id", "text")
+        total = l2.count()
+        partitions = max(spark.sparkContext.defaultParallelism, -(-total // config.l3.docs_per_partition))
+        cache_path = str(catalog.root / CACHE)
+        start = time.perf_counter()
+        with engine_endpoints(config, server) as endpoints:
+            rows = l2.repartition(partitions).mapInArrow(
+                lambda it: refine_partition(it, config, endpoints, cache_path), schemas.spark_ddl(L3_ROWS)
+            ).persist(StorageLevel.DISK_ONLY)
+            try:
+                outcome = F.col(schemas.OUTCOME)
+                rows.filter(outcome == "score").select(*[n for n in schemas.L3_SCORES.names if n != "run_id"]) \
+                    .withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("l3_scores"))
+                rows.filter(outcome == "l3").select(*[n for n in schemas.L3.names if n != "run_id"]) \
+                    .withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("L3", tier="L3"))
+                rows.filter(outcome == "rewrite_failed").select(*[n for n in schemas.L3_FAILURES.names if n != "run_id"]) \
+                    .withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("l3_failures"))
+                stats = [r.details for r in rows.filter(outcome == "stats").select("details").collect()]
+            finally:
+                rows.unpersist()
+        scored, _ = parquet_stats(run.stage("l3_scores"))
+        if scored != total:
+            raise CountMismatch(f"L2 had {total} documents but {scored} have a score or failure record")
+        l3_docs, _ = parquet_stats(run.stage("L3", tier="L3"))
+        usage = usage_summary(stats, time.perf_counter() - start, config.llm.gpus_per_endpoint * len(endpoints))
+        counts = {"l2_in": total, "l3_scores": scored, "l3": l3_docs, "l2_run": source_run, **usage}
+        result = run.commit(counts)
+        catalog.record_llm_usage(run.run_id, config.llm.model, config.llm.engine, usage)
+        return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = job_parser("Score L2 with an LLM and rewrite the best documents into L3.", with_inputs=False)
+    parser.add_argument("--l2-run", default=None, help="L2 run id (default: the latest committed)")
+    args, config = parse_job_args(parser, argv)
+    result = run_l2_to_l3(get_spark(config.spark), config, args.root, args.l2_run, force=args.force)
+    log.info("l2_to_l3 %s: %s", "skipped" if result.skipped else "committed", result.counts)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The LLM engine layer: one interface, three engines (HTTP, managed server, vLLM offline)."""

@@ -1,0 +1,19 @@
+"""Build the configured engine (inside executors for HTTP, on the driver for vLLM offline)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from tiers.config import LLMConfig
+from tiers.llm.cache import CachedEngine, RequestCache
+from tiers.llm.http_client import OpenAIHttpEngine
+
+
+def build_engine(config: LLMConfig, endpoints: list[str], cache_path: str | Path | None):
+    if config.engine == "vllm_offline":
+        from tiers.llm.offline_vllm import VllmOfflineEngine
+
+        engine = VllmOfflineEngine(config.model, **config.offline_args)
+    else:
+        engine = OpenAIHttpEngine(endpoints, config.model, config.concurrency, config.timeout_s, config.retries,
+                                  config.backoff_s, config.structured_output)
+    return CachedEngine(engine, RequestCache(cache_path)) if cache_path else engine
