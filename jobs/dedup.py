@@ -1,8 +1,11 @@
 """Exact and MinHash-LSH near-duplicate dedup as Spark shuffles.
 
-Nothing here collects documents, buckets or clusters on the driver: candidate pairs come from band
-collisions as edges to each bucket's smallest and preceding id, connected components are found by iterated
-min-label propagation in Spark, and the smallest doc_id of each component is kept.
+Both steps return drop records only, computed on narrow data (ids, hashes, signatures); the caller
+removes the dropped ids from the documents in one anti-join, so texts move once. Nothing is collected
+on the driver: candidate pairs come from band collisions as edges to each bucket's smallest and
+preceding id, candidate edges are checked (exact shingle Jaccard, or the signatures' estimate),
+connected components are found by iterated min-label propagation in Spark, and the smallest doc_id of
+each component is kept.
 """
 from __future__ import annotations
 
@@ -11,16 +14,17 @@ from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from tiers.config import MinHashConfig
-from tiers.dedup.minhash import band_keys, batch_shingle_hashes, jaccard, optimal_bands, shingles, signatures
+from tiers.dedup.minhash import batch_shingle_hashes, jaccard, optimal_bands, shingles, signatures
 
 log = logging.getLogger(__name__)
 
 DROP_COLUMNS = ["doc_id", "stage", "reason", "details"]
-BAND_ROWS = pa.schema([("doc_id", pa.string()), ("band", pa.int32()), ("band_key", pa.int64())])
+SIGNATURES = pa.schema([("doc_id", pa.string()), ("signature", pa.binary())])
 EDGE_SCORES = pa.schema([("src", pa.string()), ("dst", pa.string()), ("jaccard", pa.float64())])
 
 
@@ -33,18 +37,12 @@ def _drops(frame: DataFrame, stage: str, reason: str, kept_col: str, extra: dict
     )
 
 
-def exact_dedup(docs: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """Group on a hash of lower-cased, whitespace-collapsed text; keep the smallest doc_id of each group.
-
-    Only (doc_id, hash) pairs are shuffled to find the groups; texts move once, in the final anti-join.
-    """
+def exact_duplicates(docs: DataFrame) -> DataFrame:
+    """Drops for every document whose lower-cased, whitespace-collapsed text equals a smaller doc_id's."""
     normalized = F.sha2(F.lower(F.trim(F.regexp_replace("text", r"\s+", " "))), 256)
     hashes = docs.select("doc_id", normalized.alias("_text_hash"))
     marked = hashes.withColumn("_kept_id", F.min("doc_id").over(Window.partitionBy("_text_hash")))
-    duplicates = marked.filter(F.col("doc_id") != F.col("_kept_id"))
-    kept = docs.join(duplicates.select("doc_id"), "doc_id", "left_anti")
-    dropped = _drops(duplicates, "exact_dedup", "exact_duplicate", "_kept_id")
-    return kept, dropped
+    return _drops(marked.filter(F.col("doc_id") != F.col("_kept_id")), "exact_dedup", "exact_duplicate", "_kept_id")
 
 
 def band_layout(config: MinHashConfig) -> tuple[int, int]:
@@ -53,55 +51,73 @@ def band_layout(config: MinHashConfig) -> tuple[int, int]:
     return config.bands, config.rows
 
 
-def _band_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig, bands: int, rows: int) -> Iterator[pa.RecordBatch]:
+def _signature_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig) -> Iterator[pa.RecordBatch]:
     for batch in batches:
-        ids = batch.column("doc_id").to_pylist()
+        ids = np.array(batch.column("doc_id").to_pylist(), dtype=object)
         flat, counts = batch_shingle_hashes([t or "" for t in batch.column("text").to_pylist()], config.ngram)
-        keys = band_keys(signatures(flat, counts, config.num_perm, config.seed), bands, rows)
-        has_shingles = counts > 0
-        doc_index = np.repeat(np.flatnonzero(has_shingles), bands)
-        band_index = np.tile(np.arange(bands, dtype=np.int32), int(has_shingles.sum()))
-        yield pa.RecordBatch.from_arrays(
-            [pa.array(np.array(ids, dtype=object)[doc_index], pa.string()), pa.array(band_index), pa.array(keys[has_shingles].ravel())],
-            schema=BAND_ROWS,
-        )
+        matrix = signatures(flat, counts, config.num_perm, config.seed)
+        keep = counts > 0
+        rows = [row.tobytes() for row in matrix[keep]]
+        yield pa.RecordBatch.from_arrays([pa.array(ids[keep], pa.string()), pa.array(rows, pa.binary())], schema=SIGNATURES)
 
 
-def _score_edges(batches: Iterator[pa.RecordBatch], ngram: int) -> Iterator[pa.RecordBatch]:
+def signature_frame(docs: DataFrame, config: MinHashConfig) -> DataFrame:
+    """(doc_id, signature as num_perm little-endian uint32) for every document with at least one shingle."""
+    return docs.select("doc_id", "text").mapInArrow(lambda it: _signature_rows(it, config), "doc_id string, signature binary")
+
+
+def band_rows(sigs: DataFrame, bands: int, rows: int) -> DataFrame:
+    """(doc_id, band, band_key): a 64-bit hash of each band's bytes, computed in the JVM."""
+    width = rows * 4
+    keys = F.array(*[F.xxhash64(F.substring("signature", b * width + 1, width)) for b in range(bands)])
+    return sigs.select("doc_id", F.posexplode(keys).alias("band", "band_key"))
+
+
+def _score_texts(batches: Iterator[pa.RecordBatch], ngram: int) -> Iterator[pa.RecordBatch]:
     for batch in batches:
-        src_texts = batch.column("src_text").to_pylist()
-        dst_texts = batch.column("dst_text").to_pylist()
-        scores = [jaccard(set(shingles(a or "", ngram)), set(shingles(b or "", ngram))) for a, b in zip(src_texts, dst_texts)]
+        pairs = zip(batch.column("src_value").to_pylist(), batch.column("dst_value").to_pylist())
+        scores = [jaccard(set(shingles(a or "", ngram)), set(shingles(b or "", ngram))) for a, b in pairs]
         yield pa.RecordBatch.from_arrays([batch.column("src"), batch.column("dst"), pa.array(scores, pa.float64())], schema=EDGE_SCORES)
 
 
-def candidate_edges(docs: DataFrame, config: MinHashConfig) -> DataFrame:
-    """Edges from each document to the smallest id and to the preceding id of every LSH bucket it is in.
+def _score_signatures(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        src = np.frombuffer(b"".join(batch.column("src_value").to_pylist()), dtype=np.uint32).reshape(batch.num_rows, -1)
+        dst = np.frombuffer(b"".join(batch.column("dst_value").to_pylist()), dtype=np.uint32).reshape(batch.num_rows, -1)
+        scores = (src == dst).mean(axis=1) if batch.num_rows else np.empty(0)
+        yield pa.RecordBatch.from_arrays([batch.column("src"), batch.column("dst"), pa.array(scores, pa.float64())], schema=EDGE_SCORES)
+
+
+def candidate_edges(docs: DataFrame, sigs: DataFrame, config: MinHashConfig) -> DataFrame:
+    """Edges from each document to the smallest id and to the preceding id of every LSH bucket it is in,
+    kept when the pair's Jaccard (exact, or estimated from signatures) reaches the threshold.
 
     Two edges per bucket member keep the edge count linear in the bucket size (no all-pairs), while a
     member whose true near-duplicate is not the bucket's smallest id still links through its neighbour.
     """
     bands, rows = band_layout(config)
-    log.info("minhash: %d permutations, %d bands x %d rows", config.num_perm, bands, rows)
-    band_rows = docs.select("doc_id", "text").mapInArrow(
-        lambda it: _band_rows(it, config, bands, rows), "doc_id string, band int, band_key long"
-    )
+    log.info("minhash: %d permutations, %d bands x %d rows, verify=%s", config.num_perm, bands, rows, config.verify)
     bucket = Window.partitionBy("band", "band_key")
-    ordered = bucket.orderBy("doc_id")
-    linked = band_rows.withColumn("root", F.min("doc_id").over(bucket)).withColumn("previous", F.lag("doc_id").over(ordered))
+    linked = (
+        band_rows(sigs, bands, rows)
+        .withColumn("root", F.min("doc_id").over(bucket))
+        .withColumn("previous", F.lag("doc_id").over(bucket.orderBy("doc_id")))
+    )
     to_root = linked.filter(F.col("doc_id") != F.col("root")).select(F.col("doc_id").alias("src"), F.col("root").alias("dst"))
     to_previous = linked.filter(F.col("previous").isNotNull() & (F.col("previous") != F.col("root")))
     edges = to_root.union(to_previous.select(F.col("doc_id").alias("src"), F.col("previous").alias("dst"))).distinct()
-    if not config.verify_jaccard:
+    if config.verify == "none":
         return edges
-    texts = docs.select("doc_id", "text")
+    if config.verify == "exact":
+        values, scorer = docs.select("doc_id", F.col("text").alias("value")), lambda it: _score_texts(it, config.ngram)
+    else:
+        values, scorer = sigs.select("doc_id", F.col("signature").alias("value")), _score_signatures
     paired = (
-        edges.join(texts.withColumnRenamed("doc_id", "src").withColumnRenamed("text", "src_text"), "src")
-        .join(texts.withColumnRenamed("doc_id", "dst").withColumnRenamed("text", "dst_text"), "dst")
+        edges.join(values.withColumnRenamed("doc_id", "src").withColumnRenamed("value", "src_value"), "src")
+        .join(values.withColumnRenamed("doc_id", "dst").withColumnRenamed("value", "dst_value"), "dst")
+        .select("src", "dst", "src_value", "dst_value")
     )
-    scored = paired.select("src", "dst", "src_text", "dst_text").mapInArrow(
-        lambda it: _score_edges(it, config.ngram), "src string, dst string, jaccard double"
-    )
+    scored = paired.mapInArrow(scorer, "src string, dst string, jaccard double")
     return scored.filter(F.col("jaccard") >= config.jaccard_threshold).select("src", "dst")
 
 
@@ -136,12 +152,27 @@ def connected_components(spark: SparkSession, edges: DataFrame, max_iterations: 
     return labels.withColumnRenamed("label", "component")
 
 
-def near_dedup(spark: SparkSession, docs: DataFrame, config: MinHashConfig) -> tuple[DataFrame, DataFrame]:
-    """Keep the smallest doc_id of each near-duplicate cluster; the rest are drops naming cluster and kept id."""
-    components = connected_components(spark, candidate_edges(docs, config))
+def near_duplicates(spark: SparkSession, docs: DataFrame, config: MinHashConfig) -> DataFrame:
+    """Drops for every member of a near-duplicate cluster but its smallest doc_id, naming cluster and kept id."""
+    sigs = signature_frame(docs, config).persist(StorageLevel.DISK_ONLY)
+    components = connected_components(spark, candidate_edges(docs, sigs, config))
+    sigs.unpersist()
     removed = components.filter(F.col("node") != F.col("component")).withColumnRenamed("node", "doc_id")
-    kept = docs.join(removed.select("doc_id"), "doc_id", "left_anti")
-    dropped = _drops(removed.withColumn("cluster", F.col("component")), "minhash_dedup", "near_duplicate", "component", {"cluster": "cluster"})
-    return kept, dropped
+    return _drops(removed.withColumn("cluster", F.col("component")), "minhash_dedup", "near_duplicate", "component", {"cluster": "cluster"})
 
 
+def remove_dropped(docs: DataFrame, *drops: DataFrame) -> DataFrame:
+    ids = drops[0].select("doc_id")
+    for frame in drops[1:]:
+        ids = ids.union(frame.select("doc_id"))
+    return docs.join(ids.distinct(), "doc_id", "left_anti")
+
+
+def exact_dedup(docs: DataFrame) -> tuple[DataFrame, DataFrame]:
+    dropped = exact_duplicates(docs)
+    return remove_dropped(docs, dropped), dropped
+
+
+def near_dedup(spark: SparkSession, docs: DataFrame, config: MinHashConfig) -> tuple[DataFrame, DataFrame]:
+    dropped = near_duplicates(spark, docs, config)
+    return remove_dropped(docs, dropped), dropped

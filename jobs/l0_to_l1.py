@@ -15,7 +15,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.dedup import DROP_COLUMNS, exact_dedup, near_dedup
+from jobs.dedup import DROP_COLUMNS, exact_duplicates, near_duplicates, remove_dropped
 from jobs.job_args import job_parser, parse_job_args
 from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
 from jobs.spark import get_spark, partitions_for
@@ -104,13 +104,17 @@ def _dedup_and_write(spark: SparkSession, config: TiersConfig, run: JobRun, rows
     kept_columns = [n for n in out_schema.names if n not in (schemas.OUTCOME, "stage", "reason", "details")]
     kept = rows.filter(outcome == "kept").select(*kept_columns)
     drop_frames = [rows.filter(outcome == "dropped").select(*DROP_COLUMNS)]
+    duplicates = []
     if config.l1.dedup.exact:
-        kept, exact_drops = exact_dedup(kept)
-        kept = kept.persist(StorageLevel.DISK_ONLY)
-        drop_frames.append(exact_drops)
+        duplicates.append(exact_duplicates(kept).persist(StorageLevel.DISK_ONLY))
     if config.l1.dedup.minhash.enabled:
-        kept, near_drops = near_dedup(spark, kept, config.l1.dedup.minhash)
-        drop_frames.append(near_drops)
+        near = near_duplicates(spark, kept, config.l1.dedup.minhash)
+        if duplicates:
+            near = near.join(duplicates[0].select("doc_id"), "doc_id", "left_anti")
+        duplicates.append(near.persist(StorageLevel.DISK_ONLY))
+    drop_frames += duplicates
+    if duplicates:
+        kept = remove_dropped(kept, *duplicates)
     l1 = kept.withColumn("parent_ids", F.array(F.col("doc_id"))).withColumn("run_id", F.lit(run.run_id))
     l1.write.parquet(run.stage("L1", tier="L1"))
     drops = drop_frames[0]

@@ -78,6 +78,21 @@ def test_near_duplicate_recall_and_precision_on_controlled_edits(spark, articles
     assert kept.count() + dropped.count() == len(texts)
 
 
+def test_signature_verification_keeps_recall_and_precision(spark, articles):
+    rng = random.Random(3)
+    texts, pairs = list(articles[:80]), []
+    for i, base in enumerate(articles[:80]):
+        copy = edit(base, rng.choice([0.005, 0.01, 0.2, 0.3]), rng)
+        pairs.append((i, len(texts), shingle_jaccard(base, copy)))
+        texts.append(copy)
+    _, dropped = near_dedup(spark, frame(spark, texts), MinHashConfig(verify="signature"))
+    removed = {row.doc_id for row in dropped.collect()}
+    high = [b for a, b, j in pairs if j >= 0.8]
+    low = [b for a, b, j in pairs if j <= 0.5]
+    assert sum(f"d{b:05d}" in removed for b in high) / len(high) >= 0.95
+    assert not any(f"d{b:05d}" in removed for b in low)
+
+
 def test_natural_duplicates_in_the_dolma_sample(spark):
     texts = dolma_texts()
     docs = frame(spark, texts)

@@ -58,7 +58,7 @@ class MinHashConfig(Strict):
     bands: int = Field(14, ge=1)
     rows: int = Field(8, ge=1)
     threshold: float | None = Field(None, gt=0, lt=1)
-    verify_jaccard: bool = True
+    verify: Literal["exact", "signature", "none"] = "exact"
     jaccard_threshold: float = Field(0.7, gt=0, le=1)
     seed: int = 1
 
