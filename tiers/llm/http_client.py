@@ -35,12 +35,23 @@ class OpenAIHttpEngine:
                                     limits=httpx.Limits(max_connections=concurrency * len(self.endpoints)))
         self._next = itertools.cycle(range(len(self.endpoints)))
         self._lock = threading.Lock()
+        self._down_until: dict[str, float] = {}
         self.requests_sent = 0
 
-    def _endpoint(self) -> str:
+    def _endpoint(self, avoid: str | None = None) -> str:
+        """Round-robin over endpoints, skipping those that failed recently and the one that just failed."""
         with self._lock:
             self.requests_sent += 1
+            now = time.monotonic()
+            for _ in range(len(self.endpoints)):
+                endpoint = self.endpoints[next(self._next)]
+                if endpoint != avoid and self._down_until.get(endpoint, 0) <= now:
+                    return endpoint
             return self.endpoints[next(self._next)]
+
+    def _mark_down(self, endpoint: str) -> None:
+        with self._lock:
+            self._down_until[endpoint] = time.monotonic() + max(self.backoff_s, 1.0) * 5
 
     def _body(self, request: ChatRequest) -> dict[str, Any]:
         s = request.sampling
@@ -57,13 +68,15 @@ class OpenAIHttpEngine:
     def complete_one(self, request: ChatRequest) -> ChatResult:
         body = self._body(request)
         error = "no attempt made"
+        failed: str | None = None
         for attempt in range(1, self.retries + 2):
-            endpoint = self._endpoint()
+            endpoint = self._endpoint(avoid=failed)
             start = time.perf_counter()
             try:
                 response = self._client.post(f"{endpoint}/chat/completions", json=body)
                 if response.status_code in RETRYABLE_STATUS:
                     error = f"{endpoint}: HTTP {response.status_code}: {response.text[:200]}"
+                    failed = endpoint
                 elif response.status_code >= 400:
                     return ChatResult("", error=f"{endpoint}: HTTP {response.status_code}: {response.text[:500]}", attempts=attempt)
                 else:
@@ -76,8 +89,13 @@ class OpenAIHttpEngine:
                         seconds=time.perf_counter() - start,
                         attempts=attempt,
                     )
-            except (httpx.TransportError, ValueError, KeyError) as exc:
+            except httpx.TransportError as exc:
                 error = f"{endpoint}: {type(exc).__name__}: {exc}"
+                failed = endpoint
+                if len(self.endpoints) > 1:
+                    self._mark_down(endpoint)
+            except (ValueError, KeyError) as exc:
+                error = f"{endpoint}: malformed response: {type(exc).__name__}: {exc}"
             if attempt <= self.retries:
                 delay = self.backoff_s * (2 ** (attempt - 1)) * (0.5 + random.random())
                 log.warning("request failed (%s); retry %d/%d in %.1fs", error, attempt, self.retries, delay)
