@@ -5,7 +5,7 @@ extraction, WARC pages), new documents made by splicing paragraphs of different 
 near-duplicates made by replacing a share of the words of a document. Gold clusters: a copy joins its
 source's cluster when their 5-gram shingle Jaccard is at least `--gold-jaccard` (0.7).
 Written as JSONL.gz (`id`, `text`, `cluster`) outside the repository.
-Run: python bench/corpus.py --docs 50000 --out /tmp/tiers-bench/corpus.jsonl.gz
+Run: python -m bench.corpus --docs 50000 --out /tmp/tiers-bench/corpus.jsonl.gz
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Prints token-level precision, recall and F1 against the gold article bodies (as the upstream
 evaluate.py does) and pages per second, for each extractor, and the speed ratio.
-Run: python bench/html_extraction.py [--data ../shared/data/scrapinghub-article-extraction]
+Run: python -m bench.html_extraction [--data ../shared/data/scrapinghub-article-extraction]
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ The corpus is the shared WARC, WET and JSONL samples, copied --copies times into
 (outside the repository) so the job is large enough to measure. The floor reads and parses the same
 files in one process: warcio plus resiliparse extraction for WARC responses, WET conversion records,
 gzip and json for JSONL.
-Run: python bench/ingest.py [--copies 20]
+Run: python -m bench.ingest [--copies 20]
 """
 from __future__ import annotations
 

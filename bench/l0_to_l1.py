@@ -6,7 +6,7 @@ Measures, on the corpus from bench/corpus.py:
 - datatrove (installed from PyPI in its own environment, --datatrove-python) running
   bench/datatrove_l0_to_l1.py on the first --datatrove-docs documents, one worker;
 - keep-one removal F1 of the dedup stage alone (filters off) for both, against the gold clusters.
-Run: python bench/l0_to_l1.py --corpus /tmp/tiers-bench/corpus.jsonl.gz --datatrove-python /tmp/benchenv/bin/python
+Run: python -m bench.l0_to_l1 --corpus /tmp/tiers-bench/corpus.jsonl.gz --datatrove-python /tmp/benchenv/bin/python
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ characters for the accent removal, a regex tokenizer, per-token escaping), then 
 list; each timed separately and together. tiers: `classifiers.preprocess` alone, then the
 `l2_score` Spark stage (mapInArrow over L1-shaped Parquet, model shipped with addFile), whose CPU time
 is measured machine-wide. The model is trained with the paper's settings on the bootstrap seeds.
-Run: python bench/l1_to_l2.py [--docs 20000]
+Run: python -m bench.l1_to_l2 [--docs 20000]
 """
 from __future__ import annotations
 

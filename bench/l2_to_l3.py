@@ -6,7 +6,7 @@ Starts llama.cpp's OpenAI-compatible server on 127.0.0.1 with SmolLM2-135M-Instr
 2. the `l2_to_l3` Spark job (scoring only) on the same documents with an empty request cache;
 3. the same job again (--force): every answer comes from the cache.
 Prints docs/s and tokens/s of 1 and 2, their ratio, and the re-run's time as a share of the first.
-Run: python bench/l2_to_l3.py [--docs 100] [--concurrency 2]
+Run: python -m bench.l2_to_l3 [--docs 100] [--concurrency 2]
 """
 from __future__ import annotations
 
@@ -84,7 +84,8 @@ def main() -> None:
         with JobRun(catalog, "bench_l2", {"docs": len(texts)}) as run:
             staged = run.stage("L2", tier="L2")
             os.makedirs(staged)
-            pq.write_table(pa.table({"doc_id": [f"d{i}" for i in range(len(texts))], "text": texts}), f"{staged}/part-0.parquet")
+            pq.write_table(pa.table({"doc_id": [f"d{i}" for i in range(len(texts))], "text": texts, "run_id": [run.run_id] * len(texts)}),
+                           f"{staged}/part-0.parquet")
             run.commit({"l2": len(texts)})
         spark = get_spark(config.spark)
         start = time.perf_counter()

@@ -3,7 +3,7 @@
 All three use word 5-gram shingles and 112 permutations on the same documents. datasketch gets one
 `update` per shingle (its documented usage); rensa gets the shingle list (Python shingling, Rust
 hashing); tiers hashes words once and computes signatures for a batch of documents in numpy.
-Run: python bench/minhash.py [--corpus /tmp/tiers-bench/corpus.jsonl.gz] [--docs 20000]
+Run: python -m bench.minhash [--corpus /tmp/tiers-bench/corpus.jsonl.gz] [--docs 20000]
 """
 from __future__ import annotations
 

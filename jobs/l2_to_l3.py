@@ -47,7 +47,8 @@ def refine_partition(batches: Iterator[pa.RecordBatch], config: TiersConfig, end
     start = time.perf_counter()
     for batch in batches:
         ids, texts = batch.column("doc_id").to_pylist(), [t or "" for t in batch.column("text").to_pylist()]
-        out = refine_batch(engine, ids, texts, score_prompt, tasks, config.l3, config.llm.model)
+        out = refine_batch(engine, ids, texts, score_prompt, tasks, config.l3, config.llm.model,
+                           parallel=config.llm.concurrency * len(endpoints))
         for key in totals:
             totals[key] += getattr(out.usage, key)
         rows = [{**r, schemas.OUTCOME: "score"} for r in out.scores]
@@ -110,8 +111,8 @@ def run_l2_to_l3(spark: SparkSession, config: TiersConfig, root: str, l2_run: st
         if run.skipped:
             return JobResult(run.previous["run_id"], True, run.previous["counts"])
         l2 = spark.read.parquet(source).select("doc_id", "text")
-        total = l2.count()
-        partitions = max(spark.sparkContext.defaultParallelism, -(-total // config.l3.docs_per_partition))
+        total, _ = parquet_stats(source)
+        partitions = max(1, -(-total // config.l3.docs_per_partition))
         cache_path = str(catalog.root / CACHE)
         start = time.perf_counter()
         with engine_endpoints(config, server) as endpoints:

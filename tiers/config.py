@@ -146,7 +146,7 @@ class L3Config(Strict):
     temperature: float = Field(0.7, ge=0)
     max_tokens: int = Field(4096, ge=1)
     max_input_chars: int = Field(8000, ge=100)
-    docs_per_partition: int = Field(64, ge=1)
+    docs_per_partition: int = Field(64, ge=1)  # tasks = docs / this; each keeps llm.concurrency requests per endpoint in flight
 
 
 class TiersConfig(Strict):

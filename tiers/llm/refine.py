@@ -2,6 +2,8 @@
 answers, then rewriting of the documents that score at or above the threshold."""
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,32 +41,30 @@ def score_requests(texts: list[str], prompt: Prompt, config: L3Config, attempt: 
     return [ChatRequest(prompt.messages(t[: config.max_input_chars]), sampling, prompt.schema, prompt.version) for t in texts]
 
 
-def score_documents(engine, ids: list[str], texts: list[str], prompt: Prompt, config: L3Config, usage: Usage) -> list[dict[str, Any]]:
-    """Score every document; an unparseable answer is asked again (new seed), then recorded as failed."""
-    rows: dict[int, dict[str, Any]] = {}
-    pending = list(range(len(ids)))
-    last: dict[int, ChatResult] = {}
-    for attempt in range(config.parse_retries + 1):
-        if not pending:
-            break
-        results = engine.complete(score_requests([texts[i] for i in pending], prompt, config, attempt))
-        still = []
-        for i, result in zip(pending, results):
-            usage.add(result)
-            last[i] = result
+def score_documents(engine, ids: list[str], texts: list[str], prompt: Prompt, config: L3Config, usage: Usage,
+                    parallel: int = 1) -> list[dict[str, Any]]:
+    """Score every document; an unparseable answer is asked again at once (new seed), then recorded as failed.
+
+    Documents run concurrently, each with its own retries, so one slow answer never holds back the rest.
+    """
+    lock = threading.Lock()
+
+    def one(i: int) -> dict[str, Any]:
+        result = ChatResult("", error="not sent")
+        for attempt in range(config.parse_retries + 1):
+            result = engine.complete(score_requests([texts[i]], prompt, config, attempt))[0]
+            with lock:
+                usage.add(result)
             parsed = parse_score(result.text) if result.ok else None
-            if parsed is None:
-                still.append(i)
-                continue
-            rows[i] = {"doc_id": ids[i], "llm_score": parsed[0], "llm_reason": parsed[1], "status": "scored",
-                       "raw_answer": None, "attempts": attempt + 1}
-        pending = still
-    for i in pending:
-        result = last[i]
-        rows[i] = {"doc_id": ids[i], "llm_score": None, "llm_reason": None,
-                   "status": "engine_error" if result.error else "unparseable",
-                   "raw_answer": result.error or result.text, "attempts": config.parse_retries + 1}
-    return [rows[i] for i in range(len(ids))]
+            if parsed is not None:
+                return {"doc_id": ids[i], "llm_score": parsed[0], "llm_reason": parsed[1], "status": "scored",
+                        "raw_answer": None, "attempts": attempt + 1}
+        return {"doc_id": ids[i], "llm_score": None, "llm_reason": None,
+                "status": "engine_error" if result.error else "unparseable",
+                "raw_answer": result.error or result.text, "attempts": config.parse_retries + 1}
+
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(ids) or 1))) as pool:
+        return list(pool.map(one, range(len(ids))))
 
 
 def rewrite_documents(engine, ids: list[str], texts: list[str], tasks: dict[str, Prompt], config: L3Config, model: str,
@@ -87,9 +87,9 @@ def rewrite_documents(engine, ids: list[str], texts: list[str], tasks: dict[str,
 
 
 def refine_batch(engine, ids: list[str], texts: list[str], score_prompt: Prompt, tasks: dict[str, Prompt],
-                 config: L3Config, model: str) -> RefineOutput:
+                 config: L3Config, model: str, parallel: int = 1) -> RefineOutput:
     out = RefineOutput()
-    out.scores = score_documents(engine, ids, texts, score_prompt, config, out.usage)
+    out.scores = score_documents(engine, ids, texts, score_prompt, config, out.usage, parallel)
     chosen = [i for i, row in enumerate(out.scores) if row["llm_score"] is not None and row["llm_score"] >= config.rewrite_threshold]
     out.rewrites, out.rewrite_failures = rewrite_documents(
         engine, [ids[i] for i in chosen], [texts[i] for i in chosen], tasks, config, model, out.usage
