@@ -72,7 +72,8 @@ def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root
         total_bytes = sum(f.size for f in files)
         partitions_for(spark, total_bytes, config.spark.bytes_per_partition)
         file_rows = [(f.path, f.format) for f in sorted(files, key=lambda f: -f.size)]
-        frame = spark.sparkContext.parallelize(file_rows, numSlices=max(1, len(file_rows))).toDF("path string, format string")
+        slices = min(len(file_rows), max(2 * spark.sparkContext.defaultParallelism, -(-total_bytes // config.spark.bytes_per_partition)))
+        frame = spark.sparkContext.parallelize(file_rows, numSlices=slices).toDF("path string, format string")
         ingest_config, run_id = config.ingest, run.run_id
         rows = frame.mapInArrow(
             lambda batches: ingest_files(batches, ingest_config, run_id), schemas.spark_ddl(INGEST_ROWS)
