@@ -81,11 +81,13 @@ def main() -> None:
     from tiers import schemas
     from tiers.config import SparkConfig
 
-    pq.write_table(pa.table({"doc_id": [f"d{i}" for i in range(n)], "lang": ["en"] * n, "text": texts}), work / "l1.parquet")
+    (work / "l1").mkdir()
+    table = pa.table({"doc_id": [f"d{i}" for i in range(n)], "lang": ["en"] * n, "text": texts})
+    for part in range(2):
+        pq.write_table(table.slice(part * (n // 2), n // 2 if part == 0 else n - n // 2), work / "l1" / f"part-{part}.parquet")
     spark = get_spark(SparkConfig(master="local[2]"))
-    spark.sparkContext.addFile(trained.path)
     models = {"en": ModelRef("en", trained.path, "builtin", trained.model_hash)}
-    frame = spark.read.parquet(str(work / "l1.parquet")).repartition(2)
+    frame = spark.read.parquet(str(work / "l1"))
     frame.count()
     before, start = machine_cpu_seconds(), time.perf_counter()
     frame.mapInArrow(lambda it: score_partition(it, models, None), schemas.spark_ddl(SCORE_COLUMNS)).write.parquet(str(work / "scores"))

@@ -41,11 +41,14 @@ def route(lang: str | None, models: dict[str, ModelRef], fallback: str | None) -
 
 
 def score_partition(batches: Iterator[pa.RecordBatch], models: dict[str, ModelRef], fallback: str | None) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body: load each model once per executor process, score each batch per language."""
+    """mapInArrow body: load each model once per executor process, score each batch per language.
+
+    On a cluster the models arrive through `addFile`; in local mode they are read where they are.
+    """
     loaded = {}
     for lang, ref in models.items():
-        local = SparkFiles.get(os.path.basename(ref.path))
-        loaded[lang] = QualityModel.cached(local if os.path.exists(local) else ref.path, ref.tokenizer)
+        shipped = SparkFiles.get(os.path.basename(ref.path))
+        loaded[lang] = QualityModel.cached(shipped if os.path.exists(shipped) else ref.path, ref.tokenizer)
     for batch in batches:
         ids = batch.column("doc_id").to_pylist()
         langs = batch.column("lang").to_pylist()
@@ -89,8 +92,9 @@ def run_scoring(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_r
     with JobRun(catalog, SCORE_JOB, payload, force=force) as run:
         if run.skipped:
             return JobResult(run.previous["run_id"], True, run.previous["counts"])
-        for ref in models.values():
-            spark.sparkContext.addFile(ref.path)
+        if not spark.sparkContext.master.startswith("local"):
+            for ref in models.values():
+                spark.sparkContext.addFile(ref.path)
         fallback = config.l2.fallback_language
         l1 = spark.read.parquet(source).select("doc_id", "lang", "text")
         scored = l1.mapInArrow(lambda it: score_partition(it, models, fallback), schemas.spark_ddl(SCORE_COLUMNS))
