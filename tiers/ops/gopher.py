@@ -1,11 +1,13 @@
-"""Gopher quality and repetition rules (Rae et al. 2021, "Scaling Language Models: Methods, Analysis
+r"""Gopher quality and repetition rules (Rae et al. 2021, "Scaling Language Models: Methods, Analysis
 & Insights from Training Gopher", appendix A), with the thresholds datatrove uses for FineWeb.
 
-Word counting uses whitespace words, so languages written without spaces are skipped by default; the
-n-gram rules hash words (runs of letters and digits) with the vectorized hashing of tiers.dedup.
+Words are runs of word characters (`\w+`) and tokens are whitespace-separated, so languages written
+without spaces are skipped by default; the n-gram rules hash words with the vectorized hashing of
+tiers.dedup.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 import numpy as np
@@ -14,7 +16,6 @@ import pyarrow as pa
 from tiers.dedup.minhash import word_runs
 from tiers.ops.base import Params, TextFilter
 from tiers.ops.registry import register
-from tiers.ops.text_utils import words
 
 NO_SPACE_LANGUAGES = ["zh", "ja", "ko", "th", "lo", "km", "my", "bo"]
 DEFAULT_STOP_WORDS = {
@@ -40,6 +41,8 @@ class GopherQualityParams(Params):
 
 
 _BULLETS = ("•", "●", "-", "*", "‣", "◦", "▪", "–")
+_WORDS = re.compile(r"\w+")
+_ALPHA_TOKENS = re.compile(r"\S*[^\W\d_]\S*")
 _ELLIPSIS = ("...", "…")
 
 
@@ -65,13 +68,12 @@ class GopherQuality(TextFilter):
     def score(self, text: str, row: dict[str, Any]) -> dict[str, Any]:
         if row.get("lang") in self.params.skip_languages:
             return {}
-        tokens = text.split()
-        ws = words(text)
+        n_tokens = max(len(text.split()), 1)
+        ws = _WORDS.findall(text)
         n = max(len(ws), 1)
         lines = [line.lstrip() for line in text.split("\n") if line.strip()]
         n_lines = max(len(lines), 1)
-        symbols = sum(t.count("#") for t in tokens) + sum(t.count("...") + t.count("…") for t in tokens)
-        lower = {w.lower() for w in ws}
+        symbols = text.count("#") + text.count("...") + text.count("\u2026")
         stop = self.stop_words.get(row.get("lang") or "", None)
         return {
             "gopher_words": len(ws),
@@ -79,8 +81,8 @@ class GopherQuality(TextFilter):
             "gopher_symbol_word_ratio": symbols / n,
             "gopher_bullet_lines_ratio": sum(line.startswith(_BULLETS) for line in lines) / n_lines,
             "gopher_ellipsis_lines_ratio": sum(line.rstrip().endswith(_ELLIPSIS) for line in lines) / n_lines,
-            "gopher_alpha_words_ratio": sum(any(c.isalpha() for c in t) for t in tokens) / max(len(tokens), 1),
-            "gopher_stop_words": len(lower & stop) if stop is not None else None,
+            "gopher_alpha_words_ratio": len(_ALPHA_TOKENS.findall(text)) / n_tokens,
+            "gopher_stop_words": len(set(_WORDS.findall(text.lower())) & stop) if stop is not None else None,
         }
 
     def decide(self, s: dict[str, Any], row: dict[str, Any]) -> str | None:

@@ -61,10 +61,14 @@ class BlankLineCollapse(TextMapper):
 
     name = "blank_lines"
     ParamsModel = BlankLineParams
-    _RUNS = re.compile(r"([ \t]*\n){3,}")
     _TRAILING = re.compile(r"[ \t]+\n")
 
+    def __init__(self, params: BlankLineParams | None = None):
+        super().__init__(params)
+        keep = self.params.max_blank_lines + 1
+        self._runs = re.compile("\n{%d,}" % (keep + 1))
+        self._replacement = "\n" * keep
+
     def transform(self, text: str) -> tuple[str, dict[str, Any]]:
-        out = self._TRAILING.sub("\n", text)
-        out = self._RUNS.sub("\n" * (self.params.max_blank_lines + 1), out)
-        return out.strip(), {}
+        out = self._TRAILING.sub("\n", text) if " \n" in text or "\t\n" in text else text
+        return self._runs.sub(self._replacement, out).strip(), {}
