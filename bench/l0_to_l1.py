@@ -89,7 +89,7 @@ def print_profile(root: Path) -> None:
     """Where the time went: each job's wall time and the operators' CPU seconds (summed over workers)."""
     _, rows = Catalog(root).query("SELECT job, epoch(ended_at - started_at), counts_json FROM runs ORDER BY started_at")
     for job, seconds, counts in rows:
-        print(f"  {job:10s} wall {seconds:6.1f}s")
+        print(f"  {job:10s} wall {seconds or 0:6.1f}s")
         for name, stats in json.loads(counts).get("operators", {}).items():
             print(f"    {name:18s} {stats['seconds']:6.1f} cpu-s  {stats['docs_in']:6d} in  {stats['docs_out']:6d} out")
 
