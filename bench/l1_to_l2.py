@@ -67,7 +67,8 @@ def main() -> None:
     model.predict_preprocessed(naive)
     predict_cpu = time.process_time() - start
     start = time.process_time()
-    ours = [preprocess(t) for t in texts]
+    for text in texts:
+        preprocess(text)
     ours_cpu = time.process_time() - start
     n = len(texts)
     print(f"naive preprocessing   {n / naive_cpu:8.1f} docs per CPU-second")

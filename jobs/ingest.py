@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 JOB = "ingest"
 INGEST_ROWS = schemas.with_outcome(schemas.L0, pa.schema([*schemas.QUARANTINE, *schemas.INGEST_MANIFEST]))
 FILES = pa.schema([("path", pa.string()), ("format", pa.string())])
+ROW_GROUP_BYTES = 16 * 1024 * 1024  # small row groups let later jobs split one L0 file across tasks
 
 
 def reader_options(config: IngestConfig) -> ReaderOptions:
@@ -80,7 +81,8 @@ def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root
         ).persist(StorageLevel.DISK_ONLY)
         try:
             outcome = F.col(schemas.OUTCOME)
-            rows.filter(outcome == "l0").select(*schemas.L0.names).write.parquet(run.stage("L0", tier="L0"))
+            rows.filter(outcome == "l0").select(*schemas.L0.names).write.option("parquet.block.size", ROW_GROUP_BYTES) \
+                .parquet(run.stage("L0", tier="L0"))
             rows.filter(outcome == "quarantine").select(*schemas.QUARANTINE.names).write.parquet(run.stage("quarantine"))
             rows.filter(outcome == "manifest").select(*schemas.INGEST_MANIFEST.names).coalesce(1).write.parquet(run.stage("ingest_manifest"))
         finally:

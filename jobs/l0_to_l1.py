@@ -84,8 +84,12 @@ def run_l0_to_l1(spark: SparkSession, config: TiersConfig, root: str, ingest_run
         if run.skipped:
             return JobResult(run.previous["run_id"], True, run.previous["counts"])
         l0_rows = sum(parquet_stats(p)[0] for p in inputs)
-        partitions = partitions_for(spark, sum(parquet_stats(p)[1] for p in inputs) * 4, config.spark.bytes_per_partition)
-        l0 = spark.read.parquet(*inputs).select(*L0_INPUT.names).repartition(partitions)
+        l0_bytes = sum(parquet_stats(p)[1] for p in inputs)
+        partitions = partitions_for(spark, l0_bytes * 4, config.spark.bytes_per_partition)
+        spark.conf.set("spark.sql.files.maxPartitionBytes", str(max(1 << 20, l0_bytes // partitions)))
+        l0 = spark.read.parquet(*inputs).select(*L0_INPUT.names)
+        if l0.rdd.getNumPartitions() < spark.sparkContext.defaultParallelism:
+            l0 = l0.repartition(partitions)
         steps, out_schema = list(config.l1.steps), pipeline_rows_schema(list(config.l1.steps))
         rows = l0.mapInArrow(lambda it: apply_operators(it, steps, out_schema), schemas.spark_ddl(out_schema))
         rows = rows.persist(StorageLevel.DISK_ONLY)

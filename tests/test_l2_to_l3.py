@@ -108,7 +108,8 @@ def test_a_rerun_sends_no_request(spark, server, l2_sample):
 
     root, l2_run = l2_sample
     config = load_config(None, L3_TEST)
-    first = run_l2_to_l3(spark, config, str(root), l2_run, server=server)
+    warm = run_l2_to_l3(spark, config, str(root), l2_run, server=server)
+    assert warm.counts["l3_scores"] == 10
     again = run_l2_to_l3(spark, config, str(root), l2_run, force=True, server=server)
     assert again.counts["requests_sent"] == 0
     assert again.counts["cache_hits"] >= 10

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow.dataset as ds
-import pytest
 
 from classifiers.model import QualityModel
 from jobs.l1_to_l2 import run_l1_to_l2
 from jobs.pipeline import run_l0_to_l2
-from tests.conftest import DOLMA, RESILIPARSE_WARC, TEST_OVERRIDES, WHIRLWIND
+from tests.conftest import TEST_OVERRIDES
 from tiers.catalog import Catalog
 from tiers.config import load_config
 
