@@ -161,6 +161,15 @@ class Catalog:
             con.execute(f"INSERT OR REPLACE INTO llm_usage VALUES (?, ?, ?, {', '.join('?' * len(columns))})",
                         [run_id, model, engine, *(usage.get(c) for c in columns)])
 
+    def record_experiment(self, loop_id: str, round_index: int, pool: str, config_json: str, baseline_json: str,
+                          candidate_json: str, delta: float, low: float, high: float, accepted: bool, seconds: float,
+                          tokens: int) -> None:
+        self.migrate()
+        with self.connect() as con:
+            con.execute("INSERT INTO experiments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [loop_id, round_index, pool, config_json, baseline_json, candidate_json, delta, low, high, accepted,
+                         seconds, tokens, _now()])
+
     def committed_outputs(self, kind: str | None = None, run_id: str | None = None) -> list[OutputRecord]:
         clauses, params = ["r.status = 'committed'"], []
         if kind:

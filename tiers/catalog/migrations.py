@@ -70,4 +70,28 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        4,
+        "verification experiments",
+        """
+        CREATE TABLE experiments (
+            loop_id VARCHAR NOT NULL,
+            round INTEGER NOT NULL,
+            pool VARCHAR NOT NULL,
+            config_json VARCHAR NOT NULL,
+            baseline_json VARCHAR NOT NULL,
+            candidate_json VARCHAR NOT NULL,
+            delta DOUBLE,
+            ci_low DOUBLE,
+            ci_high DOUBLE,
+            accepted BOOLEAN,
+            seconds DOUBLE,
+            tokens_per_arm BIGINT,
+            created_at TIMESTAMPTZ NOT NULL
+        );
+        """,
+    )
+)
+
 LATEST = MIGRATIONS[-1][0]
