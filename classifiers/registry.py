@@ -49,8 +49,20 @@ def train_language(catalog: Catalog, config: L2Config, lang: str, tokenizer: str
     return ModelRef(lang, trained.path, tokenizer, trained.model_hash)
 
 
+def verified_model(catalog: Catalog, lang: str) -> ModelRef | None:
+    """The latest classifier produced by the verification loop for a language, if any."""
+    _, rows = catalog.query(
+        "SELECT model_hash, path, tokenizer FROM models WHERE lang = '{}' AND "
+        "json_extract_string(seeds_json, '$.source') = 'verification' ORDER BY created_at DESC LIMIT 1".format(lang)
+    )
+    if rows and Path(rows[0][1]).exists():
+        return ModelRef(lang, rows[0][1], rows[0][2], rows[0][0])
+    return None
+
+
 def resolve_models(catalog: Catalog, config: L2Config) -> dict[str, ModelRef]:
-    """One model per configured language; languages without enough seeds are left out, with a warning."""
+    """One model per configured language: a configured file, else the verification loop's classifier,
+    else one trained from the bootstrap seeds; languages without enough seeds are left out, with a warning."""
     models: dict[str, ModelRef] = {}
     for lang, spec in config.models.items():
         if spec.path:
@@ -60,6 +72,11 @@ def resolve_models(catalog: Catalog, config: L2Config) -> dict[str, ModelRef]:
             ref = ModelRef(lang, path, spec.tokenizer, file_hash(path))
             catalog.record_model(ref.model_hash, lang, path, spec.tokenizer, {"external": path}, {}, {}, None)
             models[lang] = ref
+            continue
+        verified = verified_model(catalog, lang)
+        if verified is not None:
+            log.info("%s model: the verification loop's classifier %s", lang, verified.path)
+            models[lang] = verified
             continue
         try:
             models[lang] = train_language(catalog, config, lang, spec.tokenizer)

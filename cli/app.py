@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from cli import catalog_cmd, classifier_cmd
+from cli import catalog_cmd, classifier_cmd, verify_cmd
 from cli.options import JobOptions
 from tiers.catalog import CatalogError
 from tiers.config import ConfigError, TiersConfig, load_config
@@ -22,6 +22,7 @@ run_app = typer.Typer(help="Run pipeline stages, locally on Spark by default.", 
 app.add_typer(run_app, name="run")
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(classifier_cmd.app, name="classifier")
+app.add_typer(verify_cmd.app, name="verify")
 console = Console(stderr=True)
 
 InputOpt = typer.Option(..., "--input", help="file, directory or glob of WARC/WET/JSONL/Parquet; repeatable")

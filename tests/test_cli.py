@@ -14,7 +14,7 @@ from tests.conftest import REPO, RESILIPARSE_WARC, TEST_OVERRIDES, WHIRLWIND
 runner = CliRunner()
 COMMANDS = [[], ["run"], ["run", "l0-to-l2"], ["run", "l0-to-l1"], ["run", "l1-to-l2"], ["run", "l2-to-l3"], ["ingest"], ["catalog"],
             ["catalog", "status"], ["catalog", "sql"], ["classifier"], ["classifier", "train"], ["classifier", "eval"],
-            ["classifier", "score"], ["package"]]
+            ["classifier", "score"], ["verify"], ["verify", "seeds"], ["verify", "pretrain"], ["verify", "anneal"], ["package"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "tiers")

@@ -56,3 +56,17 @@ def test_same_result_twice_with_fixed_seeds(tmp_path, data):
     second = run_loop(pools, data["default"], data["negatives"], data["reference"], tmp_path / "b", CONFIG)
     assert first.experiments[0].candidate == second.experiments[0].candidate
     assert first.experiments[0].baseline == second.experiments[0].baseline
+
+
+def test_the_loops_classifier_becomes_the_default_for_l2(tmp_path, data):
+    from classifiers.registry import resolve_models
+    from tiers.config import L2Config, LanguageModelConfig
+
+    torch.set_num_threads(1)
+    catalog = Catalog(tmp_path)
+    catalog.migrate()
+    pools = {"gold_articles": data["pools"]["gold_articles"]}
+    result = run_loop(pools, data["default"], data["negatives"], data["reference"], tmp_path / "models", CONFIG, catalog)
+    assert result.accepted == ["gold_articles"] and result.model_path
+    models = resolve_models(catalog, L2Config(models={"en": LanguageModelConfig()}))
+    assert models["en"].path == result.model_path

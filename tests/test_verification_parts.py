@@ -40,3 +40,22 @@ def test_bootstrap_verdict():
     assert bootstrap_verdict([0.5, 0.6], [0.4, 0.45], seed=3) == bootstrap_verdict([0.5, 0.6], [0.4, 0.45], seed=3)
     with pytest.raises(ValueError):
         bootstrap_verdict([0.5], [0.4, 0.45])
+
+
+def test_evaluation_scores_real_items_the_same_way_twice():
+    torch = pytest.importorskip("torch", reason="evaluation runs a torch model")
+    from verification.data import encode
+    from verification.evaluate import bits_per_byte, choice_accuracy, continuation_logprob, lambada_accuracy
+    from verification.model import ModelConfig, TinyLM
+
+    torch.manual_seed(0)
+    model = TinyLM(ModelConfig(2, 32, 4, 64))
+    copa = load_benchmark("copa", EVAL, limit=20)
+    first, second = choice_accuracy(model, copa), choice_accuracy(model, copa)
+    assert first == second and 0 <= first["acc"] <= 1 and 0 <= first["acc_norm"] <= 1
+    logprob, length = continuation_logprob(model, copa[0].pairs[0][0], copa[0].pairs[0][1])
+    assert logprob < 0 and length == len(copa[0].pairs[0][1].encode())
+    assert 0 <= lambada_accuracy(model, load_benchmark("lambada_openai", EVAL, limit=5))["acc"] <= 1
+    stream = encode([i.pairs[0][0] for i in load_benchmark("arc_easy", EVAL, limit=50)])
+    loss = bits_per_byte(model, stream, windows=8)
+    assert loss > 0 and loss == bits_per_byte(model, stream, windows=8)
