@@ -5,6 +5,7 @@ machine), pretrains the base model (the `base` preset, about 85M parameters) on 
 one verification of each pool (decay-only anneal of both arms over the seeds), and times training
 the same model from scratch for base + anneal steps, which is what evaluating a pool without a
 reusable base would cost per arm. Prints JSON; writes it to --out.
+Build the corpus here: python -m bench.verification_gpu --build out/verify_corpus.json.gz
 Run on the GPU machine: python -m bench.verification_gpu --corpus out/verify_corpus.json.gz --out $OUT/verify.json
 """
 from __future__ import annotations
@@ -23,15 +24,37 @@ from verification.model import ModelConfig, TinyLM
 from verification.train import Schedule, pretrain, train
 
 
+def build_corpus(path: str) -> None:
+    """Pools (gold article bodies, the resiliparse spam pages), default data (the dolma CC sample) and
+    reference text (held-out gold bodies) from ../shared/data, as one gzip JSON."""
+    from pathlib import Path
+
+    from tiers.io.readers import FileStats, ReaderOptions, read_file
+
+    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    gold = [v["articleBody"] for _, v in sorted(json.loads((shared / "scrapinghub-article-extraction" / "ground-truth.json").read_text()).items())]
+    spam_file = shared / "resiliparse-cc-warc" / "warcfile.warc.gz"
+    spam = [o.row["text"] for o in read_file(str(spam_file), "warc", ReaderOptions(), FileStats()) if o.kind == "l0"]
+    dolma = next((shared / "dolma-test-samples").glob("formats__gz__*.jsonl.gz"))
+    raw = [o.row["text"] for o in read_file(str(dolma), "jsonl", ReaderOptions(), FileStats()) if o.kind == "l0" and len(o.row["text"]) > 200]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt") as handle:
+        json.dump({"pools": {"gold_articles": gold[:90], "spam_pages": spam}, "default": raw, "reference": gold[90:]}, handle)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--corpus", required=True)
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--build", default=None, help="write the corpus to this path and stop")
+    parser.add_argument("--corpus")
+    parser.add_argument("--out")
     parser.add_argument("--preset", default="base")
     parser.add_argument("--base-steps", type=int, default=600)
     parser.add_argument("--anneal-steps", type=int, default=120)
     parser.add_argument("--batch", type=int, default=32)
     args = parser.parse_args()
+    if args.build:
+        build_corpus(args.build)
+        return
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.backends.cuda.matmul.allow_tf32 = True
     data = json.load(gzip.open(args.corpus, "rt"))
