@@ -83,8 +83,8 @@ def run_l0_to_l1(spark: SparkSession, config: TiersConfig, root: str, ingest_run
     with JobRun(catalog, JOB, payload, force=force) as run:
         if run.skipped:
             return JobResult(run.previous["run_id"], True, run.previous["counts"])
-        l0_rows = sum(parquet_stats(p)[0] for p in inputs)
-        l0_bytes = sum(parquet_stats(p)[1] for p in inputs)
+        stats = [parquet_stats(p) for p in inputs]
+        l0_rows, l0_bytes = sum(r for r, _ in stats), sum(b for _, b in stats)
         partitions = partitions_for(spark, l0_bytes * 4, config.spark.bytes_per_partition)
         spark.conf.set("spark.sql.files.maxPartitionBytes", str(max(1 << 20, l0_bytes // partitions)))
         l0 = spark.read.parquet(*inputs).select(*L0_INPUT.names)

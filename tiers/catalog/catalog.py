@@ -164,7 +164,6 @@ class Catalog:
     def record_experiment(self, loop_id: str, round_index: int, pool: str, config_json: str, baseline_json: str,
                           candidate_json: str, delta: float, low: float, high: float, accepted: bool, seconds: float,
                           tokens: int) -> None:
-        self.migrate()
         with self.connect() as con:
             con.execute("INSERT INTO experiments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [loop_id, round_index, pool, config_json, baseline_json, candidate_json, delta, low, high, accepted,

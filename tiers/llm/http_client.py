@@ -103,6 +103,8 @@ class OpenAIHttpEngine:
         return ChatResult("", error=f"failed after {self.retries + 1} attempts: {error}", attempts=self.retries + 1)
 
     def complete(self, requests: list[ChatRequest]) -> list[ChatResult]:
+        if len(requests) <= 1:
+            return [self.complete_one(r) for r in requests]
         workers = max(1, min(len(requests), self.concurrency * len(self.endpoints)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(self.complete_one, requests))
