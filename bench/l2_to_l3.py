@@ -27,7 +27,8 @@ from bench.l0_to_l1 import REPO
 from tiers.config import load_config
 from tiers.llm.prompts import load_score_prompt
 from tiers.llm.refine import score_requests
-from tiers.llm.server import ManagedServer, smollm2_gguf
+from tiers.llm.local_model import smollm2_gguf
+from tiers.llm.server import ManagedServer
 
 SHARED = REPO.parent / "shared" / "data"
 

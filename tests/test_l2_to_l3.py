@@ -33,7 +33,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from tiers.llm.server import ManagedServer, smollm2_gguf
+    from tiers.llm.local_model import smollm2_gguf
+    from tiers.llm.server import ManagedServer
 
     command = "{python} -m llama_cpp.server --model {model_path} --host 127.0.0.1 --port {port} --n_ctx 2048 --n_threads 1"
     log_file = str(tmp_path_factory.mktemp("server") / "server.log")

