@@ -7,6 +7,7 @@ Runnable with spark-submit: `spark-submit jobs/l2_to_l3.py --root DATA_ROOT [--l
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import logging
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -71,19 +74,41 @@ def l2_path(catalog: Catalog, l2_run: str | None) -> tuple[str, str]:
     return latest.path, Path(latest.path).name
 
 
+class EngineFailure(RuntimeError):
+    """Too many documents ended in engine_error: the stage would commit the engine's failure as data."""
+
+
 @contextlib.contextmanager
-def engine_endpoints(config: TiersConfig, server: ManagedServer | None) -> Iterator[list[str]]:
-    """The endpoints executors use; for `managed`, a server launched and supervised for the job's lifetime."""
+def engine_endpoints(config: TiersConfig, server: ManagedServer | None) -> Iterator[tuple[list[str], ManagedServer | None]]:
+    """The endpoints executors use, and the supervised server for `managed` (launched for the job's lifetime)."""
     if config.llm.engine != "managed":
-        yield list(config.llm.endpoints)
+        yield list(config.llm.endpoints), None
         return
     if server is not None:
-        yield [server.url]
+        yield [server.url], server
         return
     spec = config.llm.server
     with ManagedServer(spec.command, spec.port, spec.health_path, spec.startup_timeout_s,
                        model_path=spec.model_path or smollm2_gguf()) as launched:
-        yield [launched.url]
+        yield [launched.url], launched
+
+
+def check_engine_errors(scores_path: str, share_allowed: float, server: ManagedServer | None) -> int:
+    """Number of engine_error documents; raises EngineFailure when their share is above `share_allowed`."""
+    table = ds.dataset(scores_path, format="parquet").to_table(columns=["status", "raw_answer"])
+    total = table.num_rows
+    errors = table.filter(pc.equal(table.column("status"), "engine_error"))
+    if not total or errors.num_rows / total <= share_allowed:
+        if errors.num_rows:
+            log.warning("%d of %d documents ended in engine_error (allowed share %.0f%%); committing", errors.num_rows,
+                        total, share_allowed * 100)
+        return errors.num_rows
+    cause = server.failure_summary() if server is not None else ""
+    if not cause:
+        answers = collections.Counter(a or "" for a in errors.column("raw_answer").to_pylist())
+        cause = answers.most_common(1)[0][0][:300]
+    raise EngineFailure(f"{errors.num_rows} of {total} documents ended in engine_error (more than "
+                        f"{share_allowed:.0%} allowed): {cause}")
 
 
 def usage_summary(stats_rows: list[str], wall: float, gpus: float) -> dict[str, float]:
@@ -116,7 +141,7 @@ def run_l2_to_l3(spark: SparkSession, config: TiersConfig, root: str, l2_run: st
         partitions = max(1, -(-total // config.l3.docs_per_partition))
         cache_path = str(catalog.root / CACHE)
         start = time.perf_counter()
-        with engine_endpoints(config, server) as endpoints:
+        with engine_endpoints(config, server) as (endpoints, supervised):
             rows = l2.repartition(partitions).mapInArrow(
                 lambda it: refine_partition(it, config, endpoints, cache_path), schemas.spark_ddl(L3_ROWS)
             ).persist(StorageLevel.DISK_ONLY)
@@ -134,9 +159,11 @@ def run_l2_to_l3(spark: SparkSession, config: TiersConfig, root: str, l2_run: st
         scored, _ = parquet_stats(run.stage("l3_scores"))
         if scored != total:
             raise CountMismatch(f"L2 had {total} documents but {scored} have a score or failure record")
+        engine_errors = check_engine_errors(run.stage("l3_scores"), config.l3.max_engine_error_share, supervised)
         l3_docs, _ = parquet_stats(run.stage("L3", tier="L3"))
         usage = usage_summary(stats, time.perf_counter() - start, config.llm.gpus_per_endpoint * len(endpoints))
-        counts = {"l2_in": total, "l3_scores": scored, "l3": l3_docs, "l2_run": source_run, **usage}
+        counts = {"l2_in": total, "l3_scores": scored, "l3": l3_docs, "engine_errors": engine_errors, "l2_run": source_run,
+                  **usage}
         result = run.commit(counts)
         catalog.record_llm_usage(run.run_id, config.llm.model, config.llm.engine, usage)
         return result

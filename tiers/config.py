@@ -147,6 +147,7 @@ class L3Config(Strict):
     max_tokens: int = Field(4096, ge=1)
     max_input_chars: int = Field(8000, ge=100)
     docs_per_partition: int = Field(64, ge=1)  # tasks = docs / this; each keeps llm.concurrency requests per endpoint in flight
+    max_engine_error_share: float = Field(0.05, ge=0, le=1)  # above this share of engine_error documents the job fails
 
 
 class TiersConfig(Strict):
