@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from cli import catalog_cmd, classifier_cmd, verify_cmd
+from cli import catalog_cmd, classifier_cmd, doctor_cmd, verify_cmd
 from cli.options import JobOptions
 from tiers.catalog import CatalogError
 from tiers.config import ConfigError, TiersConfig, load_config
@@ -23,6 +23,7 @@ app.add_typer(run_app, name="run")
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(classifier_cmd.app, name="classifier")
 app.add_typer(verify_cmd.app, name="verify")
+app.command("doctor")(doctor_cmd.doctor)
 console = Console(stderr=True)
 
 InputOpt = typer.Option(..., "--input", help="file, directory or glob of WARC/WET/JSONL/Parquet; repeatable")
@@ -51,9 +52,14 @@ def _execute(options: JobOptions, pipeline: Callable) -> None:
     _setup_logging()
     config = _load(options)
     from cli.progress import spark_progress
+    from jobs.java import JavaError
     from jobs.spark import get_spark
 
-    spark = get_spark(config.spark)
+    try:
+        spark = get_spark(config.spark)
+    except JavaError as exc:
+        console.print(f"[red]java:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE)
 
     def wrap(name, body):
         with spark_progress(spark, name):

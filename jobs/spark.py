@@ -7,6 +7,7 @@ import sys
 
 from pyspark.sql import SparkSession
 
+from jobs.java import java_version
 from tiers.config import SparkConfig
 
 log = logging.getLogger(__name__)
@@ -20,8 +21,10 @@ def get_spark(config: SparkConfig) -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    builder = SparkSession.builder.appName(config.app_name)
     under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
+    if not under_submit:
+        java_version()
+    builder = SparkSession.builder.appName(config.app_name)
     master = config.master or ("" if under_submit else "local[*]")
     if master:
         builder = builder.master(master)

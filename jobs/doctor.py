@@ -1,0 +1,138 @@
+"""`tiers doctor`: check in seconds what a run will need, one line per item with what to do when it fails."""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from tiers.config import TiersConfig
+
+MIN_FREE_BYTES = 5 * 1024**3
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    status: str  # ok | warn | fail | skip
+    detail: str
+    seconds: float = 0.0
+
+
+def _python(config: TiersConfig, root: Path) -> tuple[str, str]:
+    version = ".".join(map(str, sys.version_info[:3]))
+    if sys.version_info < (3, 11):
+        return "fail", f"Python {version}; tiers needs 3.11+"
+    return "ok", f"Python {version} ({sys.executable})"
+
+
+def _java(config: TiersConfig, root: Path) -> tuple[str, str]:
+    from jobs.java import JavaError, java_binary, java_version
+
+    try:
+        version, _ = java_version()
+    except JavaError as exc:
+        return "fail", str(exc)
+    return "ok", f"Java {version} ({java_binary()})"
+
+
+def _spark(config: TiersConfig, root: Path) -> tuple[str, str]:
+    from jobs.spark import get_spark
+
+    spark = get_spark(config.spark)
+    count = spark.range(100).count()
+    master = spark.sparkContext.master
+    return ("ok", f"session on {master} ran a job") if count == 100 else ("fail", f"a test job counted {count} of 100")
+
+
+def _langid(config: TiersConfig, root: Path) -> tuple[str, str]:
+    from tiers.ops.langid import lid_model_path, load_lid_model
+
+    labels, _ = load_lid_model().predict("Das ist ein kurzer deutscher Satz über das Wetter von heute.")
+    if labels[0] != "__label__de":
+        return "fail", f"lid.176.ftz labelled a German sentence {labels[0]}"
+    return "ok", f"lid.176.ftz loads and labels German as de ({lid_model_path()})"
+
+
+def _fasttext(config: TiersConfig, root: Path) -> tuple[str, str]:
+    import fasttext
+
+    if not hasattr(fasttext, "train_supervised"):
+        return "fail", (f"the `fasttext` module at {fasttext.__file__} cannot train (a predict-only package such as "
+                        "fasttext-predict replaced fasttext-numpy2): pip install --force-reinstall fasttext-numpy2")
+    return "ok", f"fastText with training ({fasttext.__file__})"
+
+
+def _l2_models(config: TiersConfig, root: Path) -> tuple[str, str]:
+    given = {lang: spec.path for lang, spec in config.l2.models.items() if spec.path}
+    missing = [f"{lang}: {path}" for lang, path in given.items() if not Path(path).exists()]
+    if missing:
+        return "fail", "configured L2 models not found: " + ", ".join(missing)
+    if given:
+        return "ok", f"configured L2 model(s) found for {', '.join(sorted(given))}"
+    return "ok", f"no external L2 model configured; trained from {config.l2.seeds} on first run"
+
+
+def _llm(config: TiersConfig, root: Path) -> tuple[str, str]:
+    if config.llm.engine == "vllm_offline":
+        if importlib.util.find_spec("vllm") is None:
+            return "warn", "engine vllm_offline needs vLLM: pip install 'tiers[vllm]' (on a GPU machine)"
+        return "ok", "vLLM is importable"
+    if config.llm.engine == "http":
+        import httpx
+
+        for endpoint in config.llm.endpoints:
+            body = {"model": config.llm.model, "max_tokens": 8,
+                    "messages": [{"role": "user", "content": "Name three colours of the rainbow, please."}]}
+            try:
+                httpx.post(f"{endpoint}/chat/completions", json=body, timeout=60).raise_for_status()
+            except httpx.HTTPError as exc:
+                return "warn", f"{endpoint} did not answer a chat request ({type(exc).__name__}: {exc}); needed by L3"
+        return "ok", f"{len(config.llm.endpoints)} endpoint(s) answered a chat request"
+    from tiers.llm.selftest import check_llama_cpp
+
+    result = check_llama_cpp(config.llm.server.model_path)
+    return ("ok" if result.ok else "warn"), result.message + ("" if result.ok else " (needed by L3 only)")
+
+
+def _torch(config: TiersConfig, root: Path) -> tuple[str, str]:
+    if importlib.util.find_spec("torch") is None:
+        return "warn", "torch is missing, needed by `tiers verify` only: pip install torch==2.13.0 (CPU) then 'tiers[verify]'"
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    return "ok", f"torch {torch.__version__} on {device}"
+
+
+def _disk(config: TiersConfig, root: Path) -> tuple[str, str]:
+    existing = root
+    while not existing.exists():
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
+    detail = f"{free / 1024**3:.1f} GiB free at {existing}"
+    return ("ok", detail) if free >= MIN_FREE_BYTES else ("warn", detail + f"; runs need room for several copies of the input")
+
+
+CHECKS: list[tuple[str, Callable[[TiersConfig, Path], tuple[str, str]]]] = [
+    ("python", _python), ("java", _java), ("spark", _spark), ("langid", _langid), ("fasttext", _fasttext),
+    ("l2 models", _l2_models), ("llm engine", _llm), ("torch", _torch), ("disk", _disk),
+]
+
+
+def run_checks(config: TiersConfig, root: str | Path) -> list[CheckResult]:
+    """Every check, in order; an exception is a failed check, and Spark is skipped when Java failed."""
+    results: list[CheckResult] = []
+    for name, check in CHECKS:
+        if name == "spark" and any(r.name == "java" and r.status == "fail" for r in results):
+            results.append(CheckResult(name, "skip", "skipped: no usable Java"))
+            continue
+        start = time.perf_counter()
+        try:
+            status, detail = check(config, Path(root).resolve())
+        except Exception as exc:  # noqa: BLE001 - a check that raises is a failed check, reported as such
+            status, detail = "fail", f"{type(exc).__name__}: {exc}"
+        results.append(CheckResult(name, status, detail, time.perf_counter() - start))
+    return results
