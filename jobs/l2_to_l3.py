@@ -30,8 +30,8 @@ from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
 from tiers.llm.factory import build_engine
-from tiers.llm.prompts import load_rewrite_prompts, load_score_prompt
-from tiers.llm.refine import refine_batch
+from tiers.llm_tasks.prompts import load_rewrite_prompts, load_score_prompt
+from tiers.llm_tasks.refine import refine_batch
 from tiers.llm.local_model import smollm2_gguf
 from tiers.llm.server import ManagedServer
 

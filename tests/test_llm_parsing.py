@@ -5,7 +5,7 @@ import pytest
 
 from tiers.llm.cache import RequestCache
 from tiers.llm.engine import ChatRequest, ChatResult, Sampling
-from tiers.llm.parsing import parse_score
+from tiers.llm_tasks.parsing import parse_score
 
 
 @pytest.mark.parametrize(

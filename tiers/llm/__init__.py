@@ -1,1 +1,2 @@
-"""The LLM engine layer: one interface, three engines (HTTP, managed server, vLLM offline)."""
+"""The LLM engine layer: one interface, engines (HTTP, managed server, vLLM offline), the request cache and
+the local model's self-test. Task logic (prompts, parsing, scoring, rewriting) lives in `tiers.llm_tasks`."""

@@ -51,8 +51,20 @@ class ChatResult:
         return self.error is None
 
 
-class EngineError(RuntimeError):
-    """A request failed after every retry."""
+@dataclass
+class Usage:
+    """Requests, tokens and engine seconds summed over results."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    engine_seconds: float = 0.0
+
+    def add(self, result: ChatResult) -> None:
+        self.requests += 1
+        self.prompt_tokens += result.prompt_tokens
+        self.completion_tokens += result.completion_tokens
+        self.engine_seconds += result.seconds
 
 
 class Engine(Protocol):

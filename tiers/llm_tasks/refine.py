@@ -9,23 +9,9 @@ from typing import Any
 
 from tiers.config import L3Config
 from tiers.ids import doc_id_from_provenance
-from tiers.llm.engine import ChatRequest, ChatResult, Sampling
-from tiers.llm.parsing import parse_score
-from tiers.llm.prompts import Prompt
-
-
-@dataclass
-class Usage:
-    requests: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    engine_seconds: float = 0.0
-
-    def add(self, result: ChatResult) -> None:
-        self.requests += 1
-        self.prompt_tokens += result.prompt_tokens
-        self.completion_tokens += result.completion_tokens
-        self.engine_seconds += result.seconds
+from tiers.llm.engine import ChatRequest, ChatResult, Sampling, Usage
+from tiers.llm_tasks.parsing import parse_score
+from tiers.llm_tasks.prompts import Prompt
 
 
 @dataclass
