@@ -145,7 +145,7 @@ def test_truncated_gzip_jsonl_keeps_lines_before_the_cut(tmp_path):
     path = tmp_path / "cut.jsonl.gz"
     path.write_bytes(data[: len(data) // 2])
     outcomes, _ = read_all(path)
-    assert outcomes[-1].kind == "quarantine" and outcomes[-1].row["error_type"] == "EOFError"
+    assert outcomes[-1].kind == "quarantine" and outcomes[-1].row["error_type"] == "TruncatedMember"
     assert 100 < sum(o.kind == "l0" for o in outcomes) < 697
 
 

@@ -1,23 +1,29 @@
 """Record readers for WARC, WET, JSONL and Parquet, run inside executors (or directly in tests).
 
 Each reader yields one `Outcome` per input unit: an L0 document or a quarantine entry. A unit is a
-WARC response / WET conversion record, a JSONL line, a Parquet row, or a file that cannot be read at all.
+WARC response / WET conversion record, a JSONL line, a Parquet row, or bytes that cannot be decoded.
+Every byte of the file is accounted for in `FileStats.ledger` (`tiers/io/coverage.py`), and no
+exception escapes `read_file`: whatever fails becomes quarantine rows for that file. Error messages
+name the file and the offset.
 """
 from __future__ import annotations
 
-import gzip
-import io
 import json
+import logging
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, Callable, Iterator
 
-import pyarrow.parquet as pq
-
-from tiers.ids import doc_id_from_provenance
+from tiers.ids import content_digest, doc_id_from_provenance, record_doc_id
+from tiers.io.coverage import IGNORED, QUARANTINE, RAW, RECORD, STREAM, Ledger
+from tiers.io.decode import codec_for, decode
 from tiers.io.html import charset_from_content_type, decode_html, extract_main_text
+from tiers.io.lines import Line, iter_lines
 from tiers.io.warc import WarcError, WarcRecord, iter_warc, split_http
+
+log = logging.getLogger(__name__)
 
 _CRAWL = re.compile(r"CC-MAIN-\d{4}-\d{2}")
 _HTML_TYPES = ("text/html", "application/xhtml", "application/xml", "text/xml")
@@ -43,15 +49,25 @@ class Outcome:
 
 @dataclass
 class FileStats:
+    """Per-file accounting: `records` input units, `skipped` non-document records, the byte ledger."""
+
     records: int = 0
     skipped: int = 0
     notes: list[str] = field(default_factory=list)
+    ledger: Ledger = field(default_factory=Ledger)
+
+
+def display_path(path: str) -> str:
+    """The path as valid UTF-8 text (undecodable bytes of a file name shown as \\x.. escapes)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def quarantine(file: str, offset: int | None, line: int | None, error_type: str, error: str, raw: bytes = b"") -> Outcome:
+    where = f"{file}, offset {offset}" + (f", line {line}" if line is not None else "")
     return Outcome(
         "quarantine",
-        {"file": file, "offset": offset, "line": line, "error_type": error_type, "error": error, "raw_prefix": raw[:256]},
+        {"file": file, "offset": offset, "line": line, "error_type": error_type, "error": f"{where}: {error}",
+         "raw_prefix": bytes(raw[:256])},
     )
 
 
@@ -65,20 +81,6 @@ def parse_timestamp(value: Any) -> datetime | None:
     return parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def open_stream(path: str) -> BinaryIO:
-    """Open a possibly compressed file as a binary stream of its decompressed bytes."""
-    raw = open(path, "rb")
-    lower = path.lower()
-    if lower.endswith(".gz"):
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
-    if lower.endswith((".zst", ".zstd")):
-        import zstandard
-
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
-        return io.BufferedReader(reader)  # type: ignore[arg-type]
-    return raw
-
-
 def _crawl_from(*candidates: str | None) -> str | None:
     for candidate in candidates:
         if candidate:
@@ -88,19 +90,42 @@ def _crawl_from(*candidates: str | None) -> str | None:
     return None
 
 
+def _checked(row: dict[str, Any]) -> dict[str, Any]:
+    """Refuse text that is not valid Unicode (e.g. a lone surrogate from JSON's \\ud800)."""
+    for name, value in row.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise UnicodeError(f"field {name!r} is not valid Unicode: {exc.reason} at character {exc.start}") from None
+    return row
+
+
+class _Digest:
+    """The file's content digest, computed once and only when an id needs it."""
+
+    def __init__(self, path: str):
+        self.path, self.value = path, ""
+
+    def __call__(self) -> str:
+        if not self.value:
+            self.value = content_digest(self.path)
+        return self.value
+
+
 # -- WARC / WET ----------------------------------------------------------------------------
 
 
-def _warc_document(path: str, fmt: str, record: WarcRecord, crawl: str | None, options: ReaderOptions) -> Outcome:
+def _warc_document(file: str, fmt: str, record: WarcRecord, crawl: str | None, options: ReaderOptions, digest: _Digest) -> Outcome:
     headers = record.headers
     url = headers.get("warc-target-uri", "").strip("<>") or None
-    record_id = headers.get("warc-record-id") or f"{path}@{record.offset}"
+    record_id = headers.get("warc-record-id") or f"{digest()}@{record.start}"
     if fmt == "wet":
         content_type = headers.get("content-type", "text/plain")
         charset = "utf-8"
         text = record.block.decode("utf-8", "replace")
     else:
-        http_headers, body = split_http(record.block)
+        http_headers, body = split_http(record.block, options.max_record_bytes)
         content_type = http_headers.get("content-type", "")
         if any(t in content_type.lower() for t in _HTML_TYPES) or (not content_type and b"<html" in body[:2048].lower()):
             html, charset = decode_html(body, charset_from_content_type(content_type))
@@ -109,9 +134,12 @@ def _warc_document(path: str, fmt: str, record: WarcRecord, crawl: str | None, o
             text, charset = decode_html(body, charset_from_content_type(content_type))
         else:
             text, charset = "", None
+    metadata = {"warc_record_id": record_id}
+    if record.offset != record.start:
+        metadata["uncompressed_offset"] = record.start
     return Outcome(
         "l0",
-        {
+        _checked({
             "doc_id": doc_id_from_provenance("warc", record_id),
             "text": text,
             "url": url,
@@ -121,157 +149,194 @@ def _warc_document(path: str, fmt: str, record: WarcRecord, crawl: str | None, o
             "fetched_at": parse_timestamp(headers.get("warc-date")),
             "content_type": content_type or None,
             "charset": charset,
-            "metadata": json.dumps({"warc_record_id": record_id}),
-            "file": path,
+            "metadata": json.dumps(metadata),
+            "file": file,
             "offset": record.offset,
             "line": None,
-        },
+        }),
     )
 
 
 def read_warc(path: str, fmt: str, options: ReaderOptions, stats: FileStats) -> Iterator[Outcome]:
+    file, ledger, digest = display_path(path), stats.ledger, _Digest(path)
     wanted = "conversion" if fmt == "wet" else "response"
-    crawl = _crawl_from(path)
+    crawl = _crawl_from(file)
     with open(path, "rb") as stream:
-        compressed = stream.read(2) == b"\x1f\x8b"
-        stream.seek(0)
-        for item in iter_warc(stream, compressed, options.max_record_bytes):
+        for item in iter_warc(stream, path, ledger, options.max_record_bytes):
             if isinstance(item, WarcError):
-                stats.records += 1
-                yield quarantine(path, item.offset, None, item.error_type, item.error, item.raw_prefix)
+                yield quarantine(file, item.offset, None, item.error_type, item.error, item.raw_prefix)
                 continue
             if item.type == "warcinfo":
                 info = item.block.decode("utf-8", "replace")
-                crawl = _crawl_from(info, item.headers.get("warc-filename"), path) or crawl
+                crawl = _crawl_from(info, item.headers.get("warc-filename"), file) or crawl
             if item.type != wanted:
                 stats.skipped += 1
+                ledger.add(STREAM, item.start, item.end, IGNORED, reason=f"WARC {item.type or 'untyped'} record")
                 continue
-            stats.records += 1
+            ledger.add(STREAM, item.start, item.end, RECORD, units=1)
             try:
-                yield _warc_document(path, fmt, item, crawl, options)
+                yield _warc_document(file, fmt, item, crawl, options, digest)
             except Exception as exc:  # noqa: BLE001 - any failure on one record quarantines that record
-                yield quarantine(path, item.offset, None, type(exc).__name__, str(exc), item.block[:256])
+                yield quarantine(file, item.offset, None, type(exc).__name__, str(exc), item.block[:256])
 
 
 # -- JSONL ---------------------------------------------------------------------------------
 
 
-def _read_line(stream: BinaryIO, limit: int) -> tuple[bytes, int]:
-    """Read one line of at most `limit` bytes; returns (line or b'' when over limit, bytes consumed)."""
-    line = stream.readline(limit + 1)
-    if len(line) <= limit or line.endswith(b"\n"):
-        return line, len(line)
-    consumed = len(line)
-    while True:
-        rest = stream.readline(1 << 20)
-        consumed += len(rest)
-        if not rest or rest.endswith(b"\n"):
-            return b"", consumed
-
-
-def _jsonl_document(path: str, line_no: int, offset: int, raw: bytes, options: ReaderOptions) -> Outcome:
+def _jsonl_document(file: str, line_no: int, offset: int | None, raw: bytes, options: ReaderOptions,
+                    digest: _Digest, source_format: str = "jsonl") -> Outcome:
     try:
-        decoded = raw.decode("utf-8")
+        obj = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        return quarantine(path, offset, line_no, "UnicodeDecodeError", str(exc), raw)
-    try:
-        obj = json.loads(decoded)
+        return quarantine(file, offset, line_no, "UnicodeDecodeError", str(exc), raw)
     except json.JSONDecodeError as exc:
-        return quarantine(path, offset, line_no, "JSONDecodeError", str(exc), raw)
+        return quarantine(file, offset, line_no, "JSONDecodeError", str(exc), raw)
+    except RecursionError:
+        return quarantine(file, offset, line_no, "JSONDecodeError", "JSON nested too deeply", raw)
+    except ValueError as exc:  # e.g. an integer over the interpreter's digit limit
+        return quarantine(file, offset, line_no, "JSONDecodeError", str(exc), raw)
     if not isinstance(obj, dict):
-        return quarantine(path, offset, line_no, "SchemaError", f"expected a JSON object, got {type(obj).__name__}", raw)
+        return quarantine(file, offset, line_no, "SchemaError", f"expected a JSON object, got {type(obj).__name__}", raw)
+    return _object_document(file, line_no, offset, obj, raw, options, digest, source_format)
+
+
+def _object_document(file: str, line_no: int, offset: int | None, obj: dict[str, Any], raw: bytes,
+                     options: ReaderOptions, digest: _Digest, source_format: str) -> Outcome:
     text = obj.get(options.text_field)
     if not isinstance(text, str):
-        return quarantine(path, offset, line_no, "SchemaError", f"field {options.text_field!r} missing or not a string", raw)
+        return quarantine(file, offset, line_no, "SchemaError", f"field {options.text_field!r} missing or not a string", raw)
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     lookup = {**meta, **obj}
     url = next((lookup[k] for k in _JSON_URL_KEYS if isinstance(lookup.get(k), str)), None)
     fetched = next((parse_timestamp(lookup[k]) for k in _JSON_DATE_KEYS if parse_timestamp(lookup.get(k))), None)
     record_key = obj.get(options.id_field) if options.id_field else None
-    doc_id = doc_id_from_provenance("jsonl", record_key) if record_key else doc_id_from_provenance("jsonl", path, line_no)
+    if record_key is not None and record_key != "":
+        doc_id = doc_id_from_provenance("jsonl", record_key)
+    else:
+        doc_id = record_doc_id(source_format, digest(), line_no)
     rest = {k: v for k, v in obj.items() if k != options.text_field}
+    try:
+        crawl = _crawl_from(json.dumps(meta, default=str) if meta else None, file)
+        metadata = json.dumps(rest, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError) as exc:
+        return quarantine(file, offset, line_no, "SchemaError", f"record cannot be serialised: {exc}", raw)
     return Outcome(
         "l0",
-        {
+        _checked({
             "doc_id": doc_id,
             "text": text,
             "url": url,
             "source": obj.get("source") if isinstance(obj.get("source"), str) else None,
-            "source_format": "jsonl",
-            "crawl": _crawl_from(json.dumps(meta) if meta else None, path),
+            "source_format": source_format,
+            "crawl": crawl,
             "fetched_at": fetched,
             "content_type": "text/plain",
             "charset": "utf-8",
-            "metadata": json.dumps(rest, ensure_ascii=False, default=str),
-            "file": path,
+            "metadata": metadata,
+            "file": file,
             "offset": offset,
             "line": line_no,
-        },
+        }),
     )
 
 
 def read_jsonl(path: str, options: ReaderOptions, stats: FileStats) -> Iterator[Outcome]:
-    offset = 0
-    line_no = 0
-    try:
-        with open_stream(path) as stream:
-            while True:
-                raw, consumed = _read_line(stream, options.max_record_bytes)
-                if consumed == 0:
-                    break
-                line_no += 1
-                if raw.strip() or consumed > len(raw):
-                    stats.records += 1
-                    if consumed > len(raw):
-                        yield quarantine(path, offset, line_no, "RecordTooLarge", f"line of {consumed} bytes over the limit of {options.max_record_bytes}")
-                    else:
-                        yield _jsonl_document(path, line_no, offset, raw.rstrip(b"\r\n"), options)
-                offset += consumed
-    except (OSError, EOFError, ValueError) as exc:
-        stats.records += 1
-        yield quarantine(path, offset, line_no + 1, type(exc).__name__, f"unreadable after {line_no} lines: {exc}")
-        return
-    if line_no == 0:
-        stats.records += 1
-        yield quarantine(path, 0, None, "EmptyFile", "file holds no records")
+    file, digest = display_path(path), _Digest(path)
+    with open(path, "rb") as stream:
+        head = stream.read(4)
+        stream.seek(0)
+        codec = codec_for(path, head)
+        events = decode(stream, codec, stats.ledger, max(options.max_record_bytes, 1 << 20))
+        for item in iter_lines(events, stats.ledger, options.max_record_bytes):
+            if not isinstance(item, Line):
+                yield quarantine(file, item.offset, item.line, item.error_type, item.error, item.raw_prefix)
+                continue
+            try:
+                yield _jsonl_document(file, item.number, item.start, item.data, options, digest)
+            except Exception as exc:  # noqa: BLE001 - one bad line never stops the file
+                yield quarantine(file, item.start, item.number, type(exc).__name__, str(exc), item.data)
 
 
 # -- Parquet -------------------------------------------------------------------------------
 
 
 def read_parquet(path: str, options: ReaderOptions, stats: FileStats) -> Iterator[Outcome]:
-    row_no = 0
-    try:
-        parquet = pq.ParquetFile(path)
-        if options.text_field not in parquet.schema_arrow.names:
-            raise ValueError(f"column {options.text_field!r} missing; columns: {parquet.schema_arrow.names}")
-        for batch in parquet.iter_batches(batch_size=1024):
-            for obj in batch.to_pylist():
-                row_no += 1
-                stats.records += 1
-                text = obj.get(options.text_field)
-                if not isinstance(text, str):
-                    yield quarantine(path, None, row_no, "SchemaError", f"{options.text_field!r} is not a string")
-                    continue
-                raw = json.dumps(obj, default=str).encode()
-                outcome = _jsonl_document(path, row_no, 0, raw, options)
-                outcome.row.update(source_format="parquet", offset=None)
-                yield outcome
-    except Exception as exc:  # noqa: BLE001 - an unreadable file is quarantined whole
-        stats.records += 1
-        yield quarantine(path, None, row_no + 1, type(exc).__name__, f"unreadable after {row_no} rows: {exc}")
+    """Rows of a Parquet file; a row group that cannot be read is one quarantine row, the rest is read.
+
+    Coverage is per file: one raw `record` span whose units are the rows plus the unreadable row groups.
+    """
+    import pyarrow.parquet as pq
+
+    file, digest = display_path(path), _Digest(path)
+    size = os.path.getsize(path)
+    parquet = pq.ParquetFile(path)
+    if options.text_field not in parquet.schema_arrow.names:
+        raise ValueError(f"column {options.text_field!r} missing; columns: {parquet.schema_arrow.names}")
+    row_no = units = 0
+    for group in range(parquet.num_row_groups):
+        expected = parquet.metadata.row_group(group).num_rows
+        try:
+            rows = parquet.read_row_group(group).to_pylist()
+        except Exception as exc:  # noqa: BLE001 - a damaged row group is quarantined, the next one read
+            units += 1
+            yield quarantine(file, None, row_no + 1, type(exc).__name__, f"row group {group} ({expected} rows) unreadable: {exc}")
+            row_no += expected
+            continue
+        for obj in rows:
+            row_no += 1
+            units += 1
+            try:
+                yield _object_document(file, row_no, None, obj, b"", options, digest, "parquet")
+            except Exception as exc:  # noqa: BLE001
+                yield quarantine(file, None, row_no, type(exc).__name__, str(exc))
+    stats.ledger.add(RAW, 0, size, RECORD, units=units, reason="parquet rows")
+
+
+# -- any file ------------------------------------------------------------------------------
 
 
 def read_file(path: str, fmt: str, options: ReaderOptions, stats: FileStats) -> Iterator[Outcome]:
-    if fmt in ("warc", "wet"):
-        try:
-            yield from read_warc(path, fmt, options, stats)
-        except OSError as exc:
-            stats.records += 1
-            yield quarantine(path, None, None, type(exc).__name__, str(exc))
-    elif fmt == "jsonl":
-        yield from read_jsonl(path, options, stats)
-    elif fmt == "parquet":
-        yield from read_parquet(path, options, stats)
-    else:
+    """Every input unit of one file; never raises for a bad file (only for an unknown format)."""
+    readers = {"warc": lambda: read_warc(path, fmt, options, stats), "wet": lambda: read_warc(path, fmt, options, stats),
+               "jsonl": lambda: read_jsonl(path, options, stats), "parquet": lambda: read_parquet(path, options, stats)}
+    if fmt not in readers:
         raise ValueError(f"unsupported format {fmt!r}")
+    ledger = stats.ledger
+    emitted = 0
+    try:
+        for outcome in readers[fmt]():
+            emitted += 1
+            yield outcome
+    except Exception as exc:  # noqa: BLE001 - a bad file becomes quarantine rows, the job goes on
+        emitted += 1
+        yield _file_failure(path, fmt, ledger, exc)
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = ledger.layer_end(RAW)
+    if size == 0 and not ledger.spans:
+        ledger.add(RAW, 0, 0, QUARANTINE, units=1)
+        emitted += 1
+        yield quarantine(display_path(path), 0, None, "EmptyFile", "file holds no records")
+    stats.records = ledger.units()
+    if stats.records != emitted:
+        log.warning("%s: ledger counts %d units but %d outcomes were emitted", display_path(path), stats.records, emitted)
+
+
+def _file_failure(path: str, fmt: str, ledger: Ledger, exc: BaseException) -> Outcome:
+    """Close the ledger after an unexpected failure: the unread rest of the file is one quarantine row."""
+    raw_end = ledger.layer_end(RAW)
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = raw_end
+    decoded = sum(s.out for s in ledger.spans if s.layer == RAW)
+    stream_end = ledger.layer_end(STREAM)
+    if fmt == "parquet":
+        ledger.add(RAW, 0, size, QUARANTINE, units=1)
+    else:
+        ledger.add(RAW, raw_end, max(size, raw_end), QUARANTINE, units=1)
+        if decoded > stream_end:
+            ledger.add(STREAM, stream_end, decoded, QUARANTINE, units=0)
+    log.warning("%s: unreadable from offset %d: %s: %s", display_path(path), raw_end, type(exc).__name__, exc)
+    return quarantine(display_path(path), raw_end, None, type(exc).__name__, f"unreadable from here: {exc}")
