@@ -21,14 +21,15 @@ from jobs.spark import get_spark, partitions_for
 from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import IngestConfig, TiersConfig
+from tiers.io.coverage import COVERAGE, Span, check_coverage
 from tiers.io.formats import expand_inputs
-from tiers.io.readers import FileStats, ReaderOptions, read_file
+from tiers.io.readers import FileStats, ReaderOptions, display_path, read_file
 
 log = logging.getLogger(__name__)
 
 JOB = "ingest"
-INGEST_ROWS = schemas.with_outcome(schemas.L0, pa.schema([*schemas.QUARANTINE, *schemas.INGEST_MANIFEST]))
-FILES = pa.schema([("path", pa.string()), ("format", pa.string())])
+INGEST_ROWS = schemas.with_outcome(schemas.L0, pa.schema([*schemas.QUARANTINE, *schemas.INGEST_MANIFEST, *COVERAGE]))
+FILES = pa.schema([("path", pa.binary()), ("format", pa.string())])  # paths as bytes: names need not be UTF-8
 ROW_GROUP_BYTES = 16 * 1024 * 1024  # small row groups let later jobs split one L0 file across tasks
 
 
@@ -43,21 +44,29 @@ def reader_options(config: IngestConfig) -> ReaderOptions:
 
 
 def ingest_files(batches: Iterator[pa.RecordBatch], config: IngestConfig, run_id: str) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body: each input row names one file; output rows are L0, quarantine or manifest rows."""
+    """mapInArrow body: each input row names one file; output rows are L0, quarantine, manifest or coverage rows."""
     options = reader_options(config)
     for batch in batches:
-        for path, fmt in zip(batch.column("path").to_pylist(), batch.column("format").to_pylist()):
-            stats = FileStats()
+        for raw_path, fmt in zip(batch.column("path").to_pylist(), batch.column("format").to_pylist()):
+            yield from batched(file_rows(os.fsdecode(raw_path), fmt, options, run_id), INGEST_ROWS, size=512)
 
-            def rows():
-                for outcome in read_file(path, fmt, options, stats):
-                    yield {**outcome.row, "run_id": run_id, schemas.OUTCOME: outcome.kind}
-                yield {
-                    "file": path, "source_format": fmt, "records": stats.records, "skipped": stats.skipped,
-                    "bytes": os.path.getsize(path), "run_id": run_id, schemas.OUTCOME: "manifest",
-                }
 
-            yield from batched(rows(), INGEST_ROWS, size=512)
+def file_rows(path: str, fmt: str, options: ReaderOptions, run_id: str) -> Iterator[dict]:
+    """One file's L0 and quarantine rows, then its manifest row and its byte-coverage rows."""
+    stats = FileStats()
+    file = display_path(path)
+    for outcome in read_file(path, fmt, options, stats):
+        yield {**outcome.row, "run_id": run_id, schemas.OUTCOME: outcome.kind}
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = None
+    yield {
+        "file": file, "source_format": fmt, "records": stats.records, "skipped": stats.skipped,
+        "bytes": size, "run_id": run_id, schemas.OUTCOME: "manifest",
+    }
+    for span in stats.ledger.spans:
+        yield {**span.row(file), "run_id": run_id, schemas.OUTCOME: "coverage"}
 
 
 def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root: str, force: bool = False) -> JobResult:
@@ -65,16 +74,16 @@ def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root
     catalog = Catalog(root)
     payload = {
         "ingest": config.ingest.model_dump(mode="json"),
-        "inputs": [(f.path, f.size, os.path.getmtime(f.path)) for f in files],
+        "inputs": [(display_path(f.path), f.size, os.path.getmtime(f.path)) for f in files],
     }
     with JobRun(catalog, JOB, payload, force=force) as run:
         if run.skipped:
             return JobResult(run.previous["run_id"], True, run.previous["counts"])
         total_bytes = sum(f.size for f in files)
         partitions_for(spark, total_bytes, config.spark.bytes_per_partition)
-        file_rows = [(f.path, f.format) for f in sorted(files, key=lambda f: -f.size)]
-        slices = min(len(file_rows), max(2 * spark.sparkContext.defaultParallelism, -(-total_bytes // config.spark.bytes_per_partition)))
-        frame = spark.sparkContext.parallelize(file_rows, numSlices=slices).toDF("path string, format string")
+        listed = [(bytearray(os.fsencode(f.path)), f.format) for f in sorted(files, key=lambda f: -f.size)]
+        slices = min(len(listed), max(2 * spark.sparkContext.defaultParallelism, -(-total_bytes // config.spark.bytes_per_partition)))
+        frame = spark.sparkContext.parallelize(listed, numSlices=slices).toDF("path binary, format string")
         ingest_config, run_id = config.ingest, run.run_id
         rows = frame.mapInArrow(
             lambda batches: ingest_files(batches, ingest_config, run_id), schemas.spark_ddl(INGEST_ROWS)
@@ -85,9 +94,12 @@ def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root
                 .parquet(run.stage("L0", tier="L0"))
             rows.filter(outcome == "quarantine").select(*schemas.QUARANTINE.names).write.parquet(run.stage("quarantine"))
             rows.filter(outcome == "manifest").select(*schemas.INGEST_MANIFEST.names).coalesce(1).write.parquet(run.stage("ingest_manifest"))
+            rows.filter(outcome == "coverage").select(*COVERAGE.names).coalesce(1).write.parquet(run.stage("ingest_coverage"))
+            written = {r["file"]: r["count"] for r in rows.filter(outcome.isin("l0", "quarantine")).groupBy("file").count().collect()}
         finally:
             rows.unpersist()
         counts = check_counts(run)
+        counts.update(check_file_coverage(run, {display_path(f.path): f.size for f in files}, written))
         return run.commit(counts)
 
 
@@ -109,6 +121,32 @@ def check_counts(run: JobRun) -> dict[str, int]:
     if seen != l0_rows + quarantined:
         raise CountMismatch(f"ingest read {seen} records but wrote {l0_rows} to L0 and {quarantined} to quarantine")
     return counts
+
+
+def check_file_coverage(run: JobRun, sizes: dict[str, int], written: dict[str, int]) -> dict[str, int]:
+    """The independent check: each listed file's spans tile its bytes (the size the driver listed) and
+    account for exactly the L0 plus quarantine rows the job wrote for it."""
+    import pyarrow.dataset as ds
+
+    table = ds.dataset(run.stage("ingest_coverage"), format="parquet").to_table()
+    spans: dict[str, list[Span]] = {}
+    for row in table.to_pylist():
+        spans.setdefault(row["file"], []).append(
+            Span(row["layer"], row["start"], row["end"], row["kind"], row["units"], row["out"], row["reason"])
+        )
+    problems = [f"{file}: no coverage (the file was not read)" for file in sizes if file not in spans]
+    problems += [f"{file}: rows for a file that was not listed" for file in set(written) | set(spans) if file not in sizes]
+    for file, size in sizes.items():
+        problems += [f"{file}: {p}" for p in check_coverage(spans.get(file, []), size, written.get(file, 0))] if file in spans else []
+    if problems:
+        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise CountMismatch(f"ingest byte coverage failed for {len({p.split(': ')[0] for p in problems})} file(s): {shown}")
+    totals = {"bytes_in": sum(sizes.values()), "bytes_ignored": 0, "bytes_quarantined": 0}
+    for file_spans in spans.values():
+        for span in file_spans:
+            if span.layer == "raw" and span.kind in ("ignored", "quarantine"):
+                totals["bytes_" + ("ignored" if span.kind == "ignored" else "quarantined")] += span.end - span.start
+    return totals
 
 
 def main(argv: list[str] | None = None) -> int:
