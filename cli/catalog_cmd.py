@@ -12,6 +12,7 @@ from rich.table import Table
 
 from cli.options import SqlOptions
 from tiers.catalog import Catalog, CatalogError
+from tiers.report.flow import funnel_line
 
 app = typer.Typer(help="Inspect the DuckDB catalog: tier status and read-only SQL.", no_args_is_help=True)
 console = Console()
@@ -47,6 +48,7 @@ def status(root: str = typer.Option(..., help="data root holding catalog.duckdb"
             drops.add_row(stage, reason, f"{count:,}")
         console.print(drops)
     console.print(f"quarantined records: {report['quarantine']:,}   runs: {report['runs']}")
+    console.print(funnel_line(report["tiers"], report["quarantine"]))
 
 
 @app.command()
