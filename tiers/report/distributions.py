@@ -154,6 +154,8 @@ def dedup_removed(src: CatalogSource) -> Panel:
     key, title = "dedup_removed", "Exact vs near duplicates removed"
     if not src.has("drops", "reason", "details"):
         return Panel.absent(key, title, "No drops view yet, so no dedup counts.")
+    if not src.one(f"SELECT count(*) FROM {src.rel('drops')}"):
+        return Panel.absent(key, title, "Nothing dropped yet: no L0 → L1 run with dedup has committed.")
     counts = {reason: (int(docs), int(clusters)) for reason, docs, clusters in
               src.rows(f"SELECT reason, sum(size - 1), count(*) FROM ({_dedup_clusters_sql(src)}) GROUP BY 1")}
     rows = tuple((label, *counts.get(reason, (0, 0))) for reason, label in

@@ -110,7 +110,7 @@ def operators(src: CatalogSource) -> Panel:
         notes.append("Dedup steps run in Spark after the operators; their seconds are not recorded separately.")
     return Panel(
         key=key, title=title,
-        caption=f"L1 operators in pipeline order over {len(runs)} L0 → L1 run(s): documents in, dropped, CPU seconds summed over tasks.",
+        caption=f"L1 operators in pipeline order over {len(runs)} L0 → L1 run(s): documents in, dropped, seconds inside the operator summed over Spark tasks.",
         table=Table(("operator", "documents in", "dropped", "seconds", "docs per second"), tuple(rows)),
         chart=Chart("barh", x="operator", y=("dropped", "seconds")),
         notes=tuple(notes),
