@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from classifiers.model import file_hash
@@ -25,6 +25,7 @@ class ModelRef:
     path: str
     tokenizer: str
     model_hash: str
+    metrics: dict = field(default_factory=dict, compare=False, hash=False)
 
 
 def train_language(catalog: Catalog, config: L2Config, lang: str, tokenizer: str) -> ModelRef:
@@ -36,17 +37,18 @@ def train_language(catalog: Catalog, config: L2Config, lang: str, tokenizer: str
     fingerprint = seeds_fingerprint(pos, neg)
     seeds_record = {"file": config.seeds, "lang": lang, "fingerprint": fingerprint, "positives": len(pos), "negatives": len(neg)}
     _, rows = catalog.query(
-        "SELECT model_hash, path FROM models WHERE lang = '{}' AND tokenizer = '{}' AND json_extract_string(seeds_json, '$.fingerprint') = '{}' "
+        "SELECT model_hash, path, metrics_json FROM models WHERE lang = '{}' AND tokenizer = '{}' AND json_extract_string(seeds_json, '$.fingerprint') = '{}' "
         "AND params_json = '{}'".format(lang, tokenizer.replace("'", "''"), fingerprint, json.dumps(params).replace("'", "''"))
     )
-    for model_hash, path in rows:
+    for model_hash, path, metrics_json in rows:
         if Path(path).exists() and file_hash(path) == model_hash:
             log.info("%s model: reusing %s (same seeds and parameters)", lang, path)
-            return ModelRef(lang, path, tokenizer, model_hash)
+            return ModelRef(lang, path, tokenizer, model_hash, json.loads(metrics_json or "{}"))
     out = catalog.root / "models" / f"quality-{lang}-{fingerprint}.bin"
     trained = train_classifier(pos, neg, out, config.train, tokenizer)
-    catalog.record_model(trained.model_hash, lang, trained.path, tokenizer, seeds_record, params, trained.metrics, None)
-    return ModelRef(lang, trained.path, tokenizer, trained.model_hash)
+    metrics = {**trained.metrics, "train_params": trained.params}
+    catalog.record_model(trained.model_hash, lang, trained.path, tokenizer, seeds_record, params, metrics, None)
+    return ModelRef(lang, trained.path, tokenizer, trained.model_hash, metrics)
 
 
 def verified_model(catalog: Catalog, lang: str) -> ModelRef | None:

@@ -14,6 +14,7 @@ from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.dataset as ds
 from pyspark import SparkFiles
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -73,6 +74,41 @@ def score_partition(batches: Iterator[pa.RecordBatch], models: dict[str, ModelRe
         )
 
 
+class ClassifierRejected(RuntimeError):
+    """A quality model that cannot select: held-out ROC AUC under the floor, or corpus scores in a narrow band."""
+
+
+def check_held_out(models: dict[str, ModelRef], config: TiersConfig) -> None:
+    for lang, ref in sorted(models.items()):
+        auc = ref.metrics.get("roc_auc")
+        if auc is not None and not auc >= config.l2.min_auc:
+            raise ClassifierRejected(
+                f"the {lang} quality model has held-out ROC AUC {auc} < l2.min_auc {config.l2.min_auc} "
+                f"(held-out n={ref.metrics.get('n')}): its seeds in {config.l2.seeds} are too few or too alike; "
+                "add more, and more distinct, positive and negative seeds (or run `tiers verify seeds`)")
+
+
+def score_summary(scores_path: str) -> tuple[dict[str, tuple[float, float, int]], dict[str, int]]:
+    """Per model language: (p5, p95, documents); and per document language without a model: documents."""
+    table = ds.dataset(scores_path, format="parquet").to_table(columns=["lang", "model_lang", "quality_score"])
+    frame = table.to_pandas()
+    spreads = {}
+    for model_lang, group in frame.dropna(subset=["model_lang"]).groupby("model_lang"):
+        values = group["quality_score"].to_numpy(dtype=float)
+        spreads[str(model_lang)] = (float(np.percentile(values, 5)), float(np.percentile(values, 95)), len(values))
+    unscored = frame[frame["model_lang"].isna()]["lang"].fillna("unknown").value_counts()
+    return spreads, {str(lang): int(n) for lang, n in unscored.items()}
+
+
+def check_spread(spreads: dict[str, tuple[float, float, int]], config: TiersConfig) -> None:
+    for lang, (low, high, n) in sorted(spreads.items()):
+        if n >= 20 and high - low < config.l2.min_score_spread:
+            raise ClassifierRejected(
+                f"the {lang} quality model scores {n} documents between {low:.7f} and {high:.7f} (p5 to p95, width "
+                f"{high - low:.2g} < l2.min_score_spread {config.l2.min_score_spread}): it cannot separate them; "
+                f"train it on better seeds ({config.l2.seeds}) or point l2.models.{lang}.path to a real model")
+
+
 def l1_path(catalog: Catalog, l1_run: str) -> str:
     outputs = catalog.committed_outputs(kind="L1", run_id=l1_run)
     if not outputs:
@@ -83,6 +119,7 @@ def l1_path(catalog: Catalog, l1_run: str) -> str:
 def run_scoring(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_run: str, force: bool) -> JobResult:
     source = l1_path(catalog, l1_run)
     models = resolve_models(catalog, config.l2)
+    check_held_out(models, config)
     payload = {
         "l1": source,
         "models": {lang: ref.model_hash for lang, ref in sorted(models.items())},
@@ -103,7 +140,14 @@ def run_scoring(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_r
         scored_rows, _ = parquet_stats(run.stage("l2_scores"))
         if l1_rows != scored_rows:
             raise CountMismatch(f"L1 has {l1_rows} documents but {scored_rows} scores were written")
-        return run.commit({"l1_in": l1_rows, "scored": scored_rows, "models": payload["models"]})
+        spreads, unscored = score_summary(run.stage("l2_scores"))
+        check_spread(spreads, config)
+        if unscored:
+            log.warning("no quality model for %s: %d documents get no score and will not reach L2",
+                        ", ".join(f"{lang} ({n})" for lang, n in sorted(unscored.items())), sum(unscored.values()))
+        return run.commit({"l1_in": l1_rows, "scored": scored_rows, "models": payload["models"],
+                           "score_spread": {lang: [round(lo, 6), round(hi, 6)] for lang, (lo, hi, _) in spreads.items()},
+                           "no_model_languages": unscored})
 
 
 def run_selection(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_run: str, score_run: str, force: bool) -> JobResult:
@@ -137,7 +181,8 @@ def run_l1_to_l2(spark: SparkSession, config: TiersConfig, root: str, l1_run: st
     catalog.migrate()
     scoring = run_scoring(spark, config, catalog, l1_run, force)
     selection = run_selection(spark, config, catalog, l1_run, scoring.run_id, force)
-    selection.counts = {**selection.counts, "score_run": scoring.run_id, "scoring_skipped": scoring.skipped}
+    selection.counts = {**selection.counts, "score_run": scoring.run_id, "scoring_skipped": scoring.skipped,
+                        "no_model_languages": scoring.counts.get("no_model_languages", {})}
     return selection
 
 

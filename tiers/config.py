@@ -89,6 +89,12 @@ class ClassifierTrainConfig(Strict):
     holdout_fraction: float = Field(0.1, ge=0, lt=1)
     max_per_class: int | None = None
     seed: int = 42
+    # Ultra-FineWeb's settings assume millions of seeds; with a few hundred, 3 epochs over 2M buckets
+    # learn nothing. When scaling, epochs rise until training sees `min_examples_seen` examples (at most
+    # `max_epoch`), rare words count (minCount 1) and the hash table shrinks to the data.
+    scale_to_seeds: bool = True
+    min_examples_seen: int = Field(15_000, ge=0)
+    max_epoch: int = Field(50, ge=1)
 
 
 class LanguageModelConfig(Strict):
@@ -105,6 +111,8 @@ class LanguageModelConfig(Strict):
 
 class L2Config(Strict):
     threshold: float = Field(0.5, ge=0, le=1)
+    min_auc: float = Field(0.7, ge=0, le=1)  # a trained model below this held-out ROC AUC fails the job
+    min_score_spread: float = Field(0.05, ge=0, le=1)  # p95 - p5 of a model's corpus scores below this fails the job
     models: dict[str, LanguageModelConfig] = Field(default_factory=dict)
     fallback_language: str | None = None
     seeds: str = "conf/seeds/bootstrap.yaml"
