@@ -101,8 +101,10 @@ def check_coverage(spans: Iterable[Span], size: int, rows_written: int) -> list[
             elif span.start < position:
                 problems.append(f"{layer} bytes [{span.start}, {position}) are accounted for twice")
             position = max(position, span.end)
-        if position != total:
-            problems.append(f"{layer} spans end at byte {position}, expected {total}")
+        if position < total:
+            problems.append(f"{layer} bytes [{position}, {total}) are not accounted for")
+        elif position > total:
+            problems.append(f"{layer} spans end at byte {position}, beyond the {total} bytes there are")
     units = sum(s.units for s in by_layer[RAW] + by_layer[STREAM])
     if units != rows_written:
         problems.append(f"spans account for {units} input units but the job wrote {rows_written} L0 and quarantine rows")

@@ -182,6 +182,8 @@ class _Parser:
             if mode == BOUNDARY:
                 return None
             return self.quarantine(len(buf) - i, "TruncatedRecord", f"block has {len(buf) - block_start} of {length_text} bytes")
+        if buf.startswith(b"\r\n\r\n", end):  # the record's own closing blank line: the length is right
+            return self._accept(i, headers, block_start, end, end + 4)
         j = end
         while j < len(buf) and buf[j] in _SPACE:
             j += 1
@@ -197,8 +199,11 @@ class _Parser:
             if nxt < 0:
                 nxt = len(buf)
             return self.quarantine(nxt - i, "WarcFormatError", f"Content-Length {length_text} does not end at a record boundary")
+        return self._accept(i, headers, block_start, end, j)
+
+    def _accept(self, i: int, headers: dict[str, str], block_start: int, end: int, j: int) -> WarcRecord:
         start = self.at(i)
-        record = WarcRecord(self.offset_of(start), headers, bytes(buf[block_start:end]), start, self.at(j))
+        record = WarcRecord(self.offset_of(start), headers, bytes(self.buf[block_start:end]), start, self.at(j))
         self.consume(j - i)
         return record
 
