@@ -49,6 +49,7 @@ class FileTruth:
     unknown: int = 0
     bad: int = 0
     damage: list[str] = field(default_factory=list)
+    path: str = ""  # the file's path for open() (may hold surrogate escapes of non-UTF-8 bytes)
 
 
 @dataclass
@@ -409,8 +410,9 @@ def generate(out: Path, seed: int, count: int) -> list[FileTruth]:
             if rng.random() < 0.05:  # a file name that is not UTF-8
                 name = b"\xff\xfe-" + name
                 truth.damage.append("non_utf8_name")
-        truth.name = (os.fsencode(str(out)) + b"/" + name).decode("utf-8", "backslashreplace")
-        with open(os.fsencode(str(out)) + b"/" + name, "wb") as handle:
+        full = os.fsencode(str(out)) + b"/" + name
+        truth.name, truth.path = full.decode("utf-8", "backslashreplace"), os.fsdecode(full)
+        with open(full, "wb") as handle:
             handle.write(data)
         truths.append(truth)
     return truths
