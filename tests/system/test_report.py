@@ -297,3 +297,48 @@ def test_report_on_a_root_with_only_l0(spark, test_config, tmp_path):
     status = tiers("catalog", "status", "--root", str(root))
     assert status.returncode == 0, status.stdout + status.stderr
     assert f"funnel: L0 {result.counts['l0']:,} → L1 0 (0%) → L2 0 (0%)" in status.stdout
+
+
+@needs_chromium
+def test_tokens_experiments_and_llm_usage_sections(tmp_path):
+    """Sections fed by tables that the sample pipeline does not fill, written through the catalog's own writers:
+    an L1 output with an n_tokens column (committed by JobRun), two rounds of verification experiments and
+    one run's LLM usage."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from jobs.runner import JobRun
+    from tiers.catalog import Catalog
+
+    root = tmp_path / "root"
+    catalog = Catalog(root)
+    docs = pa.table({"doc_id": [f"d{i}" for i in range(6)], "text": ["word " * (10 * (i + 1)) for i in range(6)],
+                     "lang": ["en"] * 4 + ["de"] * 2, "lang_score": [0.9, 0.8, 0.95, 0.99, 0.7, 0.85],
+                     "n_tokens": [11, 22, 33, 44, 55, 66]})
+    with JobRun(catalog, "l1_with_tokens", {"test": "report"}) as run:
+        staged = Path(run.stage("L1", tier="L1"))
+        staged.mkdir(parents=True)
+        pq.write_table(docs.append_column("run_id", pa.array([run.run_id] * 6)), staged / "part-0.parquet")
+        l1_run = run.commit({"l1": 6}).run_id
+    experiments = [("loop-a", 0, "gold", 0.028, 0.026, 0.030, True), ("loop-a", 0, "spam", -0.004, -0.007, -0.001, False),
+                   ("loop-a", 1, "classifier", 0.011, -0.002, 0.020, False)]
+    for loop_id, round_index, pool, delta, low, high, accepted in experiments:
+        catalog.record_experiment(loop_id, round_index, pool, "{}", "{}", "{}", delta, low, high, accepted, 54.0, 1000)
+    catalog.record_llm_usage(l1_run, "SmolLM2-135M", "llama_cpp", {
+        "requests_sent": 12, "cache_hits": 3, "prompt_tokens": 4000, "completion_tokens": 600, "wall_seconds": 20.0,
+        "tokens_per_second": 230.0, "gpu_hours_per_billion_tokens": 1207.7})
+
+    out = tmp_path / "report.html"
+    done = tiers("report", "--root", str(root), "--out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    page, console = open_in_chromium(out, tmp_path)
+    assert console == []
+    assert {"funnel", "languages", "experiments", "llm_usage"} <= set(page.figures)
+    funnel = {r["stage"]: r for r in page.numbers("funnel")}
+    assert funnel["L1"]["documents"] == 6 and funnel["L1"]["tokens"] == sum(docs.column("n_tokens").to_pylist())
+    assert funnel["L0"]["tokens"] is None  # L0 has no n_tokens column
+    table = [(r["pool"], r["round"], r["delta"], r["ci low"], r["ci high"], r["decision"]) for r in page.numbers("experiments")]
+    assert table == [(p, r, d, lo, hi, "accepted" if a else "rejected") for _, r, p, d, lo, hi, a in experiments]
+    usage = page.numbers("llm_usage")[0]
+    assert (usage["requests"], usage["prompt tokens"], usage["tokens per second"]) == (12, 4000, 230)
+    assert {r["lang"]: r["documents"] for r in page.numbers("languages")} == {"en": 4, "de": 2}
