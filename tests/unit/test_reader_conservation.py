@@ -219,7 +219,8 @@ def test_coverage_check_catches_gaps_overlaps_and_unit_mismatches():
 
 def test_doc_ids_survive_a_move_and_a_symlink(tmp_path):
     data = lines(0, 20)
-    first = _write(tmp_path / "a" / "docs.jsonl", data) if (tmp_path / "a").mkdir() is None else None
+    (tmp_path / "a").mkdir()
+    first = _write(tmp_path / "a" / "docs.jsonl", data)
     second = _write(tmp_path / "b-renamed.jsonl", data)
     link = tmp_path / "link.jsonl"
     link.symlink_to(first)
