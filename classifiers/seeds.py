@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from tiers.catalog import Catalog
 from tiers.config import ConfigError
+from tiers.resources import read_project_text
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -55,9 +56,12 @@ class SeedsConfig(_Strict):
 
 
 def load_seeds(path: str | Path) -> SeedsConfig:
-    source = Path(path) if Path(path).is_absolute() else PROJECT / path
+    """A seeds YAML: an absolute path, or a project file such as conf/seeds/bootstrap.yaml (also read from
+    inside the spark-submit zip)."""
+    source = Path(path)
     try:
-        return SeedsConfig.model_validate(yaml.safe_load(source.read_text()))
+        text = source.read_text(encoding="utf-8") if source.is_absolute() or source.is_file() else read_project_text(str(path))
+        return SeedsConfig.model_validate(yaml.safe_load(text))
     except FileNotFoundError:
         raise ConfigError(f"seeds file not found: {source}") from None
     except ValidationError as exc:
@@ -66,8 +70,13 @@ def load_seeds(path: str | Path) -> SeedsConfig:
 
 
 def _resolve(path: str) -> Path:
+    """Seed data paths are relative to the project folder in a source tree, else to the working directory
+    (the code runs from a zip or an installed wheel)."""
     candidate = Path(path)
-    return candidate if candidate.is_absolute() else (PROJECT / candidate).resolve()
+    if candidate.is_absolute():
+        return candidate
+    base = PROJECT if PROJECT.is_dir() and (PROJECT / "conf").is_dir() else Path.cwd()
+    return (base / candidate).resolve()
 
 
 def read_source(source: SeedSource, catalog: Catalog | None) -> list[str]:

@@ -1,11 +1,13 @@
 """Multi-stage runs: `l0-to-l2` chains ingest, L0-to-L1 and L1-to-L2, each stage committed on its own.
 
 A re-run skips every committed stage whose configuration and inputs are unchanged, so after a crash
-the same command finishes the remaining stages.
+the same command finishes the remaining stages. Runnable with spark-submit, like every job:
+`spark-submit --py-files dist/tiers_pyfiles.zip jobs/pipeline.py l0-to-l2 --input PATH --root ROOT`.
 """
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Callable
 
 from pyspark.sql import SparkSession
@@ -39,3 +41,23 @@ def run_l0_to_l2(spark: SparkSession, config: TiersConfig, inputs: list[str], ro
     results = run_l0_to_l1(spark, config, inputs, root, force=force, wrap=wrap)
     results["l1_to_l2"] = wrap("L1 -> L2", lambda: run_l1_to_l2(spark, config, root, results["l0_to_l1"].run_id, force=force))
     return results
+
+
+CHAINS = {"l0-to-l1": run_l0_to_l1, "l0-to-l2": run_l0_to_l2}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from jobs.job_args import job_parser, parse_job_args
+    from jobs.spark import get_spark
+
+    parser = job_parser("Run a chain of stages: ingest, L0 to L1, L1 to L2.")
+    parser.add_argument("chain", choices=sorted(CHAINS), help="which stages to run")
+    args, config = parse_job_args(parser, argv)
+    results = CHAINS[args.chain](get_spark(config.spark), config, args.input, args.root, force=args.force)
+    for stage, result in results.items():
+        log.info("%s %s as %s: %s", stage, "skipped" if result.skipped else "committed", result.run_id, result.counts)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""spark-submit of the ingest job to a real standalone master with two workers on 127.0.0.1."""
+"""spark-submit of the whole l0-to-l2 chain to a real standalone master with two workers on 127.0.0.1."""
 from __future__ import annotations
 
 import os
@@ -11,13 +11,11 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
-from jobs.ingest import run_ingest
 from jobs.packaging import build_pyfiles
-from tests.conftest import DOLMA, REPO, RESILIPARSE_WARC, WHIRLWIND
+from tests.conftest import PIPELINE_INPUTS, REPO, TEST_OVERRIDES
 from tiers.catalog import Catalog
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
-INPUTS = [str(DOLMA / "warc__sample-0000.warc.gz"), str(RESILIPARSE_WARC), str(WHIRLWIND), str(DOLMA / "provided__documents__000.json.gz")]
 
 
 def free_port() -> int:
@@ -70,30 +68,51 @@ def standalone_cluster(tmp_path_factory):
             proc.wait(timeout=30)
 
 
-def test_spark_submit_to_standalone_matches_a_local_run(standalone_cluster, spark, test_config, tmp_path):
+def _tier_snapshot(root, results: dict[str, str]) -> dict[str, object]:
+    """Documents per tier, scores and drop reasons of the given runs (kind -> run id)."""
+    catalog = Catalog(root)
+
+    def rows(kind: str, run_id: str, columns: list[str]) -> list[tuple]:
+        files = [str(f) for o in catalog.committed_outputs(kind=kind, run_id=run_id) for f in Path(o.path).rglob("*.parquet")]
+        table = ds.dataset(files, format="parquet").to_table(columns=columns)
+        return sorted(zip(*[table.column(c).to_pylist() for c in columns]))
+
+    return {
+        "L0": rows("L0", results["ingest"], ["doc_id", "text", "url", "offset"]),
+        "L1": rows("L1", results["l0_to_l1"], ["doc_id", "text", "lang"]),
+        "L1 drops": rows("drops", results["l0_to_l1"], ["doc_id", "stage", "reason"]),
+        "scores": [(d, lang, round(score, 5) if score is not None else None)
+                   for d, lang, score in rows("l2_scores", results["l2_score"], ["doc_id", "model_lang", "quality_score"])],
+        "L2": rows("L2", results["l1_to_l2"], ["doc_id"]),
+    }
+
+
+def test_l0_to_l2_under_spark_submit_on_a_standalone_cluster_matches_a_local_run(standalone_cluster, pipeline_run, tmp_path):
+    """All stages through spark-submit (models trained on the driver, shipped with addFile, conf/ and seeds
+    read from inside the --py-files zip) give the same tiers as the local run of the same inputs."""
     master, env, spark_home = standalone_cluster
     pyfiles = build_pyfiles(tmp_path / "dist")
     cluster_root = tmp_path / "cluster"
     args = [str(spark_home / "bin" / "spark-submit"), "--master", master, "--py-files", str(pyfiles),
-            "--conf", "spark.executor.memory=1g", str(REPO / "jobs" / "ingest.py"), "--root", str(cluster_root)]
-    for path in INPUTS:
+            "--conf", "spark.executor.memory=1g", str(REPO / "jobs" / "pipeline.py"), "l0-to-l2", "--root", str(cluster_root)]
+    for path in PIPELINE_INPUTS:
         args += ["--input", path]
-    submitted = subprocess.run(args, env={**env, "PYTHONPATH": ""}, cwd=tmp_path, capture_output=True, text=True, timeout=420)
+    for override in TEST_OVERRIDES:
+        if not override.startswith("spark."):
+            args += ["--set", override]
+    submitted = subprocess.run(args, env={**env, "PYTHONPATH": ""}, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert submitted.returncode == 0, (submitted.stdout + submitted.stderr)[-4000:]
     assert "spark://127.0.0.1" in submitted.stderr
 
-    local_root = tmp_path / "local"
-    local = run_ingest(spark, test_config, INPUTS, str(local_root))
-
-    def snapshot(root):
-        catalog = Catalog(root)
-        _, runs = catalog.query("SELECT job, status, counts_json, config_hash FROM runs")
-        path = catalog.committed_outputs(kind="L0")[0].path
-        table = ds.dataset(path, format="parquet").to_table(columns=["doc_id", "text", "url", "file", "offset"])
-        return runs, sorted(zip(*[table.column(c).to_pylist() for c in table.column_names]))
-
-    cluster_runs, cluster_rows = snapshot(cluster_root)
-    local_runs, local_rows = snapshot(local_root)
-    assert [r[:2] for r in cluster_runs] == [("ingest", "committed")]
-    assert cluster_runs[0][2:] == local_runs[0][2:]
-    assert cluster_rows == local_rows and len(local_rows) == local.counts["l0"]
+    _, cluster_runs = Catalog(cluster_root).query("SELECT job, status, run_id FROM runs ORDER BY started_at")
+    assert [(job, status) for job, status, _ in cluster_runs] == [
+        ("ingest", "committed"), ("l0_to_l1", "committed"), ("l2_score", "committed"), ("l2_select", "committed")]
+    cluster_ids = {job: run_id for job, _, run_id in cluster_runs}
+    cluster_ids["l1_to_l2"] = cluster_ids["l2_select"]
+    local_root, local = pipeline_run
+    local_ids = {stage: result.run_id for stage, result in local.items()}
+    local_ids["l2_score"] = local["l1_to_l2"].counts["score_run"]
+    cluster, here = _tier_snapshot(cluster_root, cluster_ids), _tier_snapshot(local_root, local_ids)
+    for key in here:
+        assert cluster[key] == here[key], key
+    assert len(here["L2"]) == local["l1_to_l2"].counts["l2"] > 0
