@@ -19,11 +19,11 @@ h3 { font-size: 1.05rem; margin: 1.4rem 0 0.3rem; }
 .meta, .note, figcaption { color: #555; font-size: 0.9rem; }
 .missing { color: #777; font-style: italic; }
 nav a { margin-right: 0.8rem; }
-figure { margin: 0.4rem 0 1.2rem; }
+figure { margin: 0.4rem 0 1.2rem; overflow-x: auto; }
 figure svg { width: 100%; height: auto; max-width: 760px; display: block; }
 figcaption { margin: 0.2rem 0 0.5rem; }
 table { border-collapse: collapse; font-size: 0.8rem; margin-top: 0.3rem; }
-th, td { border: 1px solid #ddd; padding: 2px 8px; }
+th, td { border: 1px solid #ddd; padding: 2px 8px; white-space: nowrap; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 th { background: #f4f4f4; text-align: left; }
 details summary { cursor: pointer; color: #444; font-size: 0.85rem; }
