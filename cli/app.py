@@ -54,6 +54,7 @@ def _execute(options: JobOptions, pipeline: Callable) -> None:
     config = _load(options)
     from cli.progress import spark_progress
     from jobs.java import JavaError
+    from jobs.signals import cancel_spark_jobs, exit_cleanly_on_signals
     from jobs.spark import get_spark
 
     try:
@@ -61,6 +62,7 @@ def _execute(options: JobOptions, pipeline: Callable) -> None:
     except JavaError as exc:
         console.print(f"[red]java:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE)
+    exit_cleanly_on_signals(cancel_spark_jobs(spark))
 
     def wrap(name, body):
         with spark_progress(spark, name):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from jobs.signals import exit_cleanly_on_signals
 from tiers.config import TiersConfig, load_config
 
 
@@ -20,5 +21,6 @@ def job_parser(description: str, with_inputs: bool = True) -> argparse.ArgumentP
 
 def parse_job_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> tuple[argparse.Namespace, TiersConfig]:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    exit_cleanly_on_signals()
     args = parser.parse_args(argv)
     return args, load_config(args.config, args.overrides)
