@@ -1,134 +1,38 @@
-"""L0 to L1: operators (cleaning, heuristic filters, language ID, PII) inside mapInArrow, then exact and
-MinHash near-duplicate dedup as Spark shuffles. Every L0 document ends in L1 or in drops.
+"""L0 to L1 in two committed jobs: `l1_filter` (operators) then `l1_dedup` (exact and near dedup).
 
+Every L0 document ends in L1 or in drops (of one job or the other). A re-run skips a committed half,
+so a crash in dedup, or a new dedup setting, does not re-run the operators.
 Runnable with spark-submit: `spark-submit jobs/l0_to_l1.py --root DATA_ROOT [--ingest-run RUN_ID ...]`.
 """
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from typing import Iterator
 
-import pyarrow as pa
-from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import SparkSession
 
-from jobs.dedup import DROP_COLUMNS, exact_duplicates, near_duplicates, remove_dropped
 from jobs.job_args import job_parser, parse_job_args
-from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
-from jobs.spark import get_spark, partitions_for
-from tiers import schemas
-from tiers.catalog import Catalog
-from tiers.config import StepConfig, TiersConfig
-from tiers.ops.base import DROP_SCHEMA, OpStats
-from tiers.ops.pipeline import OperatorPipeline
+from jobs.l1_dedup import run_l1_dedup
+from jobs.l1_filter import run_l1_filter
+from jobs.runner import CountMismatch, JobResult
+from jobs.spark import get_spark
+from tiers.config import TiersConfig
 
 log = logging.getLogger(__name__)
-
-JOB = "l0_to_l1"
-L0_INPUT = pa.schema([schemas.L0.field(n) for n in ("doc_id", "text", "url", "source", "crawl")])
-STATS = "stats"
-
-
-def pipeline_rows_schema(steps: list[StepConfig]) -> pa.Schema:
-    kept = OperatorPipeline.from_steps(steps).output_schema(L0_INPUT)
-    return schemas.with_outcome(kept, DROP_SCHEMA)
-
-
-def apply_operators(batches: Iterator[pa.RecordBatch], steps: list[StepConfig], out_schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body: kept rows, dropped rows and one stats row per batch, in one union schema."""
-    from tiers.ops.pipeline import conform
-
-    pipeline = OperatorPipeline.from_steps(steps)
-    totals: dict[str, OpStats] = {}
-    for batch in batches:
-        result = pipeline.run(batch)
-        for name, stats in result.stats.items():
-            totals.setdefault(name, OpStats()).merge(stats)
-        kept = result.kept.append_column(schemas.OUTCOME, pa.array(["kept"] * result.kept.num_rows, pa.string()))
-        yield conform(kept, out_schema)
-        if result.dropped.num_rows:
-            dropped = result.dropped.append_column(schemas.OUTCOME, pa.array(["dropped"] * result.dropped.num_rows, pa.string()))
-            yield conform(dropped, out_schema)
-    stats_row = {"doc_id": "", "stage": STATS, "details": json.dumps({k: v.__dict__ for k, v in totals.items()}), schemas.OUTCOME: STATS}
-    yield pa.RecordBatch.from_pylist([stats_row], schema=out_schema)
-
-
-def _merge_stats(rows: list[str]) -> dict[str, dict]:
-    merged: dict[str, OpStats] = {}
-    for details in rows:
-        for name, values in json.loads(details).items():
-            merged.setdefault(name, OpStats()).merge(OpStats(**values))
-    return {name: {**s.__dict__, "seconds": round(s.seconds, 3)} for name, s in merged.items()}
-
-
-def l0_paths(catalog: Catalog, ingest_runs: list[str] | None) -> list[str]:
-    outputs = catalog.committed_outputs(kind="L0")
-    if ingest_runs:
-        wanted = {str(catalog.root / "L0" / run) for run in ingest_runs}
-        outputs = [o for o in outputs if o.path in wanted]
-    if not outputs:
-        raise ValueError(f"no committed L0 output in {catalog.root} for runs {ingest_runs or 'any'}")
-    return [o.path for o in outputs]
 
 
 def run_l0_to_l1(spark: SparkSession, config: TiersConfig, root: str, ingest_runs: list[str] | None = None,
                  force: bool = False) -> JobResult:
-    catalog = Catalog(root)
-    catalog.migrate()
-    inputs = l0_paths(catalog, ingest_runs)
-    payload = {"l1": config.l1.model_dump(mode="json"), "inputs": inputs}
-    with JobRun(catalog, JOB, payload, force=force) as run:
-        if run.skipped:
-            return JobResult(run.previous["run_id"], True, run.previous["counts"])
-        stats = [parquet_stats(p) for p in inputs]
-        l0_rows, l0_bytes = sum(r for r, _ in stats), sum(b for _, b in stats)
-        partitions = partitions_for(spark, l0_bytes * 4, config.spark.bytes_per_partition)
-        spark.conf.set("spark.sql.files.maxPartitionBytes", str(max(1 << 20, l0_bytes // partitions)))
-        l0 = spark.read.parquet(*inputs).select(*L0_INPUT.names)
-        if l0.rdd.getNumPartitions() < spark.sparkContext.defaultParallelism:
-            l0 = l0.repartition(partitions)
-        steps, out_schema = list(config.l1.steps), pipeline_rows_schema(list(config.l1.steps))
-        rows = l0.mapInArrow(lambda it: apply_operators(it, steps, out_schema), schemas.spark_ddl(out_schema))
-        rows = rows.persist(StorageLevel.DISK_ONLY)
-        try:
-            counts = _dedup_and_write(spark, config, run, rows, out_schema)
-        finally:
-            rows.unpersist()
-        counts["l0_in"] = l0_rows
-        if l0_rows != counts["l1"] + counts["dropped"]:
-            raise CountMismatch(f"L0 had {l0_rows} documents; L1 {counts['l1']} + drops {counts['dropped']} differ")
-        return run.commit(counts)
-
-
-def _dedup_and_write(spark: SparkSession, config: TiersConfig, run: JobRun, rows: DataFrame, out_schema: pa.Schema) -> dict:
-    outcome = F.col(schemas.OUTCOME)
-    kept_columns = [n for n in out_schema.names if n not in (schemas.OUTCOME, "stage", "reason", "details")]
-    kept = rows.filter(outcome == "kept").select(*kept_columns)
-    drop_frames = [rows.filter(outcome == "dropped").select(*DROP_COLUMNS)]
-    duplicates = []
-    if config.l1.dedup.exact:
-        duplicates.append(exact_duplicates(kept).persist(StorageLevel.DISK_ONLY))
-    if config.l1.dedup.minhash.enabled:
-        near = near_duplicates(spark, kept, config.l1.dedup.minhash)
-        if duplicates:
-            near = near.join(duplicates[0].select("doc_id"), "doc_id", "left_anti")
-        duplicates.append(near.persist(StorageLevel.DISK_ONLY))
-    drop_frames += duplicates
-    if duplicates:
-        kept = remove_dropped(kept, *duplicates)
-    l1 = kept.withColumn("parent_ids", F.array(F.col("doc_id"))).withColumn("run_id", F.lit(run.run_id))
-    l1.write.parquet(run.stage("L1", tier="L1"))
-    drops = drop_frames[0]
-    for frame in drop_frames[1:]:
-        drops = drops.unionByName(frame)
-    drops.withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("drops"))
-    stats = _merge_stats([r.details for r in rows.filter(outcome == STATS).select("details").collect()])
-    l1_rows, _ = parquet_stats(run.stage("L1", tier="L1"))
-    dropped, _ = parquet_stats(run.stage("drops"))
-    return {"l1": l1_rows, "dropped": dropped, "operators": stats}
+    """Both halves; the result is the dedup job's, with counts for the whole promotion."""
+    filtered = run_l1_filter(spark, config, root, ingest_runs, force=force)
+    deduped = run_l1_dedup(spark, config, root, filtered.run_id, force=force)
+    counts = {**deduped.counts, "l0_in": filtered.counts["l0_in"], "operators": filtered.counts["operators"],
+              "filter_dropped": filtered.counts["dropped"], "dedup_dropped": deduped.counts["dropped"],
+              "dropped": filtered.counts["dropped"] + deduped.counts["dropped"], "filter_run": filtered.run_id,
+              "filter_skipped": filtered.skipped}
+    if counts["l0_in"] != counts["l1"] + counts["dropped"]:
+        raise CountMismatch(f"L0 had {counts['l0_in']} documents; L1 {counts['l1']} + drops {counts['dropped']} differ")
+    return JobResult(deduped.run_id, filtered.skipped and deduped.skipped, counts, deduped.outputs)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -187,7 +187,7 @@ def run_l1_to_l2(spark: SparkSession, config: TiersConfig, root: str, l1_run: st
 
 
 def latest_l1_run(catalog: Catalog) -> str:
-    _, rows = catalog.query("SELECT run_id FROM runs WHERE job = 'l0_to_l1' AND status = 'committed' ORDER BY ended_at DESC LIMIT 1")
+    _, rows = catalog.query("SELECT run_id FROM runs WHERE job = 'l1_dedup' AND status = 'committed' ORDER BY ended_at DESC LIMIT 1")
     if not rows:
         raise ValueError(f"no committed L1 run in {catalog.root}")
     return rows[0][0]

@@ -80,7 +80,8 @@ def _tier_snapshot(root, results: dict[str, str]) -> dict[str, object]:
     return {
         "L0": rows("L0", results["ingest"], ["doc_id", "text", "url", "offset"]),
         "L1": rows("L1", results["l0_to_l1"], ["doc_id", "text", "lang"]),
-        "L1 drops": rows("drops", results["l0_to_l1"], ["doc_id", "stage", "reason"]),
+        "L1 drops": rows("drops", results["l0_to_l1"], ["doc_id", "stage", "reason"])
+        + rows("drops", results["l1_filter"], ["doc_id", "stage", "reason"]),
         "scores": [(d, lang, round(score, 5) if score is not None else None)
                    for d, lang, score in rows("l2_scores", results["l2_score"], ["doc_id", "model_lang", "quality_score"])],
         "L2": rows("L2", results["l1_to_l2"], ["doc_id"]),
@@ -106,12 +107,14 @@ def test_l0_to_l2_under_spark_submit_on_a_standalone_cluster_matches_a_local_run
 
     _, cluster_runs = Catalog(cluster_root).query("SELECT job, status, run_id FROM runs ORDER BY started_at")
     assert [(job, status) for job, status, _ in cluster_runs] == [
-        ("ingest", "committed"), ("l0_to_l1", "committed"), ("l2_score", "committed"), ("l2_select", "committed")]
+        ("ingest", "committed"), ("l1_filter", "committed"), ("l1_dedup", "committed"), ("l2_score", "committed"),
+        ("l2_select", "committed")]
     cluster_ids = {job: run_id for job, _, run_id in cluster_runs}
-    cluster_ids["l1_to_l2"] = cluster_ids["l2_select"]
+    cluster_ids["l1_to_l2"], cluster_ids["l0_to_l1"] = cluster_ids["l2_select"], cluster_ids["l1_dedup"]
     local_root, local = pipeline_run
     local_ids = {stage: result.run_id for stage, result in local.items()}
     local_ids["l2_score"] = local["l1_to_l2"].counts["score_run"]
+    local_ids["l1_filter"] = local["l0_to_l1"].counts["filter_run"]
     cluster, here = _tier_snapshot(cluster_root, cluster_ids), _tier_snapshot(local_root, local_ids)
     for key in here:
         assert cluster[key] == here[key], key

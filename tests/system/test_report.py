@@ -163,7 +163,8 @@ def catalog_counts(root: Path) -> dict[str, object]:
     con = duckdb.connect(str(root / "catalog.duckdb"), read_only=True)
     try:
         one = lambda sql, *p: con.execute(sql, list(p)).fetchone()[0]  # noqa: E731
-        l0_to_l1 = json.loads(one("SELECT counts_json FROM runs WHERE job = 'l0_to_l1' AND status = 'committed' ORDER BY ended_at DESC LIMIT 1"))
+        l1_filter = json.loads(one("SELECT counts_json FROM runs WHERE job = 'l1_filter' AND status = 'committed' ORDER BY ended_at DESC LIMIT 1"))
+        l1_dedup = json.loads(one("SELECT counts_json FROM runs WHERE job = 'l1_dedup' AND status = 'committed' ORDER BY ended_at DESC LIMIT 1"))
         threshold = json.loads(one("SELECT config_json FROM runs WHERE job = 'l2_select' AND status = 'committed' ORDER BY ended_at DESC LIMIT 1"))["threshold"]
         return {
             "tiers": {t: one("SELECT count(DISTINCT doc_id) FROM membership WHERE tier = ?", t) for t in ("L0", "L1", "L2", "L3")},
@@ -171,8 +172,8 @@ def catalog_counts(root: Path) -> dict[str, object]:
             "quarantine": one("SELECT count(*) FROM quarantine"),
             "drops": {(s, r): n for s, r, n in con.execute("SELECT stage, reason, count(DISTINCT doc_id) FROM drops GROUP BY ALL").fetchall()},
             "dedup": dict(con.execute("SELECT reason, count(*) FROM drops WHERE reason IN ('exact_duplicate', 'near_duplicate') GROUP BY 1").fetchall()),
-            "operators": l0_to_l1["operators"],
-            "l1_dropped": l0_to_l1["dropped"],
+            "operators": l1_filter["operators"],
+            "l1_dropped": l1_filter["dropped"] + l1_dedup["dropped"],
             "lang": dict(con.execute("SELECT lang, count(*) FROM l1 GROUP BY 1").fetchall()),
             "lang_scored": one("SELECT count(lang_score) FROM l1"),
             "quality_scored": one("SELECT count(quality_score) FROM l2_scores"),

@@ -67,16 +67,18 @@ def drops_by_reason(src: CatalogSource) -> Panel:
 
 
 def operators(src: CatalogSource) -> Panel:
-    """Per L1 operator: documents in, dropped and seconds, from the l0_to_l1 runs' counts; dedup from the drops view."""
+    """Per L1 operator: documents in, dropped and seconds, from the l1_filter runs' counts (those feeding the
+    current L1 through l1_dedup); dedup from the drops view."""
     key, title = "operators", "Per operator: documents in, dropped, seconds"
-    runs = job_runs(src, "l0_to_l1", prefer=current_runs(src, "l1"))
+    dedup_runs = job_runs(src, "l1_dedup", prefer=current_runs(src, "l1"))
+    runs = job_runs(src, "l1_filter", prefer={counts.get("filter_run") for _, _, counts in dedup_runs})
     if not runs:
         return Panel.absent(key, title, "No committed L0 → L1 run yet, so no per-operator counts.")
     totals: dict[str, list[float]] = {}
     order: list[str] = []
     seconds_recorded = True
     for _, config, counts in runs:
-        steps = [s.get("name") for s in config.get("l1", {}).get("steps", []) if isinstance(s, dict)]
+        steps = [s.get("name") for s in config.get("steps", []) if isinstance(s, dict)]
         for name in steps + sorted(counts.get("operators", {})):
             if name and name not in order:
                 order.append(name)
@@ -96,8 +98,8 @@ def operators(src: CatalogSource) -> Panel:
         rate = round(docs_in / seconds) if seconds_recorded and seconds > 0 else None
         rows.append((name, int(docs_in), int(dropped), round(seconds, 3) if seconds_recorded else None, rate))
     notes = [] if seconds_recorded else ["Per-operator seconds are not recorded in these runs' counts."]
-    run_ids = [r[0] for r in runs]
-    if src.has("drops", "reason", "run_id"):
+    run_ids = [r[0] for r in dedup_runs]
+    if run_ids and src.has("drops", "reason", "run_id"):
         placeholders = ", ".join("?" * len(run_ids))
         dedup = dict(src.rows(
             f"SELECT reason, count(*) FROM drops WHERE run_id IN ({placeholders}) AND reason IN ('exact_duplicate', 'near_duplicate') GROUP BY 1",

@@ -1,0 +1,124 @@
+"""L1, first half: the operators (cleaning, heuristic filters, language ID, PII) inside mapInArrow.
+
+Commits the documents that pass every operator (output kind `filtered`, not yet a tier) and a drop
+record for each one that does not; `jobs/l1_dedup.py` then deduplicates `filtered` into L1. Split in
+two committed jobs, a crash in dedup or a new dedup setting re-runs only dedup.
+Runnable with spark-submit: `spark-submit jobs/l1_filter.py --root DATA_ROOT [--ingest-run RUN_ID ...]`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Iterator
+
+import pyarrow as pa
+from pyspark import StorageLevel
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from jobs.dedup import DROP_COLUMNS
+from jobs.job_args import job_parser, parse_job_args
+from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
+from jobs.spark import get_spark, partitions_for
+from tiers import schemas
+from tiers.catalog import Catalog
+from tiers.config import StepConfig, TiersConfig
+from tiers.ops.base import DROP_SCHEMA, OpStats
+from tiers.ops.pipeline import OperatorPipeline
+
+log = logging.getLogger(__name__)
+
+JOB = "l1_filter"
+L0_INPUT = pa.schema([schemas.L0.field(n) for n in ("doc_id", "text", "url", "source", "crawl")])
+STATS = "stats"
+
+
+def pipeline_rows_schema(steps: list[StepConfig]) -> pa.Schema:
+    kept = OperatorPipeline.from_steps(steps).output_schema(L0_INPUT)
+    return schemas.with_outcome(kept, DROP_SCHEMA)
+
+
+def apply_operators(batches: Iterator[pa.RecordBatch], steps: list[StepConfig], out_schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """mapInArrow body: kept rows, dropped rows and one stats row per batch, in one union schema."""
+    from tiers.ops.pipeline import conform
+
+    pipeline = OperatorPipeline.from_steps(steps)
+    totals: dict[str, OpStats] = {}
+    for batch in batches:
+        result = pipeline.run(batch)
+        for name, stats in result.stats.items():
+            totals.setdefault(name, OpStats()).merge(stats)
+        kept = result.kept.append_column(schemas.OUTCOME, pa.array(["kept"] * result.kept.num_rows, pa.string()))
+        yield conform(kept, out_schema)
+        if result.dropped.num_rows:
+            dropped = result.dropped.append_column(schemas.OUTCOME, pa.array(["dropped"] * result.dropped.num_rows, pa.string()))
+            yield conform(dropped, out_schema)
+    stats_row = {"doc_id": "", "stage": STATS, "details": json.dumps({k: v.__dict__ for k, v in totals.items()}), schemas.OUTCOME: STATS}
+    yield pa.RecordBatch.from_pylist([stats_row], schema=out_schema)
+
+
+def _merge_stats(rows: list[str]) -> dict[str, dict]:
+    merged: dict[str, OpStats] = {}
+    for details in rows:
+        for name, values in json.loads(details).items():
+            merged.setdefault(name, OpStats()).merge(OpStats(**values))
+    return {name: {**s.__dict__, "seconds": round(s.seconds, 3)} for name, s in merged.items()}
+
+
+def l0_paths(catalog: Catalog, ingest_runs: list[str] | None) -> list[str]:
+    outputs = catalog.committed_outputs(kind="L0")
+    if ingest_runs:
+        wanted = {str(catalog.root / "L0" / run) for run in ingest_runs}
+        outputs = [o for o in outputs if o.path in wanted]
+    if not outputs:
+        raise ValueError(f"no committed L0 output in {catalog.root} for runs {ingest_runs or 'any'}")
+    return [o.path for o in outputs]
+
+
+def run_l1_filter(spark: SparkSession, config: TiersConfig, root: str, ingest_runs: list[str] | None = None,
+                  force: bool = False) -> JobResult:
+    catalog = Catalog(root)
+    catalog.migrate()
+    inputs = l0_paths(catalog, ingest_runs)
+    payload = {"steps": [s.model_dump(mode="json") for s in config.l1.steps], "inputs": inputs}
+    with JobRun(catalog, JOB, payload, force=force) as run:
+        if run.skipped:
+            return JobResult(run.previous["run_id"], True, run.previous["counts"])
+        stats = [parquet_stats(p) for p in inputs]
+        l0_rows, l0_bytes = sum(r for r, _ in stats), sum(b for _, b in stats)
+        partitions = partitions_for(spark, l0_bytes * 4, config.spark.bytes_per_partition)
+        spark.conf.set("spark.sql.files.maxPartitionBytes", str(max(1 << 20, l0_bytes // partitions)))
+        l0 = spark.read.parquet(*inputs).select(*L0_INPUT.names)
+        if l0.rdd.getNumPartitions() < spark.sparkContext.defaultParallelism:
+            l0 = l0.repartition(partitions)
+        steps, out_schema = list(config.l1.steps), pipeline_rows_schema(list(config.l1.steps))
+        rows = l0.mapInArrow(lambda it: apply_operators(it, steps, out_schema), schemas.spark_ddl(out_schema))
+        rows = rows.persist(StorageLevel.DISK_ONLY)
+        try:
+            outcome = F.col(schemas.OUTCOME)
+            kept_columns = [n for n in out_schema.names if n not in (schemas.OUTCOME, "stage", "reason", "details")]
+            rows.filter(outcome == "kept").select(*kept_columns).write.parquet(run.stage("filtered"))
+            rows.filter(outcome == "dropped").select(*DROP_COLUMNS).withColumn("run_id", F.lit(run.run_id)) \
+                .write.parquet(run.stage("drops"))
+            operators = _merge_stats([r.details for r in rows.filter(outcome == STATS).select("details").collect()])
+        finally:
+            rows.unpersist()
+        kept, _ = parquet_stats(run.stage("filtered"))
+        dropped, _ = parquet_stats(run.stage("drops"))
+        if l0_rows != kept + dropped:
+            raise CountMismatch(f"L0 had {l0_rows} documents; {kept} passed the operators + {dropped} drops differ")
+        return run.commit({"l0_in": l0_rows, "kept": kept, "dropped": dropped, "operators": operators})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = job_parser("Run the L1 operators over L0 (the first half of L0 to L1).", with_inputs=False)
+    parser.add_argument("--ingest-run", action="append", default=None, help="L0 run ids to read (default: all committed)")
+    args, config = parse_job_args(parser, argv)
+    result = run_l1_filter(get_spark(config.spark), config, args.root, args.ingest_run, force=args.force)
+    log.info("%s %s: %s", JOB, "skipped" if result.skipped else "committed", result.counts)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
