@@ -1,6 +1,7 @@
 """The `tiers` command."""
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from typing import Callable, Optional
@@ -54,6 +55,7 @@ def _execute(options: JobOptions, pipeline: Callable) -> None:
     config = _load(options)
     from cli.progress import spark_progress
     from jobs.java import JavaError
+    from jobs.skeleton import MissingInput
     from jobs.signals import cancel_spark_jobs, exit_cleanly_on_signals
     from jobs.spark import get_spark
 
@@ -73,7 +75,7 @@ def _execute(options: JobOptions, pipeline: Callable) -> None:
 
     try:
         pipeline(spark, config, options.inputs, options.root, force=options.force, wrap=wrap)
-    except InputError as exc:
+    except (InputError, MissingInput) as exc:
         console.print(f"[red]input error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE)
     except CatalogError as exc:
@@ -89,12 +91,9 @@ def _execute(options: JobOptions, pipeline: Callable) -> None:
 def ingest(inputs: list[str] = InputOpt, root: str = RootOpt, config: Optional[str] = ConfigOpt,
            overrides: list[str] = SetOpt, force: bool = ForceOpt) -> None:
     """Ingest raw crawl files (WARC, WET, JSONL, Parquet) into L0, bad records into quarantine."""
-    from jobs.ingest import run_ingest
+    from jobs.pipeline import run_ingest_only
 
-    def pipeline(spark, cfg, inp, rt, force, wrap):
-        return {"ingest": wrap("ingest -> L0", lambda: run_ingest(spark, cfg, inp, rt, force=force))}
-
-    _execute(JobOptions(root, inputs, config, overrides, force), pipeline)
+    _execute(JobOptions(root, inputs, config, overrides, force), run_ingest_only)
 
 
 @run_app.command("l0-to-l1")
@@ -119,26 +118,18 @@ def l0_to_l2(inputs: list[str] = InputOpt, root: str = RootOpt, config: Optional
 def l1_to_l2(root: str = RootOpt, config: Optional[str] = ConfigOpt, overrides: list[str] = SetOpt,
              force: bool = ForceOpt, l1_run: Optional[str] = typer.Option(None, help="L1 run id (default: latest)")) -> None:
     """Score the latest (or given) L1 run with the quality classifier and select L2."""
-    from jobs.l1_to_l2 import latest_l1_run, run_l1_to_l2
-    from tiers.catalog import Catalog
+    from jobs.pipeline import run_l1_to_l2_stage
 
-    def pipeline(spark, cfg, inp, rt, force, wrap):
-        run = l1_run or latest_l1_run(Catalog(rt))
-        return {"l1_to_l2": wrap("L1 -> L2", lambda: run_l1_to_l2(spark, cfg, rt, run, force=force))}
-
-    _execute(JobOptions(root, [], config, overrides, force), pipeline)
+    _execute(JobOptions(root, [], config, overrides, force), functools.partial(run_l1_to_l2_stage, l1_run=l1_run))
 
 
 @run_app.command("l2-to-l3")
 def l2_to_l3(root: str = RootOpt, config: Optional[str] = ConfigOpt, overrides: list[str] = SetOpt,
              force: bool = ForceOpt, l2_run: Optional[str] = typer.Option(None, help="L2 run id (default: latest)")) -> None:
     """Score L2 documents with an LLM (rubric 0-5) and rewrite the best into L3."""
-    from jobs.l2_to_l3 import run_l2_to_l3
+    from jobs.pipeline import run_l2_to_l3_stage
 
-    def pipeline(spark, cfg, inp, rt, force, wrap):
-        return {"l2_to_l3": wrap("L2 -> L3", lambda: run_l2_to_l3(spark, cfg, rt, l2_run, force=force))}
-
-    _execute(JobOptions(root, [], config, overrides, force), pipeline)
+    _execute(JobOptions(root, [], config, overrides, force), functools.partial(run_l2_to_l3_stage, l2_run=l2_run))
 
 
 @app.command()

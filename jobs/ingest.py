@@ -15,9 +15,9 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs.arrow_rows import batched
-from jobs.job_args import job_parser, parse_job_args
 from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
-from jobs.spark import get_spark, partitions_for
+from jobs.skeleton import check_conserved, job_main, run_job
+from jobs.spark import partitions_for
 from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import IngestConfig, TiersConfig
@@ -76,9 +76,8 @@ def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root
         "ingest": config.ingest.model_dump(mode="json"),
         "inputs": [(display_path(f.path), f.size, os.path.getmtime(f.path)) for f in files],
     }
-    with JobRun(catalog, JOB, payload, force=force) as run:
-        if run.skipped:
-            return JobResult(run.previous["run_id"], True, run.previous["counts"])
+
+    def body(run: JobRun) -> dict:
         total_bytes = sum(f.size for f in files)
         partitions_for(spark, total_bytes, config.spark.bytes_per_partition)
         listed = [(bytearray(os.fsencode(f.path)), f.format) for f in sorted(files, key=lambda f: -f.size)]
@@ -100,7 +99,9 @@ def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root
             rows.unpersist()
         counts = check_counts(run)
         counts.update(check_file_coverage(run, {display_path(f.path): f.size for f in files}, written))
-        return run.commit(counts)
+        return counts
+
+    return run_job(catalog, JOB, payload, body, force)
 
 
 def check_counts(run: JobRun) -> dict[str, int]:
@@ -118,8 +119,7 @@ def check_counts(run: JobRun) -> dict[str, int]:
         "l0": l0_rows,
         "quarantine": quarantined,
     }
-    if seen != l0_rows + quarantined:
-        raise CountMismatch(f"ingest read {seen} records but wrote {l0_rows} to L0 and {quarantined} to quarantine")
+    check_conserved("ingest records", seen, l0=l0_rows, quarantine=quarantined)
     return counts
 
 
@@ -150,11 +150,9 @@ def check_file_coverage(run: JobRun, sizes: dict[str, int], written: dict[str, i
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, config = parse_job_args(job_parser("Ingest raw crawl files into L0."), argv)
-    spark = get_spark(config.spark)
-    result = run_ingest(spark, config, args.input, args.root, force=args.force)
-    log.info("ingest %s: %s", "skipped (already committed)" if result.skipped else "committed", result.counts)
-    return 0
+    return job_main("Ingest raw crawl files into L0.",
+                    lambda spark, config, args: run_ingest(spark, config, args.input, args.root, force=args.force),
+                    argv, with_inputs=True)
 
 
 if __name__ == "__main__":

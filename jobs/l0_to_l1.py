@@ -6,19 +6,15 @@ Runnable with spark-submit: `spark-submit jobs/l0_to_l1.py --root DATA_ROOT [--i
 """
 from __future__ import annotations
 
-import logging
 import sys
 
 from pyspark.sql import SparkSession
 
-from jobs.job_args import job_parser, parse_job_args
 from jobs.l1_dedup import run_l1_dedup
 from jobs.l1_filter import run_l1_filter
-from jobs.runner import CountMismatch, JobResult
-from jobs.spark import get_spark
+from jobs.runner import JobResult
+from jobs.skeleton import check_conserved, job_main
 from tiers.config import TiersConfig
-
-log = logging.getLogger(__name__)
 
 
 def run_l0_to_l1(spark: SparkSession, config: TiersConfig, root: str, ingest_runs: list[str] | None = None,
@@ -30,18 +26,17 @@ def run_l0_to_l1(spark: SparkSession, config: TiersConfig, root: str, ingest_run
               "filter_dropped": filtered.counts["dropped"], "dedup_dropped": deduped.counts["dropped"],
               "dropped": filtered.counts["dropped"] + deduped.counts["dropped"], "filter_run": filtered.run_id,
               "filter_skipped": filtered.skipped}
-    if counts["l0_in"] != counts["l1"] + counts["dropped"]:
-        raise CountMismatch(f"L0 had {counts['l0_in']} documents; L1 {counts['l1']} + drops {counts['dropped']} differ")
+    check_conserved("L0 to L1", counts["l0_in"], l1=counts["l1"], dropped=counts["dropped"])
     return JobResult(deduped.run_id, filtered.skipped and deduped.skipped, counts, deduped.outputs)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = job_parser("Clean, filter and deduplicate L0 into L1.", with_inputs=False)
-    parser.add_argument("--ingest-run", action="append", default=None, help="L0 run ids to read (default: all committed)")
-    args, config = parse_job_args(parser, argv)
-    result = run_l0_to_l1(get_spark(config.spark), config, args.root, args.ingest_run, force=args.force)
-    log.info("l0_to_l1 %s: %s", "skipped" if result.skipped else "committed", result.counts)
-    return 0
+    def add_arguments(parser) -> None:
+        parser.add_argument("--ingest-run", action="append", default=None, help="L0 run ids to read (default: all committed)")
+
+    return job_main("Clean, filter and deduplicate L0 into L1.",
+                    lambda spark, config, args: run_l0_to_l1(spark, config, args.root, args.ingest_run, force=args.force),
+                    argv, add_arguments=add_arguments)
 
 
 if __name__ == "__main__":

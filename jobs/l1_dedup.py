@@ -13,9 +13,9 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs.dedup import exact_duplicates, near_duplicates, remove_dropped
-from jobs.job_args import job_parser, parse_job_args
-from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
-from jobs.spark import get_spark, partitions_for
+from jobs.runner import JobResult, JobRun, parquet_stats
+from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
+from jobs.spark import partitions_for
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
 
@@ -28,7 +28,7 @@ def filtered_path(catalog: Catalog, filter_run: str | None) -> tuple[str, str]:
     """(path, run id) of the given committed l1_filter output, or of the latest."""
     outputs = catalog.committed_outputs(kind="filtered", run_id=filter_run)
     if not outputs:
-        raise ValueError(f"no committed l1_filter output in {catalog.root} for run {filter_run or 'any'}")
+        raise MissingInput(f"no committed l1_filter output in {catalog.root} for run {filter_run or 'any'}")
     latest = outputs[-1]
     return latest.path, latest.path.rstrip("/").rsplit("/", 1)[-1]
 
@@ -39,9 +39,8 @@ def run_l1_dedup(spark: SparkSession, config: TiersConfig, root: str, filter_run
     catalog.migrate()
     source, source_run = filtered_path(catalog, filter_run)
     payload = {"dedup": config.l1.dedup.model_dump(mode="json"), "filtered": source}
-    with JobRun(catalog, JOB, payload, force=force) as run:
-        if run.skipped:
-            return JobResult(run.previous["run_id"], True, run.previous["counts"])
+
+    def body(run: JobRun) -> dict:
         rows_in, bytes_in = parquet_stats(source)
         partitions_for(spark, bytes_in * 4, config.spark.bytes_per_partition)
         kept = spark.read.parquet(source)
@@ -69,18 +68,19 @@ def run_l1_dedup(spark: SparkSession, config: TiersConfig, root: str, filter_run
                 frame.unpersist()
         l1_rows, _ = parquet_stats(run.stage("L1", tier="L1"))
         dropped, _ = parquet_stats(run.stage("drops"))
-        if rows_in != l1_rows + dropped:
-            raise CountMismatch(f"{rows_in} documents passed the operators; L1 {l1_rows} + duplicates {dropped} differ")
-        return run.commit({"filtered_in": rows_in, "l1": l1_rows, "dropped": dropped, "filter_run": source_run})
+        check_conserved("L1 dedup", rows_in, l1=l1_rows, duplicates=dropped)
+        return {"filtered_in": rows_in, "l1": l1_rows, "dropped": dropped, "filter_run": source_run}
+
+    return run_job(catalog, JOB, payload, body, force)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = job_parser("Deduplicate the filtered documents into L1 (the second half of L0 to L1).", with_inputs=False)
-    parser.add_argument("--filter-run", default=None, help="l1_filter run id (default: the latest committed)")
-    args, config = parse_job_args(parser, argv)
-    result = run_l1_dedup(get_spark(config.spark), config, args.root, args.filter_run, force=args.force)
-    log.info("%s %s: %s", JOB, "skipped" if result.skipped else "committed", result.counts)
-    return 0
+    def add_arguments(parser) -> None:
+        parser.add_argument("--filter-run", default=None, help="l1_filter run id (default: the latest committed)")
+
+    return job_main("Deduplicate the filtered documents into L1 (the second half of L0 to L1).",
+                    lambda spark, config, args: run_l1_dedup(spark, config, args.root, args.filter_run, force=args.force),
+                    argv, add_arguments=add_arguments)
 
 
 if __name__ == "__main__":

@@ -18,9 +18,9 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs.dedup import DROP_COLUMNS
-from jobs.job_args import job_parser, parse_job_args
-from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
-from jobs.spark import get_spark, partitions_for
+from jobs.runner import JobResult, JobRun, parquet_stats
+from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
+from jobs.spark import partitions_for
 from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import StepConfig, TiersConfig
@@ -72,7 +72,7 @@ def l0_paths(catalog: Catalog, ingest_runs: list[str] | None) -> list[str]:
         wanted = {str(catalog.root / "L0" / run) for run in ingest_runs}
         outputs = [o for o in outputs if o.path in wanted]
     if not outputs:
-        raise ValueError(f"no committed L0 output in {catalog.root} for runs {ingest_runs or 'any'}")
+        raise MissingInput(f"no committed L0 output in {catalog.root} for runs {ingest_runs or 'any'}")
     return [o.path for o in outputs]
 
 
@@ -82,9 +82,8 @@ def run_l1_filter(spark: SparkSession, config: TiersConfig, root: str, ingest_ru
     catalog.migrate()
     inputs = l0_paths(catalog, ingest_runs)
     payload = {"steps": [s.model_dump(mode="json") for s in config.l1.steps], "inputs": inputs}
-    with JobRun(catalog, JOB, payload, force=force) as run:
-        if run.skipped:
-            return JobResult(run.previous["run_id"], True, run.previous["counts"])
+
+    def body(run: JobRun) -> dict:
         stats = [parquet_stats(p) for p in inputs]
         l0_rows, l0_bytes = sum(r for r, _ in stats), sum(b for _, b in stats)
         partitions = partitions_for(spark, l0_bytes * 4, config.spark.bytes_per_partition)
@@ -106,18 +105,19 @@ def run_l1_filter(spark: SparkSession, config: TiersConfig, root: str, ingest_ru
             rows.unpersist()
         kept, _ = parquet_stats(run.stage("filtered"))
         dropped, _ = parquet_stats(run.stage("drops"))
-        if l0_rows != kept + dropped:
-            raise CountMismatch(f"L0 had {l0_rows} documents; {kept} passed the operators + {dropped} drops differ")
-        return run.commit({"l0_in": l0_rows, "kept": kept, "dropped": dropped, "operators": operators})
+        check_conserved("L1 operators", l0_rows, kept=kept, dropped=dropped)
+        return {"l0_in": l0_rows, "kept": kept, "dropped": dropped, "operators": operators}
+
+    return run_job(catalog, JOB, payload, body, force)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = job_parser("Run the L1 operators over L0 (the first half of L0 to L1).", with_inputs=False)
-    parser.add_argument("--ingest-run", action="append", default=None, help="L0 run ids to read (default: all committed)")
-    args, config = parse_job_args(parser, argv)
-    result = run_l1_filter(get_spark(config.spark), config, args.root, args.ingest_run, force=args.force)
-    log.info("%s %s: %s", JOB, "skipped" if result.skipped else "committed", result.counts)
-    return 0
+    def add_arguments(parser) -> None:
+        parser.add_argument("--ingest-run", action="append", default=None, help="L0 run ids to read (default: all committed)")
+
+    return job_main("Run the L1 operators over L0 (the first half of L0 to L1).",
+                    lambda spark, config, args: run_l1_filter(spark, config, args.root, args.ingest_run, force=args.force),
+                    argv, add_arguments=add_arguments)
 
 
 if __name__ == "__main__":

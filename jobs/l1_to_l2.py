@@ -21,9 +21,8 @@ from pyspark.sql import functions as F
 
 from classifiers.model import QualityModel
 from classifiers.registry import ModelRef, resolve_models
-from jobs.job_args import job_parser, parse_job_args
-from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
-from jobs.spark import get_spark
+from jobs.runner import JobResult, JobRun, parquet_stats
+from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
 from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
@@ -112,7 +111,7 @@ def check_spread(spreads: dict[str, tuple[float, float, int]], config: TiersConf
 def l1_path(catalog: Catalog, l1_run: str) -> str:
     outputs = catalog.committed_outputs(kind="L1", run_id=l1_run)
     if not outputs:
-        raise ValueError(f"no committed L1 output for run {l1_run}")
+        raise MissingInput(f"no committed L1 output in {catalog.root} for run {l1_run}")
     return outputs[0].path
 
 
@@ -126,9 +125,8 @@ def run_scoring(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_r
         "tokenizers": {lang: ref.tokenizer for lang, ref in sorted(models.items())},
         "fallback": config.l2.fallback_language,
     }
-    with JobRun(catalog, SCORE_JOB, payload, force=force) as run:
-        if run.skipped:
-            return JobResult(run.previous["run_id"], True, run.previous["counts"])
+
+    def body(run: JobRun) -> dict:
         if not spark.sparkContext.master.startswith("local"):
             for ref in models.values():
                 spark.sparkContext.addFile(ref.path)
@@ -138,16 +136,17 @@ def run_scoring(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_r
         scored.withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("l2_scores"))
         l1_rows, _ = parquet_stats(source)
         scored_rows, _ = parquet_stats(run.stage("l2_scores"))
-        if l1_rows != scored_rows:
-            raise CountMismatch(f"L1 has {l1_rows} documents but {scored_rows} scores were written")
+        check_conserved("L2 scoring", l1_rows, scores=scored_rows)
         spreads, unscored = score_summary(run.stage("l2_scores"))
         check_spread(spreads, config)
         if unscored:
             log.warning("no quality model for %s: %d documents get no score and will not reach L2",
                         ", ".join(f"{lang} ({n})" for lang, n in sorted(unscored.items())), sum(unscored.values()))
-        return run.commit({"l1_in": l1_rows, "scored": scored_rows, "models": payload["models"],
-                           "score_spread": {lang: [round(lo, 6), round(hi, 6)] for lang, (lo, hi, _) in spreads.items()},
-                           "no_model_languages": unscored})
+        return {"l1_in": l1_rows, "scored": scored_rows, "models": payload["models"],
+                "score_spread": {lang: [round(lo, 6), round(hi, 6)] for lang, (lo, hi, _) in spreads.items()},
+                "no_model_languages": unscored}
+
+    return run_job(catalog, SCORE_JOB, payload, body, force)
 
 
 def run_selection(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_run: str, score_run: str, force: bool) -> JobResult:
@@ -155,9 +154,8 @@ def run_selection(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1
     scores_path = catalog.committed_outputs(kind="l2_scores", run_id=score_run)[0].path
     threshold = config.l2.threshold
     payload = {"l1": source, "scores": scores_path, "threshold": threshold}
-    with JobRun(catalog, SELECT_JOB, payload, force=force) as run:
-        if run.skipped:
-            return JobResult(run.previous["run_id"], True, run.previous["counts"])
+
+    def body(run: JobRun) -> dict:
         l1 = spark.read.parquet(source).drop("run_id")
         scores = spark.read.parquet(scores_path).select("doc_id", "model_lang", "model_hash", "quality_score")
         joined = l1.join(scores, "doc_id", "left")
@@ -171,9 +169,10 @@ def run_selection(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1
         l1_rows, _ = parquet_stats(source)
         l2_rows, _ = parquet_stats(run.stage("L2", tier="L2"))
         dropped, _ = parquet_stats(run.stage("drops"))
-        if l1_rows != l2_rows + dropped:
-            raise CountMismatch(f"L1 had {l1_rows} documents; L2 {l2_rows} + drops {dropped} differ")
-        return run.commit({"l1_in": l1_rows, "l2": l2_rows, "dropped": dropped, "threshold": threshold})
+        check_conserved("L2 selection", l1_rows, l2=l2_rows, dropped=dropped)
+        return {"l1_in": l1_rows, "l2": l2_rows, "dropped": dropped, "threshold": threshold}
+
+    return run_job(catalog, SELECT_JOB, payload, body, force)
 
 
 def run_l1_to_l2(spark: SparkSession, config: TiersConfig, root: str, l1_run: str, force: bool = False) -> JobResult:
@@ -187,20 +186,22 @@ def run_l1_to_l2(spark: SparkSession, config: TiersConfig, root: str, l1_run: st
 
 
 def latest_l1_run(catalog: Catalog) -> str:
+    if not catalog.path.exists():
+        raise MissingInput(f"no committed L1 run in {catalog.root} (no catalog there yet): run `tiers run l0-to-l1` first")
     _, rows = catalog.query("SELECT run_id FROM runs WHERE job = 'l1_dedup' AND status = 'committed' ORDER BY ended_at DESC LIMIT 1")
     if not rows:
-        raise ValueError(f"no committed L1 run in {catalog.root}")
+        raise MissingInput(f"no committed L1 run in {catalog.root}: run `tiers run l0-to-l1` first")
     return rows[0][0]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = job_parser("Score L1 with the quality classifier and select L2.", with_inputs=False)
-    parser.add_argument("--l1-run", default=None, help="L1 run id (default: the latest committed)")
-    args, config = parse_job_args(parser, argv)
-    catalog = Catalog(args.root)
-    result = run_l1_to_l2(get_spark(config.spark), config, args.root, args.l1_run or latest_l1_run(catalog), force=args.force)
-    log.info("l1_to_l2 %s: %s", "skipped" if result.skipped else "committed", result.counts)
-    return 0
+    def add_arguments(parser) -> None:
+        parser.add_argument("--l1-run", default=None, help="L1 run id (default: the latest committed)")
+
+    def run(spark, config, args) -> JobResult:
+        return run_l1_to_l2(spark, config, args.root, args.l1_run or latest_l1_run(Catalog(args.root)), force=args.force)
+
+    return job_main("Score L1 with the quality classifier and select L2.", run, argv, add_arguments=add_arguments)
 
 
 if __name__ == "__main__":

@@ -23,9 +23,8 @@ from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.job_args import job_parser, parse_job_args
-from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
-from jobs.spark import get_spark
+from jobs.runner import JobResult, JobRun, parquet_stats
+from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
 from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
@@ -69,7 +68,7 @@ def refine_partition(batches: Iterator[pa.RecordBatch], config: TiersConfig, end
 def l2_path(catalog: Catalog, l2_run: str | None) -> tuple[str, str]:
     outputs = catalog.committed_outputs(kind="L2", run_id=l2_run)
     if not outputs:
-        raise ValueError(f"no committed L2 output in {catalog.root} for run {l2_run or 'any'}")
+        raise MissingInput(f"no committed L2 output in {catalog.root} for run {l2_run or 'any'}")
     latest = outputs[-1]
     return latest.path, Path(latest.path).name
 
@@ -133,9 +132,8 @@ def run_l2_to_l3(spark: SparkSession, config: TiersConfig, root: str, l2_run: st
     source, source_run = l2_path(catalog, l2_run)
     payload = {"l2": source, "llm": config.llm.model_dump(mode="json", exclude={"endpoints", "server", "concurrency"}),
                "l3": config.l3.model_dump(mode="json")}
-    with JobRun(catalog, JOB, payload, force=force) as run:
-        if run.skipped:
-            return JobResult(run.previous["run_id"], True, run.previous["counts"])
+
+    def body(run: JobRun) -> dict:
         l2 = spark.read.parquet(source).select("doc_id", "text")
         total, _ = parquet_stats(source)
         partitions = max(1, -(-total // config.l3.docs_per_partition))
@@ -157,25 +155,26 @@ def run_l2_to_l3(spark: SparkSession, config: TiersConfig, root: str, l2_run: st
             finally:
                 rows.unpersist()
         scored, _ = parquet_stats(run.stage("l3_scores"))
-        if scored != total:
-            raise CountMismatch(f"L2 had {total} documents but {scored} have a score or failure record")
+        check_conserved("L3 scoring", total, score_or_failure_records=scored)
         engine_errors = check_engine_errors(run.stage("l3_scores"), config.l3.max_engine_error_share, supervised)
         l3_docs, _ = parquet_stats(run.stage("L3", tier="L3"))
         usage = usage_summary(stats, time.perf_counter() - start, config.llm.gpus_per_endpoint * len(endpoints))
-        counts = {"l2_in": total, "l3_scores": scored, "l3": l3_docs, "engine_errors": engine_errors, "l2_run": source_run,
-                  **usage}
-        result = run.commit(counts)
-        catalog.record_llm_usage(run.run_id, config.llm.model, config.llm.engine, usage)
-        return result
+        return {"l2_in": total, "l3_scores": scored, "l3": l3_docs, "engine_errors": engine_errors, "l2_run": source_run,
+                **usage}
+
+    result = run_job(catalog, JOB, payload, body, force)
+    if not result.skipped:
+        catalog.record_llm_usage(result.run_id, config.llm.model, config.llm.engine, result.counts)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = job_parser("Score L2 with an LLM and rewrite the best documents into L3.", with_inputs=False)
-    parser.add_argument("--l2-run", default=None, help="L2 run id (default: the latest committed)")
-    args, config = parse_job_args(parser, argv)
-    result = run_l2_to_l3(get_spark(config.spark), config, args.root, args.l2_run, force=args.force)
-    log.info("l2_to_l3 %s: %s", "skipped" if result.skipped else "committed", result.counts)
-    return 0
+    def add_arguments(parser) -> None:
+        parser.add_argument("--l2-run", default=None, help="L2 run id (default: the latest committed)")
+
+    return job_main("Score L2 with an LLM and rewrite the best documents into L3.",
+                    lambda spark, config, args: run_l2_to_l3(spark, config, args.root, args.l2_run, force=args.force),
+                    argv, add_arguments=add_arguments)
 
 
 if __name__ == "__main__":

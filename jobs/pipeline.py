@@ -43,20 +43,42 @@ def run_l0_to_l2(spark: SparkSession, config: TiersConfig, inputs: list[str], ro
     return results
 
 
+def run_ingest_only(spark: SparkSession, config: TiersConfig, inputs: list[str], root: str, force: bool = False,
+                    wrap: StageWrapper = _plain) -> dict[str, JobResult]:
+    from jobs.ingest import run_ingest
+
+    return {"ingest": wrap("ingest -> L0", lambda: run_ingest(spark, config, inputs, root, force=force))}
+
+
+def run_l1_to_l2_stage(spark: SparkSession, config: TiersConfig, inputs: list[str], root: str, force: bool = False,
+                       wrap: StageWrapper = _plain, l1_run: str | None = None) -> dict[str, JobResult]:
+    """L2 from the given L1 run, or from the latest committed one."""
+    from jobs.l1_to_l2 import latest_l1_run, run_l1_to_l2
+    from tiers.catalog import Catalog
+
+    run = l1_run or latest_l1_run(Catalog(root))
+    return {"l1_to_l2": wrap("L1 -> L2", lambda: run_l1_to_l2(spark, config, root, run, force=force))}
+
+
+def run_l2_to_l3_stage(spark: SparkSession, config: TiersConfig, inputs: list[str], root: str, force: bool = False,
+                       wrap: StageWrapper = _plain, l2_run: str | None = None) -> dict[str, JobResult]:
+    from jobs.l2_to_l3 import run_l2_to_l3
+
+    return {"l2_to_l3": wrap("L2 -> L3", lambda: run_l2_to_l3(spark, config, root, l2_run, force=force))}
+
+
 CHAINS = {"l0-to-l1": run_l0_to_l1, "l0-to-l2": run_l0_to_l2}
 
 
 def main(argv: list[str] | None = None) -> int:
-    from jobs.job_args import job_parser, parse_job_args
-    from jobs.spark import get_spark
+    from jobs.skeleton import job_main
 
-    parser = job_parser("Run a chain of stages: ingest, L0 to L1, L1 to L2.")
-    parser.add_argument("chain", choices=sorted(CHAINS), help="which stages to run")
-    args, config = parse_job_args(parser, argv)
-    results = CHAINS[args.chain](get_spark(config.spark), config, args.input, args.root, force=args.force)
-    for stage, result in results.items():
-        log.info("%s %s as %s: %s", stage, "skipped" if result.skipped else "committed", result.run_id, result.counts)
-    return 0
+    def add_arguments(parser) -> None:
+        parser.add_argument("chain", choices=sorted(CHAINS), help="which stages to run")
+
+    return job_main("Run a chain of stages: ingest, L0 to L1, L1 to L2.",
+                    lambda spark, config, args: CHAINS[args.chain](spark, config, args.input, args.root, force=args.force),
+                    argv, with_inputs=True, add_arguments=add_arguments)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,68 @@
+"""The one job skeleton: skip if committed, run the body against staging, check counts, commit; and
+the one `main()` that spark-submit entry points share.
+
+A job supplies its payload (what makes two runs identical) and a body that writes its outputs under
+`run.stage(kind)` and returns its counts; everything else about a job's life is here and in
+`jobs/runner.py` (the commit protocol).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any, Callable
+
+from pyspark.sql import SparkSession
+
+from jobs.runner import CountMismatch, JobResult, JobRun
+from tiers.catalog import Catalog
+from tiers.config import ConfigError, TiersConfig
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class MissingInput(ValueError):
+    """The input a job reads is not committed on this root (for example "no committed L1"); exit code 2."""
+
+
+def run_job(catalog: Catalog, job: str, payload: dict[str, Any], body: Callable[[JobRun], dict[str, Any]],
+            force: bool = False) -> JobResult:
+    """Skip when an identical run is committed (unless `force`); else run `body` and commit its counts.
+
+    Any exception from `body` marks the run failed and removes its folders (see JobRun)."""
+    with JobRun(catalog, job, payload, force=force) as run:
+        if run.skipped:
+            return JobResult(run.previous["run_id"], True, run.previous["counts"])
+        return run.commit(body(run))
+
+
+def check_conserved(what: str, total: int, **parts: int) -> None:
+    """Raise CountMismatch unless `total` equals the sum of `parts` (records in = records out)."""
+    if total != sum(parts.values()):
+        shown = " + ".join(f"{name} {count}" for name, count in parts.items())
+        raise CountMismatch(f"{what}: {total} in, but {shown} = {sum(parts.values())} out")
+
+
+JobBody = Callable[[SparkSession, TiersConfig, argparse.Namespace], "JobResult | dict[str, JobResult]"]
+
+
+def job_main(description: str, run: JobBody, argv: list[str] | None = None, with_inputs: bool = False,
+             add_arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
+    """Parse the shared job arguments, start Spark (spark-submit decides the master), run, log the result."""
+    from jobs.job_args import job_parser, parse_job_args
+    from jobs.spark import get_spark
+
+    parser = job_parser(description, with_inputs=with_inputs)
+    if add_arguments is not None:
+        add_arguments(parser)
+    try:
+        args, config = parse_job_args(parser, argv)
+        results = run(get_spark(config.spark), config, args)
+    except (ConfigError, MissingInput) as exc:
+        log.error("%s", exc)
+        return EXIT_USAGE
+    for stage, result in (results if isinstance(results, dict) else {"job": results}).items():
+        log.info("%s %s as %s: %s", stage, "skipped (already committed)" if result.skipped else "committed",
+                 result.run_id, result.counts)
+    return EXIT_OK
