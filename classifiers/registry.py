@@ -36,11 +36,7 @@ def train_language(catalog: Catalog, config: L2Config, lang: str, tokenizer: str
     params = config.train.model_dump(mode="json")
     fingerprint = seeds_fingerprint(pos, neg)
     seeds_record = {"file": config.seeds, "lang": lang, "fingerprint": fingerprint, "positives": len(pos), "negatives": len(neg)}
-    _, rows = catalog.query(
-        "SELECT model_hash, path, metrics_json FROM models WHERE lang = '{}' AND tokenizer = '{}' AND json_extract_string(seeds_json, '$.fingerprint') = '{}' "
-        "AND params_json = '{}'".format(lang, tokenizer.replace("'", "''"), fingerprint, json.dumps(params).replace("'", "''"))
-    )
-    for model_hash, path, metrics_json in rows:
+    for model_hash, path, metrics_json in catalog.models_for(lang, tokenizer, fingerprint, json.dumps(params)):
         if Path(path).exists() and file_hash(path) == model_hash:
             log.info("%s model: reusing %s (same seeds and parameters)", lang, path)
             return ModelRef(lang, path, tokenizer, model_hash, json.loads(metrics_json or "{}"))
@@ -53,12 +49,9 @@ def train_language(catalog: Catalog, config: L2Config, lang: str, tokenizer: str
 
 def verified_model(catalog: Catalog, lang: str) -> ModelRef | None:
     """The latest classifier produced by the verification loop for a language, if any."""
-    _, rows = catalog.query(
-        "SELECT model_hash, path, tokenizer FROM models WHERE lang = '{}' AND "
-        "json_extract_string(seeds_json, '$.source') = 'verification' ORDER BY created_at DESC LIMIT 1".format(lang)
-    )
-    if rows and Path(rows[0][1]).exists():
-        return ModelRef(lang, rows[0][1], rows[0][2], rows[0][0])
+    row = catalog.latest_verified_model(lang)
+    if row and Path(row[1]).exists():
+        return ModelRef(lang, row[1], row[2], row[0])
     return None
 
 

@@ -55,7 +55,9 @@ def _execute(options: JobOptions, pipeline: Callable) -> None:
     config = _load(options)
     from cli.progress import spark_progress
     from jobs.java import JavaError
+    from jobs.runner import DiskFull
     from jobs.skeleton import MissingInput
+    from tiers.catalog.lock import RootLock, RootLocked
     from jobs.signals import cancel_spark_jobs, exit_cleanly_on_signals
     from jobs.spark import get_spark
 
@@ -74,13 +76,17 @@ def _execute(options: JobOptions, pipeline: Callable) -> None:
         return result
 
     try:
-        pipeline(spark, config, options.inputs, options.root, force=options.force, wrap=wrap)
+        with RootLock(options.root, "tiers " + " ".join(sys.argv[1:3])):
+            pipeline(spark, config, options.inputs, options.root, force=options.force, wrap=wrap)
     except (InputError, MissingInput) as exc:
         console.print(f"[red]input error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE)
-    except CatalogError as exc:
+    except (CatalogError, RootLocked) as exc:
         console.print(f"[red]catalog error:[/red] {exc}")
         raise typer.Exit(EXIT_CATALOG)
+    except DiskFull as exc:
+        console.print(f"[red]{exc.strerror}[/red]")
+        raise typer.Exit(EXIT_FAILED)
     except Exception as exc:  # noqa: BLE001 - any job failure: the run is marked failed, exit non-zero
         logging.getLogger("tiers").exception("job failed")
         console.print(f"[red]job failed:[/red] {type(exc).__name__}: {exc}")

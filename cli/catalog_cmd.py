@@ -36,7 +36,7 @@ def status(root: str = typer.Option(..., help="data root holding catalog.duckdb"
     table = Table(title=f"tiers in {root}")
     for column in ("tier", "documents", "bytes", "runs"):
         table.add_column(column, justify="right" if column != "tier" else "left")
-    for tier in ("L0", "L1", "L2", "L3"):
+    for tier in ("L0", "L1", "L2", "L3", "L4"):
         item = report["tiers"].get(tier, {"documents": 0, "bytes": 0, "runs": 0})
         table.add_row(tier, f"{item['documents']:,}", f"{item['bytes']:,}", str(item["runs"]))
     console.print(table)
@@ -47,6 +47,11 @@ def status(root: str = typer.Option(..., help="data root holding catalog.duckdb"
         for stage, reason, count in report["drops"]:
             drops.add_row(stage, reason, f"{count:,}")
         console.print(drops)
+    if report["l3_status"]:
+        console.print("L3 scoring by status: " + ", ".join(f"{status} {n:,}" for status, n in report["l3_status"].items()))
+    if report["no_model_languages"]:
+        console.print("L1 documents without a quality model (not in L2): "
+                      + ", ".join(f"{lang} {n:,}" for lang, n in report["no_model_languages"].items()))
     console.print(f"quarantined records: {report['quarantine']:,}   runs: {report['runs']}")
     console.print(funnel_line(report["tiers"], report["quarantine"]))
 

@@ -48,8 +48,7 @@ def train(
         ref = train_language(catalog, cfg.l2, options.lang, spec.tokenizer if spec else "builtin")
     except (ConfigError, NotEnoughSeeds) as exc:
         _fail(str(exc))
-    _, rows = catalog.query(f"SELECT metrics_json FROM models WHERE model_hash = '{ref.model_hash}'")
-    typer.echo(json.dumps({"lang": ref.lang, "path": ref.path, "model_hash": ref.model_hash, "metrics": json.loads(rows[0][0] or "{}")}))
+    typer.echo(json.dumps({"lang": ref.lang, "path": ref.path, "model_hash": ref.model_hash, "metrics": ref.metrics}))
 
 
 @app.command("eval")

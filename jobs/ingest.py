@@ -77,6 +77,8 @@ def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root
         "inputs": [(display_path(f.path), f.size, os.path.getmtime(f.path)) for f in files],
     }
 
+    existing = [o.path for o in catalog.committed_outputs(kind="L0", current_only=True)] if catalog.path.exists() else []
+
     def body(run: JobRun) -> dict:
         total_bytes = sum(f.size for f in files)
         partitions_for(spark, total_bytes, config.spark.bytes_per_partition)
@@ -89,37 +91,47 @@ def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root
         ).persist(StorageLevel.DISK_ONLY)
         try:
             outcome = F.col(schemas.OUTCOME)
-            rows.filter(outcome == "l0").select(*schemas.L0.names).write.option("parquet.block.size", ROW_GROUP_BYTES) \
-                .parquet(run.stage("L0", tier="L0"))
+            new_docs = rows.filter(outcome == "l0").select(*schemas.L0.names)
+            if existing:
+                new_docs = new_docs.join(spark.read.parquet(*existing).select("doc_id"), "doc_id", "left_anti")
+            new_docs.write.option("parquet.block.size", ROW_GROUP_BYTES).parquet(run.stage("L0", tier="L0"))
             rows.filter(outcome == "quarantine").select(*schemas.QUARANTINE.names).write.parquet(run.stage("quarantine"))
             rows.filter(outcome == "manifest").select(*schemas.INGEST_MANIFEST.names).coalesce(1).write.parquet(run.stage("ingest_manifest"))
             rows.filter(outcome == "coverage").select(*COVERAGE.names).coalesce(1).write.parquet(run.stage("ingest_coverage"))
             written = {r["file"]: r["count"] for r in rows.filter(outcome.isin("l0", "quarantine")).groupBy("file").count().collect()}
         finally:
             rows.unpersist()
-        counts = check_counts(run)
+        counts = check_counts(run, already_in_l0=sum(written.values()) - _quarantined(run) - parquet_stats(run.stage("L0"))[0])
+        if counts["already_in_l0"]:
+            log.info("ingest: %d documents are already in L0 (the same ids from an earlier run); not added again",
+                     counts["already_in_l0"])
         counts.update(check_file_coverage(run, {display_path(f.path): f.size for f in files}, written))
         return counts
 
     return run_job(catalog, JOB, payload, body, force)
 
 
-def check_counts(run: JobRun) -> dict[str, int]:
-    """Records the readers saw must equal L0 rows plus quarantine rows."""
+def _quarantined(run: JobRun) -> int:
+    return parquet_stats(run.stage("quarantine"))[0]
+
+
+def check_counts(run: JobRun, already_in_l0: int = 0) -> dict[str, int]:
+    """Records the readers saw must equal L0 rows plus quarantine rows plus documents already in L0."""
     import pyarrow.dataset as ds
 
     manifest = ds.dataset(run.stage("ingest_manifest"), format="parquet").to_table(columns=["records", "skipped", "file"])
     seen = sum(manifest.column("records").to_pylist())
     l0_rows, _ = parquet_stats(run.stage("L0", tier="L0"))
-    quarantined, _ = parquet_stats(run.stage("quarantine"))
+    quarantined = _quarantined(run)
     counts = {
         "files": manifest.num_rows,
         "records_in": seen,
         "skipped_non_documents": sum(manifest.column("skipped").to_pylist()),
         "l0": l0_rows,
         "quarantine": quarantined,
+        "already_in_l0": already_in_l0,
     }
-    check_conserved("ingest records", seen, l0=l0_rows, quarantine=quarantined)
+    check_conserved("ingest records", seen, l0=l0_rows, quarantine=quarantined, already_in_l0=already_in_l0)
     return counts
 
 

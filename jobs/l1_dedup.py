@@ -26,11 +26,11 @@ JOB = "l1_dedup"
 
 def filtered_path(catalog: Catalog, filter_run: str | None) -> tuple[str, str]:
     """(path, run id) of the given committed l1_filter output, or of the latest."""
-    outputs = catalog.committed_outputs(kind="filtered", run_id=filter_run)
+    outputs = catalog.committed_outputs(kind="filtered", run_id=filter_run, current_only=filter_run is None)
     if not outputs:
         raise MissingInput(f"no committed l1_filter output in {catalog.root} for run {filter_run or 'any'}")
     latest = outputs[-1]
-    return latest.path, latest.path.rstrip("/").rsplit("/", 1)[-1]
+    return latest.path, latest.run_id
 
 
 def run_l1_dedup(spark: SparkSession, config: TiersConfig, root: str, filter_run: str | None = None,
@@ -71,7 +71,7 @@ def run_l1_dedup(spark: SparkSession, config: TiersConfig, root: str, filter_run
         check_conserved("L1 dedup", rows_in, l1=l1_rows, duplicates=dropped)
         return {"filtered_in": rows_in, "l1": l1_rows, "dropped": dropped, "filter_run": source_run}
 
-    return run_job(catalog, JOB, payload, body, force)
+    return run_job(catalog, JOB, payload, body, force, input_runs=[source_run])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from jobs.runner import JobResult, JobRun, parquet_stats
 from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
 from jobs.spark import partitions_for
 from tiers import schemas
-from tiers.catalog import Catalog
+from tiers.catalog import Catalog, OutputRecord
 from tiers.config import StepConfig, TiersConfig
 from tiers.ops.base import DROP_SCHEMA, OpStats
 from tiers.ops.pipeline import OperatorPipeline
@@ -66,21 +66,22 @@ def _merge_stats(rows: list[str]) -> dict[str, dict]:
     return {name: {**s.__dict__, "seconds": round(s.seconds, 3)} for name, s in merged.items()}
 
 
-def l0_paths(catalog: Catalog, ingest_runs: list[str] | None) -> list[str]:
-    outputs = catalog.committed_outputs(kind="L0")
+def l0_outputs(catalog: Catalog, ingest_runs: list[str] | None) -> list[OutputRecord]:
+    """The given committed L0 runs' outputs, or every current L0 output."""
+    outputs = catalog.committed_outputs(kind="L0", current_only=not ingest_runs)
     if ingest_runs:
-        wanted = {str(catalog.root / "L0" / run) for run in ingest_runs}
-        outputs = [o for o in outputs if o.path in wanted]
+        outputs = [o for o in outputs if o.run_id in set(ingest_runs)]
     if not outputs:
         raise MissingInput(f"no committed L0 output in {catalog.root} for runs {ingest_runs or 'any'}")
-    return [o.path for o in outputs]
+    return outputs
 
 
 def run_l1_filter(spark: SparkSession, config: TiersConfig, root: str, ingest_runs: list[str] | None = None,
                   force: bool = False) -> JobResult:
     catalog = Catalog(root)
     catalog.migrate()
-    inputs = l0_paths(catalog, ingest_runs)
+    l0 = l0_outputs(catalog, ingest_runs)
+    inputs = [o.path for o in l0]
     payload = {"steps": [s.model_dump(mode="json") for s in config.l1.steps], "inputs": inputs}
 
     def body(run: JobRun) -> dict:
@@ -108,7 +109,7 @@ def run_l1_filter(spark: SparkSession, config: TiersConfig, root: str, ingest_ru
         check_conserved("L1 operators", l0_rows, kept=kept, dropped=dropped)
         return {"l0_in": l0_rows, "kept": kept, "dropped": dropped, "operators": operators}
 
-    return run_job(catalog, JOB, payload, body, force)
+    return run_job(catalog, JOB, payload, body, force, input_runs=[o.run_id for o in l0])
 
 
 def main(argv: list[str] | None = None) -> int:

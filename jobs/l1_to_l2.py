@@ -146,7 +146,7 @@ def run_scoring(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_r
                 "score_spread": {lang: [round(lo, 6), round(hi, 6)] for lang, (lo, hi, _) in spreads.items()},
                 "no_model_languages": unscored}
 
-    return run_job(catalog, SCORE_JOB, payload, body, force)
+    return run_job(catalog, SCORE_JOB, payload, body, force, input_runs=[l1_run])
 
 
 def run_selection(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_run: str, score_run: str, force: bool) -> JobResult:
@@ -172,7 +172,7 @@ def run_selection(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1
         check_conserved("L2 selection", l1_rows, l2=l2_rows, dropped=dropped)
         return {"l1_in": l1_rows, "l2": l2_rows, "dropped": dropped, "threshold": threshold}
 
-    return run_job(catalog, SELECT_JOB, payload, body, force)
+    return run_job(catalog, SELECT_JOB, payload, body, force, input_runs=[l1_run, score_run])
 
 
 def run_l1_to_l2(spark: SparkSession, config: TiersConfig, root: str, l1_run: str, force: bool = False) -> JobResult:
@@ -186,12 +186,10 @@ def run_l1_to_l2(spark: SparkSession, config: TiersConfig, root: str, l1_run: st
 
 
 def latest_l1_run(catalog: Catalog) -> str:
-    if not catalog.path.exists():
-        raise MissingInput(f"no committed L1 run in {catalog.root} (no catalog there yet): run `tiers run l0-to-l1` first")
-    _, rows = catalog.query("SELECT run_id FROM runs WHERE job = 'l1_dedup' AND status = 'committed' ORDER BY ended_at DESC LIMIT 1")
-    if not rows:
+    run = catalog.latest_committed_run("l1_dedup")
+    if run is None:
         raise MissingInput(f"no committed L1 run in {catalog.root}: run `tiers run l0-to-l1` first")
-    return rows[0][0]
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,11 +66,11 @@ def refine_partition(batches: Iterator[pa.RecordBatch], config: TiersConfig, end
 
 
 def l2_path(catalog: Catalog, l2_run: str | None) -> tuple[str, str]:
-    outputs = catalog.committed_outputs(kind="L2", run_id=l2_run)
+    outputs = catalog.committed_outputs(kind="L2", run_id=l2_run, current_only=l2_run is None)
     if not outputs:
         raise MissingInput(f"no committed L2 output in {catalog.root} for run {l2_run or 'any'}")
     latest = outputs[-1]
-    return latest.path, Path(latest.path).name
+    return latest.path, latest.run_id
 
 
 class EngineFailure(RuntimeError):
@@ -162,7 +162,7 @@ def run_l2_to_l3(spark: SparkSession, config: TiersConfig, root: str, l2_run: st
         return {"l2_in": total, "l3_scores": scored, "l3": l3_docs, "engine_errors": engine_errors, "l2_run": source_run,
                 **usage}
 
-    result = run_job(catalog, JOB, payload, body, force)
+    result = run_job(catalog, JOB, payload, body, force, input_runs=[source_run])
     if not result.skipped:
         catalog.record_llm_usage(result.run_id, config.llm.model, config.llm.engine, result.counts)
     return result

@@ -1,10 +1,14 @@
-"""A job's life in the catalog: skip if committed, write to staging, check counts, move, register.
+"""A job's life in the catalog: lock the root, skip if committed, write to staging, check counts, move,
+register.
 
-A killed job leaves a 'running' row and a staging folder; the next run of the same job marks that row
-failed and removes its folders, so nothing half-written is ever registered or read.
+A job holds the data root's write lock (`tiers/catalog/lock.py`) from start to end, so two jobs never
+write one root. A killed job leaves a 'running' row and a staging folder; the next job on the root
+(holding the lock, so no other job can be live) marks that row failed and removes its folders, so
+nothing half-written is ever registered or read.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -17,6 +21,7 @@ from typing import Any
 import pyarrow.dataset as ds
 
 from tiers.catalog import Catalog, OutputRecord
+from tiers.catalog.lock import RootLock
 from tiers.ids import new_run_id
 
 log = logging.getLogger(__name__)
@@ -26,6 +31,15 @@ STAGING = "_staging"
 
 class CountMismatch(RuntimeError):
     """Records in and records out of a job differ: something would be lost, so nothing is committed."""
+
+
+class DiskFull(OSError):
+    """No space left where a job writes; the run is failed and its staging removed."""
+
+
+def disk_full(exc: BaseException) -> bool:
+    """True for ENOSPC, whether raised here or reported by Spark's JVM in an error's text."""
+    return (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left on device" in str(exc)
 
 
 def code_version() -> str:
@@ -71,29 +85,51 @@ class JobResult:
 class JobRun:
     """Use as a context manager around a job body; call `stage()` for paths and `commit()` at the end."""
 
-    def __init__(self, catalog: Catalog, job: str, payload: dict[str, Any], force: bool = False):
+    def __init__(self, catalog: Catalog, job: str, payload: dict[str, Any], force: bool = False,
+                 input_runs: list[str] | None = None, lock_wait_s: float = 0.0):
         self.catalog = catalog
         self.job = job
         self.payload = payload
         self.hash = config_hash(job, payload)
         self.force = force
+        self.input_runs = sorted(set(input_runs or []))
         self.run_id = new_run_id(job)
         self.staging = catalog.root / STAGING / self.run_id
         self.previous: dict[str, Any] | None = None
         self._tiers: dict[str, str | None] = {}
+        self._lock = RootLock(catalog.root, job, wait_s=lock_wait_s)
+
+    def scope(self) -> list[str]:
+        """The ingest-level inputs this run derives from: its input runs' scopes, or (for a job that reads
+        no run, such as ingest) a digest of its own inputs."""
+        if self.input_runs:
+            return self.catalog.scope_of(self.input_runs)
+        inputs = self.payload.get("inputs", self.payload)
+        return [self.job + ":" + hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]]
 
     def __enter__(self) -> "JobRun":
+        self._lock.acquire()
+        try:
+            return self._start()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _start(self) -> "JobRun":
         self.catalog.migrate()
-        for stale in self.catalog.abandon_running(self.job):
+        for stale in self.catalog.abandon_running():
             log.warning("run %s was left running by a killed process; marked failed", stale)
             self._remove_run_folders(stale)
         if not self.force:
             self.previous = self.catalog.find_committed(self.job, self.hash)
             if self.previous:
                 log.info("%s: identical configuration already committed as %s; skipping", self.job, self.previous["run_id"])
+                if self.previous["superseded"]:
+                    self.catalog.reinstate(self.previous["run_id"])
+                    log.info("%s: run %s is current again", self.job, self.previous["run_id"])
                 return self
         self.staging.mkdir(parents=True, exist_ok=True)
-        self.catalog.start_run(self.run_id, self.job, self.payload, self.hash, code_version())
+        self.catalog.start_run(self.run_id, self.job, self.payload, self.hash, code_version(), self.input_runs, self.scope())
         return self
 
     @property
@@ -119,15 +155,26 @@ class JobRun:
             target.parent.mkdir(parents=True, exist_ok=True)
             source.rename(target)
             outputs.append(OutputRecord(kind=kind, path=str(target), rows=rows, bytes=size, tier=tier))
-        self.catalog.commit_run(self.run_id, outputs, counts)
+        superseded = self.catalog.commit_run(self.run_id, outputs, counts)
         shutil.rmtree(self.staging, ignore_errors=True)
+        if superseded:
+            log.info("%s: run %s supersedes %s", self.job, self.run_id, ", ".join(superseded))
         log.info("%s: committed run %s %s", self.job, self.run_id, counts)
         return JobResult(self.run_id, False, counts, {o.kind: o.path for o in outputs})
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc is not None and not self.skipped:
-            self.catalog.fail_run(self.run_id, f"{exc_type.__name__}: {exc}")
-            self._remove_run_folders(self.run_id)
+        try:
+            if exc is not None and not self.skipped:
+                self._remove_run_folders(self.run_id)
+                message = f"{exc_type.__name__}: {exc}"
+                if disk_full(exc):
+                    message = f"disk full: no space left on the device holding {self.catalog.root} ({exc_type.__name__})"
+                self.catalog.fail_run(self.run_id, message)
+        finally:
+            self._lock.release()
+        if exc is not None and not isinstance(exc, DiskFull) and disk_full(exc):
+            raise DiskFull(errno.ENOSPC, f"disk full: no space left on the device holding {self.catalog.root}; "
+                                         f"run {self.run_id} is marked failed and its staging removed") from exc
         return False
 
     def _remove_run_folders(self, run_id: str) -> None:

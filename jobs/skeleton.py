@@ -27,11 +27,12 @@ class MissingInput(ValueError):
 
 
 def run_job(catalog: Catalog, job: str, payload: dict[str, Any], body: Callable[[JobRun], dict[str, Any]],
-            force: bool = False) -> JobResult:
+            force: bool = False, input_runs: list[str] | None = None) -> JobResult:
     """Skip when an identical run is committed (unless `force`); else run `body` and commit its counts.
 
+    `input_runs` are the committed runs the job reads (its lineage, and what its commit may supersede).
     Any exception from `body` marks the run failed and removes its folders (see JobRun)."""
-    with JobRun(catalog, job, payload, force=force) as run:
+    with JobRun(catalog, job, payload, force=force, input_runs=input_runs) as run:
         if run.skipped:
             return JobResult(run.previous["run_id"], True, run.previous["counts"])
         return run.commit(body(run))

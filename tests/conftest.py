@@ -60,3 +60,13 @@ def dolma_texts() -> list[str]:
 
     with gzip.open(DOLMA_CC, "rt", encoding="utf-8") as handle:
         return [json.loads(line)["text"] for line in handle]
+
+
+def open_catalog(root):
+    """A read-only DuckDB connection to a root's catalog as any DuckDB client opens it: views read paths
+    relative to the root, so the client sets `file_search_path` to the root first."""
+    import duckdb
+
+    con = duckdb.connect(str(Path(root) / "catalog.duckdb"), read_only=True)
+    con.execute("SET file_search_path = ?", [str(root)])
+    return con

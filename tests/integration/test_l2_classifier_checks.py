@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pytest
 
 from classifiers.train import training_params
 from jobs.l1_to_l2 import ClassifierRejected, check_spread, run_l1_to_l2
-from tests.conftest import TEST_OVERRIDES
+from tests.conftest import TEST_OVERRIDES, open_catalog
 from tiers.config import ClassifierTrainConfig, load_config
 
 
@@ -33,7 +32,7 @@ def test_scores_in_a_narrow_band_are_refused():
 
 def test_the_bootstrap_model_separates_held_out_seeds_and_spreads_its_scores(pipeline_run):
     root, results = pipeline_run
-    with duckdb.connect(str(root / "catalog.duckdb"), read_only=True) as con:
+    with open_catalog(root) as con:
         metrics = json.loads(con.execute("SELECT metrics_json FROM models WHERE lang = 'en' ORDER BY created_at DESC LIMIT 1")
                              .fetchone()[0])
         scores = con.execute("SELECT quantile_cont(quality_score, 0.05), quantile_cont(quality_score, 0.95) "
@@ -55,9 +54,9 @@ def test_seeds_that_are_alike_fail_l2_and_name_the_problem(spark, pipeline_run, 
         "    negative:\n      - sql: \"SELECT text FROM l1 WHERE lang = 'en' AND hash(doc_id) % 2 = 1\"\n"
     )
     config = load_config(None, [*TEST_OVERRIDES, f"l2.seeds={json.dumps(str(seeds))}"])
-    with duckdb.connect(str(root / "catalog.duckdb"), read_only=True) as con:
+    with open_catalog(root) as con:
         before = con.execute("SELECT count(*) FROM runs WHERE status = 'committed'").fetchone()[0]
     with pytest.raises(ClassifierRejected, match=r"held-out ROC AUC .* < l2.min_auc 0.7"):
         run_l1_to_l2(spark, config, str(root), results["l0_to_l1"].run_id, force=True)
-    with duckdb.connect(str(root / "catalog.duckdb"), read_only=True) as con:
+    with open_catalog(root) as con:
         assert con.execute("SELECT count(*) FROM runs WHERE status = 'committed'").fetchone()[0] == before

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from tests.conftest import DOLMA_CC
+from tests.conftest import DOLMA_CC, open_catalog
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -160,7 +159,7 @@ def test_console_errors_are_detected(tmp_path):
 
 def catalog_counts(root: Path) -> dict[str, object]:
     """The catalog's own numbers, queried independently of the report code."""
-    con = duckdb.connect(str(root / "catalog.duckdb"), read_only=True)
+    con = open_catalog(root)
     try:
         one = lambda sql, *p: con.execute(sql, list(p)).fetchone()[0]  # noqa: E731
         l1_filter = json.loads(one("SELECT counts_json FROM runs WHERE job = 'l1_filter' AND status = 'committed' ORDER BY ended_at DESC LIMIT 1"))

@@ -1,13 +1,20 @@
 """The DuckDB catalog: runs, committed outputs and models as tables; tier data as views over Parquet.
 
-Only the driver touches the catalog, and only for short transactions, so a read-only SQL session can
-open it while a job runs between commits.
+Only the driver writes the catalog, in short transactions, while it holds the data root's write lock
+(`tiers/catalog/lock.py`). Every path the catalog stores or a view reads is relative to the data root,
+so a root can be moved or copied: connections made here set DuckDB's `file_search_path` to the root
+(any other DuckDB client does the same with `SET file_search_path = '<root>'`, or opens the catalog
+from inside the root folder).
+
+Each tier has one current version: a committed run supersedes the earlier committed runs of the same
+job over the same inputs (its *scope*: the set of ingest-level inputs it derives from), so re-selecting
+L2 replaces the selection while a new crawl snapshot adds to L0. The views show current outputs only;
+`membership_history` keeps every version with the run that superseded it.
 """
 from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,12 +24,30 @@ from typing import Any, Iterator
 
 import duckdb
 
-from tiers.catalog.migrations import LATEST, MIGRATIONS
+from tiers.catalog.migrations import LATEST, MIGRATIONS, relativize_paths
+from tiers.catalog.readonly_sql import ReadOnlyViolation, checked_statements, restrict_to
 
 log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.duckdb"
-TIER_KINDS = ("L0", "L1", "L2", "L3")
+TIER_KINDS = ("L0", "L1", "L2", "L3", "L4")
+DOCUMENT_TIERS = ("L0", "L1", "L2", "L3")  # tiers of documents (doc_id); L4 holds knowledge items (ki_id)
+# Output kinds read through a view of the same name (current versions only), with the columns an
+# empty view has before anything of that kind is committed.
+KIND_VIEWS: dict[str, str] = {
+    "drops": "NULL::VARCHAR AS doc_id, NULL::VARCHAR AS stage, NULL::VARCHAR AS reason, NULL::VARCHAR AS details, "
+             "NULL::VARCHAR AS run_id",
+    "quarantine": "NULL::VARCHAR AS file, NULL::BIGINT AS \"offset\", NULL::BIGINT AS line, NULL::VARCHAR AS error_type, "
+                  "NULL::VARCHAR AS error, NULL::VARCHAR AS run_id",
+    "l2_scores": "NULL::VARCHAR AS doc_id, NULL::VARCHAR AS lang, NULL::VARCHAR AS model_lang, NULL::DOUBLE AS quality_score, "
+                 "NULL::VARCHAR AS run_id",
+    "l3_scores": "NULL::VARCHAR AS doc_id, NULL::INTEGER AS llm_score, NULL::VARCHAR AS status, NULL::VARCHAR AS run_id",
+    "l3_failures": "NULL::VARCHAR AS doc_id, NULL::VARCHAR AS task, NULL::VARCHAR AS error, NULL::VARCHAR AS run_id",
+    "l4_checks": "NULL::VARCHAR AS ki_id, NULL::VARCHAR AS check_name, NULL::BOOLEAN AS passed, NULL::VARCHAR AS run_id",
+}
+CONNECT_WAIT_S = 10.0
+COMMIT_WAIT_S = 120.0
+FAIL_WAIT_S = 300.0
 
 
 class CatalogError(RuntimeError):
@@ -32,46 +57,64 @@ class CatalogError(RuntimeError):
 @dataclass(frozen=True)
 class OutputRecord:
     kind: str
-    path: str
+    path: str  # absolute when read back through Catalog; stored relative to the root
     rows: int
     bytes: int
     tier: str | None = None
+    run_id: str | None = None
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _sql_list(paths: list[str]) -> str:
-    return "[" + ", ".join("'" + p.replace("'", "''") + "/**/*.parquet'" for p in paths) + "]"
+def _parquet_glob(relative: str) -> str:
+    return "'" + (relative.rstrip("/") + "/**/*.parquet").replace("'", "''") + "'"
 
 
 class Catalog:
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, commit_wait_s: float = COMMIT_WAIT_S):
         self.root = Path(root).resolve()
         self.path = self.root / CATALOG_FILE
+        self.commit_wait_s = commit_wait_s
 
     # -- connections -----------------------------------------------------------------------
 
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, read_only: bool = False, wait_s: float = CONNECT_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection with file_search_path at the root; waits up to `wait_s` while another process
+        (a writer, or a read-only client when we write) holds the file."""
         if read_only and not self.path.exists():
             raise CatalogError(f"no catalog at {self.path}; run a job with --root {self.root} first")
         self.root.mkdir(parents=True, exist_ok=True)
-        con = None
-        for attempt in range(50):
+        deadline = time.monotonic() + wait_s
+        warned = False
+        while True:
             try:
                 con = duckdb.connect(str(self.path), read_only=read_only)
                 break
             except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or attempt == 49:
-                    raise CatalogError(f"cannot open {self.path}: {exc}") from exc
+                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise CatalogError(f"cannot open {self.path}: another process holds it ({str(exc).splitlines()[0]}); "
+                                       "close DuckDB clients that have it open") from None
+                if not warned:
+                    log.warning("%s is open in another process; waiting up to %.0f s", self.path, wait_s)
+                    warned = True
                 time.sleep(0.2)
-        assert con is not None
         try:
+            con.execute("SET file_search_path = ?", [str(self.root)])
             yield con
         finally:
             con.close()
+
+    def relative(self, path: str | Path) -> str:
+        candidate = Path(path)
+        if not candidate.is_absolute():
+            return str(candidate)
+        try:
+            return str(candidate.resolve().relative_to(self.root))
+        except ValueError:
+            raise CatalogError(f"{path} is outside the data root {self.root}: outputs must live inside it") from None
 
     def migrate(self) -> int:
         """Apply pending migrations; returns the schema version."""
@@ -83,6 +126,8 @@ class Catalog:
                     continue
                 con.execute("BEGIN")
                 con.execute(sql)
+                if version == 5:
+                    relativize_paths(con, self.root)
                 con.execute("INSERT INTO schema_version VALUES (?, ?, ?)", [version, description, _now()])
                 con.execute("COMMIT")
                 log.info("catalog migrated to version %d (%s)", version, description)
@@ -93,49 +138,89 @@ class Catalog:
     # -- runs ------------------------------------------------------------------------------
 
     def find_committed(self, job: str, config_hash: str) -> dict[str, Any] | None:
+        """The latest committed run of `job` with this configuration (current or superseded)."""
         with self.connect() as con:
             row = con.execute(
-                "SELECT run_id, counts_json FROM runs WHERE job = ? AND config_hash = ? AND status = 'committed' "
+                "SELECT run_id, counts_json, EXISTS (SELECT 1 FROM outputs o WHERE o.run_id = r.run_id "
+                "AND o.superseded_by IS NOT NULL) FROM runs r WHERE job = ? AND config_hash = ? AND status = 'committed' "
                 "ORDER BY ended_at DESC LIMIT 1",
                 [job, config_hash],
             ).fetchone()
-        return {"run_id": row[0], "counts": json.loads(row[1] or "{}")} if row else None
+        return {"run_id": row[0], "counts": json.loads(row[1] or "{}"), "superseded": row[2]} if row else None
 
-    def abandon_running(self, job: str) -> list[str]:
-        """Mark runs of `job` left 'running' by a killed process as failed; returns their ids."""
+    def reinstate(self, run_id: str) -> None:
+        """Make a superseded run current again (the same job and scope as before, re-run with its exact
+        configuration): what superseded it is superseded by it, in one transaction."""
+        with self.connect(wait_s=self.commit_wait_s) as con:
+            con.execute("BEGIN")
+            try:
+                con.execute("UPDATE outputs SET superseded_by = NULL WHERE run_id = ?", [run_id])
+                con.execute(
+                    "UPDATE outputs SET superseded_by = ? WHERE superseded_by IS NULL AND run_id IN (SELECT r.run_id "
+                    "FROM runs r JOIN runs me ON me.run_id = ? WHERE r.job = me.job AND r.scope = me.scope "
+                    "AND r.run_id <> me.run_id AND r.status = 'committed')", [run_id, run_id])
+                self._refresh_views(con)
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+
+    def abandon_running(self) -> list[str]:
+        """Mark every run left 'running' as failed (abandoned); returns their ids. Call only while holding
+        the root's write lock: then no other live process can be running a job on this root."""
         with self.connect() as con:
-            ids = [r[0] for r in con.execute("SELECT run_id FROM runs WHERE job = ? AND status = 'running'", [job]).fetchall()]
+            ids = [r[0] for r in con.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall()]
             if ids:
                 con.execute(
                     "UPDATE runs SET status = 'failed', ended_at = ?, error = 'abandoned: process ended before commit' "
-                    "WHERE job = ? AND status = 'running'",
-                    [_now(), job],
+                    "WHERE list_contains(?, run_id)",
+                    [_now(), ids],
                 )
         return ids
 
-    def start_run(self, run_id: str, job: str, config: dict[str, Any], config_hash: str, code_version: str) -> None:
+    def scope_of(self, input_runs: list[str]) -> list[str]:
+        """The ingest-level inputs a run over `input_runs` derives from (the union of theirs)."""
+        if not input_runs:
+            return []
+        with self.connect() as con:
+            rows = con.execute("SELECT scope FROM runs WHERE list_contains(?, run_id)", [input_runs]).fetchall()
+        return sorted({root for (scope,) in rows for root in json.loads(scope or "[]")})
+
+    def start_run(self, run_id: str, job: str, config: dict[str, Any], config_hash: str, code_version: str,
+                  input_runs: list[str] | None = None, scope: list[str] | None = None) -> None:
         with self.connect() as con:
             con.execute(
-                "INSERT INTO runs (run_id, job, config_json, config_hash, code_version, started_at, status) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'running')",
-                [run_id, job, json.dumps(config, sort_keys=True), config_hash, code_version, _now()],
+                "INSERT INTO runs (run_id, job, config_json, config_hash, code_version, started_at, status, input_runs, scope) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                [run_id, job, json.dumps(config, sort_keys=True), config_hash, code_version, _now(), input_runs or [],
+                 json.dumps(scope or [])],
             )
 
     def fail_run(self, run_id: str, error: str) -> None:
-        with self.connect() as con:
+        """Mark a run failed; waits longer than a commit does, so a run is not left 'running' because a
+        reader held the catalog through the commit's wait."""
+        with self.connect(wait_s=max(self.commit_wait_s, FAIL_WAIT_S)) as con:
             con.execute("UPDATE runs SET status = 'failed', ended_at = ?, error = ? WHERE run_id = ?", [_now(), error[:4000], run_id])
 
-    def commit_run(self, run_id: str, outputs: list[OutputRecord], counts: dict[str, Any]) -> None:
-        """Register outputs and mark the run committed, in one transaction."""
-        with self.connect() as con:
+    def commit_run(self, run_id: str, outputs: list[OutputRecord], counts: dict[str, Any]) -> list[str]:
+        """Register outputs, supersede earlier runs of the same job over the same scope, mark the run
+        committed: one transaction. Returns the superseded run ids."""
+        with self.connect(wait_s=self.commit_wait_s) as con:
             con.execute("BEGIN")
             try:
                 now = _now()
                 for out in outputs:
                     con.execute(
-                        "INSERT INTO outputs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [run_id, out.kind, out.tier, out.path, out.rows, out.bytes, now],
+                        "INSERT INTO outputs (run_id, kind, tier, path, rows, bytes, committed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [run_id, out.kind, out.tier, self.relative(out.path), out.rows, out.bytes, now],
                     )
+                superseded = [r[0] for r in con.execute(
+                    "SELECT DISTINCT o.run_id FROM outputs o JOIN runs r USING (run_id) JOIN runs me ON me.run_id = ? "
+                    "WHERE r.job = me.job AND r.scope = me.scope AND r.scope <> '[]' AND r.status = 'committed' "
+                    "AND o.run_id <> me.run_id AND o.superseded_by IS NULL", [run_id]).fetchall()]
+                if superseded:
+                    con.execute("UPDATE outputs SET superseded_by = ? WHERE list_contains(?, run_id) AND superseded_by IS NULL",
+                                [run_id, superseded])
                 con.execute(
                     "UPDATE runs SET status = 'committed', ended_at = ?, counts_json = ? WHERE run_id = ?",
                     [now, json.dumps(counts, sort_keys=True), run_id],
@@ -145,6 +230,7 @@ class Catalog:
             except Exception:
                 con.execute("ROLLBACK")
                 raise
+        return superseded
 
     def record_model(self, model_hash: str, lang: str, path: str, tokenizer: str, seeds: dict, params: dict, metrics: dict, run_id: str | None) -> None:
         with self.connect() as con:
@@ -169,7 +255,11 @@ class Catalog:
                         [loop_id, round_index, pool, config_json, baseline_json, candidate_json, delta, low, high, accepted,
                          seconds, tokens, _now()])
 
-    def committed_outputs(self, kind: str | None = None, run_id: str | None = None) -> list[OutputRecord]:
+    # -- parameterised reads ---------------------------------------------------------------
+
+    def committed_outputs(self, kind: str | None = None, run_id: str | None = None,
+                          current_only: bool = False) -> list[OutputRecord]:
+        """Committed outputs (absolute paths), oldest first; `current_only` leaves out superseded ones."""
         clauses, params = ["r.status = 'committed'"], []
         if kind:
             clauses.append("o.kind = ?")
@@ -177,88 +267,130 @@ class Catalog:
         if run_id:
             clauses.append("o.run_id = ?")
             params.append(run_id)
+        if current_only:
+            clauses.append("o.superseded_by IS NULL")
         with self.connect() as con:
             rows = con.execute(
-                f"SELECT o.kind, o.path, o.rows, o.bytes, o.tier FROM outputs o JOIN runs r USING (run_id) "
+                f"SELECT o.kind, o.path, o.rows, o.bytes, o.tier, o.run_id FROM outputs o JOIN runs r USING (run_id) "
                 f"WHERE {' AND '.join(clauses)} ORDER BY o.committed_at",
                 params,
             ).fetchall()
-        return [OutputRecord(*row) for row in rows]
+        return [OutputRecord(kind, str(self.root / path), n, size, tier, run) for kind, path, n, size, tier, run in rows]
+
+    def latest_committed_run(self, job: str) -> str | None:
+        """The latest current committed run of `job`."""
+        if not self.path.exists():
+            return None
+        with self.connect(read_only=True) as con:
+            row = con.execute(
+                "SELECT run_id FROM runs r WHERE job = ? AND status = 'committed' AND NOT EXISTS "
+                "(SELECT 1 FROM outputs o WHERE o.run_id = r.run_id AND o.superseded_by IS NOT NULL) "
+                "ORDER BY ended_at DESC LIMIT 1", [job]).fetchone()
+        return row[0] if row else None
+
+    def models_for(self, lang: str, tokenizer: str, fingerprint: str, params_json: str) -> list[tuple[str, str, str]]:
+        """(model_hash, path, metrics_json) of stored models trained on these seeds with these parameters."""
+        with self.connect(read_only=True) as con:
+            return con.execute(
+                "SELECT model_hash, path, metrics_json FROM models WHERE lang = ? AND tokenizer = ? "
+                "AND json_extract_string(seeds_json, '$.fingerprint') = ? AND params_json = ?",
+                [lang, tokenizer, fingerprint, params_json]).fetchall()
+
+    def latest_verified_model(self, lang: str) -> tuple[str, str, str] | None:
+        """(model_hash, path, tokenizer) of the verification loop's latest classifier for `lang`."""
+        if not self.path.exists():
+            return None
+        with self.connect(read_only=True) as con:
+            return con.execute(
+                "SELECT model_hash, path, tokenizer FROM models WHERE lang = ? AND "
+                "json_extract_string(seeds_json, '$.source') = 'verification' ORDER BY created_at DESC LIMIT 1",
+                [lang]).fetchone()
 
     # -- views -----------------------------------------------------------------------------
 
     def _refresh_views(self, con: duckdb.DuckDBPyConnection) -> None:
         rows = con.execute(
-            "SELECT o.kind, o.tier, o.path FROM outputs o JOIN runs r USING (run_id) "
+            "SELECT o.kind, o.tier, o.path, o.run_id, o.superseded_by FROM outputs o JOIN runs r USING (run_id) "
             "WHERE r.status = 'committed' ORDER BY o.committed_at"
         ).fetchall()
-        by_kind: dict[str, list[str]] = {}
+        current: dict[str, list[str]] = {}
         tiers: dict[str, list[str]] = {}
-        for kind, tier, path in rows:
-            if os.path.isdir(path):
-                by_kind.setdefault(kind, []).append(path)
+        history: list[tuple[str, str, str | None]] = []
+        for kind, tier, path, run_id, superseded_by in rows:
+            if not (self.root / path).is_dir():
+                continue
+            if tier in DOCUMENT_TIERS:
+                history.append((tier, path, superseded_by))
+            if superseded_by is None:
+                current.setdefault(kind, []).append(path)
                 if tier:
                     tiers.setdefault(tier, []).append(path)
 
         def source(paths: list[str], columns: str, empty: str) -> str:
             if not paths:
                 return f"SELECT {empty} WHERE false"
-            return f"SELECT {columns} FROM read_parquet({_sql_list(paths)}, union_by_name = true)"
+            return f"SELECT {columns} FROM read_parquet([{', '.join(map(_parquet_glob, paths))}], union_by_name = true)"
 
         membership = [
             source(tiers.get(t, []), f"doc_id, '{t}' AS tier, run_id", f"NULL::VARCHAR AS doc_id, '{t}' AS tier, NULL::VARCHAR AS run_id")
-            for t in TIER_KINDS
+            for t in DOCUMENT_TIERS
         ]
         con.execute("CREATE OR REPLACE VIEW membership AS " + " UNION ALL ".join(membership))
-        con.execute(
-            "CREATE OR REPLACE VIEW drops AS "
-            + source(by_kind.get("drops", []), "doc_id, stage, reason, details, run_id",
-                     "NULL::VARCHAR AS doc_id, NULL::VARCHAR AS stage, NULL::VARCHAR AS reason, NULL::VARCHAR AS details, NULL::VARCHAR AS run_id")
-        )
-        con.execute(
-            "CREATE OR REPLACE VIEW quarantine AS "
-            + source(by_kind.get("quarantine", []), "file, \"offset\", line, error_type, error, run_id",
-                     "NULL::VARCHAR AS file, NULL::BIGINT AS \"offset\", NULL::BIGINT AS line, NULL::VARCHAR AS error_type, NULL::VARCHAR AS error, NULL::VARCHAR AS run_id")
-        )
+        versions = [
+            f"SELECT doc_id, '{tier}' AS tier, run_id, " + (f"'{by}'" if by else "NULL::VARCHAR") + " AS superseded_by "
+            f"FROM read_parquet({_parquet_glob(path)}, union_by_name = true)"
+            for tier, path, by in history
+        ] or ["SELECT NULL::VARCHAR AS doc_id, NULL::VARCHAR AS tier, NULL::VARCHAR AS run_id, NULL::VARCHAR AS superseded_by WHERE false"]
+        con.execute("CREATE OR REPLACE VIEW membership_history AS " + " UNION ALL ".join(versions))
+        for kind, empty in KIND_VIEWS.items():
+            con.execute(f"CREATE OR REPLACE VIEW {kind} AS " + source(current.get(kind, []), "*", empty))
         for tier in TIER_KINDS:
-            name = tier.lower()
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS " + source(tiers.get(tier, []), "*", "NULL::VARCHAR AS doc_id"))
-        for kind, empty in (("l2_scores", "NULL::VARCHAR AS doc_id, NULL::DOUBLE AS quality_score"),
-                            ("l3_scores", "NULL::VARCHAR AS doc_id, NULL::INTEGER AS llm_score, NULL::VARCHAR AS status")):
-            con.execute(f"CREATE OR REPLACE VIEW {kind} AS " + source(by_kind.get(kind, []), "*", empty))
+            empty = "NULL::VARCHAR AS doc_id" if tier in DOCUMENT_TIERS else "NULL::VARCHAR AS ki_id"
+            con.execute(f"CREATE OR REPLACE VIEW {tier.lower()} AS " + source(tiers.get(tier, []), "*", empty))
 
-    def refresh_views(self) -> None:
-        with self.connect() as con:
-            self._refresh_views(con)
+    # -- user SQL --------------------------------------------------------------------------
 
-    # -- queries ---------------------------------------------------------------------------
+    def readable_directories(self, con: duckdb.DuckDBPyConnection) -> list[str]:
+        """The output-kind folders of committed outputs, relative and absolute (the only files user SQL may read)."""
+        kinds = {path.split("/", 1)[0] for (path,) in con.execute(
+            "SELECT DISTINCT o.path FROM outputs o JOIN runs r USING (run_id) WHERE r.status = 'committed'").fetchall()}
+        return sorted({f"{kind}/" for kind in kinds} | {f"{self.root / kind}/" for kind in kinds}) or [f"{self.root}/L0/"]
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
-        """Run SQL on a read-only connection; a write is refused with a CatalogError."""
+        """Run SQL that only reads: every statement is checked first, and file access is limited to the
+        root's committed outputs. Returns the last statement's result."""
         with self.connect(read_only=True) as con:
             try:
-                cursor = con.execute(sql)
-            except (duckdb.InvalidInputException, duckdb.PermissionException) as exc:
-                if "read-only" in str(exc).lower() or "read only" in str(exc).lower():
-                    raise CatalogError("the catalog is opened read-only for SQL; statements that write are not allowed") from None
+                statements = checked_statements(con, sql)
+                restrict_to(con, self.readable_directories(con))
+                cursor = None
+                for statement in statements:
+                    cursor = con.execute(statement.query)
+            except ReadOnlyViolation as exc:
                 raise CatalogError(str(exc)) from None
             except duckdb.Error as exc:
-                raise CatalogError(str(exc)) from None
+                raise CatalogError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
             columns = [d[0] for d in cursor.description] if cursor.description else []
             return columns, cursor.fetchall()
 
     def status(self) -> dict[str, Any]:
-        """Per tier: distinct documents, bytes, runs; drops by stage and reason; quarantine count."""
+        """Per tier: current documents, bytes, runs; drops by stage and reason; quarantine count."""
         with self.connect(read_only=True) as con:
+            sizes = dict(con.execute(
+                "SELECT o.tier, sum(o.bytes) FROM outputs o JOIN runs r USING (run_id) "
+                "WHERE o.tier IS NOT NULL AND o.superseded_by IS NULL AND r.status = 'committed' GROUP BY 1").fetchall())
             tiers = {
-                tier: {"documents": docs, "bytes": int(size or 0), "runs": runs}
-                for tier, docs, size, runs in con.execute(
-                    "SELECT m.tier, count(DISTINCT m.doc_id), "
-                    "(SELECT sum(o.bytes) FROM outputs o JOIN runs r USING (run_id) WHERE o.tier = m.tier AND r.status = 'committed'), "
-                    "count(DISTINCT m.run_id) FROM membership m GROUP BY m.tier"
-                ).fetchall()
+                tier: {"documents": docs, "bytes": int(sizes.get(tier) or 0), "runs": runs}
+                for tier, docs, runs in con.execute(
+                    "SELECT tier, count(DISTINCT doc_id), count(DISTINCT run_id) FROM membership GROUP BY tier").fetchall()
+                if docs
             }
             drops = con.execute("SELECT stage, reason, count(DISTINCT doc_id) FROM drops GROUP BY ALL ORDER BY 1, 3 DESC").fetchall()
             quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
             runs = con.execute("SELECT status, count(*) FROM runs GROUP BY 1").fetchall()
-        return {"tiers": tiers, "drops": drops, "quarantine": quarantined, "runs": dict(runs)}
+            l3_status = con.execute("SELECT status, count(*) FROM l3_scores GROUP BY 1 ORDER BY 2 DESC").fetchall()
+            no_model = con.execute(
+                "SELECT coalesce(lang, 'unknown'), count(*) FROM l2_scores WHERE model_lang IS NULL GROUP BY 1 ORDER BY 2 DESC"
+            ).fetchall()
+        return {"tiers": tiers, "drops": drops, "quarantine": quarantined, "runs": dict(runs),
+                "l3_status": dict(l3_status), "no_model_languages": dict(no_model)}

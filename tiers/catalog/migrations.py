@@ -94,4 +94,23 @@ MIGRATIONS.append(
     )
 )
 
+
+MIGRATIONS.append(
+    (
+        5,
+        "current versions and lineage of runs; paths relative to the root",
+        """
+        ALTER TABLE runs ADD COLUMN input_runs VARCHAR[];
+        ALTER TABLE runs ADD COLUMN scope VARCHAR;
+        ALTER TABLE outputs ADD COLUMN superseded_by VARCHAR;
+        """,
+    )
+)
+
 LATEST = MIGRATIONS[-1][0]
+
+
+def relativize_paths(con, root) -> None:
+    """Version 5: output paths stored under the root become relative to it (older catalogs stored them absolute)."""
+    prefix = str(root).rstrip("/") + "/"
+    con.execute("UPDATE outputs SET path = substr(path, ?) WHERE starts_with(path, ?)", [len(prefix) + 1, prefix])

@@ -46,8 +46,8 @@ def l3_status(src: CatalogSource) -> Panel:
 
 
 def _l4_counts(src: CatalogSource, view: str, column: str, key: str, title: str, caption: str) -> Panel:
-    if not src.exists(view):
-        return Panel.absent(key, title, f"L4 is not built yet: the catalog has no view {view}.")
+    if not src.exists(view) or not src.rows(f"SELECT 1 FROM {src.rel(view)} LIMIT 1"):
+        return Panel.absent(key, title, f"L4 is not built yet: the catalog has no committed items in {view}.")
     if not src.has(view, column):
         return Panel.absent(key, title, f"The view {view} has no {column} column.")
     rows = src.rows(f"SELECT CAST({column} AS VARCHAR), count(*) FROM {src.rel(view)} GROUP BY 1 ORDER BY 2 DESC, 1")
