@@ -15,7 +15,8 @@ import json
 import random
 from pathlib import Path
 
-from tiers.dedup.minhash import jaccard, shingles
+from tiers.dedup.minhash import jaccard
+from tiers.text import shingles
 from tiers.io.html import decode_html, extract_main_text
 from tiers.io.readers import FileStats, ReaderOptions, read_file
 

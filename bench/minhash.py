@@ -14,7 +14,8 @@ import json
 import pstats
 import time
 
-from tiers.dedup.minhash import band_keys, batch_shingle_hashes, shingles, signatures
+from tiers.dedup.minhash import band_keys, signatures
+from tiers.text import batch_shingle_hashes, shingles
 
 NUM_PERM, NGRAM = 112, 5
 

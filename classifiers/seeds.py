@@ -7,32 +7,30 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import ValidationError, model_validator
 
 from tiers.catalog import Catalog
 from tiers.config import ConfigError
 from tiers.resources import read_project_text
+from tiers.validation import StrictModel
+from tiers.validation import format_validation_error
 
 PROJECT = Path(__file__).resolve().parent.parent
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class JsonValues(_Strict):
+class JsonValues(StrictModel):
     """A JSON object whose values are records; `field` names the text (e.g. ground-truth.json)."""
 
     path: str
     field: str
 
 
-class JsonlField(_Strict):
+class JsonlField(StrictModel):
     path: str
     field: str = "text"
 
 
-class SeedSource(_Strict):
+class SeedSource(StrictModel):
     json_values: JsonValues | None = None
     jsonl: JsonlField | None = None
     text_files: str | None = None
@@ -46,12 +44,12 @@ class SeedSource(_Strict):
         return self
 
 
-class LanguageSeeds(_Strict):
+class LanguageSeeds(StrictModel):
     positive: list[SeedSource]
     negative: list[SeedSource]
 
 
-class SeedsConfig(_Strict):
+class SeedsConfig(StrictModel):
     languages: dict[str, LanguageSeeds]
 
 
@@ -65,8 +63,7 @@ def load_seeds(path: str | Path) -> SeedsConfig:
     except FileNotFoundError:
         raise ConfigError(f"seeds file not found: {source}") from None
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{source}: {problems}") from None
+        raise ConfigError(format_validation_error(exc, SeedsConfig, f"seeds file {source}")) from None
 
 
 def _resolve(path: str) -> Path:

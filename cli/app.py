@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from cli import catalog_cmd, classifier_cmd, doctor_cmd, report_cmd, verify_cmd
+from cli import catalog_cmd, classifier_cmd, config_cmd, doctor_cmd, report_cmd, verify_cmd
 from cli.options import JobOptions
 from tiers.catalog import CatalogError
 from tiers.config import ConfigError, TiersConfig, load_config
@@ -24,6 +24,7 @@ app.add_typer(run_app, name="run")
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(classifier_cmd.app, name="classifier")
 app.add_typer(verify_cmd.app, name="verify")
+app.add_typer(config_cmd.app, name="config")
 app.command("doctor")(doctor_cmd.doctor)
 app.command("report")(report_cmd.report)
 console = Console(stderr=True)

@@ -19,7 +19,8 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from tiers.config import MinHashConfig
-from tiers.dedup.minhash import batch_shingle_hashes, jaccard, optimal_bands, shingles, signatures
+from tiers.dedup.minhash import jaccard, optimal_bands, signatures
+from tiers.text import batch_shingle_hashes, shingles
 
 log = logging.getLogger(__name__)
 

@@ -34,16 +34,17 @@ L0_INPUT = pa.schema([schemas.L0.field(n) for n in ("doc_id", "text", "url", "so
 STATS = "stats"
 
 
-def pipeline_rows_schema(steps: list[StepConfig]) -> pa.Schema:
-    kept = OperatorPipeline.from_steps(steps).output_schema(L0_INPUT)
+def pipeline_rows_schema(steps: list[StepConfig], modules: list[str]) -> pa.Schema:
+    kept = OperatorPipeline.from_steps(steps, modules).output_schema(L0_INPUT)
     return schemas.with_outcome(kept, DROP_SCHEMA)
 
 
-def apply_operators(batches: Iterator[pa.RecordBatch], steps: list[StepConfig], out_schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+def apply_operators(batches: Iterator[pa.RecordBatch], steps: list[StepConfig], modules: list[str],
+                    out_schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     """mapInArrow body: kept rows, dropped rows and one stats row per batch, in one union schema."""
     from tiers.ops.pipeline import conform
 
-    pipeline = OperatorPipeline.from_steps(steps)
+    pipeline = OperatorPipeline.from_steps(steps, modules)
     totals: dict[str, OpStats] = {}
     for batch in batches:
         result = pipeline.run(batch)
@@ -82,7 +83,8 @@ def run_l1_filter(spark: SparkSession, config: TiersConfig, root: str, ingest_ru
     catalog.migrate()
     l0 = l0_outputs(catalog, ingest_runs)
     inputs = [o.path for o in l0]
-    payload = {"steps": [s.model_dump(mode="json") for s in config.l1.steps], "inputs": inputs}
+    payload = {"steps": [s.model_dump(mode="json") for s in config.l1.steps], "operator_modules": config.l1.operator_modules,
+               "inputs": inputs}
 
     def body(run: JobRun) -> dict:
         stats = [parquet_stats(p) for p in inputs]
@@ -92,8 +94,9 @@ def run_l1_filter(spark: SparkSession, config: TiersConfig, root: str, ingest_ru
         l0 = spark.read.parquet(*inputs).select(*L0_INPUT.names)
         if l0.rdd.getNumPartitions() < spark.sparkContext.defaultParallelism:
             l0 = l0.repartition(partitions)
-        steps, out_schema = list(config.l1.steps), pipeline_rows_schema(list(config.l1.steps))
-        rows = l0.mapInArrow(lambda it: apply_operators(it, steps, out_schema), schemas.spark_ddl(out_schema))
+        steps, modules = list(config.l1.steps), list(config.l1.operator_modules)
+        out_schema = pipeline_rows_schema(steps, modules)
+        rows = l0.mapInArrow(lambda it: apply_operators(it, steps, modules, out_schema), schemas.spark_ddl(out_schema))
         rows = rows.persist(StorageLevel.DISK_ONLY)
         try:
             outcome = F.col(schemas.OUTCOME)

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import SCRAPINGHUB, dolma_texts
 from tiers.ops.pipeline import OperatorPipeline
-from tiers.ops.registry import build, registered
+from tiers.ops.registry import build, load_operators
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +38,16 @@ def reasons(result) -> list[str | None]:
     return [dropped.get(f"d{i}") for i in range(n)]
 
 
-def test_every_registered_operator_builds_with_defaults():
-    assert set(registered()) >= {"unicode_repair", "boilerplate_lines", "blank_lines", "length", "short_no_punct",
-                                 "gopher_quality", "gopher_repetition", "c4", "fineweb", "langid", "pii"}
+def test_every_registered_operator_builds_with_defaults_and_accounts_for_its_input(article):
+    operators = load_operators()
+    assert set(operators) >= {"unicode_repair", "boilerplate_lines", "blank_lines", "length", "short_no_punct",
+                              "gopher_quality", "gopher_repetition", "c4", "fineweb", "langid", "pii"}
+    texts = [article, "x", article.upper(), ""]
+    for name in operators:
+        result = build(name, {}).process(batch_of(texts))
+        assert result.kept.num_rows + result.dropped.num_rows == len(texts), name
+        kept, dropped = set(result.kept.column("doc_id").to_pylist()), set(result.dropped.column("doc_id").to_pylist())
+        assert kept.isdisjoint(dropped) and kept | dropped == {f"d{i}" for i in range(len(texts))}, name
 
 
 def test_unicode_repair(article):

@@ -1,17 +1,24 @@
 """Typed configuration: YAML in conf/ validated into pydantic models, with `--set` overrides.
 
-Every error names the key path and what is allowed, and is raised before any work starts.
+Layers, each merged key by key over the one before: the shipped defaults (`conf/pipeline.yaml`), a
+`--config` file, then `--set section.key=value` assignments (a key with dots is quoted:
+`--set 'spark.conf."spark.sql.shuffle.partitions"=8'`). Every error names the key path and what is
+allowed, and is raised before any work starts.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from tiers.ops.registry import OperatorModuleError, validate_step
 from tiers.resources import read_project_text
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from tiers.validation import FieldProblem, StrictModel, format_validation_error, load_yaml
 
 DEFAULT_CONFIG = "conf/pipeline.yaml"
 
@@ -20,8 +27,10 @@ class ConfigError(ValueError):
     """A configuration key is unknown or its value is not allowed."""
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+Strict = StrictModel
+
+MASTER = re.compile(r"^(local(\[(\d+|\*)(,\d+)?\])?|yarn|spark://[^\s/]+(,[^\s/]+)*|k8s://\S+|mesos://\S+)$")
+MEMORY = re.compile(r"^\d+[kmgt]?$", re.IGNORECASE)
 
 
 class SparkConfig(Strict):
@@ -30,6 +39,29 @@ class SparkConfig(Strict):
     driver_memory: str = "4g"
     bytes_per_partition: int = Field(64 * 1024 * 1024, gt=0)
     conf: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("master")
+    @classmethod
+    def _master(cls, value: str | None) -> str | None:
+        if value is not None and not MASTER.match(value):
+            raise ValueError("allowed: local, local[N], local[*], spark://HOST:PORT, yarn, k8s://URL, mesos://URL")
+        return value
+
+    @field_validator("driver_memory")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        if not MEMORY.match(value):
+            raise ValueError("allowed: a size such as 512m, 4g or 1t")
+        return value
+
+    @field_validator("conf", mode="before")
+    @classmethod
+    def _settings_as_text(cls, value: Any) -> Any:
+        """Spark settings are strings; numbers and booleans from YAML are written as Spark reads them."""
+        if isinstance(value, dict):
+            return {k: str(v).lower() if isinstance(v, bool) else str(v) if isinstance(v, (int, float)) else v
+                    for k, v in value.items()}
+        return value
 
 
 class IngestConfig(Strict):
@@ -40,15 +72,10 @@ class IngestConfig(Strict):
 
 
 class StepConfig(Strict):
+    """One L1 operator by name with its parameters; checked against the registry by L1Config."""
+
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _known_operator(self) -> "StepConfig":
-        from tiers.ops.registry import validate_step
-
-        validate_step(self.name, self.params)
-        return self
 
 
 class MinHashConfig(Strict):
@@ -75,8 +102,20 @@ class DedupConfig(Strict):
 
 
 class L1Config(Strict):
+    operator_modules: list[str] = Field(default_factory=list)  # extra modules whose @register'ed operators steps may name
     steps: list[StepConfig] = Field(default_factory=list)
     dedup: DedupConfig = DedupConfig()
+
+    @model_validator(mode="after")
+    def _known_operators(self) -> "L1Config":
+        for index, step in enumerate(self.steps):
+            try:
+                validate_step(step.name, step.params, self.operator_modules)
+            except OperatorModuleError as exc:
+                raise FieldProblem(("operator_modules",), str(exc)) from None
+            except ValueError as exc:
+                raise FieldProblem(("steps", index), str(exc)) from None
+        return self
 
 
 class ClassifierTrainConfig(Strict):
@@ -172,42 +211,34 @@ class TiersConfig(Strict):
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    model: Any = TiersConfig
-    for part in loc[:-1]:
-        if isinstance(part, int) or model is None:
-            continue
-        field = getattr(model, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        annotation = field.annotation
-        args = getattr(annotation, "__args__", ())
-        candidates = [annotation, *args]
-        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
-    return sorted(getattr(model, "model_fields", {}))
-
-
-def _format_errors(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        path = ".".join(str(p) for p in loc) or "<root>"
-        if item["type"] == "extra_forbidden":
-            allowed = _allowed_keys(loc)
-            lines.append(f"{path}: unknown key; allowed keys here: {', '.join(allowed)}")
+def _key_path(key: str) -> list[str]:
+    """`a.b."c.d"` -> ['a', 'b', 'c.d']: dots inside double quotes belong to the key."""
+    parts, current, quoted = [], "", False
+    for char in key:
+        if char == '"':
+            quoted = not quoted
+        elif char == "." and not quoted:
+            parts.append(current)
+            current = ""
         else:
-            message = item["msg"].removeprefix("Value error, ")
-            lines.append(f"{path}: {message} (got {item.get('input')!r})")
-    return "invalid configuration:\n  " + "\n  ".join(lines)
+            current += char
+    parts.append(current)
+    if quoted or not all(parts):
+        raise ValueError("expected section.key (quote a key that has dots: spark.conf.\"spark.x.y\")")
+    return parts
 
 
 def _apply_override(data: dict[str, Any], assignment: str) -> None:
     key, sep, raw = assignment.partition("=")
-    if not sep or not key:
-        raise ConfigError(f"--set {assignment!r}: expected section.key=value")
-    value = yaml.safe_load(raw) if raw else None
+    try:
+        if not sep or not key:
+            raise ValueError("expected section.key=value")
+        parts = _key_path(key.strip())
+        value = load_yaml(raw) if raw else None
+    except (ValueError, yaml.YAMLError) as exc:
+        detail = str(exc).splitlines()[0]
+        raise ConfigError(f"--set {assignment!r}: {detail}") from None
     node = data
-    parts = key.split(".")
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
@@ -216,20 +247,46 @@ def _apply_override(data: dict[str, Any], assignment: str) -> None:
     node[parts[-1]] = value
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> TiersConfig:
-    """Load YAML (the project default when no path is given), apply `key=value` overrides, validate."""
-    source = Path(path) if path else Path(DEFAULT_CONFIG)
+def merge(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
+    """`layer` over `base`, key by key: mappings merge, anything else (lists included) replaces."""
+    merged = dict(base)
+    for key, value in layer.items():
+        merged[key] = merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
+
+
+def _read_yaml(text_of: Any, source: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(source.read_text() if path else read_project_text(DEFAULT_CONFIG)) or {}
-    except FileNotFoundError as exc:
-        raise ConfigError(f"config file not found: {source}") from exc
+        data = load_yaml(text_of())
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {source}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {source} is a directory; give a YAML file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {source} is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {source}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{source}: not valid YAML: {' '.join(str(exc).split())}") from None
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: top level must be a mapping of sections")
+        raise ConfigError(f"{source}: top level must be a mapping of sections ({', '.join(TiersConfig.model_fields)})")
+    return data
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> TiersConfig:
+    """The shipped defaults, a `--config` file merged over them, then `key=value` overrides; validated."""
+    data = _read_yaml(lambda: read_project_text(DEFAULT_CONFIG), DEFAULT_CONFIG)
+    if path:
+        layer = _read_yaml(lambda: Path(path).read_text(encoding="utf-8"), str(path))
+        if not set(layer) & set(TiersConfig.model_fields):
+            raise ConfigError(f"{path} sets nothing tiers knows: its top-level keys must be among "
+                              f"{', '.join(TiersConfig.model_fields)} (got {', '.join(map(str, layer)) or 'nothing'})")
+        data = merge(data, layer)
     for assignment in overrides:
         _apply_override(data, assignment)
     try:
         return TiersConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc)) from None
+        raise ConfigError(format_validation_error(exc, TiersConfig)) from None

@@ -5,14 +5,14 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from classifiers.seeds import SeedSource, read_source
 from tiers.config import ConfigError
+from tiers.validation import StrictModel, format_validation_error
 
 
-class LoopSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class LoopSettings(StrictModel):
     model: Literal["tiny", "small", "base"] = "tiny"
     base_steps: int = 300
     anneal_steps: int = 60
@@ -23,8 +23,7 @@ class LoopSettings(BaseModel):
     device: str = "cpu"
 
 
-class PoolsFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class PoolsFile(StrictModel):
     pools: dict[str, list[SeedSource]]
     default: list[SeedSource]
     negatives: list[SeedSource]
@@ -38,8 +37,7 @@ def load_pools(path: str | Path) -> PoolsFile:
     except FileNotFoundError:
         raise ConfigError(f"pools file not found: {path}") from None
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{path}: {problems}") from None
+        raise ConfigError(format_validation_error(exc, PoolsFile, f"pools file {path}")) from None
 
 
 def texts(sources: list[SeedSource], catalog) -> list[str]:

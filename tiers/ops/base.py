@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict
+
+from tiers.validation import StrictModel
 
 DROP_SCHEMA = pa.schema([("doc_id", pa.string()), ("stage", pa.string()), ("reason", pa.string()), ("details", pa.string())])
 
 
-class Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Params(StrictModel):
+    """An operator's parameters: strict types, no unknown keys, no negative numbers."""
 
 
 @dataclass

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from tiers.ops.base import Params, TextFilter
 from tiers.ops.registry import register
-from tiers.ops.text_utils import TERMINAL_PUNCTUATION
+from tiers.text import TERMINAL_PUNCTUATION
 
 _POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
 _SENTENCE_END = re.compile(r"[.!?。！？]+(?:\s|$)")

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from tiers.ops.base import Params, TextFilter
 from tiers.ops.registry import register
-from tiers.ops.text_utils import TERMINAL_PUNCTUATION
+from tiers.text import TERMINAL_PUNCTUATION
 
 
 class FineWebParams(Params):

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pyarrow as pa
 
-from tiers.dedup.minhash import word_runs
+from tiers.text import word_runs
 from tiers.ops.base import Params, TextFilter
 from tiers.ops.registry import register
 

@@ -6,9 +6,17 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from tiers.config import StepConfig
+from typing import Any, Iterable, Protocol
+
 from tiers.ops.base import DROP_SCHEMA, Operator, OpStats
 from tiers.ops.registry import build
+
+
+class Step(Protocol):
+    """One configured step: an operator name and its parameters (config's StepConfig is one)."""
+
+    name: str
+    params: dict[str, Any]
 
 
 @dataclass
@@ -23,8 +31,10 @@ class OperatorPipeline:
         self.operators = operators
 
     @classmethod
-    def from_steps(cls, steps: list[StepConfig]) -> "OperatorPipeline":
-        return cls([build(step.name, step.params) for step in steps])
+    def from_steps(cls, steps: list[Step], modules: Iterable[str] = ()) -> "OperatorPipeline":
+        """Operators for `steps`; `modules` are extra operator modules to import first (l1.operator_modules)."""
+        modules = tuple(modules)
+        return cls([build(step.name, step.params, modules) for step in steps])
 
     def output_schema(self, input_schema: pa.Schema) -> pa.Schema:
         fields = {f.name: f for f in input_schema}

@@ -1,13 +1,24 @@
-"""Operators by name, so a pipeline in conf/ lists steps and their parameters."""
+"""Operators by name, so a pipeline in conf/ lists steps and their parameters.
+
+Built-in operators register when `tiers.ops.library` is imported; operators written elsewhere register
+when their module is imported, and `l1.operator_modules` in config names such modules (see
+docs/operators.md). This module imports no operator, so there is no import circle.
+"""
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import Any, Iterable
 
 from pydantic import ValidationError
 
 from tiers.ops.base import Operator
+from tiers.validation import FieldProblem
 
 _REGISTRY: dict[str, type[Operator]] = {}
+
+
+class OperatorModuleError(ImportError):
+    """A module named in `l1.operator_modules` cannot be imported."""
 
 
 def register(cls: type[Operator]) -> type[Operator]:
@@ -15,15 +26,20 @@ def register(cls: type[Operator]) -> type[Operator]:
     return cls
 
 
-def registered() -> dict[str, type[Operator]]:
-    import tiers.ops.library  # noqa: F401 - importing registers the built-in operators
-
+def load_operators(modules: Iterable[str] = ()) -> dict[str, type[Operator]]:
+    """Import the built-in operators and the named extra modules (each registers its operators)."""
+    importlib.import_module("tiers.ops.library")
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001 - any failure while importing user code is reported the same way
+            raise OperatorModuleError(f"operator module {module!r} cannot be imported: {type(exc).__name__}: {exc}") from None
     return dict(_REGISTRY)
 
 
-def validate_step(name: str, params: dict[str, Any]) -> None:
+def validate_step(name: str, params: dict[str, Any], modules: Iterable[str] = ()) -> None:
     """Raise ValueError naming the unknown operator or the bad parameter, with what is allowed."""
-    operators = registered()
+    operators = load_operators(modules)
     if name not in operators:
         raise ValueError(f"unknown operator {name!r}; allowed: {', '.join(sorted(operators))}")
     model = operators[name].ParamsModel
@@ -32,14 +48,18 @@ def validate_step(name: str, params: dict[str, Any]) -> None:
     except ValidationError as exc:
         problems = []
         for item in exc.errors():
+            problem = item.get("ctx", {}).get("error")
+            if isinstance(problem, FieldProblem):
+                problems.append(f"params.{'.'.join(map(str, (*item['loc'], *problem.path)))}: {problem.message}")
+                continue
             key = ".".join(str(p) for p in item["loc"])
             if item["type"] == "extra_forbidden":
                 problems.append(f"params.{key}: unknown parameter; allowed: {', '.join(sorted(model.model_fields))}")
             else:
-                problems.append(f"params.{key}: {item['msg']}")
+                problems.append(f"params{'.' + key if key else ''}: {item['msg'].removeprefix('Value error, ')}")
         raise ValueError(f"operator {name!r}: " + "; ".join(problems)) from None
 
 
-def build(name: str, params: dict[str, Any]) -> Operator:
-    cls = registered()[name]
+def build(name: str, params: dict[str, Any], modules: Iterable[str] = ()) -> Operator:
+    cls = load_operators(modules)[name]
     return cls(cls.ParamsModel.model_validate(params))

@@ -1,4 +1,0 @@
-"""Small text constants shared by the line-level rules."""
-from __future__ import annotations
-
-TERMINAL_PUNCTUATION = (".", "!", "?", '"', "'", "”", "’", "。", "！", "？", "…", ":", ";")
