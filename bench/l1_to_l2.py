@@ -79,7 +79,7 @@ def main() -> None:
 
     from jobs.l1_to_l2 import SCORE_COLUMNS, score_partition
     from jobs.spark import get_spark
-    from tiers import schemas
+    from jobs.spark_schema import spark_ddl
     from tiers.config import SparkConfig
 
     (work / "l1").mkdir()
@@ -91,7 +91,7 @@ def main() -> None:
     frame = spark.read.parquet(str(work / "l1"))
     frame.count()
     before, start = machine_cpu_seconds(), time.perf_counter()
-    frame.mapInArrow(lambda it: score_partition(it, models, None), schemas.spark_ddl(SCORE_COLUMNS)).write.parquet(str(work / "scores"))
+    frame.mapInArrow(lambda it: score_partition(it, models, None), spark_ddl(SCORE_COLUMNS)).write.parquet(str(work / "scores"))
     wall, cpu = time.perf_counter() - start, machine_cpu_seconds() - before
     print(f"tiers Spark l2_score  {n / cpu:8.1f} docs per CPU-second (wall {wall:.1f}s on 2 cores, cpu {cpu:.1f}s, model load included)")
     print(f"ratio Spark stage / naive pair = {(n / cpu) / (n / (naive_cpu + predict_cpu)):.2f}x")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,14 +28,10 @@ from tiers.llm_tasks.prompts import load_score_prompt
 from tiers.llm_tasks.refine import score_requests
 from tiers.llm.local_model import smollm2_gguf
 from tiers.llm.server import ManagedServer
+from tiers.llm.server import free_port
 
 SHARED = REPO.parent / "shared" / "data"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def direct(url: str, bodies: list[dict], concurrency: int) -> tuple[float, int]:

@@ -11,11 +11,10 @@ from pydantic import ValidationError, model_validator
 
 from tiers.catalog import Catalog
 from tiers.config import ConfigError
-from tiers.resources import read_project_text
+from tiers.resources import PROJECT, read_project_text
 from tiers.validation import StrictModel
 from tiers.validation import format_validation_error
 
-PROJECT = Path(__file__).resolve().parent.parent
 
 
 class JsonValues(StrictModel):

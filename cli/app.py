@@ -11,12 +11,12 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from cli import catalog_cmd, classifier_cmd, config_cmd, doctor_cmd, report_cmd, verify_cmd
+from tiers.exit_codes import EXIT_CATALOG, EXIT_FAILED, EXIT_USAGE
 from cli.options import JobOptions
 from tiers.catalog import CatalogError
 from tiers.config import ConfigError, TiersConfig, load_config
 from tiers.io.formats import InputError
 
-EXIT_FAILED, EXIT_USAGE, EXIT_CATALOG = 1, 2, 3
 
 app = typer.Typer(help="tiers: tiered data management for LLM training corpora (L0 raw to L4 verified).", no_args_is_help=True)
 run_app = typer.Typer(help="Run pipeline stages, locally on Spark by default.", no_args_is_help=True)

@@ -10,13 +10,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tiers.exit_codes import EXIT_CATALOG
 from cli.options import SqlOptions
 from tiers.catalog import Catalog, CatalogError
 from tiers.report.flow import funnel_line
 
 app = typer.Typer(help="Inspect the DuckDB catalog: tier status and read-only SQL.", no_args_is_help=True)
 console = Console()
-EXIT_CATALOG = 3
 
 
 class OutputFormat(str, Enum):

@@ -7,8 +7,7 @@ from typing import Optional
 import typer
 
 from tiers.catalog import CatalogError
-
-EXIT_USAGE, EXIT_CATALOG = 2, 3
+from tiers.exit_codes import EXIT_CATALOG, EXIT_USAGE
 
 
 def report(

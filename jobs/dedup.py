@@ -19,12 +19,13 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from tiers.config import MinHashConfig
+from tiers.schemas import DROPS
 from tiers.dedup.minhash import jaccard, optimal_bands, signatures
 from tiers.text import batch_shingle_hashes, shingles
 
 log = logging.getLogger(__name__)
 
-DROP_COLUMNS = ["doc_id", "stage", "reason", "details"]
+DROP_COLUMNS = [n for n in DROPS.names if n != "run_id"]
 SIGNATURES = pa.schema([("doc_id", pa.string()), ("signature", pa.binary())])
 EDGE_SCORES = pa.schema([("src", pa.string()), ("dst", pa.string()), ("jaccard", pa.float64())])
 

@@ -18,6 +18,7 @@ from jobs.arrow_rows import batched
 from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
 from jobs.skeleton import check_conserved, job_main, run_job
 from jobs.spark import partitions_for
+from jobs.spark_schema import spark_ddl
 from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import IngestConfig, TiersConfig
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 
 JOB = "ingest"
 INGEST_ROWS = schemas.with_outcome(schemas.L0, pa.schema([*schemas.QUARANTINE, *schemas.INGEST_MANIFEST, *COVERAGE]))
-FILES = pa.schema([("path", pa.binary()), ("format", pa.string())])  # paths as bytes: names need not be UTF-8
 ROW_GROUP_BYTES = 16 * 1024 * 1024  # small row groups let later jobs split one L0 file across tasks
 
 
@@ -87,7 +87,7 @@ def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root
         frame = spark.sparkContext.parallelize(listed, numSlices=slices).toDF("path binary, format string")
         ingest_config, run_id = config.ingest, run.run_id
         rows = frame.mapInArrow(
-            lambda batches: ingest_files(batches, ingest_config, run_id), schemas.spark_ddl(INGEST_ROWS)
+            lambda batches: ingest_files(batches, ingest_config, run_id), spark_ddl(INGEST_ROWS)
         ).persist(StorageLevel.DISK_ONLY)
         try:
             outcome = F.col(schemas.OUTCOME)

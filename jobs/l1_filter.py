@@ -21,6 +21,7 @@ from jobs.dedup import DROP_COLUMNS
 from jobs.runner import JobResult, JobRun, parquet_stats
 from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
 from jobs.spark import partitions_for
+from jobs.spark_schema import spark_ddl
 from tiers import schemas
 from tiers.catalog import Catalog, OutputRecord
 from tiers.config import StepConfig, TiersConfig
@@ -96,7 +97,7 @@ def run_l1_filter(spark: SparkSession, config: TiersConfig, root: str, ingest_ru
             l0 = l0.repartition(partitions)
         steps, modules = list(config.l1.steps), list(config.l1.operator_modules)
         out_schema = pipeline_rows_schema(steps, modules)
-        rows = l0.mapInArrow(lambda it: apply_operators(it, steps, modules, out_schema), schemas.spark_ddl(out_schema))
+        rows = l0.mapInArrow(lambda it: apply_operators(it, steps, modules, out_schema), spark_ddl(out_schema))
         rows = rows.persist(StorageLevel.DISK_ONLY)
         try:
             outcome = F.col(schemas.OUTCOME)

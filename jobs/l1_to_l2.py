@@ -23,6 +23,7 @@ from classifiers.model import QualityModel
 from classifiers.registry import ModelRef, resolve_models
 from jobs.runner import JobResult, JobRun, parquet_stats
 from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
+from jobs.spark_schema import spark_ddl
 from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
@@ -132,7 +133,7 @@ def run_scoring(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_r
                 spark.sparkContext.addFile(ref.path)
         fallback = config.l2.fallback_language
         l1 = spark.read.parquet(source).select("doc_id", "lang", "text")
-        scored = l1.mapInArrow(lambda it: score_partition(it, models, fallback), schemas.spark_ddl(SCORE_COLUMNS))
+        scored = l1.mapInArrow(lambda it: score_partition(it, models, fallback), spark_ddl(SCORE_COLUMNS))
         scored.withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("l2_scores"))
         l1_rows, _ = parquet_stats(source)
         scored_rows, _ = parquet_stats(run.stage("l2_scores"))

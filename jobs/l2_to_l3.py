@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 
 from jobs.runner import JobResult, JobRun, parquet_stats
 from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
+from jobs.spark_schema import spark_ddl
 from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
@@ -141,7 +142,7 @@ def run_l2_to_l3(spark: SparkSession, config: TiersConfig, root: str, l2_run: st
         start = time.perf_counter()
         with engine_endpoints(config, server) as (endpoints, supervised):
             rows = l2.repartition(partitions).mapInArrow(
-                lambda it: refine_partition(it, config, endpoints, cache_path), schemas.spark_ddl(L3_ROWS)
+                lambda it: refine_partition(it, config, endpoints, cache_path), spark_ddl(L3_ROWS)
             ).persist(StorageLevel.DISK_ONLY)
             try:
                 outcome = F.col(schemas.OUTCOME)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from tiers.resources import PROJECT
+
 PACKAGES = ("tiers", "jobs", "classifiers", "verification", "cli", "conf")
-PROJECT = Path(__file__).resolve().parent.parent
 
 
 def build_pyfiles(out_dir: str | Path) -> Path:

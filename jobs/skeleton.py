@@ -14,12 +14,12 @@ from typing import Any, Callable
 from pyspark.sql import SparkSession
 
 from jobs.runner import CountMismatch, JobResult, JobRun
+from tiers.exit_codes import EXIT_OK, EXIT_USAGE
 from tiers.catalog import Catalog
 from tiers.config import ConfigError, TiersConfig
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class MissingInput(ValueError):

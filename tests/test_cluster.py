@@ -14,14 +14,10 @@ import pytest
 from jobs.packaging import build_pyfiles
 from tests.conftest import PIPELINE_INPUTS, REPO, TEST_OVERRIDES
 from tiers.catalog import Catalog
+from tiers.llm.server import free_port
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_port(port: int, timeout: float = 60) -> None:

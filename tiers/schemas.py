@@ -114,10 +114,3 @@ def with_outcome(schema: pa.Schema, extra: pa.Schema) -> pa.Schema:
     for f in extra:
         fields.setdefault(f.name, f.with_nullable(True))
     return pa.schema([*fields.values(), pa.field(OUTCOME, pa.string())])
-
-
-def spark_ddl(schema: pa.Schema) -> str:
-    """Spark DDL string for an Arrow schema (the output schema of mapInArrow)."""
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    return from_arrow_schema(schema).simpleString()

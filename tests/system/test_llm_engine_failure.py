@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None and importlib.util
 CRASHING_SERVER = """
 import json, os, signal, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from tiers.llm.server import free_port
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
@@ -41,11 +41,6 @@ class Handler(BaseHTTPRequestHandler):
 HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
 """
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def l2_to_l3_runs(root: Path) -> list[str]:

@@ -14,9 +14,10 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
+from tiers.schemas import DROPS
 from tiers.validation import StrictModel
 
-DROP_SCHEMA = pa.schema([("doc_id", pa.string()), ("stage", pa.string()), ("reason", pa.string()), ("details", pa.string())])
+DROP_SCHEMA = pa.schema([f for f in DROPS if f.name != "run_id"])  # what an operator emits; the job adds run_id
 
 
 class Params(StrictModel):
