@@ -2,13 +2,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Protocol
 
-from tiers.config import LLMConfig
 from tiers.llm.cache import CachedEngine, RequestCache
 from tiers.llm.http_client import OpenAIHttpEngine
 
 
-def build_engine(config: LLMConfig, endpoints: list[str], cache_path: str | Path | None):
+class EngineSettings(Protocol):
+    """What an engine is built from (config's LLMConfig has these fields)."""
+
+    engine: str
+    model: str
+    concurrency: int
+    timeout_s: float
+    retries: int
+    backoff_s: float
+    structured_output: str
+    offline_args: dict[str, Any]
+
+
+def build_engine(config: EngineSettings, endpoints: list[str], cache_path: str | Path | None):
     if config.engine == "vllm_offline":
         from tiers.llm.offline_vllm import VllmOfflineEngine
 
