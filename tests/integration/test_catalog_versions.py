@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from jobs.l1_to_l2 import run_l1_to_l2
-from tests.conftest import TEST_OVERRIDES, open_catalog
+from tests.helpers import TEST_OVERRIDES, open_catalog
 from tiers.catalog import Catalog
 from tiers.config import load_config
 

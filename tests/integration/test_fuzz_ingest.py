@@ -16,7 +16,7 @@ from collections import defaultdict
 import pyarrow.dataset as ds
 import pytest
 
-from tests.conftest import SHARED_DATA, TEST_OVERRIDES
+from tests.helpers import SHARED_DATA, TEST_OVERRIDES
 
 COUNT = int(os.environ.get("TIERS_FUZZ_COUNT", "200"))
 SEED = int(os.environ.get("TIERS_FUZZ_SEED", "20240610"))

@@ -14,7 +14,7 @@ import pyarrow.dataset as ds
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from tests.conftest import DOLMA_CC, RESILIPARSE_WARC, SHARED_DATA
+from tests.helpers import DOLMA_CC, RESILIPARSE_WARC, SHARED_DATA
 
 pytestmark = pytest.mark.skipif(not DOLMA_CC.exists() or not RESILIPARSE_WARC.exists(), reason=f"shared samples missing at {SHARED_DATA}")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import duckdb
 
 from jobs.pipeline import run_l0_to_l1
-from tests.conftest import DOLMA, TEST_OVERRIDES
+from tests.helpers import DOLMA, TEST_OVERRIDES
 from tiers.config import load_config
 
 

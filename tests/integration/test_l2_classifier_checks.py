@@ -11,7 +11,7 @@ import pytest
 
 from classifiers.train import training_params
 from jobs.l1_to_l2 import ClassifierRejected, check_spread, run_l1_to_l2
-from tests.conftest import TEST_OVERRIDES, open_catalog
+from tests.helpers import TEST_OVERRIDES, open_catalog
 from tiers.config import ClassifierTrainConfig, load_config
 
 

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from jobs.runner import JobRun
-from tests.conftest import DOLMA, DOLMA_CC, open_catalog
+from tests.helpers import DOLMA, DOLMA_CC, open_catalog
 from tiers.catalog import Catalog
 
 REPO = Path(__file__).resolve().parents[2]
@@ -100,6 +100,8 @@ def test_a_second_run_on_the_same_root_fails_at_once_naming_the_first(small_root
 
 READER = """
 import sys, time, duckdb
+
+pytestmark = pytest.mark.shared_data
 con = duckdb.connect(sys.argv[1], read_only=True)
 print("open", flush=True)
 time.sleep(float(sys.argv[2]))

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import TEST_OVERRIDES
+from tests.helpers import TEST_OVERRIDES
 from tiers.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,6 +28,8 @@ CRASHING_SERVER = """
 import json, os, signal, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from tiers.llm.server import free_port
+
+pytestmark = pytest.mark.shared_data
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):

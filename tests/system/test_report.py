@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DOLMA_CC, open_catalog
+from tests.helpers import DOLMA_CC, open_catalog
+
+pytestmark = pytest.mark.shared_data
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import DOLMA_CC
+from tests.helpers import DOLMA_CC
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

@@ -9,7 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from tests.conftest import REPO, RESILIPARSE_WARC, TEST_OVERRIDES, WHIRLWIND
+from tests.helpers import REPO, RESILIPARSE_WARC, TEST_OVERRIDES, WHIRLWIND
+
+pytestmark = pytest.mark.shared_data
 
 runner = CliRunner()
 COMMANDS = [[], ["run"], ["run", "l0-to-l2"], ["run", "l0-to-l1"], ["run", "l1-to-l2"], ["run", "l2-to-l3"], ["ingest"], ["catalog"],

@@ -8,11 +8,11 @@ import pyarrow.dataset as ds
 from classifiers.model import QualityModel
 from jobs.l1_to_l2 import run_l1_to_l2
 from jobs.pipeline import run_l0_to_l2
-from tests.conftest import TEST_OVERRIDES
+from tests.helpers import TEST_OVERRIDES
 from tiers.catalog import Catalog
 from tiers.config import load_config
 
-from tests.conftest import PIPELINE_INPUTS as INPUTS
+from tests.helpers import PIPELINE_INPUTS as INPUTS
 
 
 def table(path, columns=None):

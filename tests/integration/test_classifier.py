@@ -13,7 +13,7 @@ from classifiers.preprocess import preprocess
 from classifiers.tokenizers import WordSplitter
 from classifiers.train import NotEnoughSeeds, train_classifier
 from jobs.l1_to_l2 import route
-from tests.conftest import RESILIPARSE_WARC, SCRAPINGHUB, TRAFILATURA, dolma_texts
+from tests.helpers import RESILIPARSE_WARC, SCRAPINGHUB, TRAFILATURA, dolma_texts
 from tiers.config import ClassifierTrainConfig
 from tiers.io.html import decode_html, extract_main_text
 from tiers.io.readers import FileStats, ReaderOptions, read_file

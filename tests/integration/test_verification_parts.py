@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import SHARED_DATA
+from tests.helpers import SHARED_DATA
 from verification.benchmarks import BENCHMARKS, ChoiceItem, TargetItem, load_benchmark
 from verification.decision import bootstrap_verdict
 

@@ -12,11 +12,11 @@ import pyarrow.dataset as ds
 import pytest
 
 from jobs.packaging import build_pyfiles
-from tests.conftest import PIPELINE_INPUTS, REPO, TEST_OVERRIDES
+from tests.helpers import PIPELINE_INPUTS, REPO, TEST_OVERRIDES
 from tiers.catalog import Catalog
 from tiers.llm.server import free_port
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.shared_data]
 
 
 

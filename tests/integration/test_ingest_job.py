@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobs.ingest import run_ingest
-from tests.conftest import DOLMA, RESILIPARSE_WARC, WHIRLWIND
+from tests.helpers import DOLMA, RESILIPARSE_WARC, WHIRLWIND
 from tiers import schemas
 from tiers.catalog import Catalog, CatalogError
 from tiers.catalog.migrations import LATEST

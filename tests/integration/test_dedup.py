@@ -9,7 +9,7 @@ import pytest
 from datasketch import MinHash
 
 from jobs.dedup import exact_dedup, near_dedup
-from tests.conftest import SCRAPINGHUB, dolma_texts
+from tests.helpers import SCRAPINGHUB, dolma_texts
 from tiers.config import MinHashConfig
 from tiers.dedup.minhash import jaccard, optimal_bands, signatures
 from tiers.text import batch_shingle_hashes, shingle_hash32, shingle_hashes, shingles

@@ -8,7 +8,7 @@ import re
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from tests.conftest import DOLMA, DOLMA_CC, RESILIPARSE_WARC, WHIRLWIND
+from tests.helpers import DOLMA, DOLMA_CC, RESILIPARSE_WARC, WHIRLWIND
 from tiers.io.formats import InputError, detect_format, expand_inputs
 from tiers.io.readers import FileStats, ReaderOptions, read_file
 

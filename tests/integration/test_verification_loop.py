@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the verification loop needs torch (scripts/setup.sh dev installs the CPU build)")
 
-from tests.conftest import RESILIPARSE_WARC, SCRAPINGHUB, dolma_texts  # noqa: E402
+from tests.helpers import RESILIPARSE_WARC, SCRAPINGHUB, dolma_texts  # noqa: E402
 from tiers.catalog import Catalog  # noqa: E402
 from tiers.config import ClassifierTrainConfig  # noqa: E402
 from tiers.io.readers import FileStats, ReaderOptions, read_file  # noqa: E402

@@ -6,7 +6,7 @@ import json
 import pyarrow as pa
 import pytest
 
-from tests.conftest import SCRAPINGHUB, dolma_texts
+from tests.helpers import SCRAPINGHUB, dolma_texts
 from tiers.ops.pipeline import OperatorPipeline
 from tiers.ops.registry import build, load_operators
 
