@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -32,11 +33,13 @@ def test_bad_config_exits_2_and_names_the_key(tmp_path):
     assert "ingest.max_record_bytes" in result.output
 
 
-def test_missing_input_exits_2(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "cli", "ingest", "--input", str(tmp_path / "none*.warc.gz"), "--root", str(tmp_path),
-                             *sum([["--set", o] for o in TEST_OVERRIDES], [])], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2
-    assert "matches no file" in result.stderr
+def test_missing_input_exits_2_at_any_terminal_width(tmp_path):
+    for columns in ("40", "80", "250"):
+        result = subprocess.run([sys.executable, "-m", "cli", "ingest", "--input", str(tmp_path / "none*.warc.gz"), "--root",
+                                 str(tmp_path), *sum([["--set", o] for o in TEST_OVERRIDES], [])], cwd=REPO, capture_output=True,
+                                text=True, timeout=300, env={**os.environ, "COLUMNS": columns})
+        assert result.returncode == 2
+        assert "matches no file" in " ".join(result.stderr.split()), columns
 
 
 def test_main_job_status_and_sql_from_the_command_line(tmp_path):
