@@ -77,9 +77,10 @@ def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root
         "inputs": [(display_path(f.path), f.size, os.path.getmtime(f.path)) for f in files],
     }
 
-    existing = [o.path for o in catalog.committed_outputs(kind="L0", current_only=True)] if catalog.path.exists() else []
-
     def body(run: JobRun) -> dict:
+        # L0 documents this run does not replace: a re-run over the same inputs supersedes its earlier run
+        existing = [o.path for o in catalog.committed_outputs(kind="L0", current_only=True)
+                    if catalog.run_scope(o.run_id) != run.scope()]
         total_bytes = sum(f.size for f in files)
         partitions_for(spark, total_bytes, config.spark.bytes_per_partition)
         listed = [(bytearray(os.fsencode(f.path)), f.format) for f in sorted(files, key=lambda f: -f.size)]

@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobs.ingest import run_ingest
-from tests.helpers import DOLMA, RESILIPARSE_WARC, WHIRLWIND
+from tests.helpers import DOLMA, RESILIPARSE_WARC, WHIRLWIND, open_catalog
 from tiers import schemas
 from tiers.catalog import Catalog, CatalogError
 from tiers.catalog.migrations import LATEST
@@ -53,16 +53,23 @@ def test_l0_schema_is_the_documented_one(ingested):
 
 
 def test_rerun_is_skipped_and_force_gives_identical_ids(spark, test_config, ingested):
+    """Re-reading files already ingested (as part of a larger run) finds the same ids: nothing is added
+    twice, and the commit counts them as already in L0; a forced re-run replaces its own earlier run."""
     root, first = ingested
+    dolma_docs = 697 + 10 + 10 + 10 + 22 + 15
+    first_ids = set(read_tier(root / "L0" / first.run_id).column("doc_id").to_pylist())
     again = run_ingest(spark, test_config, INPUTS[:1], str(root))
     assert not again.skipped  # different inputs: a new run
+    assert again.counts["l0"] == 0 and again.counts["already_in_l0"] == dolma_docs
     same = run_ingest(spark, test_config, INPUTS[:1], str(root))
     assert same.skipped and same.run_id == again.run_id
     forced = run_ingest(spark, test_config, INPUTS[:1], str(root), force=True)
     assert not forced.skipped and forced.run_id != again.run_id
-    ids_a = sorted(read_tier(root / "L0" / again.run_id).column("doc_id").to_pylist())
-    ids_b = sorted(read_tier(root / "L0" / forced.run_id).column("doc_id").to_pylist())
-    assert ids_a == ids_b and len(ids_a) == 697 + 10 + 10 + 10 + 22 + 15
+    assert forced.counts["already_in_l0"] == dolma_docs
+    with open_catalog(root) as con:
+        current = {d for (d,) in con.execute("SELECT doc_id FROM l0").fetchall()}
+        rows = con.execute("SELECT count(*) FROM l0").fetchone()[0]
+    assert current == first_ids and rows == len(first_ids)
 
 
 def test_catalog_sql_is_read_only(ingested):

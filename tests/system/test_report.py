@@ -164,9 +164,11 @@ def catalog_counts(root: Path) -> dict[str, object]:
     con = open_catalog(root)
     try:
         one = lambda sql, *p: con.execute(sql, list(p)).fetchone()[0]  # noqa: E731
-        l1_filter = json.loads(one("SELECT counts_json FROM runs WHERE job = 'l1_filter' AND status = 'committed' ORDER BY ended_at DESC LIMIT 1"))
-        l1_dedup = json.loads(one("SELECT counts_json FROM runs WHERE job = 'l1_dedup' AND status = 'committed' ORDER BY ended_at DESC LIMIT 1"))
-        threshold = json.loads(one("SELECT config_json FROM runs WHERE job = 'l2_select' AND status = 'committed' ORDER BY ended_at DESC LIMIT 1"))["threshold"]
+        current = ("SELECT {} FROM runs r WHERE job = ? AND status = 'committed' AND NOT EXISTS (SELECT 1 FROM outputs o "
+                   "WHERE o.run_id = r.run_id AND o.superseded_by IS NOT NULL) ORDER BY ended_at DESC LIMIT 1")
+        l1_filter = json.loads(one(current.format("counts_json"), "l1_filter"))
+        l1_dedup = json.loads(one(current.format("counts_json"), "l1_dedup"))
+        threshold = json.loads(one(current.format("config_json"), "l2_select"))["threshold"]
         return {
             "tiers": {t: one("SELECT count(DISTINCT doc_id) FROM membership WHERE tier = ?", t) for t in ("L0", "L1", "L2", "L3")},
             "rows": {t: one(f"SELECT count(*) FROM {t.lower()}") for t in ("L0", "L1", "L2")},

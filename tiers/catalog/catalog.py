@@ -277,6 +277,11 @@ class Catalog:
             ).fetchall()
         return [OutputRecord(kind, str(self.root / path), n, size, tier, run) for kind, path, n, size, tier, run in rows]
 
+    def run_scope(self, run_id: str) -> list[str]:
+        with self.connect() as con:
+            row = con.execute("SELECT scope FROM runs WHERE run_id = ?", [run_id]).fetchone()
+        return json.loads(row[0] or "[]") if row else []
+
     def latest_committed_run(self, job: str) -> str | None:
         """The latest current committed run of `job`."""
         if not self.path.exists():
