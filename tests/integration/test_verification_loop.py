@@ -43,10 +43,11 @@ def test_clean_pool_ranks_above_spam_and_experiments_are_recorded(tmp_path, data
         assert all(value is not None for value in row)
         assert len(json.loads(row[8])) == len(json.loads(row[9])) == 3
         assert row[3] <= row[2] <= row[4]
-    if result.accepted:
-        assert result.model_path and any(r[1] >= 1 for r in rows)
-        _, models = catalog.query("SELECT json_extract_string(seeds_json, '$.source') FROM models")
-        assert ("verification",) in models
+    _, models = catalog.query("SELECT json_extract_string(seeds_json, '$.source') FROM models")
+    accepted_in_catalog = {r[0] for r in rows if r[5]}
+    assert set(result.accepted) <= accepted_in_catalog
+    assert bool(result.model_path) == bool(result.accepted) == (("verification",) in models)
+    assert bool(result.accepted) == any(r[1] >= 1 for r in rows)  # a second round runs only on a trained classifier
 
 
 def test_same_result_twice_with_fixed_seeds(tmp_path, data):

@@ -52,10 +52,42 @@ def test_evaluation_scores_real_items_the_same_way_twice():
     model = TinyLM(ModelConfig(2, 32, 4, 64))
     copa = load_benchmark("copa", EVAL, limit=20)
     first, second = choice_accuracy(model, copa), choice_accuracy(model, copa)
-    assert first == second and 0 <= first["acc"] <= 1 and 0 <= first["acc_norm"] <= 1
+    assert first == second
+    expected = {"acc": 0.0, "acc_norm": 0.0}
+    for item in copa:  # recomputed here token by token, independently of continuation_logprob
+        sums = [_sum_logprob(torch, model, ctx, cont) for ctx, cont in item.pairs]
+        expected["acc"] += int(max(range(len(sums)), key=lambda k: sums[k][0]) == item.gold) / len(copa)
+        expected["acc_norm"] += int(max(range(len(sums)), key=lambda k: sums[k][0] / sums[k][1]) == item.gold) / len(copa)
+    assert first == pytest.approx(expected)
     logprob, length = continuation_logprob(model, copa[0].pairs[0][0], copa[0].pairs[0][1])
-    assert logprob < 0 and length == len(copa[0].pairs[0][1].encode())
-    assert 0 <= lambada_accuracy(model, load_benchmark("lambada_openai", EVAL, limit=5))["acc"] <= 1
+    assert logprob == pytest.approx(_sum_logprob(torch, model, *copa[0].pairs[0])[0], abs=1e-3)
+    assert length == len(copa[0].pairs[0][1].encode())
+    lambada = load_benchmark("lambada_openai", EVAL, limit=5)
+    greedy_hits = sum(_greedy_continues(torch, model, item.context, " " + item.target) for item in lambada)
+    assert lambada_accuracy(model, lambada)["acc"] == greedy_hits / len(lambada)
     stream = encode([i.pairs[0][0] for i in load_benchmark("arc_easy", EVAL, limit=50)])
     loss = bits_per_byte(model, stream, windows=8)
     assert loss > 0 and loss == bits_per_byte(model, stream, windows=8)
+
+
+def _sum_logprob(torch, model, context: str, continuation: str) -> tuple[float, int]:
+    """log p(continuation | context) summed one byte at a time, each from its own forward pass over the
+    prefix (the context cut on the left so that context and continuation fit one window, as scored)."""
+    cont = list(continuation.encode())[: model.config.context - 1]
+    ctx = list(context.encode())[-(model.config.context - len(cont)):] or [0]
+    total = 0.0
+    with torch.no_grad():
+        for k, byte in enumerate(cont):
+            window = ctx + cont[:k]
+            total += float(torch.log_softmax(model(torch.tensor([window]))[0, -1], dim=-1)[byte])
+    return total, len(cont)
+
+
+def _greedy_continues(torch, model, context: str, target: str) -> bool:
+    tokens = list(context.encode())
+    with torch.no_grad():
+        for byte in target.encode():
+            if int(model(torch.tensor([tokens[-model.config.context:]]))[0, -1].argmax()) != byte:
+                return False
+            tokens.append(byte)
+    return True
