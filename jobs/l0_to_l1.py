@@ -13,7 +13,7 @@ from pyspark.sql import SparkSession
 from jobs.l1_dedup import run_l1_dedup
 from jobs.l1_filter import run_l1_filter
 from jobs.runner import JobResult
-from jobs.skeleton import check_conserved, job_main
+from jobs.skeleton import INGEST_RUN_OPTION, check_conserved, job_main
 from tiers.config import TiersConfig
 
 
@@ -31,13 +31,9 @@ def run_l0_to_l1(spark: SparkSession, config: TiersConfig, root: str, ingest_run
 
 
 def main(argv: list[str] | None = None) -> int:
-    def add_arguments(parser) -> None:
-        parser.add_argument("--ingest-run", action="append", default=None, help="L0 run ids to read (default: all committed)")
-
     return job_main("Clean, filter and deduplicate L0 into L1.",
                     lambda spark, config, args: run_l0_to_l1(spark, config, args.root, args.ingest_run, force=args.force),
-                    argv, add_arguments=add_arguments)
-
+                    argv, options=INGEST_RUN_OPTION)
 
 if __name__ == "__main__":
     sys.exit(main())

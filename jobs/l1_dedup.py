@@ -75,13 +75,9 @@ def run_l1_dedup(spark: SparkSession, config: TiersConfig, root: str, filter_run
 
 
 def main(argv: list[str] | None = None) -> int:
-    def add_arguments(parser) -> None:
-        parser.add_argument("--filter-run", default=None, help="l1_filter run id (default: the latest committed)")
-
     return job_main("Deduplicate the filtered documents into L1 (the second half of L0 to L1).",
                     lambda spark, config, args: run_l1_dedup(spark, config, args.root, args.filter_run, force=args.force),
-                    argv, add_arguments=add_arguments)
-
+                    argv, options={"--filter-run": {"help": "l1_filter run id (default: the latest current)"}})
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 
 from jobs.dedup import DROP_COLUMNS
 from jobs.runner import JobResult, JobRun, parquet_stats
-from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
+from jobs.skeleton import INGEST_RUN_OPTION, MissingInput, check_conserved, job_main, run_job
 from jobs.spark import partitions_for
 from jobs.spark_schema import spark_ddl
 from tiers import schemas
@@ -117,13 +117,9 @@ def run_l1_filter(spark: SparkSession, config: TiersConfig, root: str, ingest_ru
 
 
 def main(argv: list[str] | None = None) -> int:
-    def add_arguments(parser) -> None:
-        parser.add_argument("--ingest-run", action="append", default=None, help="L0 run ids to read (default: all committed)")
-
     return job_main("Run the L1 operators over L0 (the first half of L0 to L1).",
                     lambda spark, config, args: run_l1_filter(spark, config, args.root, args.ingest_run, force=args.force),
-                    argv, add_arguments=add_arguments)
-
+                    argv, options=INGEST_RUN_OPTION)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -194,14 +194,10 @@ def latest_l1_run(catalog: Catalog) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    def add_arguments(parser) -> None:
-        parser.add_argument("--l1-run", default=None, help="L1 run id (default: the latest committed)")
-
-    def run(spark, config, args) -> JobResult:
-        return run_l1_to_l2(spark, config, args.root, args.l1_run or latest_l1_run(Catalog(args.root)), force=args.force)
-
-    return job_main("Score L1 with the quality classifier and select L2.", run, argv, add_arguments=add_arguments)
-
+    return job_main("Score L1 with the quality classifier and select L2.",
+                    lambda spark, config, args: run_l1_to_l2(spark, config, args.root, args.l1_run or latest_l1_run(Catalog(args.root)),
+                                                             force=args.force),
+                    argv, options={"--l1-run": {"help": "L1 run id (default: the latest current)"}})
 
 if __name__ == "__main__":
     sys.exit(main())

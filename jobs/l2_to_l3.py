@@ -170,13 +170,9 @@ def run_l2_to_l3(spark: SparkSession, config: TiersConfig, root: str, l2_run: st
 
 
 def main(argv: list[str] | None = None) -> int:
-    def add_arguments(parser) -> None:
-        parser.add_argument("--l2-run", default=None, help="L2 run id (default: the latest committed)")
-
     return job_main("Score L2 with an LLM and rewrite the best documents into L3.",
                     lambda spark, config, args: run_l2_to_l3(spark, config, args.root, args.l2_run, force=args.force),
-                    argv, add_arguments=add_arguments)
-
+                    argv, options={"--l2-run": {"help": "L2 run id (default: the latest current)"}})
 
 if __name__ == "__main__":
     sys.exit(main())

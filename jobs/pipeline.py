@@ -73,13 +73,9 @@ CHAINS = {"l0-to-l1": run_l0_to_l1, "l0-to-l2": run_l0_to_l2}
 def main(argv: list[str] | None = None) -> int:
     from jobs.skeleton import job_main
 
-    def add_arguments(parser) -> None:
-        parser.add_argument("chain", choices=sorted(CHAINS), help="which stages to run")
-
     return job_main("Run a chain of stages: ingest, L0 to L1, L1 to L2.",
                     lambda spark, config, args: CHAINS[args.chain](spark, config, args.input, args.root, force=args.force),
-                    argv, with_inputs=True, add_arguments=add_arguments)
-
+                    argv, with_inputs=True, options={"chain": {"choices": sorted(CHAINS), "help": "which stages to run"}})
 
 if __name__ == "__main__":
     sys.exit(main())

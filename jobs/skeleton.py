@@ -48,15 +48,19 @@ def check_conserved(what: str, total: int, **parts: int) -> None:
 JobBody = Callable[[SparkSession, TiersConfig, argparse.Namespace], "JobResult | dict[str, JobResult]"]
 
 
+INGEST_RUN_OPTION = {"--ingest-run": {"action": "append", "help": "L0 run ids to read (default: all current L0)"}}
+
+
 def job_main(description: str, run: JobBody, argv: list[str] | None = None, with_inputs: bool = False,
-             add_arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
-    """Parse the shared job arguments, start Spark (spark-submit decides the master), run, log the result."""
+             options: dict[str, dict[str, Any]] | None = None) -> int:
+    """Parse the shared job arguments plus `options` (flag -> argparse settings), start Spark (spark-submit
+    decides the master), run, log the result."""
     from jobs.job_args import job_parser, parse_job_args
     from jobs.spark import get_spark
 
     parser = job_parser(description, with_inputs=with_inputs)
-    if add_arguments is not None:
-        add_arguments(parser)
+    for flag, settings in (options or {}).items():
+        parser.add_argument(flag, **settings)
     try:
         args, config = parse_job_args(parser, argv)
         results = run(get_spark(config.spark), config, args)
