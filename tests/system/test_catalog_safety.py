@@ -20,6 +20,8 @@ from jobs.runner import JobRun
 from tests.helpers import DOLMA, DOLMA_CC, open_catalog
 from tiers.catalog import Catalog
 
+pytestmark = pytest.mark.shared_data
+
 REPO = Path(__file__).resolve().parents[2]
 
 WRITES = [
@@ -100,8 +102,6 @@ def test_a_second_run_on_the_same_root_fails_at_once_naming_the_first(small_root
 
 READER = """
 import sys, time, duckdb
-
-pytestmark = pytest.mark.shared_data
 con = duckdb.connect(sys.argv[1], read_only=True)
 print("open", flush=True)
 time.sleep(float(sys.argv[2]))

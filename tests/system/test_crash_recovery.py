@@ -1,13 +1,13 @@
 """A job killed mid-run (SIGKILL to the driver and its JVM) registers nothing; a re-run completes."""
 from __future__ import annotations
 
-import pytest
-
 import os
 import signal
 import subprocess
 import sys
 import time
+
+import pytest
 
 from tests.helpers import DOLMA, RESILIPARSE_WARC, REPO, TEST_OVERRIDES
 from tiers.catalog import Catalog

