@@ -2,10 +2,19 @@
 
 Both steps return drop records only, computed on narrow data (ids, hashes, signatures); the caller
 removes the dropped ids from the documents in one anti-join, so texts move once. Nothing is collected
-on the driver: candidate pairs come from band collisions as edges to each bucket's smallest and
-preceding id, candidate edges are checked (exact shingle Jaccard, or the signatures' estimate),
-connected components are found by iterated min-label propagation in Spark, and the smallest doc_id of
-each component is kept.
+on the driver. Near dedup, stage by stage:
+
+1. `sketch_frame`: one pass of Python over the texts (mapInArrow, numpy) gives each document's MinHash
+   signature (array<int>) and its band keys (array<bigint>); persisted on disk, it is a few hundred
+   bytes per document and is read twice.
+2. `candidate_edges`: the band keys are exploded in the JVM and one window per bucket links every
+   member to the bucket's smallest and preceding id (linear in the bucket size, no all-pairs).
+3. `verified_edges`: each candidate pair's signature agreement is computed in the JVM (a join with the
+   sketches, no texts); an estimate far enough from the threshold (`estimate_margin`) decides the pair,
+   and only the pairs in between get the exact check, on sorted shingle-hash sets of just those
+   documents (the exact 5-gram Jaccard up to 32-bit hash collisions).
+4. `connected_components`: a union-find inside each partition of the edges, then alternating
+   large-star / small-star rounds until every component is a star around its smallest id.
 """
 from __future__ import annotations
 
@@ -15,19 +24,22 @@ from typing import Iterator
 import numpy as np
 import pyarrow as pa
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from tiers.config import MinHashConfig
 from tiers.schemas import DROPS
-from tiers.dedup.minhash import jaccard, optimal_bands, signatures
-from tiers.text import batch_shingle_hashes, shingles
+from tiers.dedup.minhash import band_keys, estimate_margin, optimal_bands, signatures
+from tiers.dedup.unionfind import UnionFind
+from tiers.text import batch_shingle_hashes
 
 log = logging.getLogger(__name__)
 
 DROP_COLUMNS = [n for n in DROPS.names if n != "run_id"]
-SIGNATURES = pa.schema([("doc_id", pa.string()), ("signature", pa.binary())])
+SKETCH = pa.schema([("doc_id", pa.string()), ("signature", pa.list_(pa.int32())), ("keys", pa.list_(pa.int64()))])
+SHINGLE_SETS = pa.schema([("doc_id", pa.string()), ("shingles", pa.binary())])
 EDGE_SCORES = pa.schema([("src", pa.string()), ("dst", pa.string()), ("jaccard", pa.float64())])
+EDGES = pa.schema([("src", pa.string()), ("dst", pa.string())])
 
 
 def _drops(frame: DataFrame, stage: str, reason: str, kept_col: str, extra: dict[str, str] | None = None) -> DataFrame:
@@ -53,112 +65,177 @@ def band_layout(config: MinHashConfig) -> tuple[int, int]:
     return config.bands, config.rows
 
 
-def _signature_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig) -> Iterator[pa.RecordBatch]:
+def _list_array(matrix: np.ndarray, value_type: pa.DataType) -> pa.ListArray:
+    offsets = np.arange(0, matrix.size + 1, max(matrix.shape[1], 1), dtype=np.int32)[: matrix.shape[0] + 1]
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(matrix.ravel(), value_type))
+
+
+def _sketch_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig, bands: int, rows: int) -> Iterator[pa.RecordBatch]:
     for batch in batches:
-        ids = np.array(batch.column("doc_id").to_pylist(), dtype=object)
         flat, counts = batch_shingle_hashes([t or "" for t in batch.column("text").to_pylist()], config.ngram)
         matrix = signatures(flat, counts, config.num_perm, config.seed)
-        keep = counts > 0
-        rows = [row.tobytes() for row in matrix[keep]]
-        yield pa.RecordBatch.from_arrays([pa.array(ids[keep], pa.string()), pa.array(rows, pa.binary())], schema=SIGNATURES)
+        keep = np.flatnonzero(counts > 0)
+        matrix = matrix[keep]
+        keys = band_keys(matrix, bands, rows)
+        yield pa.RecordBatch.from_arrays(
+            [batch.column("doc_id").take(pa.array(keep)), _list_array(matrix.view(np.int32), pa.int32()), _list_array(keys, pa.int64())],
+            schema=SKETCH,
+        )
+
+
+def sketch_frame(docs: DataFrame, config: MinHashConfig) -> DataFrame:
+    """(doc_id, signature as array<int> of num_perm uint32 bit patterns, keys: one 64-bit key per band)
+    for every document with at least one shingle."""
+    bands, rows = band_layout(config)
+    return docs.select("doc_id", "text").mapInArrow(
+        lambda it: _sketch_rows(it, config, bands, rows), "doc_id string, signature array<int>, keys array<bigint>"
+    )
 
 
 def signature_frame(docs: DataFrame, config: MinHashConfig) -> DataFrame:
-    """(doc_id, signature as num_perm little-endian uint32) for every document with at least one shingle."""
-    return docs.select("doc_id", "text").mapInArrow(lambda it: _signature_rows(it, config), "doc_id string, signature binary")
+    """Alias of `sketch_frame` (the name earlier callers use)."""
+    return sketch_frame(docs, config)
 
 
-def band_rows(sigs: DataFrame, bands: int, rows: int) -> DataFrame:
-    """(doc_id, band, band_key): a 64-bit hash of each band's bytes, computed in the JVM."""
-    width = rows * 4
-    keys = F.array(*[F.xxhash64(F.substring("signature", b * width + 1, width)) for b in range(bands)])
-    return sigs.select("doc_id", F.posexplode(keys).alias("band", "band_key"))
-
-
-def _score_texts(batches: Iterator[pa.RecordBatch], ngram: int) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        pairs = zip(batch.column("src_value").to_pylist(), batch.column("dst_value").to_pylist())
-        scores = [jaccard(set(shingles(a or "", ngram)), set(shingles(b or "", ngram))) for a, b in pairs]
-        yield pa.RecordBatch.from_arrays([batch.column("src"), batch.column("dst"), pa.array(scores, pa.float64())], schema=EDGE_SCORES)
-
-
-def _score_signatures(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        src = np.frombuffer(b"".join(batch.column("src_value").to_pylist()), dtype=np.uint32).reshape(batch.num_rows, -1)
-        dst = np.frombuffer(b"".join(batch.column("dst_value").to_pylist()), dtype=np.uint32).reshape(batch.num_rows, -1)
-        scores = (src == dst).mean(axis=1) if batch.num_rows else np.empty(0)
-        yield pa.RecordBatch.from_arrays([batch.column("src"), batch.column("dst"), pa.array(scores, pa.float64())], schema=EDGE_SCORES)
-
-
-def candidate_edges(docs: DataFrame, sigs: DataFrame, config: MinHashConfig) -> DataFrame:
-    """Edges from each document to the smallest id and to the preceding id of every LSH bucket it is in,
-    kept when the pair's Jaccard (exact, or estimated from signatures) reaches the threshold.
-
-    Two edges per bucket member keep the edge count linear in the bucket size (no all-pairs), while a
-    member whose true near-duplicate is not the bucket's smallest id still links through its neighbour.
-    """
-    bands, rows = band_layout(config)
-    log.info("minhash: %d permutations, %d bands x %d rows, verify=%s", config.num_perm, bands, rows, config.verify)
-    bucket = Window.partitionBy("band", "band_key")
+def candidate_edges(sketches: DataFrame) -> DataFrame:
+    """Distinct (src, dst) with dst < src: each member of an LSH bucket to the bucket's smallest id and to
+    its preceding id. Two edges per member keep the count linear in the bucket size, while a member
+    whose near-duplicate is not the bucket's smallest id still links through its neighbour."""
+    bucket = Window.partitionBy("band", "key").orderBy("doc_id")
     linked = (
-        band_rows(sigs, bands, rows)
-        .withColumn("root", F.min("doc_id").over(bucket))
-        .withColumn("previous", F.lag("doc_id").over(bucket.orderBy("doc_id")))
+        sketches.select("doc_id", F.posexplode("keys").alias("band", "key"))
+        .select("doc_id", F.first("doc_id").over(bucket).alias("root"), F.lag("doc_id").over(bucket).alias("previous"))
+        .filter(F.col("doc_id") != F.col("root"))
     )
-    to_root = linked.filter(F.col("doc_id") != F.col("root")).select(F.col("doc_id").alias("src"), F.col("root").alias("dst"))
-    to_previous = linked.filter(F.col("previous").isNotNull() & (F.col("previous") != F.col("root")))
-    edges = to_root.union(to_previous.select(F.col("doc_id").alias("src"), F.col("previous").alias("dst"))).distinct()
+    to_root = linked.select(F.col("doc_id").alias("src"), F.col("root").alias("dst"))
+    to_previous = linked.filter(F.col("previous") != F.col("root")).select(F.col("doc_id").alias("src"), F.col("previous").alias("dst"))
+    return to_root.union(to_previous).distinct()
+
+
+def _agreement(a: str, b: str, num_perm: int) -> Column:
+    """Share of equal signature positions, computed in the JVM."""
+    same = F.zip_with(F.col(a), F.col(b), lambda x, y: (x == y).cast("int"))
+    return F.aggregate(same, F.lit(0), lambda acc, v: acc + v) / F.lit(num_perm)
+
+
+def _shingle_set_rows(batches: Iterator[pa.RecordBatch], ngram: int) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        flat, counts = batch_shingle_hashes([t or "" for t in batch.column("text").to_pylist()], ngram)
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        sets = [np.unique(flat[bounds[i] : bounds[i + 1]]).tobytes() for i in range(len(counts))]
+        yield pa.RecordBatch.from_arrays([batch.column("doc_id"), pa.array(sets, pa.binary())], schema=SHINGLE_SETS)
+
+
+def _score_sets(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        scores = []
+        for a, b in zip(batch.column("src_set").to_pylist(), batch.column("dst_set").to_pylist()):
+            x, y = np.frombuffer(a, dtype=np.uint32), np.frombuffer(b, dtype=np.uint32)
+            inter = len(np.intersect1d(x, y, assume_unique=True))
+            union = len(x) + len(y) - inter
+            scores.append(inter / union if union else 1.0)
+        yield pa.RecordBatch.from_arrays([batch.column("src"), batch.column("dst"), pa.array(scores, pa.float64())], schema=EDGE_SCORES)
+
+
+def exact_scores(docs: DataFrame, pairs: DataFrame, ngram: int) -> DataFrame:
+    """(src, dst, jaccard): exact shingle Jaccard of each pair, from the sorted shingle-hash sets of only
+    the documents that appear in `pairs` (their texts are read where they lie, not shuffled)."""
+    needed = pairs.select(F.col("src").alias("doc_id")).union(pairs.select(F.col("dst").alias("doc_id"))).distinct()
+    sets = docs.select("doc_id", "text").join(needed, "doc_id", "left_semi").mapInArrow(
+        lambda it: _shingle_set_rows(it, ngram), "doc_id string, shingles binary"
+    )
+    # hash joins: the set payloads are large, sorting them for a sort-merge join is most of the cost
+    paired = (
+        pairs.join(sets.select(F.col("doc_id").alias("src"), F.col("shingles").alias("src_set")).hint("shuffle_hash"), "src")
+        .join(sets.select(F.col("doc_id").alias("dst"), F.col("shingles").alias("dst_set")).hint("shuffle_hash"), "dst")
+        .select("src", "dst", "src_set", "dst_set")
+    )
+    return paired.mapInArrow(_score_sets, "src string, dst string, jaccard double")
+
+
+def verified_edges(docs: DataFrame, sketches: DataFrame, edges: DataFrame, config: MinHashConfig) -> DataFrame:
+    """The candidate edges whose Jaccard reaches `config.jaccard_threshold`.
+
+    verify=none keeps every candidate; signature keeps the pairs whose signature agreement reaches the
+    threshold; exact decides by the signature where its estimate lies outside `estimate_margin` and by
+    the exact shingle-set Jaccard in between.
+    """
     if config.verify == "none":
         return edges
-    if config.verify == "exact":
-        values, scorer = docs.select("doc_id", F.col("text").alias("value")), lambda it: _score_texts(it, config.ngram)
-    else:
-        values, scorer = sigs.select("doc_id", F.col("signature").alias("value")), _score_signatures
-    paired = (
-        edges.join(values.withColumnRenamed("doc_id", "src").withColumnRenamed("value", "src_value"), "src")
-        .join(values.withColumnRenamed("doc_id", "dst").withColumnRenamed("value", "dst_value"), "dst")
-        .select("src", "dst", "src_value", "dst_value")
+    sig = sketches.select("doc_id", "signature")
+    estimated = (
+        edges.join(sig.select(F.col("doc_id").alias("src"), F.col("signature").alias("a")), "src")
+        .join(sig.select(F.col("doc_id").alias("dst"), F.col("signature").alias("b")), "dst")
+        .select("src", "dst", _agreement("a", "b", config.num_perm).alias("estimate"))
     )
-    scored = paired.mapInArrow(scorer, "src string, dst string, jaccard double")
-    return scored.filter(F.col("jaccard") >= config.jaccard_threshold).select("src", "dst")
+    if config.verify == "signature":
+        return estimated.filter(F.col("estimate") >= config.jaccard_threshold).select("src", "dst")
+    low, high = estimate_margin(config.jaccard_threshold, config.num_perm)
+    # both branches read `estimated`; Spark reuses its shuffles within the one query that consumes them
+    sure = estimated.filter(F.col("estimate") >= high).select("src", "dst")
+    unsure = estimated.filter((F.col("estimate") >= low) & (F.col("estimate") < high)).select("src", "dst")
+    checked = exact_scores(docs, unsure, config.ngram).filter(F.col("jaccard") >= config.jaccard_threshold)
+    return sure.union(checked.select("src", "dst"))
 
 
-def connected_components(spark: SparkSession, edges: DataFrame, max_iterations: int = 100) -> DataFrame:
-    """(node, component) where component is the smallest node id reachable, by min-label propagation.
+def _local_union_find(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """One partition's edges collapsed to stars: (node, smallest node it reaches within the partition)."""
+    uf = UnionFind()
+    for batch in batches:
+        for a, b in zip(batch.column("src").to_pylist(), batch.column("dst").to_pylist()):
+            uf.union(a, b)
+    pairs = [(node, root) for node, root in uf.components().items() if node != root]
+    yield pa.RecordBatch.from_arrays([pa.array([p[0] for p in pairs], pa.string()), pa.array([p[1] for p in pairs], pa.string())], schema=EDGES)
 
-    Each round proposes to every node the smallest label among its neighbours; rounds stop when no
-    label changes. The graph and the labels stay in Spark (checkpointed each round to cut lineage).
+
+def _large_star(edges: DataFrame) -> DataFrame:
+    """Every node links its larger neighbours to the smallest of itself and its neighbours."""
+    both = edges.union(edges.select(F.col("dst").alias("src"), F.col("src").alias("dst")))
+    smallest = F.least(F.min("dst").over(Window.partitionBy("src")), F.col("src"))
+    return both.select("src", "dst", smallest.alias("m")).filter(F.col("dst") > F.col("src")) \
+        .select(F.col("dst").alias("src"), F.col("m").alias("dst")).distinct()
+
+
+def _small_star(edges: DataFrame) -> DataFrame:
+    """Every node links itself and its smaller neighbours to the smallest of them."""
+    oriented = edges.select(F.greatest("src", "dst").alias("src"), F.least("src", "dst").alias("dst"))
+    smallest = F.min("dst").over(Window.partitionBy("src"))
+    marked = oriented.select("src", "dst", smallest.alias("m"))
+    neighbours = marked.filter(F.col("dst") != F.col("m")).select(F.col("dst").alias("src"), F.col("m").alias("dst"))
+    return neighbours.union(marked.select("src", F.col("m").alias("dst"))).distinct()
+
+
+def connected_components(spark: SparkSession, edges: DataFrame, max_iterations: int = 50) -> DataFrame:
+    """(node, component) for every node of `edges`, component being the smallest node id reachable.
+
+    A union-find inside each partition first collapses what one task can see into stars; then
+    large-star and small-star rounds (Kiveris et al., "Connected Components in MapReduce and Beyond")
+    alternate until every edge points from a node to a root that has no smaller neighbour, which
+    takes O(log n) rounds even on long chains. Each round is checkpointed; nothing reaches the driver
+    but one count per round.
     """
-    both = edges.select("src", "dst").union(edges.select(F.col("dst").alias("src"), F.col("src").alias("dst"))).distinct()
-    both = both.localCheckpoint()
-    labels = both.groupBy("src").agg(F.least(F.min("dst"), F.first("src")).alias("label")).withColumnRenamed("src", "node")
+    current = edges.select("src", "dst").mapInArrow(_local_union_find, "src string, dst string").localCheckpoint()
     for iteration in range(max_iterations):
-        proposed = (
-            both.join(labels.withColumnRenamed("node", "dst"), "dst")
-            .groupBy("src").agg(F.min("label").alias("proposed"))
-            .withColumnRenamed("src", "node")
-        )
-        updated = (
-            labels.join(proposed, "node", "left")
-            .select("node", F.least("label", F.coalesce("proposed", "label")).alias("label"),
-                    F.coalesce(F.col("proposed") < F.col("label"), F.lit(False)).alias("changed"))
-            .localCheckpoint()
-        )
-        changed = updated.filter("changed").count()
-        labels = updated.select("node", "label")
-        log.info("connected components: iteration %d, %d labels changed", iteration + 1, changed)
-        if changed == 0:
+        current = _small_star(_large_star(current)).localCheckpoint()
+        # converged when no edge's target is itself the source of another edge (every component a star)
+        unfinished = current.join(current.select(F.col("src").alias("dst")).distinct(), "dst", "left_semi").count()
+        log.info("connected components: round %d, %d edges not yet at their root", iteration + 1, unfinished)
+        if unfinished == 0:
             break
     else:
-        raise RuntimeError(f"connected components did not converge in {max_iterations} iterations")
-    return labels.withColumnRenamed("label", "component")
+        raise RuntimeError(f"connected components did not converge in {max_iterations} rounds")
+    roots = current.select(F.col("dst").alias("node"), F.col("dst").alias("component")).distinct()
+    return current.select(F.col("src").alias("node"), F.col("dst").alias("component")).union(roots)
 
 
 def near_duplicates(spark: SparkSession, docs: DataFrame, config: MinHashConfig) -> DataFrame:
     """Drops for every member of a near-duplicate cluster but its smallest doc_id, naming cluster and kept id."""
-    sigs = signature_frame(docs, config).persist(StorageLevel.DISK_ONLY)
-    components = connected_components(spark, candidate_edges(docs, sigs, config))
-    sigs.unpersist()
+    bands, rows = band_layout(config)
+    log.info("minhash: %d permutations, %d bands x %d rows, verify=%s", config.num_perm, bands, rows, config.verify)
+    sketches = sketch_frame(docs, config).persist(StorageLevel.DISK_ONLY)
+    edges = verified_edges(docs, sketches, candidate_edges(sketches), config)
+    components = connected_components(spark, edges)
+    sketches.unpersist()
     removed = components.filter(F.col("node") != F.col("component")).withColumnRenamed("node", "doc_id")
     return _drops(removed.withColumn("cluster", F.col("component")), "minhash_dedup", "near_duplicate", "component", {"cluster": "cluster"})
 

@@ -80,8 +80,8 @@ class MinHashConfig(Strict):
     enabled: bool = True
     ngram: int = Field(5, ge=1)
     num_perm: int = Field(112, ge=8)
-    bands: int = Field(14, ge=1)
-    rows: int = Field(8, ge=1)
+    bands: int = Field(22, ge=1)
+    rows: int = Field(5, ge=1)
     threshold: float | None = Field(None, gt=0, lt=1)
     verify: Literal["exact", "signature", "none"] = "exact"
     jaccard_threshold: float = Field(0.7, gt=0, le=1)

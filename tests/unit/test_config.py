@@ -6,7 +6,7 @@ from tiers.config import ConfigError, load_config
 def test_default_config_loads_with_the_papers_values():
     config = load_config()
     assert config.l1.dedup.minhash.num_perm == 112
-    assert (config.l1.dedup.minhash.bands, config.l1.dedup.minhash.rows) == (14, 8)
+    assert (config.l1.dedup.minhash.bands, config.l1.dedup.minhash.rows) == (22, 5)  # issue 17: recall at Jaccard 0.7
     assert (config.l2.train.dim, config.l2.train.lr, config.l2.train.word_ngrams) == (256, 0.1, 3)
     assert config.l2.threshold == 0.5
     assert [s.name for s in config.l1.steps][:2] == ["unicode_repair", "blank_lines"]

@@ -17,6 +17,7 @@ import numpy as np
 
 _FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
 EMPTY = np.uint32(0xFFFFFFFF)
+_COMBINE = np.uint64(0x100000001B3)
 
 
 @lru_cache(maxsize=8)
@@ -83,6 +84,22 @@ def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_we
             if cost < best_cost:
                 best, best_cost = (b, r), cost
     return best
+
+
+def candidate_probability(jaccard_value: float | np.ndarray, bands: int, rows: int) -> float | np.ndarray:
+    """The LSH S-curve: probability that a pair at this Jaccard shares at least one of `bands` bands of `rows`."""
+    return 1.0 - (1.0 - np.asarray(jaccard_value, dtype=float) ** rows) ** bands
+
+
+def estimate_margin(threshold: float, num_perm: int, z: float = 3.5) -> tuple[float, float]:
+    """(low, high): a signature estimate outside this interval decides a pair on its own.
+
+    The estimate of a pair at Jaccard `threshold` is binomial with standard deviation
+    sqrt(t (1 - t) / num_perm); `z` of those on either side leaves a chance of about 3e-6 that a pair
+    on the wrong side of the threshold is decided without the exact check.
+    """
+    sigma = float(np.sqrt(threshold * (1 - threshold) / num_perm))
+    return max(0.0, threshold - z * sigma), min(1.0, threshold + z * sigma)
 
 
 def jaccard(a: set, b: set) -> float:
