@@ -51,4 +51,4 @@ def test_unknown_operator_and_parameter_are_named(tmp_path):
 
 def test_minhash_layout_must_fit_the_permutations():
     with pytest.raises(ConfigError, match="exceeds num_perm"):
-        load_config(None, ["l1.dedup.minhash.bands=20"])
+        load_config(None, ["l1.dedup.minhash.bands=30"])  # 30 x 5 rows > 112
