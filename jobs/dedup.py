@@ -5,8 +5,8 @@ removes the dropped ids from the documents in one anti-join, so texts move once.
 on the driver. Near dedup, stage by stage:
 
 1. `sketch_frame`: one pass of Python over the texts (mapInArrow, numpy) gives each document's MinHash
-   signature (array<int>) and its band keys (array<bigint>); persisted on disk, it is a few hundred
-   bytes per document and is read twice.
+   signature (array<int>) and its band keys (array<bigint>); checkpointed on the executors, it is a
+   few hundred bytes per document and is read twice.
 2. `candidate_edges`: the band keys are exploded in the JVM and one window per bucket links every
    member to the bucket's smallest and preceding id (linear in the bucket size, no all-pairs).
 3. `verified_edges`: each candidate pair's signature agreement is computed in the JVM (a join with the
@@ -23,7 +23,6 @@ from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
-from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -171,7 +170,8 @@ def verified_edges(docs: DataFrame, sketches: DataFrame, edges: DataFrame, confi
     if config.verify == "signature":
         return estimated.filter(F.col("estimate") >= config.jaccard_threshold).select("src", "dst")
     low, high = estimate_margin(config.jaccard_threshold, config.num_perm)
-    # both branches read `estimated`; Spark reuses its shuffles within the one query that consumes them
+    # three branches read `estimated` (sure, unsure, the ids the exact check needs): computed once
+    estimated = estimated.localCheckpoint()
     sure = estimated.filter(F.col("estimate") >= high).select("src", "dst")
     unsure = estimated.filter((F.col("estimate") >= low) & (F.col("estimate") < high)).select("src", "dst")
     checked = exact_scores(docs, unsure, config.ngram).filter(F.col("jaccard") >= config.jaccard_threshold)
@@ -232,10 +232,10 @@ def near_duplicates(spark: SparkSession, docs: DataFrame, config: MinHashConfig)
     """Drops for every member of a near-duplicate cluster but its smallest doc_id, naming cluster and kept id."""
     bands, rows = band_layout(config)
     log.info("minhash: %d permutations, %d bands x %d rows, verify=%s", config.num_perm, bands, rows, config.verify)
-    sketches = sketch_frame(docs, config).persist(StorageLevel.DISK_ONLY)
+    # computed once, eagerly: every later stage reads it (bands, signature agreement)
+    sketches = sketch_frame(docs, config).localCheckpoint()
     edges = verified_edges(docs, sketches, candidate_edges(sketches), config)
     components = connected_components(spark, edges)
-    sketches.unpersist()
     removed = components.filter(F.col("node") != F.col("component")).withColumnRenamed("node", "doc_id")
     return _drops(removed.withColumn("cluster", F.col("component")), "minhash_dedup", "near_duplicate", "component", {"cluster": "cluster"})
 
