@@ -26,11 +26,10 @@ JOB = "l1_dedup"
 
 def filtered_path(catalog: Catalog, filter_run: str | None) -> tuple[str, str]:
     """(path, run id) of the given committed l1_filter output, or of the latest."""
-    outputs = catalog.committed_outputs(kind="filtered", run_id=filter_run, current_only=filter_run is None)
-    if not outputs:
+    output = catalog.output_of("filtered", filter_run)
+    if output is None:
         raise MissingInput(f"no committed l1_filter output in {catalog.root} for run {filter_run or 'any'}")
-    latest = outputs[-1]
-    return latest.path, latest.run_id
+    return output.path, output.run_id
 
 
 def run_l1_dedup(spark: SparkSession, config: TiersConfig, root: str, filter_run: str | None = None,

@@ -67,11 +67,10 @@ def refine_partition(batches: Iterator[pa.RecordBatch], config: TiersConfig, end
 
 
 def l2_path(catalog: Catalog, l2_run: str | None) -> tuple[str, str]:
-    outputs = catalog.committed_outputs(kind="L2", run_id=l2_run, current_only=l2_run is None)
-    if not outputs:
+    output = catalog.output_of("L2", l2_run)
+    if output is None:
         raise MissingInput(f"no committed L2 output in {catalog.root} for run {l2_run or 'any'}")
-    latest = outputs[-1]
-    return latest.path, latest.run_id
+    return output.path, output.run_id
 
 
 class EngineFailure(RuntimeError):

@@ -228,8 +228,12 @@ def _compress(compression: str, data: bytes) -> bytes:
     return data
 
 
-def _truncate(blobs: list[bytes], groups: list[list[Unit]], cut: int, compression: str) -> tuple[list[bytes], list[list[Unit]]]:
-    """Keep `cut` bytes; records wholly before the cut stay as they were, the one cut (or its member) is not."""
+def _truncate(blobs: list[bytes], groups: list[list[Unit]], cut: int, compression: str, tail: int = 1,
+              warc: bool = False) -> tuple[list[bytes], list[list[Unit]]]:
+    """Keep `cut` bytes; records wholly before the cut stay as they were, the one cut (or its member) is not.
+
+    `tail` is how many bytes a cut record may lose and still parse (a JSONL line its newline; a WARC
+    record its closing blank lines); a cut compressed member gives back an unknown prefix of its units."""
     kept_blobs, kept_groups, pos = [], [], 0
     for blob, group in zip(blobs, groups):
         if pos + len(blob) <= cut:
@@ -241,9 +245,9 @@ def _truncate(blobs: list[bytes], groups: list[list[Unit]], cut: int, compressio
             break
         kept_blobs.append(blob[: cut - pos])
         if compression == "plain":
-            kept_groups.append(_cut_units(group, cut - pos, tail=1))
-        else:  # a cut member gives back a prefix of its lines, then one quarantine row
-            kept_groups.append([Unit(b"", None, "unknown") for u in group if u.state != "ignored"] + [Unit(b"", None, "bad")])
+            kept_groups.append(_cut_units(group, cut - pos, tail=tail))
+        else:  # a cut member gives back a prefix of its units, then one quarantine row
+            kept_groups.append([Unit(b"", None, "unknown") for u in group if warc or u.state != "ignored"] + [Unit(b"", None, "bad")])
         break
     return kept_blobs, kept_groups
 
@@ -298,7 +302,7 @@ def build_warc(rng: random.Random, sources: list[list[bytes]], index: int) -> tu
     if action == "truncate":
         total = sum(map(len, blobs))
         cut = rng.randrange(1, total)
-        blobs, groups = _truncate_warc(blobs, groups, cut, compression)
+        blobs, groups = _truncate(blobs, groups, cut, compression, tail=4, warc=True)
         damage.append(f"truncate@{cut}")
     elif action == "flip":
         k = rng.randrange(len(blobs))
@@ -316,25 +320,6 @@ def build_warc(rng: random.Random, sources: list[list[bytes]], index: int) -> tu
         damage.append("junk_between")
     truth = _truth(f"{index:04d}.warc" + ("" if compression == "plain" else ".gz"), "warc", [u for g in groups for u in g], damage)
     return b"".join(blobs), truth.name[4:], truth
-
-
-def _truncate_warc(blobs: list[bytes], groups: list[list[Unit]], cut: int, compression: str) -> tuple[list[bytes], list[list[Unit]]]:
-    kept_blobs, kept_groups, pos = [], [], 0
-    for blob, group in zip(blobs, groups):
-        if pos + len(blob) <= cut:
-            kept_blobs.append(blob)
-            kept_groups.append(group)
-            pos += len(blob)
-            continue
-        if cut == pos:
-            break
-        kept_blobs.append(blob[: cut - pos])
-        if compression == "plain":
-            kept_groups.append(_cut_units(group, cut - pos, tail=4))
-        else:
-            kept_groups.append([Unit(b"", None, "unknown") for _ in group] + [Unit(b"", None, "bad")])
-        break
-    return kept_blobs, kept_groups
 
 
 def _record(headers: list[tuple[str, str]], block: bytes) -> bytes:

@@ -277,6 +277,11 @@ class Catalog:
             ).fetchall()
         return [OutputRecord(kind, str(self.root / path), n, size, tier, run) for kind, path, n, size, tier, run in rows]
 
+    def output_of(self, kind: str, run_id: str | None) -> OutputRecord | None:
+        """The output of `kind` of the given run, or the latest current one when no run is given."""
+        outputs = self.committed_outputs(kind=kind, run_id=run_id, current_only=run_id is None)
+        return outputs[-1] if outputs else None
+
     def run_scope(self, run_id: str) -> list[str]:
         with self.connect() as con:
             row = con.execute("SELECT scope FROM runs WHERE run_id = ?", [run_id]).fetchone()
