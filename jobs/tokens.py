@@ -1,0 +1,32 @@
+"""`n_tokens` for a tier's rows, counted inside the executors in Arrow batches (`mapInArrow`).
+
+One call before a job writes its tier: `frame = with_token_counts(frame, spec)`. A frame that already
+has `n_tokens` (L2 inherits L1's) is returned unchanged, so counting happens once per text.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import pyarrow as pa
+from pyspark.sql import DataFrame
+from pyspark.sql.types import LongType, StructField, StructType
+
+from tiers.tokens import DEFAULT_TOKENIZER, count_tokens, resolve_spec
+
+TOKENS_COLUMN = "n_tokens"
+
+
+def _count_batches(batches: Iterator[pa.RecordBatch], spec: str, text_column: str) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        counts = count_tokens(batch.column(text_column).to_pylist(), spec)
+        yield pa.RecordBatch.from_arrays([*batch.columns, pa.array(counts, pa.int64())],
+                                         names=[*batch.schema.names, TOKENS_COLUMN])
+
+
+def with_token_counts(frame: DataFrame, spec: str = DEFAULT_TOKENIZER, text_column: str = "text") -> DataFrame:
+    """`frame` plus `n_tokens` (tokens of `text_column` under the tokenizer `spec`; 0 for a null text)."""
+    if TOKENS_COLUMN in frame.columns:
+        return frame
+    resolve_spec(spec)  # a missing tokenizer fails here, on the driver, with its name
+    schema = StructType([*frame.schema.fields, StructField(TOKENS_COLUMN, LongType(), False)])
+    return frame.mapInArrow(lambda batches: _count_batches(batches, spec, text_column), schema)

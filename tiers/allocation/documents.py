@@ -1,0 +1,86 @@
+"""The documents a plan can allocate, as SQL over the catalog's tier views (nothing leaves DuckDB).
+
+- view `quality_buckets (doc_id, quality_score, n_tokens, percentile, bucket)`: every scored L1
+  document with its token-weighted percentile of `quality_score` (the share of L1 tokens scored
+  below it, plus half its own) and its bucket (how many edges lie at or below that percentile: 0 is
+  the lowest). L2 documents are L1 documents, so they keep their L1 bucket.
+- `home_documents_sql()`: every document once, at its *home tier* (the highest it reached: L3
+  rewrites, L4 items, L2, then L1 documents not in L2), with its bucket and tokens.
+"""
+from __future__ import annotations
+
+import duckdb
+
+from tiers.allocation.plan import BucketsSpec
+
+
+class MissingTokens(RuntimeError):
+    """A tier holds documents without an `n_tokens` column (written before token counting existed)."""
+
+
+def columns_of(con: duckdb.DuckDBPyConnection, view: str) -> set[str]:
+    return {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {view}").fetchall()}
+
+
+def check_token_columns(con: duckdb.DuckDBPyConnection) -> None:
+    for view in ("l1", "l2", "l3"):
+        if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {view} LIMIT 1)").fetchone()[0] == 0:
+            continue
+        if "n_tokens" not in columns_of(con, view):
+            raise MissingTokens(f"the current {view.upper()} has no n_tokens column (written before token counting): "
+                                f"re-run the job that writes {view.upper()} with --force")
+
+
+def create_bucket_view(con: duckdb.DuckDBPyConnection, spec: BucketsSpec) -> None:
+    edges = ", ".join(repr(float(e)) for e in spec.resolved_edges()) or "NULL"
+    edge_list = f"[{edges}]::DOUBLE[]" if spec.resolved_edges() else "[]::DOUBLE[]"
+    con.execute(f"""
+        CREATE OR REPLACE VIEW quality_buckets AS
+        WITH scored AS (
+            SELECT l1.doc_id, l1.n_tokens, s.quality_score FROM l1 JOIN l2_scores s USING (doc_id)
+            WHERE s.quality_score IS NOT NULL
+        ), ranked AS (
+            SELECT doc_id, quality_score, n_tokens,
+                   (sum(n_tokens) OVER (ORDER BY quality_score, doc_id ROWS UNBOUNDED PRECEDING) - n_tokens / 2.0)
+                   / nullif(sum(n_tokens) OVER (), 0) AS percentile
+            FROM scored
+        )
+        SELECT doc_id, quality_score, n_tokens, percentile,
+               len(list_filter({edge_list}, lambda e: e <= percentile))::INTEGER AS bucket
+        FROM ranked""")
+
+
+def l4_select(con: duckdb.DuckDBPyConnection) -> str | None:
+    """`SELECT doc_id, text, n_tokens` over the current L4, or None while L4 has no such columns."""
+    columns = columns_of(con, "l4")
+    key = "doc_id" if "doc_id" in columns else "ki_id" if "ki_id" in columns else None
+    if key is None or not {"text", "n_tokens"} <= columns:
+        return None
+    return f"SELECT {key} AS doc_id, text, n_tokens FROM l4"
+
+
+def home_documents_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL for (doc_id, tier, bucket, n_tokens): each current document once, at its home tier."""
+    parts = [
+        "SELECT doc_id, 'L3' AS tier, NULL::INTEGER AS bucket, n_tokens FROM l3",
+        "SELECT l2.doc_id, 'L2' AS tier, b.bucket, l2.n_tokens FROM l2 LEFT JOIN quality_buckets b USING (doc_id)",
+        "SELECT l1.doc_id, 'L1' AS tier, b.bucket, l1.n_tokens FROM l1 ANTI JOIN l2 USING (doc_id) "
+        "LEFT JOIN quality_buckets b USING (doc_id)",
+    ]
+    l4 = l4_select(con)
+    if l4:
+        parts.insert(0, f"SELECT doc_id, 'L4' AS tier, NULL::INTEGER AS bucket, n_tokens FROM ({l4})")
+    if con.execute("SELECT count(*) FROM (SELECT 1 FROM l3 LIMIT 1)").fetchone()[0] == 0:
+        parts.pop(-3)  # an empty L3 view may lack n_tokens
+    return " UNION ALL ".join(parts)
+
+
+def texts_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL for (doc_id, tier, text) of every current document at its home tier's view."""
+    parts = ["SELECT doc_id, 'L2' AS tier, text FROM l2", "SELECT doc_id, 'L1' AS tier, text FROM l1"]
+    if con.execute("SELECT count(*) FROM (SELECT 1 FROM l3 LIMIT 1)").fetchone()[0]:
+        parts.insert(0, "SELECT doc_id, 'L3' AS tier, text FROM l3")
+    l4 = l4_select(con)
+    if l4:
+        parts.insert(0, f"SELECT doc_id, 'L4' AS tier, text FROM ({l4})")
+    return " UNION ALL ".join(parts)
