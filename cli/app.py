@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from cli import catalog_cmd, classifier_cmd, config_cmd, doctor_cmd, report_cmd, verify_cmd
+from cli import allocate_cmd, catalog_cmd, classifier_cmd, config_cmd, doctor_cmd, report_cmd, verify_cmd
 from tiers.exit_codes import EXIT_CATALOG, EXIT_FAILED, EXIT_USAGE
 from cli.options import JobOptions
 from tiers.catalog import CatalogError
@@ -27,6 +27,8 @@ app.add_typer(verify_cmd.app, name="verify")
 app.add_typer(config_cmd.app, name="config")
 app.command("doctor")(doctor_cmd.doctor)
 app.command("report")(report_cmd.report)
+app.command("allocate")(allocate_cmd.allocate)
+app.command("export")(allocate_cmd.export)
 console = Console(stderr=True)
 
 InputOpt = typer.Option(..., "--input", help="file, directory or glob of WARC/WET/JSONL/Parquet; repeatable")

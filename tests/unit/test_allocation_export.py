@@ -1,0 +1,64 @@
+"""Export of a stage: shards that datasets, Polars and DuckDB read, repeats applied, tokens recounted
+with the tokenizer equal to the allocation's, a deterministic order, curriculum blocks, blends."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import duckdb
+import pytest
+
+from tests.unit.test_allocation import plan, root  # noqa: F401 - the hand-built root fixture
+from tiers.allocation.allocate import allocate
+from tiers.allocation.export import export_stage
+from tiers.tokens import count_tokens
+
+
+def test_export_parquet_loads_everywhere(root, tmp_path):  # noqa: F811
+    data_root, eval_dir = root
+    allocate(data_root, plan(), eval_dir=eval_dir)
+    result = export_stage(data_root, "pretrain", tmp_path / "out", "parquet", shard_rows=10)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert len(result.shards) == 4 and manifest["documents"] == 39  # 22 + 13 + 4 rows (web 2250 -> 22 docs x 100)
+    datasets = pytest.importorskip("datasets", reason="Hugging Face datasets is not installed")
+    files = [str(tmp_path / "out" / f) for f in result.shards]
+    loaded = datasets.load_dataset("parquet", data_files=files, split="train", cache_dir=str(tmp_path / "hf"))
+    assert loaded.num_rows == 39
+    recounted = sum(count_tokens(loaded["text"]))
+    con = duckdb.connect(str(data_root / "catalog.duckdb"), read_only=True)
+    planned = con.execute("SELECT sum(realized_tokens) FROM allocation_targets t JOIN allocation_plans p USING (allocation_id) "
+                          "WHERE p.is_current AND stage = 'pretrain'").fetchone()[0]
+    assert recounted == planned == manifest["tokens"]
+    repeats = dict(con.execute("SELECT doc_id, repeats FROM allocation WHERE stage = 'pretrain'").fetchall())
+    assert Counter(loaded["doc_id"]) == Counter(repeats)
+    polars = pytest.importorskip("polars")
+    assert polars.read_parquet(files).height == 39
+    assert duckdb.connect().execute(f"SELECT count(*) FROM read_parquet({files})").fetchone()[0] == 39
+    blend = json.loads((tmp_path / "out" / "megatron_blend.json").read_text())
+    assert blend["pretrain"]["data_path"][1::2] == ["data/pretrain/hq", "data/pretrain/rewrites", "data/pretrain/web"]
+    assert sum(blend["pretrain"]["data_path"][0::2]) == pytest.approx(1.0, abs=1e-5)
+    buckets = json.loads((tmp_path / "out" / "bucket_weights.json").read_text())
+    assert buckets["pretrain"]["L3"] == [pytest.approx(400 / 3900, abs=1e-6), 2.0]
+
+
+def test_export_is_deterministic_and_jsonl(root, tmp_path):  # noqa: F811
+    data_root, eval_dir = root
+    allocate(data_root, plan(), eval_dir=eval_dir)
+    first = export_stage(data_root, "decay", tmp_path / "a", "jsonl", shard_rows=4)
+    second = export_stage(data_root, "decay", tmp_path / "b", "jsonl", shard_rows=4)
+    assert [(tmp_path / "a" / f).read_bytes() for f in first.shards] == [(tmp_path / "b" / f).read_bytes() for f in second.shards]
+    lines = [json.loads(l) for f in first.shards for l in (tmp_path / "a" / f).read_text().splitlines()]
+    assert len(lines) == first.rows and [l["position"] for l in lines] == list(range(first.rows))
+    datasets = pytest.importorskip("datasets", reason="Hugging Face datasets is not installed")
+    loaded = datasets.load_dataset("json", data_files=[str(tmp_path / "a" / f) for f in first.shards], split="train",
+                                   cache_dir=str(tmp_path / "hf"))
+    assert loaded.num_rows == first.rows
+
+
+def test_curriculum_writes_sources_in_order(root, tmp_path):  # noqa: F811
+    data_root, eval_dir = root
+    allocate(data_root, plan(order="curriculum"), eval_dir=eval_dir)
+    result = export_stage(data_root, "pretrain", tmp_path / "c", "parquet")
+    order = duckdb.connect().execute(f"SELECT source FROM read_parquet('{tmp_path / 'c' / result.shards[0]}') ORDER BY position").fetchall()
+    sources = [s for (s,) in order]
+    assert sources == ["web"] * sources.count("web") + ["hq"] * sources.count("hq") + ["rewrites"] * sources.count("rewrites")
