@@ -34,11 +34,13 @@ def status(root: str = typer.Option(..., help="data root holding catalog.duckdb"
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_CATALOG)
     table = Table(title=f"tiers in {root}")
-    for column in ("tier", "documents", "bytes", "runs"):
+    tokens = _tokens_per_tier(root)
+    for column in ("tier", "documents", "bytes", "tokens", "runs"):
         table.add_column(column, justify="right" if column != "tier" else "left")
     for tier in ("L0", "L1", "L2", "L3", "L4"):
         item = report["tiers"].get(tier, {"documents": 0, "bytes": 0, "runs": 0})
-        table.add_row(tier, f"{item['documents']:,}", f"{item['bytes']:,}", str(item["runs"]))
+        table.add_row(tier, f"{item['documents']:,}", f"{item['bytes']:,}",
+                      "-" if tokens.get(tier) is None else f"{tokens[tier]:,}", str(item["runs"]))
     console.print(table)
     if report["drops"]:
         drops = Table(title="drops")
@@ -54,6 +56,14 @@ def status(root: str = typer.Option(..., help="data root holding catalog.duckdb"
                       + ", ".join(f"{lang} {n:,}" for lang, n in report["no_model_languages"].items()))
     console.print(f"quarantined records: {report['quarantine']:,}   runs: {report['runs']}")
     console.print(funnel_line(report["tiers"], report["quarantine"]))
+
+
+def _tokens_per_tier(root: str) -> dict:
+    """n_tokens per tier (tiers/allocation/documents.py); '-' for a tier written without them."""
+    from tiers.allocation.documents import tokens_per_tier
+
+    with Catalog(root).connect(read_only=True) as con:
+        return tokens_per_tier(con)
 
 
 @app.command()

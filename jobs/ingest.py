@@ -19,6 +19,7 @@ from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
 from jobs.skeleton import check_conserved, job_main, run_job
 from jobs.spark import partitions_for
 from jobs.spark_schema import spark_ddl
+from jobs.tokens import with_token_counts
 from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import IngestConfig, TiersConfig
@@ -95,6 +96,7 @@ def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root
             new_docs = rows.filter(outcome == "l0").select(*schemas.L0.names)
             if existing:
                 new_docs = new_docs.join(spark.read.parquet(*existing).select("doc_id"), "doc_id", "left_anti")
+            new_docs = with_token_counts(new_docs, config.tokens.tokenizer)
             new_docs.write.option("parquet.block.size", ROW_GROUP_BYTES).parquet(run.stage("L0", tier="L0"))
             rows.filter(outcome == "quarantine").select(*schemas.QUARANTINE.names).write.parquet(run.stage("quarantine"))
             rows.filter(outcome == "manifest").select(*schemas.INGEST_MANIFEST.names).coalesce(1).write.parquet(run.stage("ingest_manifest"))

@@ -16,6 +16,7 @@ from jobs.dedup import exact_duplicates, near_duplicates, remove_dropped
 from jobs.runner import JobResult, JobRun, parquet_stats
 from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
 from jobs.spark import partitions_for
+from jobs.tokens import with_token_counts
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
 
@@ -53,6 +54,7 @@ def run_l1_dedup(spark: SparkSession, config: TiersConfig, root: str, filter_run
             duplicates.append(near.persist(StorageLevel.DISK_ONLY))
         try:
             l1 = remove_dropped(kept, *duplicates) if duplicates else kept
+            l1 = with_token_counts(l1, config.tokens.tokenizer)
             l1.withColumn("parent_ids", F.array(F.col("doc_id"))).withColumn("run_id", F.lit(run.run_id)) \
                 .write.parquet(run.stage("L1", tier="L1"))
             drops = duplicates[0] if duplicates else None

@@ -24,6 +24,7 @@ from classifiers.registry import ModelRef, resolve_models
 from jobs.runner import JobResult, JobRun, parquet_stats
 from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
 from jobs.spark_schema import spark_ddl
+from jobs.tokens import with_token_counts
 from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
@@ -161,6 +162,7 @@ def run_selection(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1
         scores = spark.read.parquet(scores_path).select("doc_id", "model_lang", "model_hash", "quality_score")
         joined = l1.join(scores, "doc_id", "left")
         selected = joined.filter(F.col("quality_score") >= threshold)
+        selected = with_token_counts(selected, config.tokens.tokenizer)  # L1's n_tokens when it has them
         selected.withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("L2", tier="L2"))
         rejected = joined.filter(F.col("quality_score").isNull() | (F.col("quality_score") < threshold))
         reason = F.when(F.col("quality_score").isNull(), F.lit("no_model_for_language")).otherwise(F.lit("below_quality_threshold"))

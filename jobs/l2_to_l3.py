@@ -26,6 +26,7 @@ from pyspark.sql import functions as F
 from jobs.runner import JobResult, JobRun, parquet_stats
 from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
 from jobs.spark_schema import spark_ddl
+from jobs.tokens import with_token_counts
 from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
@@ -147,7 +148,8 @@ def run_l2_to_l3(spark: SparkSession, config: TiersConfig, root: str, l2_run: st
                 outcome = F.col(schemas.OUTCOME)
                 rows.filter(outcome == "score").select(*[n for n in schemas.L3_SCORES.names if n != "run_id"]) \
                     .withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("l3_scores"))
-                rows.filter(outcome == "l3").select(*[n for n in schemas.L3.names if n != "run_id"]) \
+                with_token_counts(rows.filter(outcome == "l3").select(*[n for n in schemas.L3.names if n != "run_id"]),
+                                  config.tokens.tokenizer) \
                     .withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("L3", tier="L3"))
                 rows.filter(outcome == "rewrite_failed").select(*[n for n in schemas.L3_FAILURES.names if n != "run_id"]) \
                     .withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("l3_failures"))

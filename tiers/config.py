@@ -195,6 +195,12 @@ class L3Config(Strict):
     max_engine_error_share: float = Field(0.05, ge=0, le=1)  # above this share of engine_error documents the job fails
 
 
+class TokensConfig(Strict):
+    """The tokenizer that counts n_tokens in every tier: gguf:smollm2, gguf:PATH or PATH/tokenizer.json (tiers/tokens.py)."""
+
+    tokenizer: str = "gguf:smollm2"
+
+
 class TiersConfig(Strict):
     spark: SparkConfig = SparkConfig()
     ingest: IngestConfig = IngestConfig()
@@ -202,6 +208,7 @@ class TiersConfig(Strict):
     l2: L2Config = L2Config()
     llm: LLMConfig = LLMConfig()
     l3: L3Config = L3Config()
+    tokens: TokensConfig = TokensConfig()
 
 
 def _key_path(key: str) -> list[str]:

@@ -5,9 +5,11 @@ their buckets, the evaluation-overlap flags (a vectorised function over Arrow ba
 documents not checked against this evaluation index before), the per-cell token aggregates that the
 arithmetic in `solve.py` works on, and the per-document repeats. Python sees aggregates only.
 
-Per stage and cell, a target of `e` epochs gives every document `floor(e)` repeats, and one more to
-the documents first in the order of hash(doc_id, stage, seed) until the fraction's tokens are reached
-(a document is taken while the tokens before it plus half its own are under the target). No document
+Per stage and cell, a target of `e` epochs gives every document `floor(e)` repeats. The fractions'
+tokens of a source's cells are summed, and one more repeat goes to the source's documents (in cells
+with a fraction) first in the order of hash(doc_id, stage, seed) until that sum is reached (a document
+is taken while the tokens before it plus half its own are under it), so a source's realized tokens are
+within half a document of its allocation. No document
 exceeds `ceil(cap)` repeats of its home tier across stages: a later stage loses the excess.
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -102,23 +105,32 @@ def _cell_plan(plan: Plan, results: list[StageResult], cells: list[Cell]) -> pa.
             for (tier, bucket), tokens in sorted(source.cells.items(), key=lambda kv: (kv[0][0], -1 if kv[0][1] is None else kv[0][1])):
                 epochs = tokens / unique[(tier, bucket)]
                 rows.append({"stage": stage.stage, "stage_index": index, "source": source.source, "tier": tier,
-                             "bucket": bucket, "unique_tokens": unique[(tier, bucket)], "epochs": epochs, "tokens": tokens})
+                             "bucket": bucket, "unique_tokens": unique[(tier, bucket)], "epochs": epochs, "tokens": tokens,
+                             "fraction_tokens": (epochs - math.floor(epochs + 1e-9)) * unique[(tier, bucket)]})
+    totals: dict[tuple[str, str], float] = {}
+    for row in rows:
+        totals[(row["stage"], row["source"])] = totals.get((row["stage"], row["source"]), 0.0) + row["fraction_tokens"]
+    for row in rows:
+        row["source_fraction_tokens"] = totals[(row["stage"], row["source"])]
     schema = pa.schema([("stage", pa.string()), ("stage_index", pa.int32()), ("source", pa.string()), ("tier", pa.string()),
-                        ("bucket", pa.int32()), ("unique_tokens", pa.int64()), ("epochs", pa.float64()), ("tokens", pa.float64())])
+                        ("bucket", pa.int32()), ("unique_tokens", pa.int64()), ("epochs", pa.float64()), ("tokens", pa.float64()),
+                        ("fraction_tokens", pa.float64()), ("source_fraction_tokens", pa.float64())])
     return pa.Table.from_pylist(rows, schema=schema)
 
 
 ROWS_SQL = """
 WITH cand AS (
     SELECT d.doc_id, c.stage, c.stage_index, d.tier, d.bucket, c.source, d.n_tokens,
-           floor(c.epochs + 1e-9)::INTEGER AS whole,
-           (c.epochs - floor(c.epochs + 1e-9)) * c.unique_tokens AS frac_tokens,
-           sum(d.n_tokens) OVER (PARTITION BY c.stage, d.tier, d.bucket
-                                 ORDER BY md5_number_lower(d.doc_id || '|' || c.stage || '|' || $seed), d.doc_id
-                                 ROWS UNBOUNDED PRECEDING) - d.n_tokens AS before
+           floor(c.epochs + 1e-9)::INTEGER AS whole, c.fraction_tokens > 1e-6 AS in_pool, c.source_fraction_tokens
     FROM alloc_docs d JOIN cell_plan c ON d.tier = c.tier AND d.bucket IS NOT DISTINCT FROM c.bucket
+), ranked AS (
+    SELECT *, sum(CASE WHEN in_pool THEN n_tokens ELSE 0 END) OVER (
+                  PARTITION BY stage, source ORDER BY md5_number_lower(doc_id || '|' || stage || '|' || $seed), doc_id
+                  ROWS UNBOUNDED PRECEDING) - n_tokens AS before
+    FROM cand
 ), raw AS (
-    SELECT *, whole + CASE WHEN before + n_tokens / 2.0 < frac_tokens - 1e-6 THEN 1 ELSE 0 END AS r FROM cand
+    SELECT *, whole + CASE WHEN in_pool AND before + n_tokens / 2.0 < source_fraction_tokens - 1e-6 THEN 1 ELSE 0 END AS r
+    FROM ranked
 ), capped AS (
     SELECT raw.*, least(sum(r) OVER w, ceil(caps.cap)) - least(sum(r) OVER w - r, ceil(caps.cap)) AS repeats
     FROM raw JOIN caps USING (tier)

@@ -84,3 +84,13 @@ def texts_sql(con: duckdb.DuckDBPyConnection) -> str:
     if l4:
         parts.insert(0, f"SELECT doc_id, 'L4' AS tier, text FROM ({l4})")
     return " UNION ALL ".join(parts)
+
+
+def tokens_per_tier(con: duckdb.DuckDBPyConnection) -> dict[str, int | None]:
+    """Sum of n_tokens of each current tier (None where the tier's files have no n_tokens column)."""
+    totals: dict[str, int | None] = {}
+    for tier in ("L0", "L1", "L2", "L3", "L4"):
+        columns = columns_of(con, tier.lower())
+        totals[tier] = (int(con.execute(f"SELECT coalesce(sum(n_tokens), 0) FROM {tier.lower()}").fetchone()[0])
+                        if "n_tokens" in columns else None)
+    return totals

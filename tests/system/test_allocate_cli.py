@@ -1,0 +1,58 @@
+"""`tiers allocate`, `tiers export` and the tokens column of `tiers catalog status`, as subprocesses."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import yaml
+
+from tests.unit.test_allocation import plan, root  # noqa: F401 - the hand-built root fixture
+
+
+def tiers(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=300,
+                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"}, cwd=cwd)
+
+
+def write_plan(path, data) -> str:
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def test_allocate_export_status(root, tmp_path):  # noqa: F811
+    data_root, eval_dir = root
+    good = plan().model_dump(mode="json")
+    good["eval_dir"] = str(eval_dir)
+    run = tiers("allocate", "--root", str(data_root), "--plan", write_plan(tmp_path / "plan.yaml", good))
+    assert run.returncode == 0, run.stderr
+    import duckdb
+
+    con = duckdb.connect(str(data_root / "catalog.duckdb"), read_only=True)
+    stored = con.execute("SELECT sum(a.repeats * l.n_tokens) FROM allocation a JOIN (SELECT doc_id, n_tokens FROM "
+                         "read_parquet(?) UNION ALL SELECT doc_id, n_tokens FROM read_parquet(?)) l USING (doc_id)",
+                         [str(data_root / "L1" / "l1run" / "*.parquet"), str(data_root / "L3" / "l3run" / "*.parquet")]).fetchone()[0]
+    con.close()
+    assert f"tokens {stored:,}" in run.stdout and "overlapping evaluation sets (never allocated) 1" in run.stdout
+    export = tiers("export", "--root", str(data_root), "--stage", "decay", "--out", str(tmp_path / "out"), "--format", "jsonl")
+    assert export.returncode == 0, export.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["stage"] == "decay" and manifest["format"] == "jsonl" and manifest["tokens"] > 0
+    status = tiers("catalog", "status", "--root", str(data_root))
+    assert status.returncode == 0, status.stderr
+    assert "tokens" in status.stdout and "1,600" in status.stdout  # L1: 16 documents of 100 tokens
+
+
+def test_unmeetable_and_invalid_plans(root, tmp_path):  # noqa: F811
+    data_root, eval_dir = root
+    bad = plan().model_dump(mode="json")
+    bad["eval_dir"] = str(eval_dir)
+    bad["stages"].append({"name": "midtrain", "budget": {"tokens": 2000}, "sources": [{"name": "hq", "tiers": ["L2"], "weight": 1.0}]})
+    run = tiers("allocate", "--root", str(data_root), "--plan", write_plan(tmp_path / "bad.yaml", bad))
+    assert run.returncode == 1
+    assert "budget cannot be met" in run.stderr and "midtrain" in run.stderr and "missing" in run.stderr
+    bad["stages"][0]["sources"][0]["weigth"] = 1
+    run = tiers("allocate", "--root", str(data_root), "--plan", write_plan(tmp_path / "typo.yaml", bad))
+    assert run.returncode == 2 and "stages.0.sources.0.weigth: unknown key" in run.stderr
+    run = tiers("export", "--root", str(data_root), "--stage", "pretrain", "--out", str(tmp_path / "none"))
+    assert run.returncode == 2 and "no allocation" in run.stderr
