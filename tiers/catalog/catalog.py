@@ -357,6 +357,9 @@ class Catalog:
         for tier in TIER_KINDS:
             empty = "NULL::VARCHAR AS doc_id" if tier in DOCUMENT_TIERS else "NULL::VARCHAR AS ki_id"
             con.execute(f"CREATE OR REPLACE VIEW {tier.lower()} AS " + source(tiers.get(tier, []), "*", empty))
+        from tiers.allocation.store import ensure_tables  # the allocation's tables and its view `allocation`
+
+        ensure_tables(con)
 
     # -- user SQL --------------------------------------------------------------------------
 
