@@ -8,8 +8,9 @@ arithmetic in `solve.py` works on, and the per-document repeats. Python sees agg
 Per stage and cell, a target of `e` epochs gives every document `floor(e)` repeats. The fractions'
 tokens of a source's cells are summed, and one more repeat goes to the source's documents (in cells
 with a fraction) first in the order of hash(doc_id, stage, seed) until that sum is reached (a document
-is taken while the tokens before it plus half its own are under it), so a source's realized tokens are
-within half a document of its allocation. No document
+is taken while the tokens before it plus half its own are under it); a second pass in the same order
+fills the gap that a large document at the boundary leaves with documents that fit in it, so a
+source's realized tokens are within half a document of its allocation, and usually much closer. No document
 exceeds `ceil(cap)` repeats of its home tier across stages: a later stage loses the excess.
 """
 from __future__ import annotations
@@ -121,16 +122,22 @@ def _cell_plan(plan: Plan, results: list[StageResult], cells: list[Cell]) -> pa.
 ROWS_SQL = """
 WITH cand AS (
     SELECT d.doc_id, c.stage, c.stage_index, d.tier, d.bucket, c.source, d.n_tokens,
-           floor(c.epochs + 1e-9)::INTEGER AS whole, c.fraction_tokens > 1e-6 AS in_pool, c.source_fraction_tokens
+           floor(c.epochs + 1e-9)::INTEGER AS whole, c.fraction_tokens > 1e-6 AS in_pool,
+           c.source_fraction_tokens AS goal, md5_number_lower(d.doc_id || '|' || c.stage || '|' || $seed) AS h
     FROM alloc_docs d JOIN cell_plan c ON d.tier = c.tier AND d.bucket IS NOT DISTINCT FROM c.bucket
-), ranked AS (
-    SELECT *, sum(CASE WHEN in_pool THEN n_tokens ELSE 0 END) OVER (
-                  PARTITION BY stage, source ORDER BY md5_number_lower(doc_id || '|' || stage || '|' || $seed), doc_id
-                  ROWS UNBOUNDED PRECEDING) - n_tokens AS before
+), first_pass AS (
+    SELECT *, in_pool AND sum(CASE WHEN in_pool THEN n_tokens ELSE 0 END) OVER (
+                  PARTITION BY stage, source ORDER BY h, doc_id ROWS UNBOUNDED PRECEDING) - n_tokens / 2.0 < goal - 1e-6 AS pick1
     FROM cand
+), gap AS (
+    SELECT *, goal - sum(CASE WHEN pick1 THEN n_tokens ELSE 0 END) OVER (PARTITION BY stage, source) AS gap FROM first_pass
+), second_pass AS (
+    SELECT *, in_pool AND NOT pick1 AND n_tokens <= gap AS fits,
+           sum(CASE WHEN in_pool AND NOT pick1 AND n_tokens <= gap THEN n_tokens ELSE 0 END) OVER (
+               PARTITION BY stage, source ORDER BY h, doc_id ROWS UNBOUNDED PRECEDING) AS filled
+    FROM gap
 ), raw AS (
-    SELECT *, whole + CASE WHEN in_pool AND before + n_tokens / 2.0 < source_fraction_tokens - 1e-6 THEN 1 ELSE 0 END AS r
-    FROM ranked
+    SELECT *, whole + CASE WHEN pick1 OR (fits AND filled <= gap + 1e-6) THEN 1 ELSE 0 END AS r FROM second_pass
 ), capped AS (
     SELECT raw.*, least(sum(r) OVER w, ceil(caps.cap)) - least(sum(r) OVER w - r, ceil(caps.cap)) AS repeats
     FROM raw JOIN caps USING (tier)
