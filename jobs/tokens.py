@@ -5,15 +5,18 @@ has `n_tokens` (L2 inherits L1's) is returned unchanged, so counting happens onc
 """
 from __future__ import annotations
 
+import logging
 from typing import Iterator
 
 import pyarrow as pa
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StructField, StructType
 
-from tiers.tokens import DEFAULT_TOKENIZER, count_tokens, resolve_spec
+from tiers.tokens import DEFAULT_TOKENIZER, TokenizerError, count_tokens, resolve_spec
 
 TOKENS_COLUMN = "n_tokens"
+log = logging.getLogger(__name__)
 
 
 def _count_batches(batches: Iterator[pa.RecordBatch], spec: str, text_column: str) -> Iterator[pa.RecordBatch]:
@@ -27,6 +30,13 @@ def with_token_counts(frame: DataFrame, spec: str = DEFAULT_TOKENIZER, text_colu
     """`frame` plus `n_tokens` (tokens of `text_column` under the tokenizer `spec`; 0 for a null text)."""
     if TOKENS_COLUMN in frame.columns:
         return frame
-    resolve_spec(spec)  # a missing tokenizer fails here, on the driver, with its name
+    try:
+        resolve_spec(spec)  # a missing tokenizer fails here, on the driver, with its name
+    except TokenizerError as exc:
+        if spec != DEFAULT_TOKENIZER:
+            raise
+        log.warning("n_tokens not counted: %s (the default tokenizer comes with the `llm` extra; "
+                    "or set tokens.tokenizer to a local tokenizer.json)", exc)
+        return frame.withColumn(TOKENS_COLUMN, F.lit(None).cast(LongType()))
     schema = StructType([*frame.schema.fields, StructField(TOKENS_COLUMN, LongType(), False)])
     return frame.mapInArrow(lambda batches: _count_batches(batches, spec, text_column), schema)
