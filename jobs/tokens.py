@@ -13,9 +13,10 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StructField, StructType
 
+from tiers import schemas
 from tiers.tokens import DEFAULT_TOKENIZER, TokenizerError, count_tokens, resolve_spec
 
-TOKENS_COLUMN = "n_tokens"
+TOKENS_COLUMN = schemas.N_TOKENS.name
 log = logging.getLogger(__name__)
 
 

@@ -105,7 +105,15 @@ L3 = pa.schema(
 
 L3_FAILURES = pa.schema([("doc_id", pa.string()), ("task", pa.string()), ("error", pa.string()), ("run_id", pa.string())])
 
+N_TOKENS = pa.field("n_tokens", pa.int64())
+"""Tokens of `text`, counted by jobs/tokens.py just before a tier is written (null without a tokenizer)."""
+
 OUTCOME = "_outcome"
+
+
+def with_tokens(schema: pa.Schema) -> pa.Schema:
+    """A tier's schema as its files hold it: its rows plus `n_tokens` last."""
+    return pa.schema([*schema, N_TOKENS])
 
 
 def with_outcome(schema: pa.Schema, extra: pa.Schema) -> pa.Schema:

@@ -1,5 +1,5 @@
 """Every query of docs/sql.md runs against a catalog built from the sample data (a copy of the session's
-l0-to-l2 root, re-selected at a second L2 threshold, then allocated with the shipped plan), and the
+l0-to-l2 root, re-selected at two more L2 thresholds, then allocated with the shipped plan), and the
 answers agree with figures computed here from the tier files directly."""
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tiers.allocation.allocate import allocate
 from tiers.allocation.plan import load_plan
 from tiers.resources import PROJECT
 
+OLDER_THRESHOLD, NEWER_THRESHOLD = "0.6", "0.75"
 QUERIES = re.findall(r"```sql\n(.*?)```", (PROJECT / "docs" / "sql.md").read_text(), flags=re.S)
 
 
@@ -25,8 +26,9 @@ def cookbook_root(pipeline_run, spark, tmp_path_factory):
     source, _ = pipeline_run
     root = tmp_path_factory.mktemp("cookbook") / "root"
     shutil.copytree(source, root)
-    config = load_config(None, [*TEST_OVERRIDES, "l2.threshold=0.8"])
-    run_l1_to_l2(spark, config, str(root), latest_l1_run(Catalog(root)))
+    for threshold in OLDER_THRESHOLD, NEWER_THRESHOLD:  # values no other test selects at, so both runs are new
+        config = load_config(None, [*TEST_OVERRIDES, f"l2.threshold={threshold}"])
+        run_l1_to_l2(spark, config, str(root), latest_l1_run(Catalog(root)))
     allocate(root, load_plan(PROJECT / "conf" / "allocation.yaml"), eval_dir=SHARED_DATA / "eval")
     return root
 
@@ -54,7 +56,7 @@ def test_answers_agree_with_the_files(cookbook_root):
         assert by_tier[(stage, "L2")] == tokens
     changes = dict(con.execute(QUERIES[-3]).fetchall())
     thresholds = [t for _, _, t, _ in con.execute(QUERIES[-4]).fetchall()]
-    assert thresholds == ["0.8", "0.5"]
+    assert thresholds == [NEWER_THRESHOLD, OLDER_THRESHOLD]
     assert changes["added"] == 0 and changes["removed"] > 0  # a higher threshold only removes documents
     lineage = con.execute(QUERIES[4]).fetchall()
     assert {"allocation", "L0 record", "L0", "L1"} <= {row[0] for row in lineage}
