@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import SHARED_DATA, open_catalog
 from tiers.allocation.allocate import allocate
-from tiers.allocation.eval_overlap import build_index
+from tiers.eval_overlap import build_index
 from tiers.allocation.export import export_stage
 from tiers.allocation.plan import load_plan
 from tiers.resources import PROJECT

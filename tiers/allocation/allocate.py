@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from tiers.allocation.documents import check_token_columns, create_bucket_view, home_documents_sql, texts_sql
-from tiers.allocation.eval_overlap import EvalIndex, build_index
+from tiers.eval_overlap import EvalIndex, build_index
 from tiers.allocation.plan import Plan
 from tiers.allocation.solve import Cell, StageResult, shortfalls, solve
 from tiers.allocation.store import ensure_tables
