@@ -22,26 +22,28 @@ def seeds(
     root: str = typer.Option(..., help="data root (its catalog answers SQL sources and records the experiments)"),
     pools: str = typer.Option("conf/seed_pools.yaml", help="pools YAML"),
 ) -> None:
-    """Verify each pool, train the classifier on the accepted ones, verify its selection, repeat."""
+    """Verify each pool, rank them, train the classifier on the accepted ones, verify its selection, repeat."""
     from tiers.catalog import Catalog
-    from verification.experiment import VerifyConfig
-    from verification.loop import LoopConfig, run_loop, summary
-    from verification.model import ModelConfig
-    from verification.pools import load_pools, texts
+    from verification.leakage import EvalLeak
+    from verification.loop import run_loop, summary
+    from verification.pools import eval_index, load_pools, texts
 
     options = SeedsOptions(root, pools)
     try:
         spec = load_pools(options.pools)
+        index = eval_index(spec.loop)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     catalog = Catalog(options.root)
     catalog.migrate()
-    s = spec.loop
-    config = LoopConfig(ModelConfig.preset(s.model), s.base_steps,
-                        VerifyConfig(tuple(s.seeds), s.candidate_share, s.anneal_steps, metric=s.metric, device=s.device), s.rounds)
-    result = run_loop({name: texts(sources, catalog) for name, sources in spec.pools.items()}, texts(spec.default, catalog),
-                      texts(spec.negatives, catalog), texts(spec.reference, catalog), catalog.root / "models", config, catalog)
+    try:
+        result = run_loop({name: texts(sources, catalog) for name, sources in spec.pools.items()}, texts(spec.default, catalog),
+                          texts(spec.negatives, catalog), spec.loop.material(texts(spec.reference, catalog)),
+                          catalog.root / "models", spec.loop.loop_config(), catalog, index)
+    except EvalLeak as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
     typer.echo(json.dumps(summary(result), indent=1, default=float))
 
 
@@ -85,10 +87,11 @@ def anneal(
 
     from tiers.catalog import Catalog
     from verification.data import encode
-    from verification.experiment import VerifyConfig, verify_pool
+    from verification.experiment import verify_pool
+    from verification.leakage import refuse_eval_overlap
     from verification.loop import record
     from verification.model import ModelConfig, TinyLM
-    from verification.pools import load_pools, texts
+    from verification.pools import eval_index, load_pools, texts
 
     spec = load_pools(pools)
     if pool not in spec.pools:
@@ -99,10 +102,14 @@ def anneal(
     model.load_state_dict(saved["state"])
     catalog = Catalog(root)
     catalog.migrate()
-    s = spec.loop
-    result = verify_pool(pool, model, encode(texts(spec.default, catalog)), encode(texts(spec.pools[pool], catalog)),
-                         encode(texts(spec.reference, catalog)), {},
-                         VerifyConfig(tuple(s.seeds), s.candidate_share, s.anneal_steps, metric=s.metric, device=s.device))
+    default, candidate = texts(spec.default, catalog), texts(spec.pools[pool], catalog)
+    try:
+        refuse_eval_overlap({pool: candidate, "default": default}, eval_index(spec.loop))
+    except (ConfigError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    result = verify_pool(pool, model, encode(default), encode(candidate), spec.loop.material(texts(spec.reference, catalog)),
+                         spec.loop.loop_config().verify)
     record(catalog, "manual", 0, result)
     typer.echo(json.dumps({"pool": pool, **dataclasses.asdict(result.verdict), "baseline": result.baseline,
-                           "candidate": result.candidate}, default=float))
+                           "candidate": result.candidate, "parts": result.parts_summary()}, default=float))

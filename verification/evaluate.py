@@ -1,5 +1,6 @@
 """Evaluation of a byte-level LM: log-likelihood multiple choice (acc and acc_norm), LAMBADA
-last-word accuracy, and loss in bits per byte on held-out reference text. Baseline and candidate
+last-word accuracy, bits per byte of gold continuations, and loss in bits per byte on held-out
+reference text. Baseline and candidate
 models go through exactly the same code."""
 from __future__ import annotations
 
@@ -17,16 +18,43 @@ def _bytes(text: str) -> list[int]:
     return list(text.encode("utf-8", "replace"))
 
 
+def _window(model: TinyLM, context: str, continuation: str) -> tuple[list[int], int]:
+    """Context cut on the left so that context and continuation fit one window; (bytes, context length)."""
+    cont = _bytes(continuation)[: model.config.context - 1]
+    ctx = _bytes(context)[-(model.config.context - len(cont)) :] or [0]
+    return ctx + cont, len(ctx)
+
+
 @torch.no_grad()
 def continuation_logprob(model: TinyLM, context: str, continuation: str, device: str = "cpu") -> tuple[float, int]:
     """(sum of log p(continuation bytes | context), number of continuation bytes), context cut on the left."""
-    cont = _bytes(continuation)[: model.config.context - 1]
-    ctx = _bytes(context)[-(model.config.context - len(cont)) :] or [0]
-    tokens = torch.tensor([ctx + cont], device=device)
+    window, context_length = _window(model, context, continuation)
+    tokens = torch.tensor([window], device=device)
     logits = model(tokens[:, :-1])
-    logprobs = F.log_softmax(logits[0, len(ctx) - 1 :], dim=-1)
-    targets = tokens[0, len(ctx) :]
-    return float(logprobs.gather(1, targets[:, None]).sum()), len(cont)
+    logprobs = F.log_softmax(logits[0, context_length - 1 :], dim=-1)
+    targets = tokens[0, context_length:]
+    return float(logprobs.gather(1, targets[:, None]).sum()), len(window) - context_length
+
+
+@torch.no_grad()
+def gold_continuation_bpb(model: TinyLM, pairs: list[tuple[str, str]], device: str = "cpu", batch_size: int = 64) -> list[float]:
+    """Bits per byte of each continuation given its context, in batches (right padding cannot change
+    what a causal model predicts at earlier positions)."""
+    model.eval()
+    result: list[float] = []
+    for begin in range(0, len(pairs), batch_size):
+        windows = [_window(model, ctx, cont) for ctx, cont in pairs[begin : begin + batch_size]]
+        width = max(len(tokens) for tokens, _ in windows)
+        tokens = torch.zeros((len(windows), width), dtype=torch.long)
+        scored = torch.zeros((len(windows), width - 1), dtype=torch.bool)
+        for row, (window, context_length) in enumerate(windows):
+            tokens[row, : len(window)] = torch.tensor(window)
+            scored[row, context_length - 1 : len(window) - 1] = True
+        tokens, scored = tokens.to(device), scored.to(device)
+        logprobs = F.log_softmax(model(tokens[:, :-1]).float(), dim=-1).gather(2, tokens[:, 1:, None])[..., 0]
+        bits = -(logprobs * scored).sum(dim=1) / math.log(2)
+        result.extend((bits / scored.sum(dim=1).clamp(min=1)).tolist())
+    return result
 
 
 def choice_accuracy(model: TinyLM, items: list[ChoiceItem], device: str = "cpu") -> dict[str, float]:

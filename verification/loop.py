@@ -1,7 +1,9 @@
-"""The seed-selection loop (Ultra-FineWeb): verify candidate pools, train the fastText classifier on the
-accepted ones against raw-crawl negatives, verify the classifier's selection, relabel, repeat."""
+"""The seed-selection loop (Ultra-FineWeb): verify candidate pools, rank them, train the fastText
+classifier on the accepted ones against raw-crawl negatives, verify the classifier's selection,
+relabel, repeat."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import uuid
@@ -11,12 +13,26 @@ from pathlib import Path
 from classifiers.model import QualityModel
 from classifiers.train import train_classifier
 from tiers.config import ClassifierTrainConfig
+from tiers.eval_overlap import EvalIndex
 from verification.data import MixtureSampler, encode
 from verification.experiment import ExperimentResult, VerifyConfig, verify_pool
+from verification.leakage import refuse_eval_overlap
+from verification.metrics import EvalMaterial
 from verification.model import ModelConfig
+from verification.store import record_parts
 from verification.train import pretrain
 
 log = logging.getLogger(__name__)
+DEFAULT_POOL = "default"
+
+
+@dataclass(frozen=True)
+class AcceptRule:
+    """A pool is accepted when its interval's low end beats the default by `margin` and, when `top_k`
+    is set, it ranks among the best `top_k` pools by delta."""
+
+    margin: float = 0.0
+    top_k: int | None = None
 
 
 @dataclass(frozen=True)
@@ -26,6 +42,7 @@ class LoopConfig:
     verify: VerifyConfig = VerifyConfig()
     rounds: int = 2
     train: ClassifierTrainConfig = ClassifierTrainConfig(bucket=200_000)
+    accept: AcceptRule = AcceptRule()
 
 
 @dataclass
@@ -46,26 +63,37 @@ def record(catalog, loop_id: str, round_index: int, result: ExperimentResult) ->
         loop_id, round_index, result.pool, json.dumps(result.config), json.dumps(result.baseline), json.dumps(result.candidate),
         v.delta, v.low, v.high, v.accepted, result.seconds, result.tokens_per_arm,
     )
+    record_parts(catalog, loop_id, round_index, result)
 
 
-def run_loop(pools: dict[str, list[str]], default_texts: list[str], negatives: list[str], reference_texts: list[str],
-             out_dir: str | Path, config: LoopConfig = LoopConfig(), catalog=None) -> LoopResult:
+def rank_and_accept(experiments: list[ExperimentResult], rule: AcceptRule) -> tuple[list[str], list[str]]:
+    """(pools by delta, best first; accepted pools) and each experiment's verdict set to the rule's answer."""
+    ranked = sorted(experiments, key=lambda e: e.verdict.delta, reverse=True)
+    for position, experiment in enumerate(ranked):
+        in_top = rule.top_k is None or position < rule.top_k
+        experiment.verdict = dataclasses.replace(experiment.verdict, accepted=experiment.verdict.low > rule.margin and in_top)
+    return [e.pool for e in ranked], [e.pool for e in ranked if e.verdict.accepted]
+
+
+def run_loop(pools: dict[str, list[str]], default_texts: list[str], negatives: list[str], material: EvalMaterial,
+             out_dir: str | Path, config: LoopConfig = LoopConfig(), catalog=None,
+             eval_index: EvalIndex | None = None) -> LoopResult:
+    """`eval_index` given: a pool or default text overlapping an evaluation item is refused (`EvalLeak`)."""
+    if eval_index is not None:
+        refuse_eval_overlap({**pools, DEFAULT_POOL: default_texts}, eval_index)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     loop_id = f"verify-{uuid.uuid4().hex[:8]}"
-    default, reference = encode(default_texts), encode(reference_texts)
-    v = config.verify
+    default = encode(default_texts)
+    v = dataclasses.replace(config.verify, min_delta=config.accept.margin)
     base, stats = pretrain(config.model, MixtureSampler(default, None, 0.0, config.model.context, seed=0),
                            config.base_steps, v.batch_size, seed=0, lr=v.lr, device=v.device)
     result = LoopResult(base_seconds=stats.seconds, base_tokens=stats.tokens)
-    by_pool = {}
     for name, texts in pools.items():
-        experiment = verify_pool(name, base, default, encode(texts), reference, {}, v)
+        result.experiments.append(verify_pool(name, base, default, encode(texts), material, v))
+    result.ranking, result.accepted = rank_and_accept(result.experiments, config.accept)
+    for experiment in result.experiments:
         record(catalog, loop_id, 0, experiment)
-        result.experiments.append(experiment)
-        by_pool[name] = experiment
-    result.ranking = sorted(by_pool, key=lambda n: by_pool[n].verdict.delta, reverse=True)
-    result.accepted = [n for n in result.ranking if by_pool[n].verdict.accepted]
     log.info("pools ranked %s; accepted %s", result.ranking, result.accepted)
     if not result.accepted:
         return result
@@ -81,7 +109,7 @@ def run_loop(pools: dict[str, list[str]], default_texts: list[str], negatives: l
         if len(stream) <= config.model.context + 1:
             log.info("round %d: the classifier selects too little to verify", round_index)
             break
-        experiment = verify_pool(f"classifier-round{round_index}", base, default, stream, reference, {}, v)
+        experiment = verify_pool(f"classifier-round{round_index}", base, default, stream, material, v)
         record(catalog, loop_id, round_index, experiment)
         result.experiments.append(experiment)
         if previous is not None and experiment.verdict.accepted == previous:
@@ -99,5 +127,7 @@ def run_loop(pools: dict[str, list[str]], default_texts: list[str], negatives: l
 
 
 def summary(result: LoopResult) -> dict:
+    """Pools best first with delta and interval, the per-benchmark deltas, and what was accepted."""
     return {"ranking": result.ranking, "accepted": result.accepted, "model_path": result.model_path,
-            "experiments": [{"pool": e.pool, **asdict(e.verdict), "seconds": round(e.seconds, 2)} for e in result.experiments]}
+            "experiments": [{"pool": e.pool, **asdict(e.verdict), "seconds": round(e.seconds, 2), "parts": e.parts_summary()}
+                            for e in result.experiments]}

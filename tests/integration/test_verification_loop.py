@@ -1,5 +1,7 @@
-"""The verification loop on real data with a tiny model on the CPU: a clean pool (gold article bodies)
-ranks above a spam pool (the resiliparse pages), experiments are recorded, and fixed seeds repeat."""
+"""The verification loop on real data with a tiny model on the CPU: under the default metric (bits per
+byte of the evaluation items' correct continuations) a clean pool (gold article bodies) ranks above a
+spam pool (the resiliparse pages), experiments and their per-benchmark deltas are recorded, and fixed
+seeds repeat."""
 from __future__ import annotations
 
 import json
@@ -8,12 +10,14 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the verification loop needs torch (scripts/setup.sh dev installs the CPU build)")
 
-from tests.helpers import RESILIPARSE_WARC, SCRAPINGHUB, dolma_texts  # noqa: E402
+from tests.helpers import RESILIPARSE_WARC, SCRAPINGHUB, SHARED_DATA, dolma_texts  # noqa: E402
 from tiers.catalog import Catalog  # noqa: E402
 from tiers.config import ClassifierTrainConfig  # noqa: E402
 from tiers.io.readers import FileStats, ReaderOptions, read_file  # noqa: E402
 from verification.experiment import VerifyConfig  # noqa: E402
+from verification.benchmarks import BENCHMARKS  # noqa: E402
 from verification.loop import LoopConfig, run_loop  # noqa: E402
+from verification.metrics import load_material  # noqa: E402
 from verification.model import ModelConfig  # noqa: E402
 
 CONFIG = LoopConfig(ModelConfig(2, 64, 4, 96), base_steps=150, verify=VerifyConfig(seeds=(0, 1, 2), anneal_steps=40, batch_size=16),
@@ -26,16 +30,20 @@ def data():
     spam = [o.row["text"] for o in read_file(str(RESILIPARSE_WARC), "warc", ReaderOptions(), FileStats()) if o.kind == "l0"]
     raw = [t for t in dolma_texts() if len(t) > 200]
     return {"pools": {"gold_articles": gold[:90], "spam_pages": spam}, "default": raw[:300], "negatives": raw[300:],
-            "reference": gold[90:]}
+            "material": load_material("benchmark_bpb", SHARED_DATA / "eval", list(BENCHMARKS), 100)}
 
 
 def test_clean_pool_ranks_above_spam_and_experiments_are_recorded(tmp_path, data):
     torch.set_num_threads(1)
     catalog = Catalog(tmp_path)
     catalog.migrate()
-    result = run_loop(data["pools"], data["default"], data["negatives"], data["reference"], tmp_path / "models", CONFIG, catalog)
+    result = run_loop(data["pools"], data["default"], data["negatives"], data["material"], tmp_path / "models", CONFIG, catalog)
     assert result.ranking == ["gold_articles", "spam_pages"]
     assert "spam_pages" not in result.accepted
+    assert CONFIG.verify.metric == "benchmark_bpb"
+    _, parts = catalog.query("SELECT pool, count(DISTINCT part), count(*) FILTER (WHERE ci_low <= delta AND delta <= ci_high) "
+                             "FROM experiment_parts WHERE round = 0 GROUP BY pool ORDER BY pool")
+    assert parts == [("gold_articles", len(BENCHMARKS), len(BENCHMARKS)), ("spam_pages", len(BENCHMARKS), len(BENCHMARKS))]
     _, rows = catalog.query("SELECT pool, round, delta, ci_low, ci_high, accepted, seconds, tokens_per_arm, baseline_json, "
                             "candidate_json, config_json FROM experiments ORDER BY round, pool")
     assert {r[0] for r in rows} >= {"gold_articles", "spam_pages"}
@@ -53,8 +61,8 @@ def test_clean_pool_ranks_above_spam_and_experiments_are_recorded(tmp_path, data
 def test_same_result_twice_with_fixed_seeds(tmp_path, data):
     torch.set_num_threads(1)
     pools = {"spam_pages": data["pools"]["spam_pages"]}
-    first = run_loop(pools, data["default"], data["negatives"], data["reference"], tmp_path / "a", CONFIG)
-    second = run_loop(pools, data["default"], data["negatives"], data["reference"], tmp_path / "b", CONFIG)
+    first = run_loop(pools, data["default"], data["negatives"], data["material"], tmp_path / "a", CONFIG)
+    second = run_loop(pools, data["default"], data["negatives"], data["material"], tmp_path / "b", CONFIG)
     assert first.experiments[0].candidate == second.experiments[0].candidate
     assert first.experiments[0].baseline == second.experiments[0].baseline
 
@@ -67,7 +75,7 @@ def test_the_loops_classifier_becomes_the_default_for_l2(tmp_path, data):
     catalog = Catalog(tmp_path)
     catalog.migrate()
     pools = {"gold_articles": data["pools"]["gold_articles"]}
-    result = run_loop(pools, data["default"], data["negatives"], data["reference"], tmp_path / "models", CONFIG, catalog)
+    result = run_loop(pools, data["default"], data["negatives"], data["material"], tmp_path / "models", CONFIG, catalog)
     assert result.accepted == ["gold_articles"] and result.model_path
     models = resolve_models(catalog, L2Config(models={"en": LanguageModelConfig()}))
     assert models["en"].path == result.model_path
