@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from cli import allocate_cmd, catalog_cmd, classifier_cmd, config_cmd, doctor_cmd, report_cmd, verify_cmd
+from cli import allocate_cmd, catalog_cmd, classifier_cmd, config_cmd, doctor_cmd, l4_cmd, report_cmd, verify_cmd
 from tiers.exit_codes import EXIT_CATALOG, EXIT_FAILED, EXIT_USAGE
 from cli.options import JobOptions
 from tiers.catalog import CatalogError
@@ -25,6 +25,7 @@ app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(classifier_cmd.app, name="classifier")
 app.add_typer(verify_cmd.app, name="verify")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(l4_cmd.app, name="l4")
 app.command("doctor")(doctor_cmd.doctor)
 app.command("report")(report_cmd.report)
 app.command("allocate")(allocate_cmd.allocate)
@@ -139,6 +140,15 @@ def l2_to_l3(root: str = RootOpt, config: Optional[str] = ConfigOpt, overrides: 
     from jobs.pipeline import run_l2_to_l3_stage
 
     _execute(JobOptions(root, [], config, overrides, force), functools.partial(run_l2_to_l3_stage, l2_run=l2_run))
+
+
+@run_app.command("l3-to-l4")
+def l3_to_l4(root: str = RootOpt, config: Optional[str] = ConfigOpt, overrides: list[str] = SetOpt,
+             force: bool = ForceOpt, l3_run: Optional[str] = typer.Option(None, help="L3 run id (default: every current L3)")) -> None:
+    """Generate facts and QA pairs from L3 passages, verify them independently, merge and index them into L4."""
+    from jobs.pipeline import run_l3_to_l4_stage
+
+    _execute(JobOptions(root, [], config, overrides, force), functools.partial(run_l3_to_l4_stage, l3_run=l3_run))
 
 
 @app.command()

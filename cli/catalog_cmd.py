@@ -27,7 +27,7 @@ class OutputFormat(str, Enum):
 
 @app.command()
 def status(root: str = typer.Option(..., help="data root holding catalog.duckdb")) -> None:
-    """Documents, bytes and runs per tier; drops by stage and reason; quarantined records."""
+    """Documents (L4: knowledge items), bytes and runs per tier; drops by stage and reason; quarantined records."""
     try:
         report = Catalog(root).status()
     except CatalogError as exc:
@@ -51,6 +51,9 @@ def status(root: str = typer.Option(..., help="data root holding catalog.duckdb"
         console.print(drops)
     if report["l3_status"]:
         console.print("L3 scoring by status: " + ", ".join(f"{status} {n:,}" for status, n in report["l3_status"].items()))
+    if report["l4_status"]:
+        console.print("L4 items by status (every generated item; the L4 row counts canonical verified items): "
+                      + ", ".join(f"{status} {n:,}" for status, n in report["l4_status"].items()))
     if report["no_model_languages"]:
         console.print("L1 documents without a quality model (not in L2): "
                       + ", ".join(f"{lang} {n:,}" for lang, n in report["no_model_languages"].items()))

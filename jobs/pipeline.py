@@ -67,6 +67,13 @@ def run_l2_to_l3_stage(spark: SparkSession, config: TiersConfig, inputs: list[st
     return {"l2_to_l3": wrap("L2 -> L3", lambda: run_l2_to_l3(spark, config, root, l2_run, force=force))}
 
 
+def run_l3_to_l4_stage(spark: SparkSession, config: TiersConfig, inputs: list[str], root: str, force: bool = False,
+                       wrap: StageWrapper = _plain, l3_run: str | None = None) -> dict[str, JobResult]:
+    from jobs.l3_to_l4 import run_l3_to_l4
+
+    return {"l3_to_l4": wrap("L3 -> L4", lambda: run_l3_to_l4(spark, config, root, l3_run, force=force))}
+
+
 CHAINS = {"l0-to-l1": run_l0_to_l1, "l0-to-l2": run_l0_to_l2}
 
 

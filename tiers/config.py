@@ -195,6 +195,94 @@ class L3Config(Strict):
     max_engine_error_share: float = Field(0.05, ge=0, le=1)  # above this share of engine_error documents the job fails
 
 
+class L4InputConfig(Strict):
+    """What L3 to L4 reads: the current L3 documents and, when `l2_min_llm_score` is set, the L2 documents
+    whose L3 rubric score (l3_scores.llm_score) is at or above it."""
+
+    l3: bool = True
+    l2_min_llm_score: int | None = Field(None, ge=0, le=5)
+
+    @model_validator(mode="after")
+    def _reads_something(self) -> "L4InputConfig":
+        if not self.l3 and self.l2_min_llm_score is None:
+            raise ValueError("nothing to read: set l3: true or l2_min_llm_score (0 to 5)")
+        return self
+
+
+class PassageConfig(Strict):
+    min_tokens: int = Field(30, ge=1)
+    max_tokens: int = Field(512, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "PassageConfig":
+        if self.min_tokens > self.max_tokens:
+            raise ValueError(f"min_tokens ({self.min_tokens}) is above max_tokens ({self.max_tokens})")
+        return self
+
+
+class KnowledgePromptsConfig(Strict):
+    """Versioned prompts (conf/prompts/); each begins with the passage, identical in all four."""
+
+    facts: str = "conf/prompts/knowledge_facts_v1.yaml"
+    qa: str = "conf/prompts/knowledge_qa_v1.yaml"
+    answer: str = "conf/prompts/knowledge_answer_v1.yaml"
+    support: str = "conf/prompts/knowledge_support_v1.yaml"
+
+
+class GenerationConfig(Strict):
+    kinds: list[Literal["fact", "qa"]] = Field(default_factory=lambda: ["fact", "qa"], min_length=1)
+    temperature: float = Field(0.0, ge=0)
+    max_tokens: int = Field(1024, ge=1)
+    answer_max_tokens: int = Field(128, ge=1)
+    parse_retries: int = Field(1, ge=0)  # a malformed answer is asked again this many times (new seed), then recorded
+
+
+class VerifierConfig(Strict):
+    """One independent re-solver: `extractive` (built in, no LLM) or `llm` (an engine; `llm: null` uses the
+    `llm` section, else a full engine such as another model on another endpoint)."""
+
+    name: str = Field(min_length=1)
+    kind: Literal["extractive", "llm"]
+    llm: LLMConfig | None = None
+
+    @model_validator(mode="after")
+    def _engine_for_llm_only(self) -> "VerifierConfig":
+        if self.kind == "extractive" and self.llm is not None:
+            raise ValueError("an extractive verifier takes no llm settings")
+        return self
+
+
+class SupportJudgeConfig(Strict):
+    enabled: bool = True
+    llm: LLMConfig | None = None  # null: the `llm` section
+
+
+class L4Config(Strict):
+    input: L4InputConfig = L4InputConfig()
+    passages: PassageConfig = PassageConfig()
+    prompts: KnowledgePromptsConfig = KnowledgePromptsConfig()
+    generation: GenerationConfig = GenerationConfig()
+    verifiers: list[VerifierConfig] = Field(
+        default_factory=lambda: [VerifierConfig(name="extractive", kind="extractive"), VerifierConfig(name="llm", kind="llm")],
+        min_length=1)
+    min_agree: int = Field(2, ge=1)  # m of the k verifiers must match the generated answer
+    support_judge: SupportJudgeConfig = SupportJudgeConfig()
+    f1_threshold: float = Field(0.6, gt=0, le=1)
+    merge_threshold: float = Field(0.8, gt=0, le=1)
+    eval_dir: str | None = "../shared/data/eval"  # items with a 13-gram in these sets are flagged, never promoted
+    docs_per_partition: int = Field(16, ge=1)
+    max_engine_error_share: float = Field(0.05, ge=0, le=1)  # above this share of failed documents the job fails
+
+    @model_validator(mode="after")
+    def _verifiers(self) -> "L4Config":
+        names = [v.name for v in self.verifiers]
+        if len(set(names)) != len(names):
+            raise FieldProblem(("verifiers",), f"names must be unique (got {', '.join(names)})")
+        if self.min_agree > len(self.verifiers):
+            raise FieldProblem(("min_agree",), f"must be at most the number of verifiers ({len(self.verifiers)})")
+        return self
+
+
 class TokensConfig(Strict):
     """The tokenizer that counts n_tokens in every tier: gguf:smollm2, gguf:PATH or PATH/tokenizer.json (tiers/tokens.py)."""
 
@@ -208,7 +296,22 @@ class TiersConfig(Strict):
     l2: L2Config = L2Config()
     llm: LLMConfig = LLMConfig()
     l3: L3Config = L3Config()
+    l4: L4Config = L4Config()
     tokens: TokensConfig = TokensConfig()
+
+    @model_validator(mode="after")
+    def _managed_servers_on_their_own_ports(self) -> "TiersConfig":
+        """A verifier or judge with its own managed server needs a port no other managed server uses."""
+        ports = {self.llm.server.port: "llm"} if self.llm.engine == "managed" else {}
+        engines = [(("l4", "verifiers", i, "llm"), v.llm) for i, v in enumerate(self.l4.verifiers)]
+        engines.append((("l4", "support_judge", "llm"), self.l4.support_judge.llm))
+        for path, llm in engines:
+            if llm is None or llm == self.llm or llm.engine != "managed":
+                continue
+            owner = ports.setdefault(llm.server.port, ".".join(map(str, path)))
+            if owner != ".".join(map(str, path)):
+                raise FieldProblem((*path, "server", "port"), f"port {llm.server.port} is already used by {owner}'s server")
+        return self
 
 
 def _key_path(key: str) -> list[str]:

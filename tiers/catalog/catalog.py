@@ -24,6 +24,7 @@ from typing import Any, Iterator
 
 import duckdb
 
+from tiers import schemas
 from tiers.catalog.migrations import LATEST, MIGRATIONS, relativize_paths
 from tiers.catalog.readonly_sql import ReadOnlyViolation, checked_statements, restrict_to
 
@@ -32,6 +33,15 @@ log = logging.getLogger(__name__)
 CATALOG_FILE = "catalog.duckdb"
 TIER_KINDS = ("L0", "L1", "L2", "L3", "L4")
 DOCUMENT_TIERS = ("L0", "L1", "L2", "L3")  # tiers of documents (doc_id); L4 holds knowledge items (ki_id)
+_DUCKDB_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "int32": "INTEGER", "double": "DOUBLE", "bool": "BOOLEAN",
+                 "list<item: string>": "VARCHAR[]"}
+
+
+def empty_columns(schema) -> str:
+    """The select list of an empty view with `schema`'s columns (an Arrow schema of tiers/schemas.py)."""
+    return ", ".join(f'NULL::{_DUCKDB_TYPES[str(f.type)]} AS "{f.name}"' for f in schema)
+
+
 # Output kinds read through a view of the same name (current versions only), with the columns an
 # empty view has before anything of that kind is committed.
 KIND_VIEWS: dict[str, str] = {
@@ -43,7 +53,11 @@ KIND_VIEWS: dict[str, str] = {
                  "NULL::VARCHAR AS run_id",
     "l3_scores": "NULL::VARCHAR AS doc_id, NULL::INTEGER AS llm_score, NULL::VARCHAR AS status, NULL::VARCHAR AS run_id",
     "l3_failures": "NULL::VARCHAR AS doc_id, NULL::VARCHAR AS task, NULL::VARCHAR AS error, NULL::VARCHAR AS run_id",
-    "l4_checks": "NULL::VARCHAR AS ki_id, NULL::VARCHAR AS check_name, NULL::BOOLEAN AS passed, NULL::VARCHAR AS run_id",
+    "l4_checks": empty_columns(schemas.L4_CHECKS),
+    "l4_items": empty_columns(schemas.L4_ITEMS),
+    "l4_passages": empty_columns(schemas.L4_PASSAGES),
+    "l4_failures": empty_columns(schemas.L4_FAILURES),
+    "l4_postings": empty_columns(schemas.L4_POSTINGS),
 }
 CONNECT_WAIT_S = 10.0
 COMMIT_WAIT_S = 120.0
@@ -247,6 +261,14 @@ class Catalog:
             con.execute(f"INSERT OR REPLACE INTO llm_usage VALUES (?, ?, ?, {', '.join('?' * len(columns))})",
                         [run_id, model, engine, *(usage.get(c) for c in columns)])
 
+    def record_llm_roles(self, run_id: str, roles: dict[str, dict[str, Any]]) -> None:
+        """Usage per role of one run (L4: generator, verifier:<name>, judge), each with its model."""
+        with self.connect() as con:
+            for role, usage in roles.items():
+                con.execute("INSERT OR REPLACE INTO llm_usage_roles VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [run_id, role, usage["model"], usage.get("requests"), usage.get("prompt_tokens"),
+                             usage.get("completion_tokens"), usage.get("engine_seconds")])
+
     def record_experiment(self, loop_id: str, round_index: int, pool: str, config_json: str, baseline_json: str,
                           candidate_json: str, delta: float, low: float, high: float, accepted: bool, seconds: float,
                           tokens: int) -> None:
@@ -355,7 +377,7 @@ class Catalog:
         for kind, empty in KIND_VIEWS.items():
             con.execute(f"CREATE OR REPLACE VIEW {kind} AS " + source(current.get(kind, []), "*", empty))
         for tier in TIER_KINDS:
-            empty = "NULL::VARCHAR AS doc_id" if tier in DOCUMENT_TIERS else "NULL::VARCHAR AS ki_id"
+            empty = "NULL::VARCHAR AS doc_id" if tier in DOCUMENT_TIERS else empty_columns(schemas.with_tokens(schemas.L4))
             if tier == "L3":  # an empty L3 still answers queries that follow rewrites to their parents
                 empty += ", NULL::VARCHAR AS parent_id, NULL::VARCHAR AS task, NULL::VARCHAR AS text, NULL::BIGINT AS n_tokens, NULL::VARCHAR AS run_id"
             con.execute(f"CREATE OR REPLACE VIEW {tier.lower()} AS " + source(tiers.get(tier, []), "*", empty))
@@ -389,7 +411,8 @@ class Catalog:
             return columns, cursor.fetchall()
 
     def status(self) -> dict[str, Any]:
-        """Per tier: current documents, bytes, runs; drops by stage and reason; quarantine count."""
+        """Per tier: current documents (L4: items), bytes, runs; drops by stage and reason; quarantine count;
+        L3 scoring and L4 items by status."""
         with self.connect(read_only=True) as con:
             sizes = dict(con.execute(
                 "SELECT o.tier, sum(o.bytes) FROM outputs o JOIN runs r USING (run_id) "
@@ -404,8 +427,12 @@ class Catalog:
             quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
             runs = con.execute("SELECT status, count(*) FROM runs GROUP BY 1").fetchall()
             l3_status = con.execute("SELECT status, count(*) FROM l3_scores GROUP BY 1 ORDER BY 2 DESC").fetchall()
+            l4 = con.execute("SELECT count(*), count(DISTINCT run_id) FROM l4").fetchone()
+            if l4[0]:
+                tiers["L4"] = {"documents": l4[0], "bytes": int(sizes.get("L4") or 0), "runs": l4[1]}
+            l4_status = con.execute("SELECT status, count(*) FROM l4_items GROUP BY 1 ORDER BY 2 DESC").fetchall()
             no_model = con.execute(
                 "SELECT coalesce(lang, 'unknown'), count(*) FROM l2_scores WHERE model_lang IS NULL GROUP BY 1 ORDER BY 2 DESC"
             ).fetchall()
         return {"tiers": tiers, "drops": drops, "quarantine": quarantined, "runs": dict(runs),
-                "l3_status": dict(l3_status), "no_model_languages": dict(no_model)}
+                "l3_status": dict(l3_status), "l4_status": dict(l4_status), "no_model_languages": dict(no_model)}

@@ -107,6 +107,26 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        6,
+        "L4: LLM usage per role (generator, each verifier, the support judge); views l4_items, l4_passages, "
+        "l4_failures, l4_postings",
+        """
+        CREATE TABLE llm_usage_roles (
+            run_id VARCHAR NOT NULL,
+            role VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            requests BIGINT,
+            prompt_tokens BIGINT,
+            completion_tokens BIGINT,
+            engine_seconds DOUBLE,
+            PRIMARY KEY (run_id, role)
+        );
+        """,
+    )
+)
+
 LATEST = MIGRATIONS[-1][0]
 
 

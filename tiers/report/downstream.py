@@ -62,7 +62,7 @@ def l4_grades(src: CatalogSource) -> Panel:
 
 
 def l4_checks(src: CatalogSource) -> Panel:
-    return _l4_counts(src, "l4_checks", "check", "l4_checks", "L4: items by check", "L4 verification results per check.")
+    return _l4_counts(src, "l4_checks", "check_name", "l4_checks", "L4: items by check", "L4 verification results per check.")
 
 
 def experiments(src: CatalogSource) -> Panel:

@@ -154,4 +154,5 @@ def funnel_line(tiers: dict[str, dict], quarantine: int) -> str:
         docs = tiers.get(tier, {}).get("documents", 0)
         pct = share(docs, l0)
         parts.append(f"{tier} {docs:,}" + (f" ({pct:g}%)" if pct is not None and tier != "L0" else ""))
-    return "funnel: " + " → ".join(parts) + f" → L4 (not built); quarantine {quarantine:,}"
+    l4 = tiers.get("L4", {}).get("documents", 0)
+    return "funnel: " + " → ".join(parts) + (f" → L4 {l4:,} items" if l4 else " → L4 (not built)") + f"; quarantine {quarantine:,}"
