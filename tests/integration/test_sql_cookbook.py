@@ -41,7 +41,9 @@ def test_cookbook_has_the_queries():
 def test_query_runs(cookbook_root, index):
     con = open_catalog(cookbook_root)
     rows = con.execute(QUERIES[index]).fetchall()
-    if "FROM eval_overlap" not in QUERIES[index]:  # no sample document quotes an evaluation set
+    # No sample document quotes an evaluation set; L4 needs an LLM tier, so tests/system/test_l3_to_l4.py
+    # checks the L4 queries' answers on its own root.
+    if "FROM eval_overlap" not in QUERIES[index] and "l4_" not in QUERIES[index]:
         assert rows, QUERIES[index]
 
 

@@ -379,7 +379,8 @@ class Catalog:
         for tier in TIER_KINDS:
             empty = "NULL::VARCHAR AS doc_id" if tier in DOCUMENT_TIERS else empty_columns(schemas.with_tokens(schemas.L4))
             if tier == "L3":  # an empty L3 still answers queries that follow rewrites to their parents
-                empty += ", NULL::VARCHAR AS parent_id, NULL::VARCHAR AS task, NULL::VARCHAR AS text, NULL::BIGINT AS n_tokens, NULL::VARCHAR AS run_id"
+                empty += (", NULL::VARCHAR AS parent_id, NULL::VARCHAR AS task, NULL::VARCHAR AS model, NULL::VARCHAR AS prompt_version, "
+                          "NULL::VARCHAR AS text, NULL::BIGINT AS n_tokens, NULL::VARCHAR AS run_id")
             con.execute(f"CREATE OR REPLACE VIEW {tier.lower()} AS " + source(tiers.get(tier, []), "*", empty))
         from tiers.allocation.store import ensure_tables  # the allocation's tables and its view `allocation`
 

@@ -17,12 +17,15 @@ FROM l4 WHERE kind = 'qa' ORDER BY ki_id
 
 # A passage's QA pairs: its own verified canonical items, in ki_id order, appended after the passage.
 MIDTRAIN_SQL = """
-SELECT p.passage_id, p.doc_id, p.source_tier,
-       p.text || chr(10) || chr(10) || string_agg('Question: ' || q.text || chr(10) || 'Answer: ' || q.answer,
-                                                  chr(10) || chr(10) ORDER BY q.ki_id) AS text,
-       list(q.ki_id ORDER BY q.ki_id) AS ki_ids, count(*) AS qa_pairs
-FROM l4_passages p JOIN (SELECT * FROM l4 WHERE kind = 'qa') q USING (passage_id)
-GROUP BY ALL ORDER BY p.passage_id
+WITH pairs AS (
+    SELECT passage_id,
+           string_agg('Question: ' || text || chr(10) || 'Answer: ' || answer, chr(10) || chr(10) ORDER BY ki_id) AS qa,
+           list(ki_id ORDER BY ki_id) AS ki_ids, count(*) AS qa_pairs
+    FROM l4 WHERE kind = 'qa' GROUP BY passage_id
+)
+SELECT p.passage_id, p.doc_id, p.source_tier, p.text || chr(10) || chr(10) || q.qa AS text, q.ki_ids, q.qa_pairs
+FROM l4_passages p JOIN pairs q USING (passage_id)
+ORDER BY p.passage_id
 """
 
 
