@@ -20,7 +20,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from tests.helpers import REPO, TEST_OVERRIDES, open_catalog
+from tests.helpers import REPO, SHARED_DATA, TEST_OVERRIDES, open_catalog
 from tiers.catalog import Catalog
 from tiers.config import load_config
 from tiers.ids import doc_id_from_provenance
@@ -32,13 +32,39 @@ pytestmark = [pytest.mark.shared_data, pytest.mark.skipif(
 )]
 L4_TEST = [*TEST_OVERRIDES, "l4.passages.min_tokens=20", "l4.passages.max_tokens=120", "l4.generation.max_tokens=200",
            "l4.generation.answer_max_tokens=24", "l4.docs_per_partition=2", "llm.concurrency=2", "llm.retries=8",
-           "llm.backoff_s=0.5"]
+           "llm.backoff_s=0.5", f"l4.eval_dir={SHARED_DATA / 'eval'}"]
 SEEDED = ("The Quillfeather Lighthouse stands on Marrow Point in the county of Westmere.\n"
           "The Quillfeather Lighthouse was built in 1891 and is 42 metres tall.\n"
           "The keeper of the Quillfeather Lighthouse lit its lamp every evening until 1962.\n"
           "Ships sailing to the harbour of Westmere steer by the Quillfeather Lighthouse at night.")
 REAL_DOCUMENTS = 2
 SQL_QUERIES = re.findall(r"```sql\n(.*?)```", (REPO / "docs" / "sql.md").read_text(), flags=re.S)
+
+
+class CatalogReader:
+    """Opens the catalog for each query and closes it at once: a read-only connection left open in this
+    process would keep the next job in it from writing the catalog."""
+
+    def __init__(self, root):
+        self.root = root
+
+    def execute(self, sql: str) -> "_Rows":
+        con = open_catalog(self.root)
+        try:
+            return _Rows(con.execute(sql).fetchall())
+        finally:
+            con.close()
+
+
+class _Rows:
+    def __init__(self, rows: list[tuple]):
+        self.rows = rows
+
+    def fetchall(self) -> list[tuple]:
+        return self.rows
+
+    def fetchone(self) -> tuple | None:
+        return self.rows[0] if self.rows else None
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +125,7 @@ def first_run(spark, server, l3_roots):
 
 
 def _items(root, run_id):
-    return open_catalog(root).execute(
+    return CatalogReader(root).execute(
         f"SELECT ki_id, kind, text, status, reasons, raw_answer, source_doc_id, passage_id, evidence_start, evidence_end "
         f"FROM l4_items WHERE run_id = '{run_id}'").fetchall()
 
@@ -119,7 +145,7 @@ def test_every_document_and_item_is_accounted_for(first_run, l3_roots):
             assert reasons, ki_id
         if status == "failed":
             assert raw, ki_id
-    con = open_catalog(root)
+    con = CatalogReader(root)
     failures = con.execute("SELECT status, raw_answer FROM l4_failures").fetchall()
     assert all(status in ("engine_error", "malformed") and raw for status, raw in failures)
     failed_docs = con.execute("SELECT count(DISTINCT doc_id) FROM l4_failures").fetchone()[0]
@@ -128,7 +154,7 @@ def test_every_document_and_item_is_accounted_for(first_run, l3_roots):
 
 def test_checks_passages_and_lineage(first_run, l3_roots):
     root, _ = l3_roots
-    con = open_catalog(root)
+    con = CatalogReader(root)
     unchecked = con.execute("SELECT count(*) FROM l4_items i ANTI JOIN l4_checks c USING (ki_id)").fetchone()[0]
     assert unchecked == 0
     assert con.execute("SELECT count(*) FROM l4_checks WHERE check_name IS NULL OR passed IS NULL OR model IS NULL").fetchone()[0] == 0
@@ -147,7 +173,7 @@ def test_checks_passages_and_lineage(first_run, l3_roots):
 
 def test_l4_holds_canonical_verified_items_with_their_corroboration(first_run, l3_roots):
     root, _ = l3_roots
-    con = open_catalog(root)
+    con = CatalogReader(root)
     assert con.execute("SELECT count(*) FROM l4").fetchone()[0] == first_run.counts["l4"]
     not_verified = con.execute("SELECT count(*) FROM l4 JOIN l4_items i USING (ki_id) WHERE i.status <> 'verified' "
                                "OR i.eval_benchmark IS NOT NULL").fetchone()[0]
@@ -177,7 +203,7 @@ def test_a_rerun_sends_no_request_and_keeps_every_ki_id(spark, server, first_run
     assert again.run_id != first_run.run_id
     assert again.counts["requests_sent"] == 0
     assert again.counts["cache_hits"] >= first_run.counts["requests_sent"] > 0
-    con = open_catalog(root)
+    con = CatalogReader(root)
     runs = {run: set(con.execute(f"SELECT ki_id || status FROM read_parquet('l4_items/{run}/*.parquet')").fetchall())
             for run in (first_run.run_id, again.run_id)}
     assert runs[first_run.run_id] == runs[again.run_id] and runs[again.run_id]
@@ -207,13 +233,13 @@ def test_the_seeded_item_is_found_by_search_with_its_lineage(first_run, l3_roots
     assert shown.returncode == 0 and "evidence:" in shown.stdout and "L0" in shown.stdout
     promoted = _tiers("l4", "search", "--root", str(root), "Quillfeather Lighthouse", "--json")
     assert promoted.returncode == 0
-    l4_ids = {r[0] for r in open_catalog(root).execute("SELECT ki_id FROM l4").fetchall()}
+    l4_ids = {r[0] for r in CatalogReader(root).execute("SELECT ki_id FROM l4").fetchall()}
     assert {json.loads(line)["ki_id"] for line in promoted.stdout.splitlines()} <= l4_ids
 
 
 def test_exports_for_rl_and_midtraining(first_run, l3_roots, tmp_path):
     root, _ = l3_roots
-    con = open_catalog(root)
+    con = CatalogReader(root)
     qa = con.execute("SELECT count(*) FROM l4 WHERE kind = 'qa'").fetchone()[0]
     passages = con.execute("SELECT count(DISTINCT passage_id) FROM l4 WHERE kind = 'qa'").fetchone()[0]
     done = _tiers("l4", "export", "--root", str(root), "--kind", "rl", "--out", str(tmp_path))
@@ -231,7 +257,7 @@ def test_exports_for_rl_and_midtraining(first_run, l3_roots, tmp_path):
 
 def test_sql_cookbook_l4_queries_answer(first_run, l3_roots):
     root, _ = l3_roots
-    con = open_catalog(root)
+    con = CatalogReader(root)
     l4_queries = [q for q in SQL_QUERIES if "l4_" in q]
     assert len(l4_queries) >= 2
     for query in l4_queries:
