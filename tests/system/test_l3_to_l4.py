@@ -273,6 +273,32 @@ def test_a_bad_l4_key_exits_2(tmp_path):
     assert job.returncode == 2 and "l4.min_agree" in job.stdout + job.stderr
 
 
+def test_l2_documents_come_in_by_their_rubric_score(spark, l3_roots, tmp_path):
+    from jobs.l3_to_l4 import input_documents, resolve_inputs
+    from jobs.runner import JobRun
+
+    root = tmp_path / "root"
+    shutil.copytree(l3_roots[1], root)
+    catalog = Catalog(root)
+    l2_ids = [r[0] for r in CatalogReader(root).execute("SELECT doc_id FROM l2 ORDER BY doc_id LIMIT 3").fetchall()]
+    with JobRun(catalog, "l3_scores_sample_for_l4_tests", {"docs": l2_ids}) as run:
+        staged = run.stage("l3_scores")
+        os.makedirs(staged)
+        pq.write_table(pa.table({"doc_id": l2_ids, "llm_score": pa.array([5, 2, None], pa.int32()),
+                                 "status": ["scored", "scored", "unparseable"], "run_id": [run.run_id] * 3}),
+                       f"{staged}/part-0.parquet")
+        run.commit({"l3_scores": 3})
+    l3_ids = {r[0] for r in CatalogReader(root).execute("SELECT doc_id FROM l3").fetchall()}
+
+    def chosen(*overrides: str) -> set[tuple[str, str]]:
+        config = load_config(None, [*L4_TEST, *overrides])
+        return {(r.doc_id, r.source_tier) for r in input_documents(spark, resolve_inputs(catalog, config, None), config).collect()}
+
+    assert chosen() == {(d, "L3") for d in l3_ids}
+    assert chosen("l4.input.l2_min_llm_score=4") == {(d, "L3") for d in l3_ids} | {(l2_ids[0], "L2")}
+    assert chosen("l4.input.l3=false", "l4.input.l2_min_llm_score=2") == {(l2_ids[0], "L2"), (l2_ids[1], "L2")}
+
+
 def _job_command(root, server) -> list[str]:
     args = [sys.executable, "-m", "jobs.l3_to_l4", "--root", str(root), "--set", "llm.engine=http",
             "--set", f"llm.endpoints=['{server.url}']"]
