@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from tiers import schemas
 from tiers.eval_overlap import EvalIndex
@@ -77,7 +76,3 @@ def promote(items: pa.Table, run_id: str, index: EvalIndex | None, merge_thresho
         eval_flagged=sum(1 for i, r in enumerate(rows) if r["status"] == "verified" and flags[i] is not None),
         merged=len(candidates) - len(members),
     )
-
-
-def verified_count(items: pa.Table) -> int:
-    return pc.sum(pc.equal(items.column("status"), "verified")).as_py() or 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -26,7 +25,6 @@ from tiers.l4.passages import Passage, split_passages
 from tiers.llm.engine import ChatRequest, ChatResult, Sampling, Usage
 from tiers.llm_tasks.prompts import Prompt, load_prompt
 
-log = logging.getLogger(__name__)
 
 EXTRACTIVE_MODEL = "builtin-extractive"
 TASKS = {"fact": "facts", "qa": "qa"}
