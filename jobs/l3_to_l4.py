@@ -234,12 +234,18 @@ def _role_models(specs: EngineSpecs) -> dict[str, str]:
     return models
 
 
-def eval_index(config: TiersConfig):
+def eval_folder(config: TiersConfig) -> Path | None:
+    """The evaluation folder (a relative path is taken from the working directory, else the project); None
+    when `l4.eval_dir` is null. A missing folder is MissingInput, before the run starts."""
     if config.l4.eval_dir is None:
         log.warning("l4.eval_dir is null: items are promoted without an evaluation-overlap check")
         return None
     folder = Path(config.l4.eval_dir)
-    return build_index(folder if folder.is_absolute() or folder.is_dir() else PROJECT / folder)
+    for candidate in (folder, PROJECT / folder):
+        if candidate.is_dir():
+            return candidate
+    raise MissingInput(f"l4.eval_dir {config.l4.eval_dir} is not a folder: point it at the evaluation sets "
+                       "(items sharing a 13-gram with them are never promoted) or set it to null")
 
 
 def run_l3_to_l4(spark: SparkSession, config: TiersConfig, root: str, l3_run: str | None = None, force: bool = False,
@@ -248,6 +254,7 @@ def run_l3_to_l4(spark: SparkSession, config: TiersConfig, root: str, l3_run: st
     catalog.migrate()
     inputs = resolve_inputs(catalog, config, l3_run)
     prompts = KnowledgePrompts.load(config.l4)
+    evaluation = eval_folder(config)
     payload = {"inputs": {tier: [catalog.relative(p) for p in paths] for tier, paths in inputs.paths.items()},
                "llm": config.llm.model_dump(mode="json", exclude={"endpoints", "server", "concurrency"}),
                "l4": config.l4.model_dump(mode="json"), "prompts": prompts.versions(), "tokens": config.tokens.tokenizer}
@@ -291,7 +298,7 @@ def run_l3_to_l4(spark: SparkSession, config: TiersConfig, root: str, l3_run: st
         check_conserved("L4 documents", total, processed=docs.get("processed", 0), failed=docs.get("failed", 0))
         items = ds.dataset(scratch, format="parquet").to_table() if Path(scratch).exists() else \
             schemas.L4_ITEMS.empty_table()
-        promotion = promote(items, run.run_id, eval_index(config), config.l4.merge_threshold,
+        promotion = promote(items, run.run_id, build_index(evaluation) if evaluation else None, config.l4.merge_threshold,
                             lambda texts: _tokens(texts, config.tokens.tokenizer))
         _write(promotion.items, run.stage("l4_items"))
         _write(promotion.l4, run.stage("L4", tier="L4"))

@@ -273,6 +273,16 @@ def test_a_bad_l4_key_exits_2(tmp_path):
     assert job.returncode == 2 and "l4.min_agree" in job.stdout + job.stderr
 
 
+def test_a_missing_evaluation_folder_exits_2_before_the_run(l3_roots, tmp_path):
+    root = tmp_path / "root"
+    shutil.copytree(l3_roots[1], root)
+    done = _tiers("run", "l3-to-l4", "--root", str(root), "--set", "spark.master=local[1]",
+                  "--set", f"l4.eval_dir={tmp_path / 'no-such-folder'}")
+    assert done.returncode == 2
+    assert "l4.eval_dir" in done.stdout + done.stderr
+    assert CatalogReader(root).execute("SELECT count(*) FROM runs WHERE job = 'l3_to_l4'").fetchone() == (0,)
+
+
 def test_l2_documents_come_in_by_their_rubric_score(spark, l3_roots, tmp_path):
     from jobs.l3_to_l4 import input_documents, resolve_inputs
     from jobs.runner import JobRun
