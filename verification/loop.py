@@ -15,24 +15,16 @@ from classifiers.train import train_classifier
 from tiers.config import ClassifierTrainConfig
 from tiers.eval_overlap import EvalIndex
 from verification.data import MixtureSampler, encode
-from verification.experiment import ExperimentResult, VerifyConfig, verify_pool
+from verification.experiment import ExperimentResult, VerifyConfig, run_arm, verify_pool, verify_pools
 from verification.leakage import refuse_eval_overlap
 from verification.metrics import EvalMaterial
 from verification.model import ModelConfig
+from verification.ranking import AcceptRule, rank_and_accept
 from verification.store import record_parts
 from verification.train import pretrain
 
 log = logging.getLogger(__name__)
 DEFAULT_POOL = "default"
-
-
-@dataclass(frozen=True)
-class AcceptRule:
-    """A pool is accepted when its interval's low end beats the default by `margin` and, when `top_k`
-    is set, it ranks among the best `top_k` pools by delta."""
-
-    margin: float = 0.0
-    top_k: int | None = None
 
 
 @dataclass(frozen=True)
@@ -66,15 +58,6 @@ def record(catalog, loop_id: str, round_index: int, result: ExperimentResult) ->
     record_parts(catalog, loop_id, round_index, result)
 
 
-def rank_and_accept(experiments: list[ExperimentResult], rule: AcceptRule) -> tuple[list[str], list[str]]:
-    """(pools by delta, best first; accepted pools) and each experiment's verdict set to the rule's answer."""
-    ranked = sorted(experiments, key=lambda e: e.verdict.delta, reverse=True)
-    for position, experiment in enumerate(ranked):
-        in_top = rule.top_k is None or position < rule.top_k
-        experiment.verdict = dataclasses.replace(experiment.verdict, accepted=experiment.verdict.low > rule.margin and in_top)
-    return [e.pool for e in ranked], [e.pool for e in ranked if e.verdict.accepted]
-
-
 def run_loop(pools: dict[str, list[str]], default_texts: list[str], negatives: list[str], material: EvalMaterial,
              out_dir: str | Path, config: LoopConfig = LoopConfig(), catalog=None,
              eval_index: EvalIndex | None = None) -> LoopResult:
@@ -89,8 +72,8 @@ def run_loop(pools: dict[str, list[str]], default_texts: list[str], negatives: l
     base, stats = pretrain(config.model, MixtureSampler(default, None, 0.0, config.model.context, seed=0),
                            config.base_steps, v.batch_size, seed=0, lr=v.lr, device=v.device)
     result = LoopResult(base_seconds=stats.seconds, base_tokens=stats.tokens)
-    for name, texts in pools.items():
-        result.experiments.append(verify_pool(name, base, default, encode(texts), material, v))
+    baseline = run_arm(base, default, None, material, v)
+    result.experiments = verify_pools({name: encode(texts) for name, texts in pools.items()}, base, default, material, v, baseline)
     result.ranking, result.accepted = rank_and_accept(result.experiments, config.accept)
     for experiment in result.experiments:
         record(catalog, loop_id, 0, experiment)
@@ -109,7 +92,7 @@ def run_loop(pools: dict[str, list[str]], default_texts: list[str], negatives: l
         if len(stream) <= config.model.context + 1:
             log.info("round %d: the classifier selects too little to verify", round_index)
             break
-        experiment = verify_pool(f"classifier-round{round_index}", base, default, stream, material, v)
+        experiment = verify_pool(f"classifier-round{round_index}", base, default, stream, material, v, baseline)
         record(catalog, loop_id, round_index, experiment)
         result.experiments.append(experiment)
         if previous is not None and experiment.verdict.accepted == previous:

@@ -14,7 +14,8 @@ from tiers.validation import FieldProblem, StrictModel, format_validation_error
 from verification.benchmarks import BENCHMARKS
 from verification.data import encode
 from verification.experiment import VerifyConfig
-from verification.loop import AcceptRule, LoopConfig
+from verification.loop import LoopConfig
+from verification.ranking import AcceptRule
 from verification.metrics import EvalMaterial, Metric, load_material
 from verification.model import ModelConfig
 

@@ -7,7 +7,7 @@ pytest.importorskip("torch", reason="the verification loop needs torch")
 
 from verification.decision import Verdict  # noqa: E402
 from verification.experiment import ExperimentResult  # noqa: E402
-from verification.loop import AcceptRule, rank_and_accept  # noqa: E402
+from verification.ranking import AcceptRule, rank_and_accept  # noqa: E402
 
 
 def experiments() -> list[ExperimentResult]:
