@@ -1,0 +1,171 @@
+"""Deterministic gates, no model: every item passes all of them or is rejected with their reasons.
+
+- `schema`: the kind's fields are present, of an allowed answer type, within length bounds;
+- `self_contained`: no reference to "the passage" / "this article"..., no pronoun that opens the item
+  without an antecedent, and a question ends with "?";
+- `evidence_found`: the evidence quote is in the passage (exact, else case- and space-insensitive, else
+  a fuzzy ratio of at least `fuzzy_ratio` against a window of the passage); its offsets are kept;
+- `numbers_in_passage`: every number, and every month, in the item occurs in the passage (those of
+  the answer or statement, in its evidence);
+- `content_in_evidence`: most content words of the answer (QA) or statement (fact) occur in the
+  evidence, at most `max_missing_words` do not, and the statement negates as often as its evidence.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from tiers.l4.candidates import ANSWER_TYPES, Candidate
+from tiers.l4.checks import Check
+from tiers.l4.language import content_words, months, negation_count, numbers, stem, words
+
+_REFERENCES = re.compile(r"\b(?:the|this|that|above|following|given)\s+(?:passage|article|text|document|excerpt|paragraph|"
+                         r"story|author|writer|section|source|report|post)\b|\baccording to (?:the|this)\b|\bmentioned above\b",
+                         re.IGNORECASE)
+_OPENING_PRONOUN = re.compile(r"^(?:he|she|it|they|this|these|those|his|her|its|their|him|them)\b", re.IGNORECASE)
+_PRONOUNS = {"he", "she", "him", "her", "his", "hers", "they", "them", "their", "theirs"}
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    min_text_chars: int = 10
+    max_text_chars: int = 400
+    max_answer_chars: int = 200
+    min_evidence_chars: int = 10
+    max_evidence_chars: int = 1200
+    fuzzy_ratio: float = 0.9
+    min_content_share: float = 0.75
+    max_missing_words: int = 1
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    passed: bool
+    reasons: tuple[str, ...]
+    evidence_start: int | None
+    evidence_end: int | None
+    checks: tuple[Check, ...]
+
+
+def _schema(c: Candidate, s: GateSettings) -> str | None:
+    if c.kind not in ("fact", "qa"):
+        return "unknown_kind"
+    if not s.min_text_chars <= len(c.text) <= s.max_text_chars:
+        return "text_length"
+    if not s.min_evidence_chars <= len(c.evidence) <= s.max_evidence_chars:
+        return "evidence_length"
+    if c.kind == "qa":
+        if c.answer_type not in ANSWER_TYPES:
+            return "answer_type"
+        if not c.answer or len(c.answer) > s.max_answer_chars:
+            return "answer_length"
+    return None
+
+
+def _self_contained(c: Candidate) -> str | None:
+    said = f"{c.text} {c.answer or ''}"
+    if _REFERENCES.search(said):
+        return "refers_to_the_source"
+    if _OPENING_PRONOUN.match(c.text.strip()):
+        return "dangling_pronoun"
+    if c.kind == "qa":
+        if not c.text.rstrip().endswith("?"):
+            return "question_without_question_mark"
+        tokens = c.text.split()
+        for position, token in enumerate(tokens):
+            if re.sub(r"\W", "", token).lower() in _PRONOUNS and not any(t[:1].isupper() for t in tokens[1:position]):
+                return "dangling_pronoun"
+    return None
+
+
+def locate(evidence: str, passage: str, fuzzy_ratio: float) -> tuple[int, int, float] | None:
+    """(start, end, ratio) of the evidence in the passage: exact, then ignoring case and spacing, then fuzzy."""
+    at = passage.find(evidence)
+    if at >= 0:
+        return at, at + len(evidence), 1.0
+    folded, positions = [], []
+    for i, ch in enumerate(passage):
+        if ch.isspace():
+            if folded and folded[-1] == " ":
+                continue
+            ch = " "
+        folded.append(ch.lower())
+        positions.append(i)
+    target = " ".join(evidence.lower().split())
+    at = "".join(folded).find(target)
+    if at >= 0 and target:
+        return positions[at], positions[at + len(target) - 1] + 1, 1.0
+    best = None
+    spans = [m.span() for m in re.finditer(r"\S+", passage)]
+    size = len(evidence.split())
+    for width in (size - 1, size, size + 1):
+        if width < 1:
+            continue
+        for k in range(0, max(1, len(spans) - width + 1)):
+            window = spans[k : k + width]
+            if not window:
+                continue
+            start, end = window[0][0], window[-1][1]
+            matcher = SequenceMatcher(None, evidence.lower(), passage[start:end].lower(), autojunk=False)
+            if matcher.real_quick_ratio() < fuzzy_ratio or matcher.quick_ratio() < fuzzy_ratio:
+                continue
+            ratio = matcher.ratio()
+            if best is None or ratio > best[2]:
+                best = (start, end, ratio)
+    return best if best and best[2] >= fuzzy_ratio else None
+
+
+def _numbers_in_passage(c: Candidate, passage: str, evidence: str) -> str | None:
+    """Numbers and months of the question must be in the passage; those of the claim (answer or
+    statement), in its evidence."""
+    claim = c.answer or "" if c.kind == "qa" else c.text
+    for said, source, where in ((c.text if c.kind == "qa" else "", passage, "passage"), (claim, evidence, "evidence")):
+        present = set(numbers(source))
+        missing = [n for n in numbers(said) if n not in present]
+        if missing:
+            return f"number_not_in_{where}:{missing[0]:g}"
+        if not months(said) <= months(source):
+            return f"date_not_in_{where}"
+    return None
+
+
+def _content_in_evidence(c: Candidate, evidence: str, s: GateSettings) -> tuple[str | None, float]:
+    claim = c.answer if c.kind == "qa" else c.text
+    wanted = content_words(claim or "")
+    have = set(content_words(evidence)) | {stem(w) for w in words(evidence)}
+    if not wanted:
+        return None, 1.0
+    missing = [w for w in wanted if w not in have]
+    share = 1 - len(missing) / len(wanted)
+    if c.kind == "qa" and share < s.min_content_share:
+        return "answer_not_in_evidence", share
+    if c.kind == "fact":
+        if share < s.min_content_share or len(missing) > s.max_missing_words:
+            return "statement_not_in_evidence", share
+        if (negation_count(c.text) > 0) != (negation_count(evidence) > 0):
+            return "negation_mismatch", share
+    return None, share
+
+
+def run_gates(candidate: Candidate, passage_text: str, settings: GateSettings = GateSettings()) -> GateOutcome:
+    checks: list[Check] = []
+    reasons: list[str] = []
+
+    def record(name: str, problem: str | None, score: float | None = None, detail: str = "") -> None:
+        checks.append(Check(name, None, problem is None, score, problem or detail))
+        if problem:
+            reasons.append(problem)
+
+    record("schema", _schema(candidate, settings))
+    if reasons:
+        return GateOutcome(False, tuple(reasons), None, None, tuple(checks))
+    record("self_contained", _self_contained(candidate))
+    found = locate(candidate.evidence, passage_text, settings.fuzzy_ratio)
+    record("evidence_found", None if found else "evidence_not_found", found[2] if found else 0.0,
+           f"{found[0]}:{found[1]}" if found else "")
+    evidence = passage_text[found[0] : found[1]] if found else candidate.evidence
+    record("numbers_in_passage", _numbers_in_passage(candidate, passage_text, evidence))
+    problem, share = _content_in_evidence(candidate, evidence, settings)
+    record("content_in_evidence", problem, share)
+    return GateOutcome(not reasons, tuple(reasons), found[0] if found else None, found[1] if found else None, tuple(checks))
