@@ -13,17 +13,18 @@ import re
 
 from tiers.l4.language import STOPWORDS, content_words, negation_count, numbers, stem
 
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+_SENTENCE_BREAK = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+|\n+")
 _TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\uFFFF][\w'’\-.,]*[A-Za-z0-9\u00C0-\uFFFF%]|[A-Za-z0-9\u00C0-\uFFFF%]")
 _DATE = re.compile(r"\b(?:\d{1,2}\s+)?(?:January|February|March|April|May|June|July|August|September|October|November|"
                    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?)?,?"
                    r"(?:\s+\d{4})?\b|\b\d{4}\b")
 _NUMBER_TOKEN = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?%?")
-_JOINERS = {"of", "de", "von", "van", "the", "and", "&"}
+_JOINERS = {"of", "de", "von", "van", "&"}
+_TYPE_WORDS = {"year", "date", "day", "month", "many", "much", "number", "amount"}
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    return [s.strip() for s in _SENTENCE_BREAK.split(text) if s and s.strip()]
 
 
 def rank_sentences(question: str, passage: str) -> list[tuple[float, str]]:
@@ -39,24 +40,32 @@ def rank_sentences(question: str, passage: str) -> list[tuple[float, str]]:
     return sorted(scored, key=lambda pair: -pair[0])
 
 
+def _anchors(tokens: list[str], asked: set[str]) -> list[int]:
+    return [i for i, t in enumerate(tokens) if set(content_words(t)) & asked]
+
+
 def _number_answer(question: str, ranked: list[tuple[float, str]]) -> str | None:
-    """The number nearest a word of the question, in the best sentences; years last."""
+    """The number best placed: in a sentence that matches the question well, near a word of the
+    question; years only when the question asks for a year."""
     asked_numbers = set(numbers(question))
-    asked = {stem(w) for w in content_words(question)}
+    asked = set(content_words(question)) - _TYPE_WORDS
+    wants_year = bool(re.search(r"\byear\b", question, re.I))
     best = None
-    for rank, (score, sentence) in enumerate(ranked[:3]):
+    for score, sentence in ranked:
         tokens = _TOKEN.findall(sentence)
-        anchors = [i for i, t in enumerate(tokens) if stem(t.lower().strip(".,")) in asked]
+        anchors = _anchors(tokens, asked)
         for i, token in enumerate(tokens):
-            if not _NUMBER_TOKEN.fullmatch(token.rstrip(",.")):
+            token = token.rstrip(",.")
+            if not _NUMBER_TOKEN.fullmatch(token):
                 continue
             value = numbers(token)
             if not value or value[0] in asked_numbers:
                 continue
-            distance = min((abs(i - a) for a in anchors), default=99)
-            key = (bool(re.fullmatch(r"\d{4}", token.rstrip(",."))), distance, rank)
+            is_year = bool(re.fullmatch(r"(1[5-9]|20)\d\d", token))
+            distance = min((abs(i - a) for a in anchors), default=20)
+            key = (is_year != wants_year, -(score - 0.01 * distance))
             if best is None or key < best[0]:
-                best = (key, token.rstrip(",."))
+                best = (key, token)
     return best[1] if best else None
 
 
@@ -72,51 +81,79 @@ def _date_answer(question: str, ranked: list[tuple[float, str]]) -> str | None:
 def _yes_no(question: str, passage: str) -> str | None:
     """Yes when a sentence, read with the two before it (which may name its subject), holds the
     question's content words with the question's negation."""
-    asked = {stem(w) for w in content_words(question)}
+    asked = set(content_words(question))
     found = sentences(passage)
     if not asked or not found:
         return None
     for position, sentence in enumerate(found):
         held = asked & set(content_words(" ".join(found[max(0, position - 2) : position + 1])))
         same_polarity = (negation_count(question) > 0) == (negation_count(sentence) > 0)
-        if len(held) / len(asked) >= 0.75 and same_polarity:
+        if len(asked - held) <= len(asked) // 5 and same_polarity:
             return "yes"
     return "no"
 
 
-def _span(question: str, ranked: list[tuple[float, str]]) -> str | None:
-    asked = {stem(w) for w in content_words(question)}
-    prefer_names = bool(re.match(r"\s*(who|whom|whose|where|which (?:city|country|company|person))\b", question, re.I))
-    for _, sentence in ranked[:2]:
-        tokens = _TOKEN.findall(sentence)
-        keys = [stem(t.lower().strip(".,")) for t in tokens]
-        anchors = [i for i, k in enumerate(keys) if k in asked]
-        runs, current = [], []
-        for i, (token, key) in enumerate(zip(tokens, keys)):
-            inside = key not in asked and (key not in STOPWORDS or (current and key in _JOINERS and token[:1].islower()
-                                                                       and i + 1 < len(tokens) and tokens[i + 1][:1].isupper()))
-            if inside:
-                current.append(i)
-            elif current:
-                runs.append(current)
-                current = []
-        if current:
+def _entities(tokens: list[str]) -> list[list[int]]:
+    """Runs of capitalised tokens (joined by "of", "de"...), the sentence's first word only when the
+    next one is capitalised too."""
+    runs, current = [], []
+    for i, token in enumerate(tokens):
+        capital = token[:1].isupper() or (token[:1].isdigit() and current)
+        joiner = token.lower() in _JOINERS and current and i + 1 < len(tokens) and tokens[i + 1][:1].isupper()
+        if (capital or joiner) and not (i == 0 and not (i + 1 < len(tokens) and tokens[1][:1].isupper())):
+            current.append(i)
+        elif current:
             runs.append(current)
-        if not runs:
-            continue
+            current = []
+    if current:
+        runs.append(current)
+    return runs
 
-        def rank(run: list[int]) -> tuple:
+
+def _span(question: str, ranked: list[tuple[float, str]]) -> str | None:
+    """A named entity of the best sentences that the question does not already name: the one with the
+    most question words around it, then the nearest, then one that directly follows a question word
+    ("publication DigiTimes"); else the nearest run of content words outside the question."""
+    asked = set(content_words(question))
+    best, fallback = None, None
+    for rank, (score, sentence) in enumerate(ranked[:3]):
+        tokens = [t.rstrip(",.") for t in _TOKEN.findall(sentence)]
+        in_question = [bool(set(content_words(t)) and set(content_words(t)) <= asked) for t in tokens]
+        anchors = [i for i, q in enumerate(in_question) if q]
+
+        def key(run: list[int]) -> tuple:
+            near = sum(1 for a in anchors if run[0] - 4 <= a <= run[-1] + 4)
             distance = min((min(abs(i - a) for a in anchors) for i in run), default=len(tokens))
-            named = all(tokens[i][:1].isupper() or keys[i] in _JOINERS for i in run)
-            return (not (prefer_names and named), distance, len(run))
+            follows = run[0] - 1 in anchors
+            return (-near, distance, not follows, -score, rank)
 
-        best = min(runs, key=rank)
-        return " ".join(tokens[i] for i in best).strip(" ,.")
-    return None
+        for run in _entities(tokens):
+            while run and (in_question[run[0]] or tokens[run[0]].lower() in STOPWORDS):
+                run = run[1:]
+            if any(not in_question[i] and tokens[i].lower() not in STOPWORDS for i in run):
+                candidate = (key(run), " ".join(tokens[i] for i in run))
+                best = min(best, candidate) if best else candidate
+        if fallback is None:
+            runs, current = [], []
+            for i, token in enumerate(tokens):
+                if not in_question[i] and token.lower() not in STOPWORDS:
+                    current.append(i)
+                elif current:
+                    runs.append(current)
+                    current = []
+            if current:
+                runs.append(current)
+            if runs:
+                fallback = " ".join(tokens[i] for i in min(runs, key=key))
+    return best[1] if best else fallback
 
 
 def extractive_answer(question: str, answer_type: str, passage_text: str) -> str | None:
-    ranked = [pair for pair in rank_sentences(question, passage_text) if pair[0] > 0]
+    if answer_type in ("number", "date"):
+        question_for_ranking = " ".join(w for w in question.split() if stem(w.lower().strip("?,.")) not in _TYPE_WORDS)
+    else:
+        question_for_ranking = question
+    ranked = [pair for pair in rank_sentences(question_for_ranking, passage_text) if pair[0] > 0]
     if not ranked:
         return None
     if answer_type == "number":

@@ -8,7 +8,8 @@
 - `numbers_in_passage`: every number, and every month, in the item occurs in the passage (those of
   the answer or statement, in its evidence);
 - `content_in_evidence`: most content words of the answer (QA) or statement (fact) occur in the
-  evidence, at most `max_missing_words` do not, and the statement negates as often as its evidence.
+  evidence, at most `max_missing_words` do not and no capitalised name is among them, and the
+  statement negates when its evidence does.
 """
 from __future__ import annotations
 
@@ -138,6 +139,9 @@ def _content_in_evidence(c: Candidate, evidence: str, s: GateSettings) -> tuple[
         return None, 1.0
     missing = [w for w in wanted if w not in have]
     share = 1 - len(missing) / len(wanted)
+    names = [w for w in re.findall(r"(?<=\w)\s+([A-Z][\w'’-]*)", claim or "") if stem(w.lower()) not in have]
+    if names:
+        return "name_not_in_evidence", share
     if c.kind == "qa" and share < s.min_content_share:
         return "answer_not_in_evidence", share
     if c.kind == "fact":

@@ -25,13 +25,14 @@ _PUNCT = str.maketrans("", "", string.punctuation + "“”‘’")
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased words; "n't" becomes a separate "not"."""
+    """Lower-cased words; "n't" becomes a separate "not", a possessive "'s" goes."""
     out = []
     for w in _WORD.findall(text.lower()):
-        if w.endswith(("n't", "n’t")):
+        w = w.replace("’", "'")
+        if w.endswith("n't"):
             out += [w[:-3] or w, "not"]
         else:
-            out.append(w.replace("’", "'"))
+            out.append(w[:-2] if w.endswith("'s") else w)
     return out
 
 
