@@ -123,7 +123,7 @@ def _span(question: str, ranked: list[tuple[float, str]]) -> str | None:
 
         def key(run: list[int]) -> tuple:
             near = sum(1 for a in anchors if run[0] - 4 <= a <= run[-1] + 4)
-            distance = min((min(abs(i - a) for a in anchors) for i in run), default=len(tokens))
+            distance = min((abs(i - a) for i in run for a in anchors), default=len(tokens))
             follows = run[0] - 1 in anchors
             return (-near, distance, not follows, -score, rank)
 

@@ -8,8 +8,8 @@
 - `numbers_in_passage`: every number, and every month, in the item occurs in the passage (those of
   the answer or statement, in its evidence);
 - `content_in_evidence`: most content words of the answer (QA) or statement (fact) occur in the
-  evidence, at most `max_missing_words` do not and no capitalised name is among them, and the
-  statement negates when its evidence does.
+  evidence, at most `max_missing_words` do not and no capitalised name is among them, and a
+  statement holds as many negations as its evidence.
 """
 from __future__ import annotations
 
@@ -139,7 +139,8 @@ def _content_in_evidence(c: Candidate, evidence: str, s: GateSettings) -> tuple[
         return None, 1.0
     missing = [w for w in wanted if w not in have]
     share = 1 - len(missing) / len(wanted)
-    names = [w for w in re.findall(r"(?<=\w)\s+([A-Z][\w'’-]*)", claim or "") if stem(w.lower()) not in have]
+    names = [w for w in re.findall(r"(?<=\w)\s+([A-Z][\w'’-]*)", claim or "")
+             if any(stem(part) not in have for part in words(w))]
     if names:
         return "name_not_in_evidence", share
     if c.kind == "qa" and share < s.min_content_share:
@@ -147,7 +148,7 @@ def _content_in_evidence(c: Candidate, evidence: str, s: GateSettings) -> tuple[
     if c.kind == "fact":
         if share < s.min_content_share or len(missing) > s.max_missing_words:
             return "statement_not_in_evidence", share
-        if (negation_count(c.text) > 0) != (negation_count(evidence) > 0):
+        if negation_count(c.text) != negation_count(evidence):
             return "negation_mismatch", share
     return None, share
 
