@@ -17,7 +17,8 @@ from typing import Any, Callable, Sequence
 
 from tiers.config import L4Config
 from tiers.l4.candidates import Candidate, MalformedOutput, parse_answer, parse_facts, parse_qa, parse_support
-from tiers.l4.consensus import VerifierAnswer, decide
+from tiers.l4.checks import Check
+from tiers.l4.consensus import Decision, VerifierAnswer, decide
 from tiers.l4.extractive import extractive_answer
 from tiers.l4.gates import run_gates
 from tiers.l4.identity import ki_id
@@ -27,6 +28,7 @@ from tiers.llm_tasks.prompts import Prompt, load_prompt
 
 
 EXTRACTIVE_MODEL = "builtin-extractive"
+GATES_MODEL = "gates"
 TASKS = {"fact": "facts", "qa": "qa"}
 
 
@@ -224,9 +226,17 @@ def _item_row(it: _Item, decision, generator_model: str) -> dict[str, Any]:
     }
 
 
-def _check_row(item_id: str, check) -> dict[str, Any]:
-    return {"ki_id": item_id, "check_name": check.name, "model": check.model, "passed": check.passed,
+def _check_row(item_id: str, check: Check, judge_model: str | None) -> dict[str, Any]:
+    """One `l4_checks` row; a check without a model is a gate ("gates") or the support judge's."""
+    model = check.model or (judge_model if check.name == "support_judge" else GATES_MODEL)
+    return {"ki_id": item_id, "check_name": check.name, "model": model, "passed": check.passed,
             "score": None if check.score is None else float(check.score), "detail": check.detail}
+
+
+def _judge_failed(it: _Item, judge_model: str) -> Decision:
+    """A fact whose support judge gave no verdict (engine error or malformed answer): failed, not verified."""
+    check = Check("support_judge", judge_model, False, None, it.raw.get("support_judge", "")[:500])
+    return Decision("failed", None, 0.0, ("support_judge_failed",), (*it.gates.checks, check))
 
 
 def knowledge_batch(engines: Engines, docs: Sequence[tuple[str, str]], prompts: KnowledgePrompts, config: L4Config,
@@ -244,12 +254,16 @@ def knowledge_batch(engines: Engines, docs: Sequence[tuple[str, str]], prompts: 
     for it in items:
         it.gates = run_gates(it.candidate, it.passage.text)
     resolve(engines, items, prompts, config, out)
+    judge_model = engines.judge.model if engines.judge is not None else None
     for it in items:
-        decision = decide(it.candidate, it.gates, it.answers, it.support, config.min_agree, config.f1_threshold)
+        if judge_model and it.candidate.kind == "fact" and it.gates.passed and it.support is None:
+            decision = _judge_failed(it, judge_model)
+        else:
+            decision = decide(it.candidate, it.gates, it.answers, it.support, config.min_agree, config.f1_threshold)
         out.items.append(_item_row(it, decision, engines.generator.model))
         names = {c.name for c in decision.checks}
         checks = [*decision.checks, *(c for c in it.gates.checks if c.name not in names)]
-        out.checks += [_check_row(it.ki_id, c) for c in checks]
+        out.checks += [_check_row(it.ki_id, c, judge_model) for c in checks]
     failed_docs = {f["doc_id"] for f in out.failures}
     for doc in out.documents:
         doc["status"] = "failed" if doc["doc_id"] in failed_docs else "processed"
