@@ -143,7 +143,7 @@ def peak_rss_mb() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def allocate_and_export(root: str, out: str, queue) -> None:
+def allocate_and_export(root: str, out: str, queue, memory_limit: str | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     from tiers.allocation.allocate import allocate
     from tiers.allocation.export import export_stage
@@ -153,11 +153,11 @@ def allocate_and_export(root: str, out: str, queue) -> None:
     plan = load_plan(REPO / "conf" / "allocation.yaml")
     eval_dir = REPO.parent / "shared" / "data" / "eval"
     start = time.perf_counter()
-    result = allocate(root, plan, eval_dir=eval_dir if eval_dir.is_dir() else None)
+    result = allocate(root, plan, eval_dir=eval_dir if eval_dir.is_dir() else None, memory_limit=memory_limit)
     allocate_s = time.perf_counter() - start
     after_allocate = peak_rss_mb()
     start = time.perf_counter()
-    exported = export_stage(root, "pretrain", out, "parquet", shard_rows=250_000)
+    exported = export_stage(root, "pretrain", out, "parquet", shard_rows=250_000, memory_limit=memory_limit)
     export_s = time.perf_counter() - start
     queue.put({"allocate_s": round(allocate_s, 1), "export_s": round(export_s, 1), "allocated_documents": result.documents,
                "allocated_tokens": result.tokens, "export_rows": exported.rows, "export_shards": len(exported.shards),
@@ -165,7 +165,7 @@ def allocate_and_export(root: str, out: str, queue) -> None:
                "peak_rss_after_export_mb": peak_rss_mb()})
 
 
-def scale_run(rows: int) -> dict:
+def scale_run(rows: int, memory_limit: str | None = None) -> dict:
     spawn = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as folder:
         start = time.perf_counter()
@@ -174,11 +174,11 @@ def scale_run(rows: int) -> dict:
         builder.join()
         build_s = time.perf_counter() - start
         queue = spawn.Queue()
-        worker = spawn.Process(target=allocate_and_export, args=(f"{folder}/root", f"{folder}/out", queue))
+        worker = spawn.Process(target=allocate_and_export, args=(f"{folder}/root", f"{folder}/out", queue, memory_limit))
         worker.start()
         result = queue.get()
         worker.join()
-        return {"rows": rows, "build_root_s": round(build_s, 1), **result}
+        return {"rows": rows, "memory_limit": memory_limit, "build_root_s": round(build_s, 1), **result}
 
 
 def main() -> None:
@@ -187,6 +187,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[250_000, 1_000_000], help="synthetic L1 sizes")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--skip-tokens", action="store_true")
+    parser.add_argument("--memory-limit", nargs="+", default=[None], help="DuckDB memory caps to compare, e.g. none 256MB")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     report = {}
@@ -196,7 +197,8 @@ def main() -> None:
         report["spark"] = in_spark(texts, args.cores)
         report["spark_vs_alone"] = round(report["spark"]["count"]["docs_per_s_per_core"]
                                          / report["tokenizer_alone"]["docs_per_cpu_s"], 2)
-    report["allocation"] = [scale_run(rows) for rows in args.rows]
+    limits = [None if limit in (None, "none") else limit for limit in args.memory_limit]
+    report["allocation"] = [scale_run(rows, limit) for limit in limits for rows in args.rows]
     print(json.dumps(report, indent=1))
 
 

@@ -24,6 +24,7 @@ def allocate(
     root: str = typer.Option(..., "--root", help="data root holding catalog.duckdb"),
     plan: str = typer.Option("conf/allocation.yaml", "--plan", help="allocation plan (YAML)"),
     eval_dir: Optional[str] = typer.Option(None, "--eval-dir", help="evaluation sets to keep out (default: the plan's eval_dir)"),
+    memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help="cap DuckDB's memory, e.g. 1GB (it spills beyond)"),
 ) -> None:
     """Allocate the current tiers to training stages by the plan; results in the catalog (view `allocation`)."""
     from tiers.allocation.allocate import BudgetNotMet, allocate as run_allocation
@@ -35,7 +36,7 @@ def allocate(
     try:
         parsed = load_plan(plan)
         with RootLock(root, "tiers allocate"):
-            result = run_allocation(root, parsed, eval_dir)
+            result = run_allocation(root, parsed, eval_dir, memory_limit)
     except (PlanError, MissingTokens, FileNotFoundError) as exc:
         console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
         raise typer.Exit(EXIT_USAGE)
@@ -63,12 +64,13 @@ def export(
     out: str = typer.Option(..., "--out", help="folder for the shards, manifest.json and the blends"),
     format: ExportFormat = typer.Option(ExportFormat.parquet, "--format", help="parquet or jsonl"),
     shard_rows: int = typer.Option(100_000, "--shard-rows", min=1, help="rows per shard"),
+    memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help="cap DuckDB's memory, e.g. 1GB (it spills beyond)"),
 ) -> None:
     """Write one stage's training data: repeats applied, deterministic order, shards plus a manifest."""
     from tiers.allocation.export import ExportError, export_stage
 
     try:
-        result = export_stage(root, stage, out, format.value, shard_rows)
+        result = export_stage(root, stage, out, format.value, shard_rows, memory_limit)
     except ExportError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE)

@@ -62,3 +62,15 @@ def test_curriculum_writes_sources_in_order(root, tmp_path):  # noqa: F811
     order = duckdb.connect().execute(f"SELECT source FROM read_parquet('{tmp_path / 'c' / result.shards[0]}') ORDER BY position").fetchall()
     sources = [s for (s,) in order]
     assert sources == ["web"] * sources.count("web") + ["hq"] * sources.count("hq") + ["rewrites"] * sources.count("rewrites")
+
+
+def test_a_memory_cap_changes_nothing_in_the_result(root, tmp_path):  # noqa: F811
+    data_root, eval_dir = root
+    free = allocate(data_root, plan(), eval_dir=eval_dir)
+    capped = allocate(data_root, plan(), eval_dir=eval_dir, memory_limit="64MB")
+    assert capped.manifest_hash == free.manifest_hash
+    first = export_stage(data_root, "decay", tmp_path / "free", "jsonl", shard_rows=4)
+    second = export_stage(data_root, "decay", tmp_path / "capped", "jsonl", shard_rows=4, memory_limit="64MB")
+    assert [(tmp_path / "free" / f).read_bytes() for f in first.shards] == \
+        [(tmp_path / "capped" / f).read_bytes() for f in second.shards]
+    assert not any(p.name.startswith(".") for p in (tmp_path / "capped").iterdir())  # nothing but the export in --out

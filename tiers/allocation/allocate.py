@@ -30,7 +30,7 @@ from tiers.allocation.documents import check_token_columns, create_bucket_view, 
 from tiers.eval_overlap import EvalIndex, build_index
 from tiers.allocation.plan import Plan
 from tiers.allocation.solve import Cell, StageResult, shortfalls, solve
-from tiers.allocation.store import ensure_tables
+from tiers.allocation.store import bound_memory, ensure_tables
 from tiers.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -148,9 +148,9 @@ FROM capped WHERE repeats > 0
 """
 
 
-def allocate(root: str | Path, plan: Plan, eval_dir: str | Path | None = None) -> AllocationResult:
+def allocate(root: str | Path, plan: Plan, eval_dir: str | Path | None = None, memory_limit: str | None = None) -> AllocationResult:
     """Allocate the current tiers of `root` by `plan`; raises BudgetNotMet (nothing is stored) when a
-    budget cannot be met. `eval_dir` overrides the plan's evaluation folder."""
+    budget cannot be met. `eval_dir` overrides the plan's evaluation folder; `memory_limit` caps DuckDB."""
     catalog = Catalog(root)
     catalog.migrate()
     eval_folder = eval_dir if eval_dir is not None else plan.eval_dir
@@ -158,6 +158,7 @@ def allocate(root: str | Path, plan: Plan, eval_dir: str | Path | None = None) -
     if index is None:
         log.warning("no evaluation folder in the plan: documents are allocated without an overlap check")
     with catalog.connect(wait_s=catalog.commit_wait_s) as con:
+        bound_memory(con, memory_limit, str(catalog.root / "_staging" / "duckdb_spill"))
         ensure_tables(con)
         check_token_columns(con)
         create_bucket_view(con, plan.buckets)

@@ -21,7 +21,7 @@ from typing import Literal
 
 from tiers.allocation.documents import texts_sql
 from tiers.allocation.plan import parse_plan
-from tiers.allocation.store import current_allocation
+from tiers.allocation.store import bound_memory, current_allocation
 from tiers.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -46,10 +46,11 @@ def _quote(path: Path) -> str:
 
 
 def export_stage(root: str | Path, stage: str, out: str | Path, fmt: Literal["parquet", "jsonl"] = "parquet",
-                 shard_rows: int = DEFAULT_SHARD_ROWS) -> ExportResult:
+                 shard_rows: int = DEFAULT_SHARD_ROWS, memory_limit: str | None = None) -> ExportResult:
     catalog = Catalog(root)
     out = Path(out).resolve()
     with catalog.connect(read_only=True) as con:
+        bound_memory(con, memory_limit, str(catalog.root / "_staging" / "duckdb_spill"))
         allocation_id = current_allocation(con)
         if allocation_id is None:
             raise ExportError(f"no allocation in {catalog.root}: run `tiers allocate --root {root} --plan ...` first")

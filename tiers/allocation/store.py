@@ -10,6 +10,8 @@
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
 TABLES = [
@@ -48,3 +50,14 @@ def current_allocation(con: duckdb.DuckDBPyConnection) -> str | None:
         return None
     row = con.execute("SELECT allocation_id FROM allocation_plans WHERE is_current").fetchone()
     return row[0] if row else None
+
+
+def bound_memory(con: duckdb.DuckDBPyConnection, memory_limit: str | None, spill_dir: str) -> None:
+    """Cap DuckDB's working memory (e.g. "512MB"; None keeps DuckDB's default, 80 % of RAM) and let it
+    spill to `spill_dir` beyond the cap, so a large allocation or export runs in bounded memory."""
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    Path(spill_dir).mkdir(parents=True, exist_ok=True)
+    con.execute(f"SET temp_directory = '{spill_dir}'")
+    con.execute("SET preserve_insertion_order = false")
+
