@@ -79,25 +79,39 @@ def _date_answer(question: str, ranked: list[tuple[float, str]]) -> str | None:
 
 
 def _yes_no(question: str, passage: str) -> str | None:
-    """Yes when a sentence, read with the two before it (which may name its subject), holds the
-    question's content words with the question's negation."""
+    """Yes when a sentence holds at least half of the question's content words itself, the rest with
+    the two sentences before it (which may name its subject), and has the question's negation."""
     asked = set(content_words(question))
     found = sentences(passage)
     if not asked or not found:
         return None
     for position, sentence in enumerate(found):
+        own = asked & set(content_words(sentence))
         held = asked & set(content_words(" ".join(found[max(0, position - 2) : position + 1])))
         same_polarity = (negation_count(question) > 0) == (negation_count(sentence) > 0)
-        if len(asked - held) <= len(asked) // 5 and same_polarity:
+        if 2 * len(own) >= len(asked) and len(asked - held) <= len(asked) // 5 and same_polarity:
             return "yes"
     return "no"
 
 
-def _entities(tokens: list[str]) -> list[list[int]]:
-    """Runs of capitalised tokens (joined by "of", "de"...), the sentence's first word only when the
-    next one is capitalised too."""
+def _tokens(sentence: str) -> tuple[list[str], set[int]]:
+    """Tokens without trailing commas and full stops, and the positions of those followed by punctuation."""
+    found = list(_TOKEN.finditer(sentence))
+    initial = re.compile(r"[A-Z]")
+    breaks = {i for i, m in enumerate(found)
+              if m.group()[-1] in ",." or (i + 1 < len(found) and sentence[m.end() : found[i + 1].start()].strip()
+                                            and not (initial.fullmatch(m.group()) and sentence[m.end()] == "."))}
+    return [m.group().rstrip(",.") for m in found], breaks
+
+
+def _entities(tokens: list[str], breaks: set[int] = frozenset()) -> list[list[int]]:
+    """Runs of capitalised tokens (joined by "of", "de"...) not broken by punctuation, the sentence's
+    first word only when the next one is capitalised too."""
     runs, current = [], []
     for i, token in enumerate(tokens):
+        if current and current[-1] in breaks:
+            runs.append(current)
+            current = []
         capital = token[:1].isupper() or (token[:1].isdigit() and current)
         joiner = token.lower() in _JOINERS and current and i + 1 < len(tokens) and tokens[i + 1][:1].isupper()
         if (capital or joiner) and not (i == 0 and not (i + 1 < len(tokens) and tokens[1][:1].isupper())):
@@ -111,13 +125,14 @@ def _entities(tokens: list[str]) -> list[list[int]]:
 
 
 def _span(question: str, ranked: list[tuple[float, str]]) -> str | None:
-    """A named entity of the best sentences that the question does not already name: the one with the
-    most question words around it, then the nearest, then one that directly follows a question word
+    """A named entity of the best sentences that the question does not already name: from the best
+    ranked sentence, the one with the most question words around it, then the nearest, then one that
+    directly follows a question word
     ("publication DigiTimes"); else the nearest run of content words outside the question."""
     asked = set(content_words(question))
     best, fallback = None, None
     for rank, (score, sentence) in enumerate(ranked[:3]):
-        tokens = [t.rstrip(",.") for t in _TOKEN.findall(sentence)]
+        tokens, breaks = _tokens(sentence)
         in_question = [bool(set(content_words(t)) and set(content_words(t)) <= asked) for t in tokens]
         anchors = [i for i, q in enumerate(in_question) if q]
 
@@ -125,9 +140,9 @@ def _span(question: str, ranked: list[tuple[float, str]]) -> str | None:
             near = sum(1 for a in anchors if run[0] - 4 <= a <= run[-1] + 4)
             distance = min((abs(i - a) for i in run for a in anchors), default=len(tokens))
             follows = run[0] - 1 in anchors
-            return (-near, distance, not follows, -score, rank)
+            return (-round(score, 2), -near, distance, not follows, rank)
 
-        for run in _entities(tokens):
+        for run in _entities(tokens, breaks):
             while run and (in_question[run[0]] or tokens[run[0]].lower() in STOPWORDS):
                 run = run[1:]
             if any(not in_question[i] and tokens[i].lower() not in STOPWORDS for i in run):

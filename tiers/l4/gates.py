@@ -4,7 +4,8 @@
 - `self_contained`: no reference to "the passage" / "this article"..., no pronoun that opens the item
   without an antecedent, and a question ends with "?";
 - `evidence_found`: the evidence quote is in the passage (exact, else case- and space-insensitive, else
-  a fuzzy ratio of at least `fuzzy_ratio` against a window of the passage); its offsets are kept;
+  a fuzzy ratio of at least `fuzzy_ratio` against a window of the passage, by rapidfuzz when it is
+  installed, else difflib); its offsets are kept;
 - `numbers_in_passage`: every number, and every month, in the item occurs in the passage (those of
   the answer or statement, in its evidence);
 - `content_in_evidence`: most content words of the answer (QA) or statement (fact) occur in the
@@ -16,6 +17,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+
+try:
+    from rapidfuzz.fuzz import ratio as _rapid_ratio
+except ImportError:  # optional: difflib gives the same ratio, slower
+    _rapid_ratio = None
 
 from tiers.l4.candidates import ANSWER_TYPES, Candidate
 from tiers.l4.checks import Check
@@ -80,6 +86,16 @@ def _self_contained(c: Candidate) -> str | None:
     return None
 
 
+def _ratio(a: str, b: str, floor: float) -> float | None:
+    """Similarity in [0, 1] (rapidfuzz when installed, else difflib); None when surely under `floor`."""
+    if _rapid_ratio is not None:
+        return _rapid_ratio(a, b) / 100
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
+        return None
+    return matcher.ratio()
+
+
 def locate(evidence: str, passage: str, fuzzy_ratio: float) -> tuple[int, int, float] | None:
     """(start, end, ratio) of the evidence in the passage: exact, then ignoring case and spacing, then fuzzy."""
     at = passage.find(evidence)
@@ -108,10 +124,9 @@ def locate(evidence: str, passage: str, fuzzy_ratio: float) -> tuple[int, int, f
             if not window:
                 continue
             start, end = window[0][0], window[-1][1]
-            matcher = SequenceMatcher(None, evidence.lower(), passage[start:end].lower(), autojunk=False)
-            if matcher.real_quick_ratio() < fuzzy_ratio or matcher.quick_ratio() < fuzzy_ratio:
+            ratio = _ratio(evidence.lower(), passage[start:end].lower(), fuzzy_ratio)
+            if ratio is None:
                 continue
-            ratio = matcher.ratio()
             if best is None or ratio > best[2]:
                 best = (start, end, ratio)
     return best if best and best[2] >= fuzzy_ratio else None

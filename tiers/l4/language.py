@@ -22,12 +22,15 @@ _WORD = re.compile(r"[A-Za-z0-9\u00C0-\uFFFF]+(?:['’][A-Za-z]+)?")
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])[-+]?\d+(?:\.\d+)?")
 _MAY = re.compile(r"\bmay\s+\d", re.IGNORECASE)
 _PUNCT = str.maketrans("", "", string.punctuation + "“”‘’")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased words; "n't" becomes a separate "not", a possessive "'s" goes."""
+    """Lower-cased words; "n't" becomes a separate "not", a possessive "'s" goes, "1,000" is "1000"
+    and "5th" is "5"."""
     out = []
-    for w in _WORD.findall(text.lower()):
+    for w in _WORD.findall(_ORDINAL.sub(r"\1", _THOUSANDS.sub("", text.lower()))):
         w = w.replace("’", "'")
         if w.endswith("n't"):
             out += [w[:-3] or w, "not"]
