@@ -2,7 +2,8 @@
 
 - `schema`: the kind's fields are present, of an allowed answer type, within length bounds;
 - `self_contained`: no reference to "the passage" / "this article"..., no pronoun that opens the item
-  without an antecedent, and a question ends with "?";
+  or comes before any name in a question, no "it" in a question that names nothing else ("When did it
+  collapse?"), and a question ends with "?";
 - `evidence_found`: the evidence quote is in the passage (exact, else case- and space-insensitive, else
   a fuzzy ratio of at least `fuzzy_ratio` against a window of the passage, by rapidfuzz when it is
   installed, else difflib); its offsets are kept;
@@ -83,6 +84,9 @@ def _self_contained(c: Candidate) -> str | None:
         for position, token in enumerate(tokens):
             if re.sub(r"\W", "", token).lower() in _PRONOUNS and not any(t[:1].isupper() for t in tokens[1:position]):
                 return "dangling_pronoun"
+        named = any(t[:1].isupper() for t in tokens[1:])
+        if not named and len(content_words(c.text)) <= 1 and re.search(r"\bit\b", c.text, re.IGNORECASE):
+            return "dangling_pronoun"
     return None
 
 
@@ -129,7 +133,14 @@ def locate(evidence: str, passage: str, fuzzy_ratio: float) -> tuple[int, int, f
                 continue
             if best is None or ratio > best[2]:
                 best = (start, end, ratio)
-    return best if best and best[2] >= fuzzy_ratio else None
+    if not best or best[2] < fuzzy_ratio:
+        return None
+    start, end, ratio = best
+    while end > start and not passage[end - 1].isalnum() and not evidence.rstrip().endswith(passage[end - 1]):
+        end -= 1
+    while start < end and not passage[start].isalnum() and not evidence.lstrip().startswith(passage[start]):
+        start += 1
+    return start, end, ratio
 
 
 def _numbers_in_passage(c: Candidate, passage: str, evidence: str) -> str | None:

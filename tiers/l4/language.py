@@ -17,6 +17,7 @@ MONTHS = {m: i + 1 for i, m in enumerate(["january", "february", "march", "april
                                           "september", "october", "november", "december"])}
 MONTHS.update({m[:3]: n for m, n in list(MONTHS.items())})
 MONTHS["sept"] = 9
+_MONTH_NAMES = {short: full for full in list(MONTHS)[:12] for short in (full[:3], "sept" if full == "september" else full[:3])}
 
 _WORD = re.compile(r"[A-Za-z0-9\u00C0-\uFFFF]+(?:['’][A-Za-z]+)?")
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])[-+]?\d+(?:\.\d+)?")
@@ -49,7 +50,8 @@ def stem(word: str) -> str:
 
 
 def content_words(text: str) -> list[str]:
-    return [stem(w) for w in words(text) if w not in STOPWORDS and w not in NEGATIONS]
+    """Stemmed words that are neither stopwords nor negations; a month's abbreviation is its full name."""
+    return [stem(_MONTH_NAMES.get(w, w)) for w in words(text) if w not in STOPWORDS and w not in NEGATIONS]
 
 
 def negation_count(text: str) -> int:
