@@ -10,6 +10,11 @@ the sentence). Each true item then yields perturbed, false items of five kinds:
 - entity_swap: the name replaced by a name from another article, absent from this passage;
 - negation: "not" inserted after the statement's first auxiliary verb;
 - unsupported_clause: a clause whose content words are absent from the passage appended to a fact.
+Two harder kinds are reported beside them (not part of the goal's five): number_swap_same_passage and
+entity_swap_same_passage put another number or name of the same sentence (else of the passage) in
+place of the true one, so the numbers-in-passage gate and, when it comes from the same sentence, the
+content gate cannot see the change; exchange_same_sentence swaps two names (else numbers) of a fact's
+sentence with each other ("A beat B" -> "B beat A"), so every word and every count stays the same.
 
 Verified = the deterministic gates pass and the extractive verifier's answer matches (min_agree 1);
 facts have no judge here, so the gates alone decide them. `--llm` adds SmolLM2 (llama.cpp's server on
@@ -57,6 +62,26 @@ def _ok_sentence(s: str) -> bool:
     return 8 <= len(s.split()) <= 40 and '"' not in s and "“" not in s and not re.match(r"(He|She|It|They|This|These|His|Her|Their)\b", s)
 
 
+def _other_in_passage(value: str, in_sentence: list[str], in_passage: list[str], key) -> str | None:
+    """Another value of the same sort from the same sentence if there is one, else from the passage."""
+    for pool in (in_sentence, in_passage):
+        for other in pool:
+            if key(other) != key(value) and other not in value and value not in other:
+                return other
+    return None
+
+
+def _exchange(sentence: str) -> str | None:
+    """The sentence with two of its distinct names (else numbers) exchanged: "A beat B" -> "B beat A"."""
+    for pattern in (NAME, NUMBER):
+        found = list(pattern.finditer(sentence))
+        for a, b in zip(found, found[1:]):
+            x, y = a.group(1), b.group(1)
+            if x.lower() != y.lower() and x not in y and y not in x:
+                return sentence[: a.start(1)] + y + sentence[a.end(1) : b.start(1)] + x + sentence[b.end(1) :]
+    return None
+
+
 def build_items(limit_articles: int | None, seed: int = 0) -> list[Labelled]:
     rng = random.Random(seed)
     articles = [v["articleBody"] for _, v in sorted(json.loads((SHARED / "scrapinghub-article-extraction" / "ground-truth.json").read_text()).items())]
@@ -76,6 +101,9 @@ def build_items(limit_articles: int | None, seed: int = 0) -> list[Labelled]:
                 clause = next((c for c in rng.sample(CLAUSES, len(CLAUSES)) if not set(content_words(c)) & set(content_words(text))), None)
                 if clause:
                     out.append(Labelled(Candidate("fact", s.rstrip(".") + ", " + clause + ".", None, None, s), text, False, "unsupported_clause"))
+                exchanged = _exchange(s)
+                if exchanged:
+                    out.append(Labelled(Candidate("fact", exchanged, None, None, s), text, False, "exchange_same_sentence"))
                 year = YEAR.search(s)
                 number = next((m for m in NUMBER.finditer(s) if not YEAR.fullmatch(m.group(1))), None)
                 name = next((m for m in NAME.finditer(s) if m.group(1).split()[0] not in ("The", "A", "In", "On")), None)
@@ -94,6 +122,12 @@ def build_items(limit_articles: int | None, seed: int = 0) -> list[Labelled]:
                     out.append(Labelled(Candidate("qa", q, number.group(1), "number", s), text, True, "true"))
                     out.append(Labelled(Candidate("qa", q, swapped, "number", s), text, False, "number_swap"))
                     out.append(Labelled(Candidate("fact", s[: number.start()] + swapped + s[number.end():], None, None, s), text, False, "number_swap"))
+                    same = _other_in_passage(number.group(1), [m.group(1) for m in NUMBER.finditer(s)],
+                                             [m.group(1) for m in NUMBER.finditer(text)], lambda v: numbers(v)[0])
+                    if same:
+                        out.append(Labelled(Candidate("qa", q, same, "number", s), text, False, "number_swap_same_passage"))
+                        out.append(Labelled(Candidate("fact", s[: number.start()] + same + s[number.end():], None, None, s), text, False,
+                                            "number_swap_same_passage"))
                 if name:
                     q = (s[: name.start(1)] + "what" + s[name.end(1):]).rstrip(". ") + "?"
                     out.append(Labelled(Candidate("qa", q, name.group(1), "span", s), text, True, "true"))
@@ -101,6 +135,12 @@ def build_items(limit_articles: int | None, seed: int = 0) -> list[Labelled]:
                     if other:
                         out.append(Labelled(Candidate("qa", q, other, "span", s), text, False, "entity_swap"))
                         out.append(Labelled(Candidate("fact", s[: name.start(1)] + other + s[name.end(1):], None, None, s), text, False, "entity_swap"))
+                    same = _other_in_passage(name.group(1), [m.group(1) for m in NAME.finditer(s)],
+                                             [m.group(1) for m in NAME.finditer(text)], str.lower)
+                    if same:
+                        out.append(Labelled(Candidate("qa", q, same, "span", s), text, False, "entity_swap_same_passage"))
+                        out.append(Labelled(Candidate("fact", s[: name.start(1)] + same + s[name.end(1):], None, None, s), text, False,
+                                            "entity_swap_same_passage"))
     return out
 
 
@@ -132,14 +172,20 @@ def report(items: list[Labelled], statuses: list[str]) -> dict:
         if kind == "true":
             continue
         false_verified = counts["verified"]
-        per_kind[kind] = {"items": sum(counts.values()), "verified (false positives)": false_verified,
+        kind_items = [it for it in items if it.kind == kind]
+        per_kind[kind] = {"items": sum(counts.values()), "questions": sum(it.item.kind == "qa" for it in kind_items),
+                          "verified (false positives)": false_verified,
+                          "questions verified": sum(1 for it, s in zip(items, statuses)
+                                                    if it.kind == kind and it.item.kind == "qa" and s == "verified"),
                           "precision against the true items": round(verified_true / max(1, verified_true + false_verified), 4)}
     by_type = defaultdict(Counter)
     for it, s in zip(items, statuses):
         if it.truth:
             by_type[it.item.answer_type or "fact"][s] += 1
+    five = sum(1 for it, s in zip(items, statuses) if not it.truth and s == "verified" and "_same_" not in it.kind)
     return {"items": len(items), "true": trues, "false": len(items) - trues,
             "precision": round(verified_true / max(1, verified_true + verified_false), 4),
+            "precision_five_kinds": round(verified_true / max(1, verified_true + five), 4),
             "recall": round(verified_true / max(1, trues), 4),
             "per_kind": per_kind,
             "recall_per_true_type": {t: round(c["verified"] / sum(c.values()), 3) for t, c in sorted(by_type.items())}}

@@ -29,7 +29,7 @@ def test_a_true_item_passes_every_gate_with_offsets_of_its_evidence():
     outcome = run_gates(qa("When did the Tay Bridge collapse?", "28 December 1879", "date"), PASSAGE)
     assert outcome.passed and outcome.reasons == ()
     assert PASSAGE[outcome.evidence_start : outcome.evidence_end] == COLLAPSE
-    assert [c.name for c in outcome.checks] == ["schema", "self_contained", "evidence_found", "numbers_in_passage", "content_in_evidence"]
+    assert [c.name for c in outcome.checks] == ["schema", "self_contained", "evidence_found", "numbers_in_passage", "content_in_evidence", "values_in_context"]
 
 
 @pytest.mark.parametrize("answer, answer_type", [
@@ -132,3 +132,28 @@ def test_every_hand_checked_perturbation_is_rejected_by_the_gate_made_for_it(key
 def test_the_fixtures_cover_the_five_kinds_of_perturbation():
     kinds = {kind for items in perturbed().values() for kind, _ in items}
     assert kinds == {"number_swap", "date_shift", "entity_swap", "negation", "unsupported_clause"}
+
+
+
+KECK = "Out of 17 observations by the Keck Observatory, the scientists spotted water vapor in 3."
+MATCHES = "Serbia takes on Japan and Britain plays the Netherlands."
+SARAKI = "Bukola Saraki, President of the Senate, went to court."
+
+
+@pytest.mark.parametrize("statement, evidence, reason", [
+    ("Out of 3 observations by the Keck Observatory, the scientists spotted water vapor in 17.", KECK, "value_out_of_context:3"),
+    ("Serbia takes on Britain and Britain plays the Netherlands.", MATCHES, "value_repeated:britain"),
+    ("Then Saraki Bukola, President of the Senate, went to court.", SARAKI, "values_reordered:saraki bukola"),
+])
+def test_a_value_moved_within_its_own_sentence_fails(statement, evidence, reason):
+    assert reason in run_gates(fact(statement, evidence), f"{MATCHES}\n{KECK} {SARAKI}").reasons
+
+
+@pytest.mark.parametrize("statement, evidence", [
+    ("The scientists spotted water vapor in 3 of the 17 observations by the Keck Observatory.", KECK),
+    ("Serbia takes on Japan, and Britain plays the Netherlands.", MATCHES),
+    ("Bukola Saraki, the President of the Senate, went to court.", SARAKI),
+])
+def test_the_same_values_in_a_reworded_fact_pass(statement, evidence):
+    outcome = run_gates(fact(statement, evidence), f"{MATCHES}\n{KECK} {SARAKI}")
+    assert outcome.passed, outcome.reasons

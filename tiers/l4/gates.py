@@ -11,7 +11,12 @@
   the answer or statement, in its evidence);
 - `content_in_evidence`: most content words of the answer (QA) or statement (fact) occur in the
   evidence, at most `max_missing_words` do not and no capitalised name is among them, and a
-  statement holds as many negations as its evidence.
+  statement holds as many negations as its evidence;
+- `values_in_context`: each number or name of a fact has, among the `context_words` words around it,
+  one that is also among the `evidence_context_words` words around the same value in the evidence
+  (a value moved to another slot of its sentence fails), no value is said more often than the
+  evidence says it (a name copied over another one of the sentence fails), and two values side by
+  side in the fact ("Saraki Bukola") are side by side in that order in the evidence.
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ except ImportError:  # optional: difflib gives the same ratio, slower
 
 from tiers.l4.candidates import ANSWER_TYPES, Candidate
 from tiers.l4.checks import Check
-from tiers.l4.language import content_words, months, negation_count, numbers, stem, words
+from tiers.l4.language import STOPWORDS, content_words, months, negation_count, numbers, stem, words
 
 _REFERENCES = re.compile(r"\b(?:the|this|that|above|following|given)\s+(?:passage|article|text|document|excerpt|paragraph|"
                          r"story|author|writer|section|source|report|post)\b|\baccording to (?:the|this)\b|\bmentioned above\b",
@@ -45,6 +50,8 @@ class GateSettings:
     fuzzy_ratio: float = 0.9
     min_content_share: float = 0.75
     max_missing_words: int = 1
+    context_words: int = 3
+    evidence_context_words: int = 5
 
 
 @dataclass(frozen=True)
@@ -179,6 +186,45 @@ def _content_in_evidence(c: Candidate, evidence: str, s: GateSettings) -> tuple[
     return None, share
 
 
+def _values(text: str) -> tuple[list[str], set[str]]:
+    """The text's words, and those that are values: numbers and capitalised words past the first."""
+    capitalised = {w.lower() for w in re.findall(r"(?<=\w)[^\w\n]+([A-Z][\w'’-]*)", text)}
+    tokens = words(text)
+    return tokens, {w for w in tokens if w.isdigit() or (w in capitalised and w not in STOPWORDS)}
+
+
+def _neighbours(tokens: list[str], at: int, width: int, values: set[str]) -> set[str]:
+    return {stem(w) for w in tokens[max(0, at - width) : at + width + 1] if w not in STOPWORDS and w not in values}
+
+
+def _values_in_context(c: Candidate, evidence: str, s: GateSettings) -> str | None:
+    """A fact's numbers and names are said no more often than in the evidence and stand next to the
+    same words: a value moved to another slot of the same sentence ("in 17 of 1 observations") keeps
+    every word but loses its neighbours. A value with no content word beside it is not checked."""
+    if c.kind != "fact":
+        return None
+    said, said_values = _values(c.text)
+    quoted, quoted_values = _values(evidence)
+    values = said_values | quoted_values
+    for value in sorted(said_values):
+        if 0 < quoted.count(value) < said.count(value):
+            return f"value_repeated:{value}"
+    pairs = set(zip(quoted, quoted[1:]))
+    for a, b in zip(said, said[1:]):
+        if a in said_values and b in said_values and a != b and a in quoted and b in quoted and (a, b) not in pairs:
+            return f"values_reordered:{a} {b}"
+    for at, value in enumerate(said):
+        if value not in said_values:
+            continue
+        mine = _neighbours(said, at, s.context_words, values)
+        places = [j for j, w in enumerate(quoted) if w == value]
+        if not mine or not places:
+            continue
+        if not any(mine & _neighbours(quoted, j, s.evidence_context_words, values) for j in places):
+            return f"value_out_of_context:{value}"
+    return None
+
+
 def run_gates(candidate: Candidate, passage_text: str, settings: GateSettings = GateSettings()) -> GateOutcome:
     checks: list[Check] = []
     reasons: list[str] = []
@@ -199,4 +245,5 @@ def run_gates(candidate: Candidate, passage_text: str, settings: GateSettings = 
     record("numbers_in_passage", _numbers_in_passage(candidate, passage_text, evidence))
     problem, share = _content_in_evidence(candidate, evidence, settings)
     record("content_in_evidence", problem, share)
+    record("values_in_context", _values_in_context(candidate, evidence, settings))
     return GateOutcome(not reasons, tuple(reasons), found[0] if found else None, found[1] if found else None, tuple(checks))
