@@ -1,3 +1,10 @@
 """L4's ground floor, pure Python: passages, candidate items parsed from model output, deterministic
 gates, the extractive verifier, answer matching, the consensus decision, identity and merging.
-`tiers/llm_tasks/knowledge.py` sends the requests, `jobs/l3_to_l4.py` runs it all on Spark."""
+`tiers/llm_tasks/knowledge.py` sends the requests, `jobs/l3_to_l4.py` runs it all on Spark.
+
+Changes to the agreed interface (additions only, every signature as agreed):
+- `gates.run_gates` records a sixth check, `values_in_context` (facts only; reasons
+  `value_out_of_context:<v>`, `value_repeated:<v>`, `values_reordered:<a> <b>`), after
+  `content_in_evidence`; `GateSettings` gained `context_words` and `evidence_context_words`.
+- `merge.canonical_groups` takes `threshold` (default 0.8) and `max_postings` (default 200).
+"""
