@@ -49,7 +49,7 @@ def _number_answer(question: str, ranked: list[tuple[float, str]]) -> str | None
     question; years only when the question asks for a year."""
     asked_numbers = set(numbers(question))
     asked = set(content_words(question)) - _TYPE_WORDS
-    wants_year = bool(re.search(r"\byear\b", question, re.I))
+    wants_year = bool(re.search(r"\b(?:what|which)\s+year\b|\byear\s+(?:did|was|were|is|does|will)\b", question, re.I))
     best = None
     for score, sentence in ranked:
         tokens = _TOKEN.findall(sentence)
