@@ -83,3 +83,10 @@ def test_a_real_article_is_cut_into_whole_lines_with_exact_offsets(key):
     _check_exact(text, passages)
     assert len(passages) >= 2
     assert all(estimate_tokens(p.text) <= 120 + 30 for p in passages)
+
+
+def test_a_long_run_of_words_is_cut_by_the_given_counter():
+    text = " ".join(f"longword{i}" for i in range(300))  # one sentence, about 3,300 characters
+    passages = split_passages("doc", text, min_tokens=30, max_tokens=200, count_tokens=len)
+    _check_exact(text, passages)
+    assert len(passages) >= 15 and all(len(p.text) <= 200 + 30 for p in passages)

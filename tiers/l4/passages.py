@@ -52,13 +52,23 @@ def _pieces(text: str, count: Callable[[str], int], max_tokens: int) -> list[tup
             if count(text[a:b]) <= max_tokens:
                 pieces.append((a, b))
                 continue
-            chunk_start = a
-            spans = [m.span() for m in _WORD.finditer(text, a, b)]
-            for k in range(0, len(spans), max(1, int(max_tokens / 1.3))):
-                group = spans[k : k + max(1, int(max_tokens / 1.3))]
-                pieces.append((chunk_start, group[-1][1] if k + len(group) < len(spans) else b))
-                chunk_start = pieces[-1][1]
+            pieces += _word_chunks(text, a, b, count, max_tokens)
     return pieces
+
+
+def _word_chunks(text: str, a: int, b: int, count: Callable[[str], int], max_tokens: int) -> list[tuple[int, int]]:
+    """text[a:b] cut at word boundaries into chunks of at most `max_tokens` (a single word may exceed it)."""
+    spans = [m.span() for m in _WORD.finditer(text, a, b)]
+    chunks, k, start = [], 0, a
+    while k < len(spans):
+        size = max(1, min(len(spans) - k, int(max_tokens / 1.3)))
+        while size > 1 and count(text[start : spans[k + size - 1][1]]) > max_tokens:
+            size = max(1, int(size * 0.9)) if size > 10 else size - 1
+        k += size
+        end = spans[k - 1][1] if k < len(spans) else b
+        chunks.append((start, end))
+        start = end
+    return chunks
 
 
 def split_passages(doc_id: str, text: str, min_tokens: int = 30, max_tokens: int = 512,
