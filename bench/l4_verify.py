@@ -4,11 +4,13 @@ Items come from the scrapinghub article bodies in ../shared/data, cut into passa
 them. True items are made from single sentences of a passage, programmatically: a fact is the sentence
 itself (evidence: the sentence); a question replaces one number, year or capitalised name of the
 sentence with "how many" / "what year" / "what" and ends with "?" (answer: what was replaced; evidence:
-the sentence). Each true item then yields perturbed, false items of five kinds:
+the sentence), or moves the sentence's first auxiliary verb before its subject for a yes/no question
+(answer: yes; with "not" after the subject, answer: no). Each true item then yields perturbed, false items of five kinds:
 - number_swap: the answer's or statement's number changed to one absent from the passage;
 - date_shift: a year moved by one (to a year absent from the passage);
 - entity_swap: the name replaced by a name from another article, absent from this passage;
-- negation: "not" inserted after the statement's first auxiliary verb;
+- negation: "not" inserted after the statement's first auxiliary verb, or the opposite answer to a
+  yes/no question;
 - unsupported_clause: a clause whose content words are absent from the passage appended to a fact.
 Two harder kinds are reported beside them (not part of the goal's five): number_swap_same_passage and
 entity_swap_same_passage put another number or name of the same sentence (else of the passage) in
@@ -37,7 +39,7 @@ from tiers.l4.candidates import Candidate
 from tiers.l4.consensus import VerifierAnswer, decide
 from tiers.l4.extractive import extractive_answer, sentences
 from tiers.l4.gates import run_gates
-from tiers.l4.language import content_words, numbers
+from tiers.l4.language import content_words, negation_count, numbers
 from tiers.l4.passages import split_passages
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -71,6 +73,18 @@ def _other_in_passage(value: str, in_sentence: list[str], in_passage: list[str],
     return None
 
 
+def _yes_no_question(sentence: str, aux: re.Match, negate: bool = False) -> str | None:
+    """"The bridge was designed by Bouch." -> "Was the bridge designed by Bouch?" (answer yes), or with
+    `negate` "Was the bridge not designed by Bouch?" (answer no); None when the sentence holds a
+    negation already or the words before the auxiliary are not a plain subject of up to six words."""
+    subject = sentence[: aux.start()].strip()
+    if (not subject or len(subject.split()) > 6 or re.search(r"[,;:()\"“”]", subject) or negation_count(sentence)
+            or re.search(r"\b(?:may|might|must|said|says|what|who|but|and|so)\b", subject, re.IGNORECASE)):
+        return None
+    subject = subject[0].lower() + subject[1:] if subject.split()[0] in ("The", "A", "An", "There") else subject
+    return f"{aux.group(1).capitalize()} {subject}{' not' if negate else ''} {sentence[aux.end():].strip().rstrip('.!')}?"
+
+
 def _exchange(sentence: str) -> str | None:
     """The sentence with two of its distinct names (else numbers) exchanged: "A beat B" -> "B beat A"."""
     for pattern in (NAME, NUMBER):
@@ -98,6 +112,13 @@ def build_items(limit_articles: int | None, seed: int = 0) -> list[Labelled]:
                 aux = AUX.search(s)
                 if aux:
                     out.append(Labelled(Candidate("fact", s[: aux.end()] + " not" + s[aux.end():], None, None, s), text, False, "negation"))
+                    asked = _yes_no_question(s, aux)
+                    if asked:
+                        out.append(Labelled(Candidate("qa", asked, "yes", "yes_no", s), text, True, "true"))
+                        out.append(Labelled(Candidate("qa", asked, "no", "yes_no", s), text, False, "negation"))
+                        negated = _yes_no_question(s, aux, negate=True)
+                        out.append(Labelled(Candidate("qa", negated, "no", "yes_no", s), text, True, "true"))
+                        out.append(Labelled(Candidate("qa", negated, "yes", "yes_no", s), text, False, "negation"))
                 clause = next((c for c in rng.sample(CLAUSES, len(CLAUSES)) if not set(content_words(c)) & set(content_words(text))), None)
                 if clause:
                     out.append(Labelled(Candidate("fact", s.rstrip(".") + ", " + clause + ".", None, None, s), text, False, "unsupported_clause"))

@@ -48,3 +48,9 @@ def test_span_and_number_questions_of_the_real_articles_reach_exact_match_of_0_8
              for key, q in questions]
     assert len(questions) >= 8
     assert sum(exact) / len(exact) >= 0.8, list(zip([q.text for _, q in questions], exact))
+
+
+def test_yes_no_counts_negations_rather_than_noticing_one():
+    text = "TNG50 is the latest simulation of the IllustrisTNG Project, built without sacrificing detail."
+    assert extractive_answer("Is TNG50 the latest simulation built without sacrificing detail?", "yes_no", text) == "yes"
+    assert extractive_answer("Is TNG50 not the latest simulation built without sacrificing detail?", "yes_no", text) == "no"

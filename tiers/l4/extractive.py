@@ -3,7 +3,7 @@
 Sentences are ranked by the IDF-weighted share of the question's content words they hold (IDF over
 the passage's sentences); then a candidate of the answer type is taken from the best sentences:
 a number or a date not already in the question, yes/no by whether the best sentence holds the
-question's content with the same negation, and for spans the run of words outside the question
+question's content with as many negations, and for spans the run of words outside the question
 nearest to the words it shares with the question (capitalised runs first for who/where questions).
 """
 from __future__ import annotations
@@ -80,7 +80,7 @@ def _date_answer(question: str, ranked: list[tuple[float, str]]) -> str | None:
 
 def _yes_no(question: str, passage: str) -> str | None:
     """Yes when a sentence holds at least half of the question's content words itself, the rest with
-    the two sentences before it (which may name its subject), and has the question's negation."""
+    the two sentences before it (which may name its subject), and as many negations as the question."""
     asked = set(content_words(question))
     found = sentences(passage)
     if not asked or not found:
@@ -88,7 +88,7 @@ def _yes_no(question: str, passage: str) -> str | None:
     for position, sentence in enumerate(found):
         own = asked & set(content_words(sentence))
         held = asked & set(content_words(" ".join(found[max(0, position - 2) : position + 1])))
-        same_polarity = (negation_count(question) > 0) == (negation_count(sentence) > 0)
+        same_polarity = negation_count(question) == negation_count(sentence)
         if 2 * len(own) >= len(asked) and len(asked - held) <= len(asked) // 5 and same_polarity:
             return "yes"
     return "no"
