@@ -91,13 +91,14 @@ def _first_lines(text: str, limit: int = 700) -> str:
 
 @pytest.fixture(scope="module")
 def l3_roots(pipeline_run, tmp_path_factory):
-    """Two copies of the sample pipeline root, each with a committed L3 of two real L2 documents (their first
-    lines, as a rewrite would be) and one seeded document: (root for the job, untouched root for the kill test)."""
+    """Two copies of the sample pipeline root (without the request cache other tests may have left in it),
+    each with a committed L3 of two real L2 documents (their first lines, as a rewrite would be) and one
+    seeded document: (root for the job, untouched root for the kill test)."""
     from jobs.runner import JobRun
 
     source, results = pipeline_run
     root = tmp_path_factory.mktemp("l4") / "root"
-    shutil.copytree(source, root)
+    shutil.copytree(source, root, ignore=shutil.ignore_patterns("llm_cache"))  # earlier tests' answers stay behind
     catalog = Catalog(root)
     l2 = ds.dataset(catalog.committed_outputs(kind="L2", run_id=results["l1_to_l2"].run_id)[0].path).to_table()
     l2 = l2.filter(pa.compute.greater(pa.compute.utf8_length(l2.column("text")), 600))
