@@ -7,9 +7,8 @@ depend on the order in which executors returned them.
 """
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 import pyarrow as pa
 
@@ -33,12 +32,6 @@ def searchable_text(text: str | None, answer: str | None) -> str:
     return " ".join(part for part in (text, answer) if part)
 
 
-def _groups(keys: Sequence[tuple[str, str, str | None]], threshold: float) -> list[int]:
-    if "threshold" in inspect.signature(canonical_groups).parameters:
-        return canonical_groups(keys, threshold=threshold)
-    return canonical_groups(keys)
-
-
 def promote(items: pa.Table, run_id: str, index: EvalIndex | None, merge_threshold: float,
             count_tokens: Callable[[list[str]], list[int | None]]) -> Promotion:
     items = items.sort_by("ki_id")
@@ -46,7 +39,7 @@ def promote(items: pa.Table, run_id: str, index: EvalIndex | None, merge_thresho
     said = [searchable_text(r["text"], r["answer"]) for r in rows]
     flags = index.matches(said) if index is not None else [None] * len(rows)
     candidates = [i for i, r in enumerate(rows) if r["status"] == "verified" and flags[i] is None]
-    groups = _groups([(rows[i]["kind"], rows[i]["text"], rows[i]["answer"]) for i in candidates], merge_threshold)
+    groups = canonical_groups([(rows[i]["kind"], rows[i]["text"], rows[i]["answer"]) for i in candidates], merge_threshold)
     members: dict[int, list[int]] = {}
     for position, group in enumerate(groups):
         members.setdefault(candidates[group], []).append(candidates[position])
