@@ -351,4 +351,4 @@ def test_a_killed_run_registers_nothing_and_the_rerun_completes(server, l3_roots
     counts = json.loads(counts[0][0])
     assert counts["cache_hits"] >= 2
     assert counts["generated"] == counts["verified"] + counts["rejected"] + counts["failed"]
-    assert not any((root / "_staging").iterdir())
+    assert not any((root / "_staging").iterdir()), sorted(str(p.relative_to(root)) for p in (root / "_staging").rglob("*"))[:20]

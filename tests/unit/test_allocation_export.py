@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -74,3 +75,4 @@ def test_a_memory_cap_changes_nothing_in_the_result(root, tmp_path):  # noqa: F8
     assert [(tmp_path / "free" / f).read_bytes() for f in first.shards] == \
         [(tmp_path / "capped" / f).read_bytes() for f in second.shards]
     assert not any(p.name.startswith(".") for p in (tmp_path / "capped").iterdir())  # nothing but the export in --out
+    assert not any((Path(data_root) / "_staging").glob("duckdb_spill*"))  # the spill folders go with their runs

@@ -30,7 +30,7 @@ from tiers.allocation.documents import check_token_columns, create_bucket_view, 
 from tiers.eval_overlap import EvalIndex, build_index
 from tiers.allocation.plan import Plan
 from tiers.allocation.solve import Cell, StageResult, shortfalls, solve
-from tiers.allocation.store import bound_memory, ensure_tables
+from tiers.allocation.store import bound_memory, spill_folder, ensure_tables
 from tiers.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -157,8 +157,8 @@ def allocate(root: str | Path, plan: Plan, eval_dir: str | Path | None = None, m
     index = build_index(eval_folder, plan.overlap_ngram) if eval_folder else None
     if index is None:
         log.warning("no evaluation folder in the plan: documents are allocated without an overlap check")
-    with catalog.connect(wait_s=catalog.commit_wait_s) as con:
-        bound_memory(con, memory_limit, str(catalog.root / "_staging" / "duckdb_spill"))
+    with spill_folder(catalog.root) as spill, catalog.connect(wait_s=catalog.commit_wait_s) as con:
+        bound_memory(con, memory_limit, spill)
         ensure_tables(con)
         check_token_columns(con)
         create_bucket_view(con, plan.buckets)

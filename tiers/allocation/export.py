@@ -21,7 +21,7 @@ from typing import Literal
 
 from tiers.allocation.documents import texts_sql
 from tiers.allocation.plan import parse_plan
-from tiers.allocation.store import bound_memory, current_allocation
+from tiers.allocation.store import bound_memory, spill_folder, current_allocation
 from tiers.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,8 @@ def export_stage(root: str | Path, stage: str, out: str | Path, fmt: Literal["pa
                  shard_rows: int = DEFAULT_SHARD_ROWS, memory_limit: str | None = None) -> ExportResult:
     catalog = Catalog(root)
     out = Path(out).resolve()
-    with catalog.connect(read_only=True) as con:
-        bound_memory(con, memory_limit, str(catalog.root / "_staging" / "duckdb_spill"))
+    with spill_folder(catalog.root) as spill, catalog.connect(read_only=True) as con:
+        bound_memory(con, memory_limit, spill)
         allocation_id = current_allocation(con)
         if allocation_id is None:
             raise ExportError(f"no allocation in {catalog.root}: run `tiers allocate --root {root} --plan ...` first")

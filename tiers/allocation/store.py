@@ -10,7 +10,11 @@
 """
 from __future__ import annotations
 
+import shutil
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import duckdb
 
@@ -52,12 +56,22 @@ def current_allocation(con: duckdb.DuckDBPyConnection) -> str | None:
     return row[0] if row else None
 
 
-def bound_memory(con: duckdb.DuckDBPyConnection, memory_limit: str | None, spill_dir: str) -> None:
+@contextmanager
+def spill_folder(root: Path) -> Iterator[Path]:
+    """A private folder under `<root>/_staging` for DuckDB to spill into, removed when the block ends."""
+    folder = root / "_staging" / f"duckdb_spill-{uuid.uuid4().hex[:12]}"
+    folder.mkdir(parents=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def bound_memory(con: duckdb.DuckDBPyConnection, memory_limit: str | None, spill_dir: Path) -> None:
     """Cap DuckDB's working memory (e.g. "512MB"; None keeps DuckDB's default, 80 % of RAM) and let it
     spill to `spill_dir` beyond the cap, so a large allocation or export runs in bounded memory."""
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
-    Path(spill_dir).mkdir(parents=True, exist_ok=True)
-    con.execute(f"SET temp_directory = '{spill_dir}'")
+    con.execute("SET temp_directory = '" + str(spill_dir).replace("'", "''") + "'")
     con.execute("SET preserve_insertion_order = false")
 
