@@ -19,7 +19,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jobs.dedup import candidate_edges, connected_components, exact_duplicates, near_duplicates, sketch_frame, verified_edges
+from jobs.dedup import (candidate_edges, connected_components, exact_duplicates, near_duplicates, sketch_frame, text_hashes,
+                        verified_edges)
 from jobs.spark import get_spark
 from tiers.config import MinHashConfig, SparkConfig
 
@@ -64,7 +65,7 @@ def main() -> None:
     docs = spark.read.parquet(str(work / "docs.parquet"))
     stages = [
         ("read texts", lambda: docs),
-        ("exact dedup", lambda: exact_duplicates(docs)),
+        ("exact dedup", lambda: exact_duplicates(text_hashes(docs))),
         ("signatures", lambda: sketch_frame(docs, config)),
         ("candidate edges", lambda: candidate_edges(sketch_frame(docs, config))),
         ("verified edges", lambda: verified_edges(docs, sketch_frame(docs, config), candidate_edges(sketch_frame(docs, config)), config)),

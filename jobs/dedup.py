@@ -15,6 +15,13 @@ on the driver. Near dedup, stage by stage:
    documents (the exact 5-gram Jaccard up to 32-bit hash collisions).
 4. `connected_components`: a union-find inside each partition of the edges, then alternating
    large-star / small-star rounds until every component is a star around its smallest id.
+
+Incremental runs pass a `reference`: the dedup index of the documents already in L1 (doc_id, text_hash,
+signature, keys; written beside L1 by every dedup run). Only its rows that share a text hash or a band
+key with a new document are read past the scan; their ids get the `OLD` prefix, which sorts before
+every id, so a document already in L1 is always the one kept and a new copy is dropped naming it.
+Pairs with an old document that the signature cannot decide are decided by the estimate (the old
+texts are not read again).
 """
 from __future__ import annotations
 
@@ -50,12 +57,27 @@ def _drops(frame: DataFrame, stage: str, reason: str, kept_col: str, extra: dict
     )
 
 
-def exact_duplicates(docs: DataFrame) -> DataFrame:
-    """Drops for every document whose lower-cased, whitespace-collapsed text equals a smaller doc_id's."""
-    normalized = F.sha2(F.lower(F.trim(F.regexp_replace("text", r"\s+", " "))), 256)
-    hashes = docs.select("doc_id", normalized.alias("_text_hash"))
-    marked = hashes.withColumn("_kept_id", F.min("doc_id").over(Window.partitionBy("_text_hash")))
-    return _drops(marked.filter(F.col("doc_id") != F.col("_kept_id")), "exact_dedup", "exact_duplicate", "_kept_id")
+OLD = "\x01"  # prefix of reference ids: sorts before every doc_id (hex), so the document already in L1 is kept
+
+
+def _strip_old(column: str) -> Column:
+    return F.regexp_replace(F.col(column), "^\\x01", "")
+
+
+def text_hashes(docs: DataFrame) -> DataFrame:
+    """(doc_id, text_hash): SHA-256 of the lower-cased, whitespace-collapsed text."""
+    return docs.select("doc_id", F.sha2(F.lower(F.trim(F.regexp_replace("text", r"\s+", " "))), 256).alias("text_hash"))
+
+
+def exact_duplicates(hashes: DataFrame, reference: DataFrame | None = None) -> DataFrame:
+    """Drops for every document whose text hash equals a smaller doc_id's, or a reference document's."""
+    if reference is not None:
+        old = reference.select(F.concat(F.lit(OLD), "doc_id").alias("doc_id"), "text_hash") \
+            .join(hashes.select("text_hash").distinct(), "text_hash", "left_semi")
+        hashes = hashes.select("doc_id", "text_hash").unionByName(old)
+    marked = hashes.withColumn("_kept_id", F.min("doc_id").over(Window.partitionBy("text_hash")))
+    dropped = marked.filter((F.col("doc_id") != F.col("_kept_id")) & ~F.col("doc_id").startswith(OLD))
+    return _drops(dropped.withColumn("_kept_id", _strip_old("_kept_id")), "exact_dedup", "exact_duplicate", "_kept_id")
 
 
 def band_layout(config: MinHashConfig) -> tuple[int, int]:
@@ -173,9 +195,12 @@ def verified_edges(docs: DataFrame, sketches: DataFrame, edges: DataFrame, confi
     # three branches read `estimated` (sure, unsure, the ids the exact check needs): computed once
     estimated = estimated.localCheckpoint()
     sure = estimated.filter(F.col("estimate") >= high).select("src", "dst")
-    unsure = estimated.filter((F.col("estimate") >= low) & (F.col("estimate") < high)).select("src", "dst")
-    checked = exact_scores(docs, unsure, config.ngram).filter(F.col("jaccard") >= config.jaccard_threshold)
-    return sure.union(checked.select("src", "dst"))
+    unsure = estimated.filter((F.col("estimate") >= low) & (F.col("estimate") < high))
+    with_old = F.col("src").startswith(OLD) | F.col("dst").startswith(OLD)
+    by_estimate = unsure.filter(with_old & (F.col("estimate") >= config.jaccard_threshold)).select("src", "dst")
+    checked = exact_scores(docs, unsure.filter(~with_old).select("src", "dst"), config.ngram) \
+        .filter(F.col("jaccard") >= config.jaccard_threshold)
+    return sure.union(by_estimate).union(checked.select("src", "dst"))
 
 
 def _local_union_find(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -228,15 +253,32 @@ def connected_components(spark: SparkSession, edges: DataFrame, max_iterations: 
     return current.select(F.col("src").alias("node"), F.col("dst").alias("component")).union(roots)
 
 
-def near_duplicates(spark: SparkSession, docs: DataFrame, config: MinHashConfig) -> DataFrame:
-    """Drops for every member of a near-duplicate cluster but its smallest doc_id, naming cluster and kept id."""
+def reference_sketches(reference: DataFrame, sketches: DataFrame) -> DataFrame:
+    """The reference documents (ids prefixed with OLD) that share a band key with a new document."""
+    new_keys = sketches.select(F.posexplode("keys").alias("band", "key")).distinct()
+    old = reference.filter(F.col("keys").isNotNull()) \
+        .select(F.concat(F.lit(OLD), "doc_id").alias("doc_id"), "signature", "keys")
+    touching = old.select("doc_id", F.posexplode("keys").alias("band", "key")) \
+        .join(new_keys, ["band", "key"], "left_semi").select("doc_id").distinct()
+    return old.join(touching, "doc_id", "left_semi")
+
+
+def near_duplicates(spark: SparkSession, docs: DataFrame, config: MinHashConfig, sketches: DataFrame | None = None,
+                    reference: DataFrame | None = None) -> DataFrame:
+    """Drops for every member of a near-duplicate cluster but its smallest doc_id (or the reference
+    document in it), naming cluster and kept id. `sketches` may be passed when the caller has them."""
     bands, rows = band_layout(config)
     log.info("minhash: %d permutations, %d bands x %d rows, verify=%s", config.num_perm, bands, rows, config.verify)
     # computed once, eagerly: every later stage reads it (bands, signature agreement)
-    sketches = sketch_frame(docs, config).localCheckpoint()
-    edges = verified_edges(docs, sketches, candidate_edges(sketches), config)
-    components = connected_components(spark, edges)
-    removed = components.filter(F.col("node") != F.col("component")).withColumnRenamed("node", "doc_id")
+    sketches = sketches if sketches is not None else sketch_frame(docs, config).localCheckpoint()
+    if reference is not None:
+        sketches = sketches.unionByName(reference_sketches(reference, sketches)).localCheckpoint()
+    edges = candidate_edges(sketches)
+    if reference is not None:
+        edges = edges.filter(~(F.col("src").startswith(OLD) & F.col("dst").startswith(OLD)))
+    components = connected_components(spark, verified_edges(docs, sketches, edges, config))
+    removed = components.filter((F.col("node") != F.col("component")) & ~F.col("node").startswith(OLD)) \
+        .withColumnRenamed("node", "doc_id").withColumn("component", _strip_old("component"))
     return _drops(removed.withColumn("cluster", F.col("component")), "minhash_dedup", "near_duplicate", "component", {"cluster": "cluster"})
 
 
@@ -248,7 +290,7 @@ def remove_dropped(docs: DataFrame, *drops: DataFrame) -> DataFrame:
 
 
 def exact_dedup(docs: DataFrame) -> tuple[DataFrame, DataFrame]:
-    dropped = exact_duplicates(docs)
+    dropped = exact_duplicates(text_hashes(docs))
     return remove_dropped(docs, dropped), dropped
 
 

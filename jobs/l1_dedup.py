@@ -1,6 +1,11 @@
 """L1, second half: exact and MinHash near-duplicate dedup of the documents that passed the operators.
 
-Reads one committed `l1_filter` output, writes L1 and a drop record per duplicate (with the kept id).
+Reads one committed `l1_filter` output, writes L1, a drop record per duplicate (with the kept id) and
+the run's dedup index (`dedup_index`: doc_id, text_hash, signature, band keys of the documents it keeps).
+The new documents are deduplicated among themselves and against the current dedup indexes of the other
+L1 runs (earlier snapshots), so a new snapshot costs what it holds and a document already in L1 stays
+there while its new copy is dropped. A run whose scope covers an earlier one (a rebuild) ignores that
+one's index and supersedes it.
 Runnable with spark-submit: `spark-submit jobs/l1_dedup.py --root DATA_ROOT [--filter-run RUN_ID]`.
 """
 from __future__ import annotations
@@ -12,7 +17,7 @@ from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.dedup import exact_duplicates, near_duplicates, remove_dropped
+from jobs.dedup import exact_duplicates, near_duplicates, remove_dropped, sketch_frame, text_hashes
 from jobs.runner import JobResult, JobRun, parquet_stats
 from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
 from jobs.spark import partitions_for
@@ -25,6 +30,9 @@ log = logging.getLogger(__name__)
 JOB = "l1_dedup"
 
 
+INDEX = "dedup_index"
+
+
 def filtered_path(catalog: Catalog, filter_run: str | None) -> tuple[str, str]:
     """(path, run id) of the given committed l1_filter output, or of the latest."""
     output = catalog.output_of("filtered", filter_run)
@@ -33,22 +41,41 @@ def filtered_path(catalog: Catalog, filter_run: str | None) -> tuple[str, str]:
     return output.path, output.run_id
 
 
+def reference_indexes(catalog: Catalog, scope: list[str]) -> list[str]:
+    """Paths of the current dedup indexes of the L1 runs that a run over `scope` does not replace."""
+    paths = []
+    for output in catalog.committed_outputs(kind="L1", current_only=True):
+        if set(catalog.run_scope(output.run_id)) <= set(scope):
+            continue
+        index = catalog.output_of(INDEX, output.run_id)
+        if index is None:
+            log.warning("L1 run %s has no dedup index; new documents are not deduplicated against it", output.run_id)
+        elif index.rows:
+            paths.append(index.path)
+    return paths
+
+
 def run_l1_dedup(spark: SparkSession, config: TiersConfig, root: str, filter_run: str | None = None,
                  force: bool = False) -> JobResult:
     catalog = Catalog(root)
     catalog.migrate()
     source, source_run = filtered_path(catalog, filter_run)
-    payload = {"dedup": config.l1.dedup.model_dump(mode="json"), "filtered": source}
+    references = reference_indexes(catalog, catalog.scope_of([source_run]))
+    payload = {"dedup": config.l1.dedup.model_dump(mode="json"), "filtered": source, "against": references}
+    minhash = config.l1.dedup.minhash
 
     def body(run: JobRun) -> dict:
         rows_in, bytes_in = parquet_stats(source)
         partitions_for(spark, bytes_in * 4, config.spark.bytes_per_partition)
         kept = spark.read.parquet(source)
+        reference = spark.read.parquet(*references) if references else None
+        hashes = text_hashes(kept).localCheckpoint()
+        sketches = sketch_frame(kept, minhash).localCheckpoint() if minhash.enabled else None
         duplicates = []
         if config.l1.dedup.exact:
-            duplicates.append(exact_duplicates(kept).persist(StorageLevel.DISK_ONLY))
-        if config.l1.dedup.minhash.enabled:
-            near = near_duplicates(spark, kept, config.l1.dedup.minhash)
+            duplicates.append(exact_duplicates(hashes, reference).persist(StorageLevel.DISK_ONLY))
+        if minhash.enabled:
+            near = near_duplicates(spark, kept, minhash, sketches, reference)
             if duplicates:
                 near = near.join(duplicates[0].select("doc_id"), "doc_id", "left_anti")
             duplicates.append(near.persist(StorageLevel.DISK_ONLY))
@@ -64,13 +91,22 @@ def run_l1_dedup(spark: SparkSession, config: TiersConfig, root: str, filter_run
                 drops.withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("drops"))
             else:
                 run.stage("drops")
+            index = spark.read.parquet(run.stage("L1", tier="L1")).select("doc_id").join(hashes, "doc_id")
+            if sketches is not None:
+                index = index.join(sketches, "doc_id", "left")
+            else:
+                index = index.withColumn("signature", F.lit(None).cast("array<int>")).withColumn("keys", F.lit(None).cast("array<bigint>"))
+            index.write.parquet(run.stage(INDEX))
         finally:
             for frame in duplicates:
                 frame.unpersist()
         l1_rows, _ = parquet_stats(run.stage("L1", tier="L1"))
         dropped, _ = parquet_stats(run.stage("drops"))
+        indexed, _ = parquet_stats(run.stage(INDEX))
         check_conserved("L1 dedup", rows_in, l1=l1_rows, duplicates=dropped)
-        return {"filtered_in": rows_in, "l1": l1_rows, "dropped": dropped, "filter_run": source_run}
+        check_conserved("L1 dedup index", l1_rows, indexed=indexed)
+        return {"filtered_in": rows_in, "l1": l1_rows, "dropped": dropped, "filter_run": source_run,
+                "deduplicated_against": len(references)}
 
     return run_job(catalog, JOB, payload, body, force, input_runs=[source_run])
 

@@ -68,24 +68,34 @@ def _merge_stats(rows: list[str]) -> dict[str, dict]:
     return {name: {**s.__dict__, "seconds": round(s.seconds, 3)} for name, s in merged.items()}
 
 
-def l0_outputs(catalog: Catalog, ingest_runs: list[str] | None) -> list[OutputRecord]:
-    """The given committed L0 runs' outputs, or every current L0 output."""
-    outputs = catalog.committed_outputs(kind="L0", current_only=not ingest_runs)
+def l0_outputs(catalog: Catalog, ingest_runs: list[str] | None, settings: dict) -> list[OutputRecord]:
+    """The given committed L0 runs' outputs; else the current L0 outputs that no current l1_filter run
+    with these settings has read (after a new snapshot is ingested, only that snapshot). Empty when
+    there is nothing new."""
     if ingest_runs:
-        outputs = [o for o in outputs if o.run_id in set(ingest_runs)]
-    if not outputs:
-        raise MissingInput(f"no committed L0 output in {catalog.root} for runs {ingest_runs or 'any'}")
-    return outputs
+        outputs = [o for o in catalog.committed_outputs(kind="L0") if o.run_id in set(ingest_runs)]
+        if not outputs:
+            raise MissingInput(f"no committed L0 output in {catalog.root} for runs {ingest_runs}")
+        return outputs
+    current = catalog.committed_outputs(kind="L0", current_only=True)
+    if not current:
+        raise MissingInput(f"no committed L0 output in {catalog.root}: run `tiers run ingest` first")
+    consumed = catalog.consumed_inputs(JOB, settings)
+    return [o for o in current if o.run_id not in consumed]
 
 
 def run_l1_filter(spark: SparkSession, config: TiersConfig, root: str, ingest_runs: list[str] | None = None,
                   force: bool = False) -> JobResult:
     catalog = Catalog(root)
     catalog.migrate()
-    l0 = l0_outputs(catalog, ingest_runs)
+    settings = {"steps": [s.model_dump(mode="json") for s in config.l1.steps], "operator_modules": config.l1.operator_modules}
+    l0 = l0_outputs(catalog, ingest_runs, settings)
+    if not l0:
+        latest = catalog.latest_committed_run(JOB)
+        log.info("%s: every current L0 run has been filtered with these settings (latest run %s); nothing new", JOB, latest)
+        return JobResult(latest, True, catalog.run_counts(latest))
     inputs = [o.path for o in l0]
-    payload = {"steps": [s.model_dump(mode="json") for s in config.l1.steps], "operator_modules": config.l1.operator_modules,
-               "inputs": inputs}
+    payload = {"settings": settings, "inputs": inputs}
 
     def body(run: JobRun) -> dict:
         stats = [parquet_stats(p) for p in inputs]

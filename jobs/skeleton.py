@@ -48,7 +48,7 @@ def check_conserved(what: str, total: int, **parts: int) -> None:
 JobBody = Callable[[SparkSession, TiersConfig, argparse.Namespace], "JobResult | dict[str, JobResult]"]
 
 
-INGEST_RUN_OPTION = {"--ingest-run": {"action": "append", "help": "L0 run ids to read (default: all current L0)"}}
+INGEST_RUN_OPTION = {"--ingest-run": {"action": "append", "help": "L0 run ids to read (default: the current L0 runs not yet filtered with these settings)"}}
 
 
 def job_main(description: str, run: JobBody, argv: list[str] | None = None, with_inputs: bool = False,

@@ -169,10 +169,7 @@ class Catalog:
             con.execute("BEGIN")
             try:
                 con.execute("UPDATE outputs SET superseded_by = NULL WHERE run_id = ?", [run_id])
-                con.execute(
-                    "UPDATE outputs SET superseded_by = ? WHERE superseded_by IS NULL AND run_id IN (SELECT r.run_id "
-                    "FROM runs r JOIN runs me ON me.run_id = ? WHERE r.job = me.job AND r.scope = me.scope "
-                    "AND r.run_id <> me.run_id AND r.status = 'committed')", [run_id, run_id])
+                _supersede_covered(con, run_id)
                 self._refresh_views(con)
                 con.execute("COMMIT")
             except Exception:
@@ -200,6 +197,16 @@ class Catalog:
             rows = con.execute("SELECT scope FROM runs WHERE list_contains(?, run_id)", [input_runs]).fetchall()
         return sorted({root for (scope,) in rows for root in json.loads(scope or "[]")})
 
+    def consumed_inputs(self, job: str, settings: dict[str, Any]) -> set[str]:
+        """The input runs read by the current committed runs of `job` whose payload `settings` equal these:
+        what an incremental run of `job` with these settings need not read again."""
+        with self.connect() as con:
+            rows = con.execute(
+                "SELECT input_runs, config_json FROM runs r WHERE job = ? AND status = 'committed' AND NOT EXISTS "
+                "(SELECT 1 FROM outputs o WHERE o.run_id = r.run_id AND o.superseded_by IS NOT NULL)", [job]).fetchall()
+        wanted = json.loads(json.dumps(settings, sort_keys=True, default=str))
+        return {run for inputs, config in rows if json.loads(config or "{}").get("settings") == wanted for run in inputs or []}
+
     def start_run(self, run_id: str, job: str, config: dict[str, Any], config_hash: str, code_version: str,
                   input_runs: list[str] | None = None, scope: list[str] | None = None) -> None:
         with self.connect() as con:
@@ -217,8 +224,8 @@ class Catalog:
             con.execute("UPDATE runs SET status = 'failed', ended_at = ?, error = ? WHERE run_id = ?", [_now(), error[:4000], run_id])
 
     def commit_run(self, run_id: str, outputs: list[OutputRecord], counts: dict[str, Any]) -> list[str]:
-        """Register outputs, supersede earlier runs of the same job over the same scope, mark the run
-        committed: one transaction. Returns the superseded run ids."""
+        """Register outputs, supersede the earlier runs of the same job whose scope this run's covers,
+        mark the run committed: one transaction. Returns the superseded run ids."""
         with self.connect(wait_s=self.commit_wait_s) as con:
             con.execute("BEGIN")
             try:
@@ -228,13 +235,7 @@ class Catalog:
                         "INSERT INTO outputs (run_id, kind, tier, path, rows, bytes, committed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                         [run_id, out.kind, out.tier, self.relative(out.path), out.rows, out.bytes, now],
                     )
-                superseded = [r[0] for r in con.execute(
-                    "SELECT DISTINCT o.run_id FROM outputs o JOIN runs r USING (run_id) JOIN runs me ON me.run_id = ? "
-                    "WHERE r.job = me.job AND r.scope = me.scope AND r.scope <> '[]' AND r.status = 'committed' "
-                    "AND o.run_id <> me.run_id AND o.superseded_by IS NULL", [run_id]).fetchall()]
-                if superseded:
-                    con.execute("UPDATE outputs SET superseded_by = ? WHERE list_contains(?, run_id) AND superseded_by IS NULL",
-                                [run_id, superseded])
+                superseded = _supersede_covered(con, run_id)
                 con.execute(
                     "UPDATE runs SET status = 'committed', ended_at = ?, counts_json = ? WHERE run_id = ?",
                     [now, json.dumps(counts, sort_keys=True), run_id],
@@ -308,6 +309,11 @@ class Catalog:
         with self.connect() as con:
             row = con.execute("SELECT scope FROM runs WHERE run_id = ?", [run_id]).fetchone()
         return json.loads(row[0] or "[]") if row else []
+
+    def run_counts(self, run_id: str) -> dict[str, Any]:
+        with self.connect() as con:
+            row = con.execute("SELECT counts_json FROM runs WHERE run_id = ?", [run_id]).fetchone()
+        return json.loads(row[0] or "{}") if row else {}
 
     def latest_committed_run(self, job: str) -> str | None:
         """The latest current committed run of `job`."""
@@ -437,3 +443,19 @@ class Catalog:
             ).fetchall()
         return {"tiers": tiers, "drops": drops, "quarantine": quarantined, "runs": dict(runs),
                 "l3_status": dict(l3_status), "l4_status": dict(l4_status), "no_model_languages": dict(no_model)}
+
+
+def _supersede_covered(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
+    """Mark superseded by `run_id` the current outputs of the other committed runs of its job whose scope
+    is within its own (a run over snapshots 1 and 2 replaces the runs over 1 and over 2, not a run over 3);
+    returns their run ids."""
+    superseded = [r[0] for r in con.execute(
+        "SELECT DISTINCT o.run_id FROM outputs o JOIN runs r USING (run_id) JOIN runs me ON me.run_id = ? "
+        "WHERE r.job = me.job AND r.scope <> '[]' AND r.status = 'committed' AND o.run_id <> me.run_id "
+        "AND o.superseded_by IS NULL "
+        "AND list_has_all(from_json(me.scope, '[\"VARCHAR\"]'), from_json(r.scope, '[\"VARCHAR\"]'))",
+        [run_id]).fetchall()]
+    if superseded:
+        con.execute("UPDATE outputs SET superseded_by = ? WHERE list_contains(?, run_id) AND superseded_by IS NULL",
+                    [run_id, superseded])
+    return superseded
