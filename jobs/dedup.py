@@ -16,12 +16,13 @@ on the driver. Near dedup, stage by stage:
 4. `connected_components`: a union-find inside each partition of the edges, then alternating
    large-star / small-star rounds until every component is a star around its smallest id.
 
-Incremental runs pass a `reference`: the dedup index of the documents already in L1 (doc_id, text_hash,
-signature, keys; written beside L1 by every dedup run). Only its rows that share a text hash or a band
-key with a new document are read past the scan; their ids get the `OLD` prefix, which sorts before
-every id, so a document already in L1 is always the one kept and a new copy is dropped naming it.
-Pairs with an old document that the signature cannot decide are decided by the estimate (the old
-texts are not read again).
+Incremental runs pass a `reference`: the dedup index of the documents earlier runs deduplicated
+(doc_id, text_hash, signature, keys, and kept_id: the L1 document it is, or was dropped for; written
+beside L1 by every dedup run). Only its rows that share a text hash or a band key with a new document
+are read past the scan; their ids get the `OLD` prefix, which sorts before every id, so an old
+document is always the cluster's root: a new copy is dropped naming the L1 document of that cluster,
+and nothing already in L1 moves. Pairs with an old document that the signature cannot decide are
+decided by the estimate (the old texts are not read again).
 """
 from __future__ import annotations
 
@@ -64,6 +65,16 @@ def _strip_old(column: str) -> Column:
     return F.regexp_replace(F.col(column), "^\\x01", "")
 
 
+def _name_l1_document(frame: DataFrame, column: str, reference: DataFrame | None) -> DataFrame:
+    """Replace, in `column`, an old document that was itself dropped by the L1 document it was dropped for."""
+    if reference is None:
+        return frame
+    ids = frame.select(F.col(column).alias("_ref_id")).distinct()
+    owners = reference.select(F.col("doc_id").alias("_ref_id"), F.col("kept_id").alias("_owner")).join(ids, "_ref_id", "left_semi")
+    return frame.join(owners, frame[column] == owners["_ref_id"], "left") \
+        .withColumn(column, F.coalesce(F.col("_owner"), F.col(column))).drop("_ref_id", "_owner")
+
+
 def text_hashes(docs: DataFrame) -> DataFrame:
     """(doc_id, text_hash): SHA-256 of the lower-cased, whitespace-collapsed text."""
     return docs.select("doc_id", F.sha2(F.lower(F.trim(F.regexp_replace("text", r"\s+", " "))), 256).alias("text_hash"))
@@ -77,7 +88,8 @@ def exact_duplicates(hashes: DataFrame, reference: DataFrame | None = None) -> D
         hashes = hashes.select("doc_id", "text_hash").unionByName(old)
     marked = hashes.withColumn("_kept_id", F.min("doc_id").over(Window.partitionBy("text_hash")))
     dropped = marked.filter((F.col("doc_id") != F.col("_kept_id")) & ~F.col("doc_id").startswith(OLD))
-    return _drops(dropped.withColumn("_kept_id", _strip_old("_kept_id")), "exact_dedup", "exact_duplicate", "_kept_id")
+    dropped = _name_l1_document(dropped.withColumn("_kept_id", _strip_old("_kept_id")), "_kept_id", reference)
+    return _drops(dropped, "exact_dedup", "exact_duplicate", "_kept_id")
 
 
 def band_layout(config: MinHashConfig) -> tuple[int, int]:
@@ -279,6 +291,7 @@ def near_duplicates(spark: SparkSession, docs: DataFrame, config: MinHashConfig,
     components = connected_components(spark, verified_edges(docs, sketches, edges, config))
     removed = components.filter((F.col("node") != F.col("component")) & ~F.col("node").startswith(OLD)) \
         .withColumnRenamed("node", "doc_id").withColumn("component", _strip_old("component"))
+    removed = _name_l1_document(removed, "component", reference)
     return _drops(removed.withColumn("cluster", F.col("component")), "minhash_dedup", "near_duplicate", "component", {"cluster": "cluster"})
 
 

@@ -1,7 +1,8 @@
 """L1, second half: exact and MinHash near-duplicate dedup of the documents that passed the operators.
 
 Reads one committed `l1_filter` output, writes L1, a drop record per duplicate (with the kept id) and
-the run's dedup index (`dedup_index`: doc_id, text_hash, signature, band keys of the documents it keeps).
+the run's dedup index (`dedup_index`: doc_id, text_hash, signature, band keys and kept_id of every
+document it read: kept_id is the document itself when kept, else the L1 document it was dropped for).
 The new documents are deduplicated among themselves and against the current dedup indexes of the other
 L1 runs (earlier snapshots), so a new snapshot costs what it holds and a document already in L1 stays
 there while its new copy is dropped. A run whose scope covers an earlier one (a rebuild) ignores that
@@ -14,7 +15,7 @@ import logging
 import sys
 
 from pyspark import StorageLevel
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.dedup import exact_duplicates, near_duplicates, remove_dropped, sketch_frame, text_hashes
@@ -55,6 +56,18 @@ def reference_indexes(catalog: Catalog, scope: list[str]) -> list[str]:
     return paths
 
 
+def index_rows(hashes: DataFrame, sketches: DataFrame | None, drops: DataFrame | None) -> DataFrame:
+    """The dedup index of a run: every document it read, with the L1 document it is or was dropped for."""
+    if sketches is not None:
+        index = hashes.join(sketches, "doc_id", "left")
+    else:
+        index = hashes.withColumn("signature", F.lit(None).cast("array<int>")).withColumn("keys", F.lit(None).cast("array<bigint>"))
+    if drops is None:
+        return index.withColumn("kept_id", F.col("doc_id"))
+    owners = drops.select("doc_id", F.get_json_object("details", "$.kept").alias("owner"))
+    return index.join(owners, "doc_id", "left").withColumn("kept_id", F.coalesce("owner", "doc_id")).drop("owner")
+
+
 def run_l1_dedup(spark: SparkSession, config: TiersConfig, root: str, filter_run: str | None = None,
                  force: bool = False) -> JobResult:
     catalog = Catalog(root)
@@ -91,12 +104,8 @@ def run_l1_dedup(spark: SparkSession, config: TiersConfig, root: str, filter_run
                 drops.withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("drops"))
             else:
                 run.stage("drops")
-            index = spark.read.parquet(run.stage("L1", tier="L1")).select("doc_id").join(hashes, "doc_id")
-            if sketches is not None:
-                index = index.join(sketches, "doc_id", "left")
-            else:
-                index = index.withColumn("signature", F.lit(None).cast("array<int>")).withColumn("keys", F.lit(None).cast("array<bigint>"))
-            index.write.parquet(run.stage(INDEX))
+            written = spark.read.parquet(run.stage("drops")) if drops is not None else None
+            index_rows(hashes, sketches, written).write.parquet(run.stage(INDEX))
         finally:
             for frame in duplicates:
                 frame.unpersist()
@@ -104,7 +113,7 @@ def run_l1_dedup(spark: SparkSession, config: TiersConfig, root: str, filter_run
         dropped, _ = parquet_stats(run.stage("drops"))
         indexed, _ = parquet_stats(run.stage(INDEX))
         check_conserved("L1 dedup", rows_in, l1=l1_rows, duplicates=dropped)
-        check_conserved("L1 dedup index", l1_rows, indexed=indexed)
+        check_conserved("L1 dedup index", rows_in, indexed=indexed)
         return {"filtered_in": rows_in, "l1": l1_rows, "dropped": dropped, "filter_run": source_run,
                 "deduplicated_against": len(references)}
 
