@@ -68,8 +68,8 @@ def main() -> None:
         ("exact dedup", lambda: exact_duplicates(text_hashes(docs))),
         ("signatures", lambda: sketch_frame(docs, config)),
         ("candidate edges", lambda: candidate_edges(sketch_frame(docs, config))),
-        ("verified edges", lambda: verified_edges(docs, sketch_frame(docs, config), candidate_edges(sketch_frame(docs, config)), config)),
-        ("connected components", lambda: connected_components(spark, verified_edges(docs, sketch_frame(docs, config), candidate_edges(sketch_frame(docs, config)), config))),
+        ("verified edges", lambda: verified_edges(sketch_frame(docs, config), candidate_edges(sketch_frame(docs, config)), config)),
+        ("connected components", lambda: connected_components(spark, verified_edges(sketch_frame(docs, config), candidate_edges(sketch_frame(docs, config)), config))),
         ("near dedup drops", lambda: near_duplicates(spark, docs, config)),
     ]
     previous = 0.0

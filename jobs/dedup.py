@@ -5,8 +5,8 @@ removes the dropped ids from the documents in one anti-join, so texts move once.
 on the driver. Near dedup, stage by stage:
 
 1. `sketch_frame`: one pass of Python over the texts (mapInArrow, numpy) gives each document's MinHash
-   signature (array<int>) and its band keys (array<bigint>); checkpointed on the executors, it is a
-   few hundred bytes per document and is read twice.
+   signature (array<int>), its band keys (array<bigint>) and its sorted shingle-hash set (binary);
+   checkpointed on the executors and read by every later stage, which never touch the texts.
 2. `candidate_edges`: the band keys are exploded in the JVM and one window per bucket links every
    member to the bucket's smallest and preceding id (linear in the bucket size, no all-pairs).
 3. `verified_edges`: each candidate pair's signature agreement is computed in the JVM (a join with the
@@ -17,12 +17,12 @@ on the driver. Near dedup, stage by stage:
    large-star / small-star rounds until every component is a star around its smallest id.
 
 Incremental runs pass a `reference`: the dedup index of the documents earlier runs deduplicated
-(doc_id, text_hash, signature, keys, and kept_id: the L1 document it is, or was dropped for; written
-beside L1 by every dedup run). Only its rows that share a text hash or a band key with a new document
+(doc_id, text_hash, signature, keys, shingles, and kept_id: the L1 document it is, or was dropped for;
+written beside L1 by every dedup run). Only its rows that share a text hash or a band key with a new document
 are read past the scan; their ids get the `OLD` prefix, which sorts before every id, so an old
 document is always the cluster's root: a new copy is dropped naming the L1 document of that cluster,
-and nothing already in L1 moves. Pairs with an old document that the signature cannot decide are
-decided by the estimate (the old texts are not read again).
+and nothing already in L1 moves. Pairs with an old document get the same exact check, from the
+shingle sets in the index (the old texts are not read again).
 """
 from __future__ import annotations
 
@@ -43,8 +43,8 @@ from tiers.text import batch_shingle_hashes
 log = logging.getLogger(__name__)
 
 DROP_COLUMNS = [n for n in DROPS.names if n != "run_id"]
-SKETCH = pa.schema([("doc_id", pa.string()), ("signature", pa.list_(pa.int32())), ("keys", pa.list_(pa.int64()))])
-SHINGLE_SETS = pa.schema([("doc_id", pa.string()), ("shingles", pa.binary())])
+SKETCH = pa.schema([("doc_id", pa.string()), ("signature", pa.list_(pa.int32())), ("keys", pa.list_(pa.int64())),
+                    ("shingles", pa.binary())])
 EDGE_SCORES = pa.schema([("src", pa.string()), ("dst", pa.string()), ("jaccard", pa.float64())])
 EDGES = pa.schema([("src", pa.string()), ("dst", pa.string())])
 
@@ -110,18 +110,21 @@ def _sketch_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig, bands
         keep = np.flatnonzero(counts > 0)
         matrix = matrix[keep]
         keys = band_keys(matrix, bands, rows)
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        sets = [np.unique(flat[bounds[i] : bounds[i + 1]]).tobytes() for i in keep]
         yield pa.RecordBatch.from_arrays(
-            [batch.column("doc_id").take(pa.array(keep)), _list_array(matrix.view(np.int32), pa.int32()), _list_array(keys, pa.int64())],
+            [batch.column("doc_id").take(pa.array(keep)), _list_array(matrix.view(np.int32), pa.int32()), _list_array(keys, pa.int64()),
+             pa.array(sets, pa.binary())],
             schema=SKETCH,
         )
 
 
 def sketch_frame(docs: DataFrame, config: MinHashConfig) -> DataFrame:
-    """(doc_id, signature as array<int> of num_perm uint32 bit patterns, keys: one 64-bit key per band)
-    for every document with at least one shingle."""
+    """(doc_id, signature as array<int> of num_perm uint32 bit patterns, keys: one 64-bit key per band,
+    shingles: the sorted unique uint32 shingle hashes as bytes) for every document with at least one shingle."""
     bands, rows = band_layout(config)
     return docs.select("doc_id", "text").mapInArrow(
-        lambda it: _sketch_rows(it, config, bands, rows), "doc_id string, signature array<int>, keys array<bigint>"
+        lambda it: _sketch_rows(it, config, bands, rows), "doc_id string, signature array<int>, keys array<bigint>, shingles binary"
     )
 
 
@@ -151,14 +154,6 @@ def _agreement(a: str, b: str, num_perm: int) -> Column:
     return F.aggregate(same, F.lit(0), lambda acc, v: acc + v) / F.lit(num_perm)
 
 
-def _shingle_set_rows(batches: Iterator[pa.RecordBatch], ngram: int) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        flat, counts = batch_shingle_hashes([t or "" for t in batch.column("text").to_pylist()], ngram)
-        bounds = np.concatenate([[0], np.cumsum(counts)])
-        sets = [np.unique(flat[bounds[i] : bounds[i + 1]]).tobytes() for i in range(len(counts))]
-        yield pa.RecordBatch.from_arrays([batch.column("doc_id"), pa.array(sets, pa.binary())], schema=SHINGLE_SETS)
-
-
 def _score_sets(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     for batch in batches:
         scores = []
@@ -170,13 +165,11 @@ def _score_sets(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         yield pa.RecordBatch.from_arrays([batch.column("src"), batch.column("dst"), pa.array(scores, pa.float64())], schema=EDGE_SCORES)
 
 
-def exact_scores(docs: DataFrame, pairs: DataFrame, ngram: int) -> DataFrame:
+def exact_scores(sketches: DataFrame, pairs: DataFrame) -> DataFrame:
     """(src, dst, jaccard): exact shingle Jaccard of each pair, from the sorted shingle-hash sets of only
-    the documents that appear in `pairs` (their texts are read where they lie, not shuffled)."""
+    the documents that appear in `pairs`."""
     needed = pairs.select(F.col("src").alias("doc_id")).union(pairs.select(F.col("dst").alias("doc_id"))).distinct()
-    sets = docs.select("doc_id", "text").join(needed, "doc_id", "left_semi").mapInArrow(
-        lambda it: _shingle_set_rows(it, ngram), "doc_id string, shingles binary"
-    )
+    sets = sketches.select("doc_id", "shingles").join(needed, "doc_id", "left_semi")
     # hash joins: the set payloads are large, sorting them for a sort-merge join is most of the cost
     paired = (
         pairs.join(sets.select(F.col("doc_id").alias("src"), F.col("shingles").alias("src_set")).hint("shuffle_hash"), "src")
@@ -186,7 +179,7 @@ def exact_scores(docs: DataFrame, pairs: DataFrame, ngram: int) -> DataFrame:
     return paired.mapInArrow(_score_sets, "src string, dst string, jaccard double")
 
 
-def verified_edges(docs: DataFrame, sketches: DataFrame, edges: DataFrame, config: MinHashConfig) -> DataFrame:
+def verified_edges(sketches: DataFrame, edges: DataFrame, config: MinHashConfig) -> DataFrame:
     """The candidate edges whose Jaccard reaches `config.jaccard_threshold`.
 
     verify=none keeps every candidate; signature keeps the pairs whose signature agreement reaches the
@@ -207,12 +200,9 @@ def verified_edges(docs: DataFrame, sketches: DataFrame, edges: DataFrame, confi
     # three branches read `estimated` (sure, unsure, the ids the exact check needs): computed once
     estimated = estimated.localCheckpoint()
     sure = estimated.filter(F.col("estimate") >= high).select("src", "dst")
-    unsure = estimated.filter((F.col("estimate") >= low) & (F.col("estimate") < high))
-    with_old = F.col("src").startswith(OLD) | F.col("dst").startswith(OLD)
-    by_estimate = unsure.filter(with_old & (F.col("estimate") >= config.jaccard_threshold)).select("src", "dst")
-    checked = exact_scores(docs, unsure.filter(~with_old).select("src", "dst"), config.ngram) \
-        .filter(F.col("jaccard") >= config.jaccard_threshold)
-    return sure.union(by_estimate).union(checked.select("src", "dst"))
+    unsure = estimated.filter((F.col("estimate") >= low) & (F.col("estimate") < high)).select("src", "dst")
+    checked = exact_scores(sketches, unsure).filter(F.col("jaccard") >= config.jaccard_threshold)
+    return sure.union(checked.select("src", "dst"))
 
 
 def _local_union_find(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -269,7 +259,7 @@ def reference_sketches(reference: DataFrame, sketches: DataFrame) -> DataFrame:
     """The reference documents (ids prefixed with OLD) that share a band key with a new document."""
     new_keys = sketches.select(F.posexplode("keys").alias("band", "key")).distinct()
     old = reference.filter(F.col("keys").isNotNull()) \
-        .select(F.concat(F.lit(OLD), "doc_id").alias("doc_id"), "signature", "keys")
+        .select(F.concat(F.lit(OLD), "doc_id").alias("doc_id"), "signature", "keys", "shingles")
     touching = old.select("doc_id", F.posexplode("keys").alias("band", "key")) \
         .join(new_keys, ["band", "key"], "left_semi").select("doc_id").distinct()
     return old.join(touching, "doc_id", "left_semi")
@@ -288,7 +278,7 @@ def near_duplicates(spark: SparkSession, docs: DataFrame, config: MinHashConfig,
     edges = candidate_edges(sketches)
     if reference is not None:
         edges = edges.filter(~(F.col("src").startswith(OLD) & F.col("dst").startswith(OLD)))
-    components = connected_components(spark, verified_edges(docs, sketches, edges, config))
+    components = connected_components(spark, verified_edges(sketches, edges, config))
     removed = components.filter((F.col("node") != F.col("component")) & ~F.col("node").startswith(OLD)) \
         .withColumnRenamed("node", "doc_id").withColumn("component", _strip_old("component"))
     removed = _name_l1_document(removed, "component", reference)

@@ -1,7 +1,7 @@
 """L1, second half: exact and MinHash near-duplicate dedup of the documents that passed the operators.
 
 Reads one committed `l1_filter` output, writes L1, a drop record per duplicate (with the kept id) and
-the run's dedup index (`dedup_index`: doc_id, text_hash, signature, band keys and kept_id of every
+the run's dedup index (`dedup_index`: doc_id, text_hash, signature, band keys, shingle set and kept_id of every
 document it read: kept_id is the document itself when kept, else the L1 document it was dropped for).
 The new documents are deduplicated among themselves and against the current dedup indexes of the other
 L1 runs (earlier snapshots), so a new snapshot costs what it holds and a document already in L1 stays
@@ -61,7 +61,8 @@ def index_rows(hashes: DataFrame, sketches: DataFrame | None, drops: DataFrame |
     if sketches is not None:
         index = hashes.join(sketches, "doc_id", "left")
     else:
-        index = hashes.withColumn("signature", F.lit(None).cast("array<int>")).withColumn("keys", F.lit(None).cast("array<bigint>"))
+        index = hashes.select("doc_id", "text_hash", F.lit(None).cast("array<int>").alias("signature"),
+                              F.lit(None).cast("array<bigint>").alias("keys"), F.lit(None).cast("binary").alias("shingles"))
     if drops is None:
         return index.withColumn("kept_id", F.col("doc_id"))
     owners = drops.select("doc_id", F.get_json_object("details", "$.kept").alias("owner"))
