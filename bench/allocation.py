@@ -4,12 +4,16 @@
    this process) against the same texts counted inside a Spark job (`jobs/tokens.py`, local[N], wall
    seconds x N cores), with an identity `mapInArrow` pass as the Spark overhead reference.
 2. `tiers allocate` (conf/allocation.yaml, real evaluation index) and `tiers export` of the pretrain
-   stage on synthetic roots of several sizes (L1 rows; 30 % of them in L2, 5 % more as L3 rewrites).
-   Each size runs in a fresh process whose peak RSS is reported: the driver holds aggregates only, so
-   its memory should not grow with the documents (DuckDB's own buffers are part of the process and
-   are bounded by its memory_limit).
+   stage (Parquet, `--shard-rows`, default 100,000 as in `tiers export`) on synthetic roots of several
+   sizes (L1 rows; 30 % of them in L2, 5 % more as L3 rewrites), under each `--memory-limit`. Each size
+   runs in a fresh process whose peak RSS is reported, for the allocation and, after resetting the
+   peak (Linux `clear_refs`), for the export alone: the driver holds aggregates only, and with a cap
+   the documents are handled in chunks sized to it (tiers/allocation/partition.py), so the peak should
+   not grow with the documents.
 
     .venv/bin/python bench/allocation.py [--docs 20000] [--rows 250000 1000000] [--cores 2]
+    BENCH_TMP=/tmp .venv/bin/python bench/allocation.py --skip-tokens --rows 250000 1000000 2000000 \
+        --memory-limit none 256MB
 """
 from __future__ import annotations
 
@@ -134,6 +138,15 @@ def build_synthetic_root(root: str, rows: int, seed: int = 0) -> None:
     commit(catalog, "l2_to_l3", "L3", "L3", [l3], "l3run", ["l2run"])
 
 
+def reset_peak_rss() -> bool:
+    """Reset VmHWM to the current RSS (Linux `clear_refs` 5), so a phase's own peak can be read; False if refused."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
 def peak_rss_mb() -> int:
     """This process's peak resident set (VmHWM: reset at exec, unlike getrusage's maxrss, which a spawned
     child inherits from its parent)."""
@@ -143,7 +156,7 @@ def peak_rss_mb() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def allocate_and_export(root: str, out: str, queue, memory_limit: str | None = None) -> None:
+def allocate_and_export(root: str, out: str, queue, memory_limit: str | None = None, shard_rows: int = 100_000) -> None:
     logging.basicConfig(level=logging.WARNING)
     from tiers.allocation.allocate import allocate
     from tiers.allocation.export import export_stage
@@ -156,16 +169,18 @@ def allocate_and_export(root: str, out: str, queue, memory_limit: str | None = N
     result = allocate(root, plan, eval_dir=eval_dir if eval_dir.is_dir() else None, memory_limit=memory_limit)
     allocate_s = time.perf_counter() - start
     after_allocate = peak_rss_mb()
+    export_alone = reset_peak_rss()
     start = time.perf_counter()
-    exported = export_stage(root, "pretrain", out, "parquet", shard_rows=250_000, memory_limit=memory_limit)
+    exported = export_stage(root, "pretrain", out, "parquet", shard_rows=shard_rows, memory_limit=memory_limit)
     export_s = time.perf_counter() - start
     queue.put({"allocate_s": round(allocate_s, 1), "export_s": round(export_s, 1), "allocated_documents": result.documents,
-               "allocated_tokens": result.tokens, "export_rows": exported.rows, "export_shards": len(exported.shards),
-               "peak_rss_before_mb": base, "peak_rss_after_allocate_mb": after_allocate,
-               "peak_rss_after_export_mb": peak_rss_mb()})
+               "allocated_tokens": result.tokens, "manifest_hash": result.manifest_hash[:16], "export_rows": exported.rows,
+               "export_shards": len(exported.shards), "peak_rss_before_mb": base, "peak_rss_allocate_mb": after_allocate,
+               # the export's own peak when the kernel lets the process reset VmHWM, else the process's peak so far
+               "peak_rss_export_mb": peak_rss_mb(), "export_peak_is_its_own": export_alone})
 
 
-def scale_run(rows: int, memory_limit: str | None = None) -> dict:
+def scale_run(rows: int, memory_limit: str | None = None, shard_rows: int = 100_000) -> dict:
     spawn = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as folder:
         start = time.perf_counter()
@@ -174,7 +189,8 @@ def scale_run(rows: int, memory_limit: str | None = None) -> dict:
         builder.join()
         build_s = time.perf_counter() - start
         queue = spawn.Queue()
-        worker = spawn.Process(target=allocate_and_export, args=(f"{folder}/root", f"{folder}/out", queue, memory_limit))
+        worker = spawn.Process(target=allocate_and_export, args=(f"{folder}/root", f"{folder}/out", queue, memory_limit,
+                                                                          shard_rows))
         worker.start()
         result = queue.get()
         worker.join()
@@ -188,6 +204,7 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--skip-tokens", action="store_true")
     parser.add_argument("--memory-limit", nargs="+", default=[None], help="DuckDB memory caps to compare, e.g. none 256MB")
+    parser.add_argument("--shard-rows", type=int, default=100_000, help="rows per exported shard (tiers export's default)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     report = {}
@@ -198,7 +215,11 @@ def main() -> None:
         report["spark_vs_alone"] = round(report["spark"]["count"]["docs_per_s_per_core"]
                                          / report["tokenizer_alone"]["docs_per_cpu_s"], 2)
     limits = [None if limit in (None, "none") else limit for limit in args.memory_limit]
-    report["allocation"] = [scale_run(rows, limit) for limit in limits for rows in args.rows]
+    report["allocation"] = []
+    for limit in limits:
+        for rows in args.rows:
+            report["allocation"].append(scale_run(rows, limit, args.shard_rows))
+            log.info("%s", json.dumps(report["allocation"][-1]))
     print(json.dumps(report, indent=1))
 
 

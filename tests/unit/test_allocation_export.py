@@ -1,5 +1,6 @@
 """Export of a stage: shards that datasets, Polars and DuckDB read, repeats applied, tokens recounted
-with the tokenizer equal to the allocation's, a deterministic order, curriculum blocks, blends."""
+with the tokenizer equal to the allocation's, a deterministic order, curriculum blocks, one schema in
+every shard, blends (Megatron prefixes of the exported shards)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ import pytest
 
 from tests.unit.test_allocation import plan, root  # noqa: F401 - the hand-built root fixture
 from tiers.allocation.allocate import allocate
-from tiers.allocation.export import export_stage
+from tiers.allocation.export import MEGATRON_SUFFIX, export_stage
 from tiers.tokens import count_tokens
 
 
@@ -35,9 +36,6 @@ def test_export_parquet_loads_everywhere(root, tmp_path):  # noqa: F811
     polars = pytest.importorskip("polars")
     assert polars.read_parquet(files).height == 39
     assert duckdb.connect().execute(f"SELECT count(*) FROM read_parquet({files})").fetchone()[0] == 39
-    blend = json.loads((tmp_path / "out" / "megatron_blend.json").read_text())
-    assert blend["pretrain"]["data_path"][1::2] == ["data/pretrain/hq", "data/pretrain/rewrites", "data/pretrain/web"]
-    assert sum(blend["pretrain"]["data_path"][0::2]) == pytest.approx(1.0, abs=1e-5)
     buckets = json.loads((tmp_path / "out" / "bucket_weights.json").read_text())
     assert buckets["pretrain"]["L3"] == [pytest.approx(400 / 3900, abs=1e-6), 2.0]
 
@@ -63,6 +61,50 @@ def test_curriculum_writes_sources_in_order(root, tmp_path):  # noqa: F811
     order = duckdb.connect().execute(f"SELECT source FROM read_parquet('{tmp_path / 'c' / result.shards[0]}') ORDER BY position").fetchall()
     sources = [s for (s,) in order]
     assert sources == ["web"] * sources.count("web") + ["hq"] * sources.count("hq") + ["rewrites"] * sources.count("rewrites")
+
+
+def test_every_shard_has_one_schema(root, tmp_path):  # noqa: F811
+    """Curriculum shards of 8 rows: the first hold only bucketed web rows, the last the L3 rewrites
+    (no bucket); `bucket` must still be the same nullable column in all of them."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    data_root, eval_dir = root
+    allocate(data_root, plan(order="curriculum"), eval_dir=eval_dir)
+    result = export_stage(data_root, "pretrain", tmp_path / "s", "parquet", shard_rows=8)
+    schemas = [pq.read_schema(tmp_path / "s" / f) for f in result.shards]
+    buckets = [pq.read_table(tmp_path / "s" / f).column("bucket").null_count for f in result.shards]
+    assert buckets[0] == 0 and buckets[-1] > 0  # a shard without NULL buckets and one with them
+    assert all(s.equals(schemas[0]) for s in schemas) and schemas[0].field("bucket").nullable
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_megatron_blend_names_the_exported_shards(root, tmp_path, fmt):  # noqa: F811
+    """megatron_blend.json lists, for the exported stage only, one [weight, prefix] per shard: the prefix
+    is <out>/<shard without extension>_text_document (what Megatron-LM's preprocess_data.py writes for
+    --output-prefix <out>/<shard without extension> --json-keys text), the weight the shard's share of
+    the stage's tokens; megatron_data_args.txt holds the same pairs for --data-args-path."""
+    data_root, eval_dir = root
+    allocate(data_root, plan(), eval_dir=eval_dir)
+    out = tmp_path / "m"
+    result = export_stage(data_root, "pretrain", out, fmt, shard_rows=10)
+    manifest = json.loads((out / "manifest.json").read_text())
+    blend = json.loads((out / "megatron_blend.json").read_text())
+    assert list(blend) == ["pretrain"]  # other stages are exported (and blended) into their own --out
+    weights, prefixes = blend["pretrain"]["data_path"][0::2], blend["pretrain"]["data_path"][1::2]
+    assert len(prefixes) == len(result.shards) == 4
+    for prefix, shard in zip(prefixes, manifest["shards"]):
+        assert prefix.endswith(MEGATRON_SUFFIX) and Path(prefix).parent == out.resolve()
+        source = Path(prefix[:-len(MEGATRON_SUFFIX)] + "." + ("jsonl" if fmt == "jsonl" else "parquet"))
+        assert source.is_file() and source.name == shard["file"]
+    assert sum(weights) == pytest.approx(1.0, abs=1e-12)
+    assert [w * manifest["tokens"] for w in weights] == pytest.approx([s["tokens"] for s in manifest["shards"]])
+    assert blend["pretrain"]["tokens"] == manifest["tokens"] == 3900
+    assert blend["pretrain"]["source_weights"] == pytest.approx(
+        {src: v["tokens"] / 3900 for src, v in manifest["sources"].items()})
+    pairs = [line.split() for line in (out / "megatron_data_args.txt").read_text().splitlines()]
+    assert [(float(w), p) for w, p in pairs] == list(zip(weights, prefixes))
+    if fmt == "jsonl":  # what preprocess_data.py reads: one JSON object per line with the `text` key
+        first = (out / result.shards[0]).read_text().splitlines()[0]
+        assert isinstance(json.loads(first)["text"], str)
 
 
 def test_a_memory_cap_changes_nothing_in_the_result(root, tmp_path):  # noqa: F811

@@ -3,7 +3,8 @@
 Everything that touches documents runs as DuckDB SQL inside the catalog: the home-tier documents and
 their buckets, the evaluation-overlap flags (a vectorised function over Arrow batches of texts, for
 documents not checked against this evaluation index before), the per-cell token aggregates that the
-arithmetic in `solve.py` works on, and the per-document repeats. Python sees aggregates only.
+arithmetic in `solve.py` works on, and the per-document repeats. Python sees aggregates only (and the
+few boundary keys of the quality buckets and of each source's first pass).
 
 Per stage and cell, a target of `e` epochs gives every document `floor(e)` repeats. The fractions'
 tokens of a source's cells are summed, and one more repeat goes to the source's documents (in cells
@@ -12,6 +13,11 @@ is taken while the tokens before it plus half its own are under it); a second pa
 fills the gap that a large document at the boundary leaves with documents that fit in it, so a
 source's realized tokens are within half a document of its allocation, and usually much closer. No document
 exceeds `ceil(cap)` repeats of its home tier across stages: a later stage loses the excess.
+
+Memory does not grow with the catalog (`partition.py`): per-document work runs one chunk of documents
+at a time (about 100,000) with its results in Parquet files of a private spill folder, and what needs
+a global order (quality percentiles, the first pass) is a histogram plus an exact ranking of one bin
+(`buckets.py`, `selection.py`). The rows are written to `allocation_rows` in one transaction at the end.
 """
 from __future__ import annotations
 
@@ -26,12 +32,16 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from tiers.allocation.documents import check_token_columns, create_bucket_view, home_documents_sql, texts_sql
-from tiers.eval_overlap import EvalIndex, build_index
+from tiers.allocation.buckets import boundaries, bucket_sql, edges_of
+from tiers.allocation.documents import (check_token_columns, create_bucket_view, home_documents_sql, home_texts_sql,
+                                        l4_select, scored_sql)
+from tiers.allocation.partition import Chunk, ChunkFiles, Layout, chunks, documents_in_tiers
 from tiers.allocation.plan import Plan
+from tiers.allocation.selection import RowsSummary, first_pass, second_pass, write_rows
 from tiers.allocation.solve import Cell, StageResult, shortfalls, solve
-from tiers.allocation.store import bound_memory, spill_folder, ensure_tables
+from tiers.allocation.store import bound_memory, ensure_tables, spill_folder
 from tiers.catalog import Catalog
+from tiers.eval_overlap import EvalIndex, build_index
 
 log = logging.getLogger(__name__)
 
@@ -74,27 +84,52 @@ def _catalog_state(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     return {kind: runs for kind, runs in rows}
 
 
-def flag_eval_overlap(con: duckdb.DuckDBPyConnection, index: EvalIndex) -> int:
-    """Check the home documents not yet checked against `index`; returns how many documents it flags."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE unchecked AS SELECT h.doc_id, h.tier FROM ({home_documents_sql(con)}) h "
-                "ANTI JOIN (SELECT doc_id, tier FROM eval_overlap WHERE index_id = ?) e USING (doc_id, tier)",
-                [index.index_id])
-
+def flag_eval_overlap(con: duckdb.DuckDBPyConnection, index: EvalIndex, parts: list[Chunk] | None = None) -> int:
+    """Check the home documents not yet checked against `index`, one chunk at a time; returns how many
+    documents it flags. A chunk's unchecked texts are gathered into a temp table first, so the function
+    gets full vectors (a chunk filter leaves about 1/count of each scanned vector)."""
     def match(texts: pa.Array) -> pa.Array:
         return pa.array(index.matches(texts.to_pylist()), pa.string())
 
+    checked_at = datetime.now(timezone.utc)
     con.create_function("eval_benchmark", match, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special")
     try:
-        con.execute(f"INSERT INTO eval_overlap SELECT u.doc_id, u.tier, eval_benchmark(t.text), ?, ? FROM unchecked u "
-                    f"JOIN ({texts_sql(con)}) t USING (doc_id, tier)", [index.index_id, datetime.now(timezone.utc)])
+        for chunk in parts or [Chunk(0, 1)]:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE unchecked AS SELECT t.doc_id, t.tier, t.text "
+                        f"FROM ({home_texts_sql(con, chunk)}) t ANTI JOIN (SELECT doc_id, tier FROM eval_overlap "
+                        f"WHERE index_id = ? AND {chunk.where('doc_id')}) e USING (doc_id, tier)", [index.index_id])
+            con.execute("INSERT INTO eval_overlap SELECT doc_id, tier, eval_benchmark(text), ?, ? FROM unchecked",
+                        [index.index_id, checked_at])
     finally:
+        con.execute("DROP TABLE IF EXISTS unchecked")
         con.remove_function("eval_benchmark")
     return con.execute("SELECT count(DISTINCT doc_id) FROM eval_overlap WHERE index_id = ? AND benchmark IS NOT NULL",
                        [index.index_id]).fetchone()[0]
 
 
-def _cells(con: duckdb.DuckDBPyConnection) -> list[Cell]:
-    rows = con.execute("SELECT tier, bucket, count(*), sum(n_tokens) FROM alloc_docs GROUP BY ALL ORDER BY ALL").fetchall()
+def write_documents(con: duckdb.DuckDBPyConnection, plan: Plan, spill: Path, parts: list[Chunk], layout: Layout,
+                    index_id: str) -> ChunkFiles:
+    """Per chunk: the allocatable home documents (doc_id, tier, bucket, n_tokens), without the
+    documents that overlap the evaluation sets and those without tokens."""
+    scored = ChunkFiles(spill, "scored")
+    for chunk in parts:
+        scored.write(con, chunk, scored_sql(chunk))
+    bucket = bucket_sql(boundaries(con, scored.all(), edges_of(con, plan.buckets), layout))
+    docs = ChunkFiles(spill, "documents")
+    for chunk in parts:
+        docs.write(con, chunk, f"SELECT * FROM ({home_documents_sql(con, chunk, scored.one(chunk), bucket)}) h "
+                               "WHERE n_tokens > 0 AND doc_id NOT IN (SELECT doc_id FROM eval_overlap WHERE index_id = ? "
+                               "AND benchmark IS NOT NULL)", [index_id])
+    return docs
+
+
+def _chunk_count(con: duckdb.DuckDBPyConnection, layout: Layout) -> int:
+    views = ["l1", "l3"] + ([f"({l4_select(con)})"] if l4_select(con) else [])
+    return layout.chunk_count(documents_in_tiers(con, views))
+
+
+def _cells(con: duckdb.DuckDBPyConnection, docs: ChunkFiles) -> list[Cell]:
+    rows = con.execute(f"SELECT tier, bucket, count(*), sum(n_tokens) FROM {docs.all()} GROUP BY ALL ORDER BY ALL").fetchall()
     return [Cell(tier, bucket, int(n), int(tokens)) for tier, bucket, n, tokens in rows]
 
 
@@ -119,38 +154,13 @@ def _cell_plan(plan: Plan, results: list[StageResult], cells: list[Cell]) -> pa.
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-ROWS_SQL = """
-WITH cand AS (
-    SELECT d.doc_id, c.stage, c.stage_index, d.tier, d.bucket, c.source, d.n_tokens,
-           floor(c.epochs + 1e-9)::INTEGER AS whole, c.fraction_tokens > 1e-6 AS in_pool,
-           c.source_fraction_tokens AS goal, md5_number_lower(d.doc_id || '|' || c.stage || '|' || $seed) AS h
-    FROM alloc_docs d JOIN cell_plan c ON d.tier = c.tier AND d.bucket IS NOT DISTINCT FROM c.bucket
-), first_pass AS (
-    SELECT *, in_pool AND sum(CASE WHEN in_pool THEN n_tokens ELSE 0 END) OVER (
-                  PARTITION BY stage, source ORDER BY h, doc_id ROWS UNBOUNDED PRECEDING) - n_tokens / 2.0 < goal - 1e-6 AS pick1
-    FROM cand
-), gap AS (
-    SELECT *, goal - sum(CASE WHEN pick1 THEN n_tokens ELSE 0 END) OVER (PARTITION BY stage, source) AS gap FROM first_pass
-), second_pass AS (
-    SELECT *, in_pool AND NOT pick1 AND n_tokens <= gap AS fits,
-           sum(CASE WHEN in_pool AND NOT pick1 AND n_tokens <= gap THEN n_tokens ELSE 0 END) OVER (
-               PARTITION BY stage, source ORDER BY h, doc_id ROWS UNBOUNDED PRECEDING) AS filled
-    FROM gap
-), raw AS (
-    SELECT *, whole + CASE WHEN pick1 OR (fits AND filled <= gap + 1e-6) THEN 1 ELSE 0 END AS r FROM second_pass
-), capped AS (
-    SELECT raw.*, least(sum(r) OVER w, ceil(caps.cap)) - least(sum(r) OVER w - r, ceil(caps.cap)) AS repeats
-    FROM raw JOIN caps USING (tier)
-    WINDOW w AS (PARTITION BY doc_id ORDER BY stage_index ROWS UNBOUNDED PRECEDING)
-)
-SELECT $id AS allocation_id, doc_id, stage, stage_index, tier, bucket, source, repeats::INTEGER AS repeats, n_tokens
-FROM capped WHERE repeats > 0
-"""
-
-
-def allocate(root: str | Path, plan: Plan, eval_dir: str | Path | None = None, memory_limit: str | None = None) -> AllocationResult:
+def allocate(root: str | Path, plan: Plan, eval_dir: str | Path | None = None, memory_limit: str | None = None,
+             layout: Layout | None = None) -> AllocationResult:
     """Allocate the current tiers of `root` by `plan`; raises BudgetNotMet (nothing is stored) when a
-    budget cannot be met. `eval_dir` overrides the plan's evaluation folder; `memory_limit` caps DuckDB."""
+    budget cannot be met. `eval_dir` overrides the plan's evaluation folder; `memory_limit` caps DuckDB;
+    `layout` sizes the pieces documents are handled in (default: from the cap; the result does not
+    depend on it)."""
+    layout = layout or Layout.for_memory_limit(memory_limit)
     catalog = Catalog(root)
     catalog.migrate()
     eval_folder = eval_dir if eval_dir is not None else plan.eval_dir
@@ -162,60 +172,66 @@ def allocate(root: str | Path, plan: Plan, eval_dir: str | Path | None = None, m
         ensure_tables(con)
         check_token_columns(con)
         create_bucket_view(con, plan.buckets)
-        flagged = flag_eval_overlap(con, index) if index else 0
-        con.execute(f"CREATE OR REPLACE TEMP TABLE alloc_docs AS SELECT * FROM ({home_documents_sql(con)}) h "
-                    "WHERE n_tokens > 0 AND doc_id NOT IN (SELECT doc_id FROM eval_overlap WHERE index_id = ? "
-                    "AND benchmark IS NOT NULL)", [index.index_id if index else ""])
-        cells = _cells(con)
+        parts = chunks(_chunk_count(con, layout))
+        flagged = flag_eval_overlap(con, index, parts) if index else 0
+        docs = write_documents(con, plan, spill, parts, layout, index.index_id if index else "")
+        cells = _cells(con, docs)
         results = solve(plan, cells)
         if shortfalls(results):
             raise BudgetNotMet(results)
-        cell_plan = _cell_plan(plan, results, cells)
-        caps = pa.table({"tier": list(plan.caps), "cap": [float(v) for v in plan.caps.values()]})
-        con.register("cell_plan", cell_plan)
-        con.register("caps", caps)
-        state = _catalog_state(con)
-        provisional = "pending-" + plan.plan_hash()
-        con.execute("BEGIN")
+        con.register("cell_plan", _cell_plan(plan, results, cells))
+        con.register("caps", pa.table({"tier": list(plan.caps), "cap": [float(v) for v in plan.caps.values()]}))
         try:
-            con.execute("DELETE FROM allocation_rows WHERE allocation_id = ?", [provisional])
-            con.execute("INSERT INTO allocation_rows " + ROWS_SQL, {"seed": str(plan.seed), "id": provisional})
-            documents, tokens, digest = con.execute(
-                "SELECT count(DISTINCT doc_id), coalesce(sum(repeats * n_tokens), 0), "
-                "coalesce(bit_xor(md5_number_lower(doc_id || '|' || stage || '|' || repeats)), 0) "
-                "FROM allocation_rows WHERE allocation_id = ?", [provisional]).fetchone()
+            seed = str(plan.seed)
+            passes = first_pass(con, docs.all(), seed, layout.bin_bits(sum(c.documents for c in cells)))
+            taken = second_pass(con, docs.all(), seed, passes)
+            log.debug("second pass: %d documents fill the gaps", taken)
+            rows = ChunkFiles(spill, "rows")
+            summary = write_rows(con, docs, rows, parts, seed, passes)
+            state = _catalog_state(con)
             manifest = {"plan": json.loads(plan.canonical_json()), "catalog": state,
-                        "eval_index": index.index_id if index else None, "rows_digest": str(digest),
-                        "documents": documents, "tokens": int(tokens)}
+                        "eval_index": index.index_id if index else None, "rows_digest": str(summary.digest),
+                        "documents": summary.documents, "tokens": summary.tokens}
             manifest_hash = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
-            allocation_id = manifest_hash[:16]
-            for table in ("allocation_rows", "allocation_targets", "allocation_cells", "allocation_plans"):
-                con.execute(f"DELETE FROM {table} WHERE allocation_id = ?", [allocation_id])
-            con.execute("UPDATE allocation_rows SET allocation_id = ? WHERE allocation_id = ?", [allocation_id, provisional])
-            con.execute("INSERT INTO allocation_cells SELECT ? AS allocation_id, stage, stage_index, source, tier, bucket, "
-                        "unique_tokens, epochs, tokens FROM cell_plan", [allocation_id])
-            realized = {(stage, source): (int(n or 0), int(docs)) for stage, source, n, docs in con.execute(
-                "SELECT stage, source, sum(repeats * n_tokens), count(*) FROM allocation_rows WHERE allocation_id = ? "
-                "GROUP BY ALL", [allocation_id]).fetchall()}
-            for index_, stage in enumerate(results):
-                spec = plan.stages[index_]
-                for source_spec, row in zip(spec.sources, stage.sources):
-                    got, docs = realized.get((stage.stage, row.source), (0, 0))
-                    con.execute("INSERT INTO allocation_targets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                [allocation_id, stage.stage, index_, row.source, list(source_spec.tiers), source_spec.buckets,
-                                 row.weight, stage.budget, row.target, row.capacity, row.allocated, got, docs])
-            con.execute("UPDATE allocation_plans SET is_current = false")
-            con.execute("INSERT INTO allocation_plans VALUES (?, ?, ?, ?, ?, ?, ?, ?, true, ?)",
-                        [allocation_id, plan.plan_hash(), plan.canonical_json(), json.dumps(state, sort_keys=True),
-                         index.index_id if index else None, manifest_hash, documents, int(tokens), datetime.now(timezone.utc)])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+            realized = _store(con, plan, results, rows, summary, state, index, manifest_hash)
         finally:
             con.unregister("cell_plan")
             con.unregister("caps")
-    log.info("allocation %s: %d documents, %d tokens over %d stages (%d documents overlap the evaluation sets)",
-             allocation_id, documents, tokens, len(results), flagged)
-    return AllocationResult(allocation_id, manifest_hash, int(documents), int(tokens), results, int(flagged),
+    log.info("allocation %s: %d documents, %d tokens over %d stages in %d chunks (%d documents overlap the evaluation "
+             "sets)", manifest_hash[:16], summary.documents, summary.tokens, len(results), len(parts), flagged)
+    return AllocationResult(manifest_hash[:16], manifest_hash, summary.documents, summary.tokens, results, int(flagged),
                             {key: value[0] for key, value in realized.items()})
+
+
+def _store(con: duckdb.DuckDBPyConnection, plan: Plan, results: list[StageResult], rows: ChunkFiles, summary: RowsSummary,
+           state: dict[str, list[str]], index: EvalIndex | None, manifest_hash: str) -> dict[tuple[str, str], tuple[int, int]]:
+    """One transaction: the rows, cells, targets and plan of the allocation, which becomes current;
+    returns (tokens, documents) realized per (stage, source)."""
+    allocation_id = manifest_hash[:16]
+    realized = {(stage, source): (int(n or 0), int(docs)) for stage, source, n, docs in con.execute(
+        f"SELECT stage, source, sum(repeats * n_tokens), count(*) FROM {rows.all()} GROUP BY ALL").fetchall()}
+    con.execute("BEGIN")
+    try:
+        for table in ("allocation_rows", "allocation_targets", "allocation_cells", "allocation_plans"):
+            con.execute(f"DELETE FROM {table} WHERE allocation_id = ?", [allocation_id])
+        con.execute(f"INSERT INTO allocation_rows SELECT ? AS allocation_id, doc_id, stage, stage_index, tier, bucket, source, "
+                    f"repeats, n_tokens FROM {rows.all()}", [allocation_id])
+        con.execute("INSERT INTO allocation_cells SELECT ? AS allocation_id, stage, stage_index, source, tier, bucket, "
+                    "unique_tokens, epochs, tokens FROM cell_plan", [allocation_id])
+        for index_, stage in enumerate(results):
+            spec = plan.stages[index_]
+            for source_spec, row in zip(spec.sources, stage.sources):
+                got, docs = realized.get((stage.stage, row.source), (0, 0))
+                con.execute("INSERT INTO allocation_targets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [allocation_id, stage.stage, index_, row.source, list(source_spec.tiers), source_spec.buckets,
+                             row.weight, stage.budget, row.target, row.capacity, row.allocated, got, docs])
+        con.execute("UPDATE allocation_plans SET is_current = false")
+        con.execute("INSERT INTO allocation_plans VALUES (?, ?, ?, ?, ?, ?, ?, ?, true, ?)",
+                    [allocation_id, plan.plan_hash(), plan.canonical_json(), json.dumps(state, sort_keys=True),
+                     index.index_id if index else None, manifest_hash, summary.documents, summary.tokens,
+                     datetime.now(timezone.utc)])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return realized

@@ -5,12 +5,18 @@
   below it, plus half its own) and its bucket (how many edges lie at or below that percentile: 0 is
   the lowest). L2 documents are L1 documents, so they keep their L1 bucket.
 - `home_documents_sql()`: every document once, at its *home tier* (the highest it reached: L3
-  rewrites, L4 items, L2, then L1 documents not in L2), with its bucket and tokens.
+  rewrites, L4 items, L2, then L1 documents not in L2), with its bucket and tokens; with a chunk
+  (`tiers.allocation.partition`), the documents of that chunk only, every scan filtered by it.
+- `home_texts_sql()`, `scored_sql()`: the texts of the home documents and the scored L1 documents of
+  a chunk, for the evaluation-overlap check and the quality buckets (`tiers.allocation.buckets`).
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import duckdb
 
+from tiers.allocation.partition import Chunk
 from tiers.allocation.plan import BucketsSpec
 
 
@@ -31,9 +37,14 @@ def check_token_columns(con: duckdb.DuckDBPyConnection) -> None:
                                 f"re-run the job that writes {view.upper()} with --force")
 
 
+def edge_list_sql(spec: BucketsSpec) -> str:
+    """The bucket edges as a DOUBLE[] literal (the view and `tiers.allocation.buckets` read the same values)."""
+    edges = ", ".join(repr(float(e)) for e in spec.resolved_edges())
+    return f"[{edges}]::DOUBLE[]" if edges else "[]::DOUBLE[]"
+
+
 def create_bucket_view(con: duckdb.DuckDBPyConnection, spec: BucketsSpec) -> None:
-    edges = ", ".join(repr(float(e)) for e in spec.resolved_edges()) or "NULL"
-    edge_list = f"[{edges}]::DOUBLE[]" if spec.resolved_edges() else "[]::DOUBLE[]"
+    edge_list = edge_list_sql(spec)
     con.execute(f"""
         CREATE OR REPLACE VIEW quality_buckets AS
         WITH scored AS (
@@ -59,31 +70,70 @@ def l4_select(con: duckdb.DuckDBPyConnection) -> str | None:
     return f"SELECT {key} AS doc_id, text, n_tokens FROM l4"
 
 
-def home_documents_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """SQL for (doc_id, tier, bucket, n_tokens): each current document once, at its home tier."""
+def _has_l3(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("SELECT count(*) FROM (SELECT 1 FROM l3 LIMIT 1)").fetchone()[0] > 0
+
+
+def home_documents_sql(con: duckdb.DuckDBPyConnection, chunk: Chunk | None = None, scored: str | None = None,
+                       bucket: Callable[[str, str], str] | None = None) -> str:
+    """SQL for (doc_id, tier, bucket, n_tokens): each current document once, at its home tier.
+
+    Without `scored` the buckets come from the `quality_buckets` view. With it, `scored` is a relation
+    (doc_id, score) holding at least the scored L1 documents of `chunk`, and `bucket(score, doc_id)`
+    gives the SQL of a document's bucket from those two columns (`tiers.allocation.buckets`)."""
+    chunk = chunk or Chunk(0, 1)
+    if scored is None or bucket is None:
+        join = "LEFT JOIN quality_buckets b USING (doc_id)"
+        l2_bucket = l1_bucket = "b.bucket"
+    else:
+        join = f"LEFT JOIN (SELECT doc_id, score FROM {scored}) q USING (doc_id)"
+        l2_bucket, l1_bucket = bucket("q.score", "l2.doc_id"), bucket("q.score", "l1.doc_id")
     parts = [
-        "SELECT doc_id, 'L3' AS tier, NULL::INTEGER AS bucket, n_tokens FROM l3",
-        "SELECT l2.doc_id, 'L2' AS tier, b.bucket, l2.n_tokens FROM l2 LEFT JOIN quality_buckets b USING (doc_id)",
-        "SELECT l1.doc_id, 'L1' AS tier, b.bucket, l1.n_tokens FROM l1 ANTI JOIN l2 USING (doc_id) "
-        "LEFT JOIN quality_buckets b USING (doc_id)",
+        f"SELECT doc_id, 'L3' AS tier, NULL::INTEGER AS bucket, n_tokens FROM l3 WHERE {chunk.where('doc_id')}",
+        f"SELECT l2.doc_id, 'L2' AS tier, {l2_bucket} AS bucket, l2.n_tokens FROM l2 {join} WHERE {chunk.where('l2.doc_id')}",
+        f"SELECT l1.doc_id, 'L1' AS tier, {l1_bucket} AS bucket, l1.n_tokens FROM l1 "
+        f"ANTI JOIN (SELECT doc_id FROM l2 WHERE {chunk.where('doc_id')}) USING (doc_id) {join} "
+        f"WHERE {chunk.where('l1.doc_id')}",
     ]
     l4 = l4_select(con)
     if l4:
-        parts.insert(0, f"SELECT doc_id, 'L4' AS tier, NULL::INTEGER AS bucket, n_tokens FROM ({l4})")
-    if con.execute("SELECT count(*) FROM (SELECT 1 FROM l3 LIMIT 1)").fetchone()[0] == 0:
+        parts.insert(0, f"SELECT doc_id, 'L4' AS tier, NULL::INTEGER AS bucket, n_tokens FROM ({l4}) "
+                        f"WHERE {chunk.where('doc_id')}")
+    if not _has_l3(con):
         parts.pop(-3)  # an empty L3 view may lack n_tokens
+    return " UNION ALL ".join(parts)
+
+
+def home_texts_sql(con: duckdb.DuckDBPyConnection, chunk: Chunk | None = None) -> str:
+    """SQL for (doc_id, tier, text) of every current document (of `chunk`) at its home tier."""
+    chunk = chunk or Chunk(0, 1)
+    parts = [f"SELECT doc_id, 'L2' AS tier, text FROM l2 WHERE {chunk.where('doc_id')}",
+             f"SELECT l1.doc_id, 'L1' AS tier, l1.text FROM l1 ANTI JOIN (SELECT doc_id FROM l2 WHERE "
+             f"{chunk.where('doc_id')}) USING (doc_id) WHERE {chunk.where('l1.doc_id')}"]
+    if _has_l3(con):
+        parts.insert(0, f"SELECT doc_id, 'L3' AS tier, text FROM l3 WHERE {chunk.where('doc_id')}")
+    l4 = l4_select(con)
+    if l4:
+        parts.insert(0, f"SELECT doc_id, 'L4' AS tier, text FROM ({l4}) WHERE {chunk.where('doc_id')}")
     return " UNION ALL ".join(parts)
 
 
 def texts_sql(con: duckdb.DuckDBPyConnection) -> str:
     """SQL for (doc_id, tier, text) of every current document at its home tier's view."""
     parts = ["SELECT doc_id, 'L2' AS tier, text FROM l2", "SELECT doc_id, 'L1' AS tier, text FROM l1"]
-    if con.execute("SELECT count(*) FROM (SELECT 1 FROM l3 LIMIT 1)").fetchone()[0]:
+    if _has_l3(con):
         parts.insert(0, "SELECT doc_id, 'L3' AS tier, text FROM l3")
     l4 = l4_select(con)
     if l4:
         parts.insert(0, f"SELECT doc_id, 'L4' AS tier, text FROM ({l4})")
     return " UNION ALL ".join(parts)
+
+
+def scored_sql(chunk: Chunk) -> str:
+    """SQL for (doc_id, n_tokens, score) of the scored L1 documents of `chunk` (what `quality_buckets` ranks)."""
+    return (f"SELECT l1.doc_id, l1.n_tokens, s.quality_score AS score FROM l1 JOIN (SELECT doc_id, quality_score "
+            f"FROM l2_scores WHERE {chunk.where('doc_id')}) s USING (doc_id) "
+            f"WHERE s.quality_score IS NOT NULL AND {chunk.where('l1.doc_id')}")
 
 
 def tokens_per_tier(con: duckdb.DuckDBPyConnection) -> dict[str, int | None]:
