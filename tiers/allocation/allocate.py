@@ -92,12 +92,16 @@ def flag_eval_overlap(con: duckdb.DuckDBPyConnection, index: EvalIndex, parts: l
         return pa.array(index.matches(texts.to_pylist()), pa.string())
 
     checked_at = datetime.now(timezone.utc)
+    # A first check against this index reads nothing back: rows this run inserts belong to other chunks.
+    seen = con.execute("SELECT count(*) > 0 FROM eval_overlap WHERE index_id = ?", [index.index_id]).fetchall()[0][0]
     con.create_function("eval_benchmark", match, ["VARCHAR"], "VARCHAR", type="arrow", null_handling="special")
     try:
         for chunk in parts or [Chunk(0, 1)]:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE unchecked AS SELECT t.doc_id, t.tier, t.text "
-                        f"FROM ({home_texts_sql(con, chunk)}) t ANTI JOIN (SELECT doc_id, tier FROM eval_overlap "
-                        f"WHERE index_id = ? AND {chunk.where('doc_id')}) e USING (doc_id, tier)", [index.index_id])
+            texts = f"SELECT t.doc_id, t.tier, t.text FROM ({home_texts_sql(con, chunk)}) t"
+            if seen:
+                texts += (f" ANTI JOIN (SELECT doc_id, tier FROM eval_overlap WHERE index_id = ? AND "
+                          f"{chunk.where('doc_id')}) e USING (doc_id, tier)")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE unchecked AS {texts}", [index.index_id] if seen else None)
             con.execute("INSERT INTO eval_overlap SELECT doc_id, tier, eval_benchmark(text), ?, ? FROM unchecked",
                         [index.index_id, checked_at])
     finally:
