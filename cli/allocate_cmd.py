@@ -24,7 +24,8 @@ def allocate(
     root: str = typer.Option(..., "--root", help="data root holding catalog.duckdb"),
     plan: str = typer.Option("conf/allocation.yaml", "--plan", help="allocation plan (YAML)"),
     eval_dir: Optional[str] = typer.Option(None, "--eval-dir", help="evaluation sets to keep out (default: the plan's eval_dir)"),
-    memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help="cap DuckDB's memory, e.g. 1GB (it spills beyond)"),
+    memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help="cap DuckDB's memory, e.g. 1GB: documents are "
+                                               "handled in chunks sized to it (cap / 2.5 KB each) and DuckDB spills beyond it"),
 ) -> None:
     """Allocate the current tiers to training stages by the plan; results in the catalog (view `allocation`)."""
     from tiers.allocation.allocate import BudgetNotMet, allocate as run_allocation
@@ -61,7 +62,8 @@ def allocate(
 def export(
     root: str = typer.Option(..., "--root", help="data root holding catalog.duckdb"),
     stage: str = typer.Option(..., "--stage", help="training stage of the current allocation"),
-    out: str = typer.Option(..., "--out", help="folder for the shards, manifest.json and the blends"),
+    out: str = typer.Option(..., "--out", help="folder for the shards, manifest.json, megatron_blend.json "
+                                               "(a Megatron prefix per shard) and bucket_weights.json"),
     format: ExportFormat = typer.Option(ExportFormat.parquet, "--format", help="parquet or jsonl"),
     shard_rows: int = typer.Option(100_000, "--shard-rows", min=1, help="rows per shard"),
     memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help="cap DuckDB's memory, e.g. 1GB (it spills beyond)"),

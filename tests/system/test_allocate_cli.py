@@ -38,6 +38,9 @@ def test_allocate_export_status(root, tmp_path):  # noqa: F811
     assert export.returncode == 0, export.stderr
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["stage"] == "decay" and manifest["format"] == "jsonl" and manifest["tokens"] > 0
+    for line in (tmp_path / "out" / "megatron_data_args.txt").read_text().splitlines():  # --data-args-path
+        weight, prefix = line.split()
+        assert float(weight) > 0 and (tmp_path / "out" / (prefix.rsplit("/", 1)[1].removesuffix("_text_document") + ".jsonl")).is_file()
     status = tiers("catalog", "status", "--root", str(data_root))
     assert status.returncode == 0, status.stderr
     assert "tokens" in status.stdout and "1,600" in status.stdout  # L1: 16 documents of 100 tokens
