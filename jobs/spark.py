@@ -36,6 +36,8 @@ def get_spark(config: SparkConfig) -> SparkSession:
             .config("spark.driver.memory", config.driver_memory)
             .config("spark.ui.enabled", "false")
         )
+        if config.local_java_options and "spark.driver.extraJavaOptions" not in config.conf:
+            builder = builder.config("spark.driver.extraJavaOptions", config.local_java_options)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = (

@@ -29,12 +29,19 @@ Strict = StrictModel
 
 MASTER = re.compile(r"^(local(\[(\d+|\*)(,\d+)?\])?|yarn|spark://[^\s/]+(,[^\s/]+)*|k8s://\S+|mesos://\S+)$")
 MEMORY = re.compile(r"^\d+[kmgt]?$", re.IGNORECASE)
+LOCAL_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+"""JVM options of a local-mode session: the C1 compiler only and the serial collector cut the JVM's own
+CPU (start, JIT, GC threads) by 15-25 CPU-seconds per run up to 30,000 documents (bench/README.md, issue 17)."""
 
 
 class SparkConfig(Strict):
+    """`local_java_options` applies to local masters only, unless `conf` sets spark.driver.extraJavaOptions;
+    set it to "" for long local runs where C2-compiled code pays for its compile time."""
+
     master: str | None = None
     app_name: str = "tiers"
     driver_memory: str = "4g"
+    local_java_options: str = LOCAL_JAVA_OPTIONS
     bytes_per_partition: int = Field(64 * 1024 * 1024, gt=0)
     conf: dict[str, str] = Field(default_factory=dict)
 
