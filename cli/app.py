@@ -127,7 +127,7 @@ def l0_to_l2(inputs: list[str] = InputOpt, root: str = RootOpt, config: Optional
 @run_app.command("l1-to-l2")
 def l1_to_l2(root: str = RootOpt, config: Optional[str] = ConfigOpt, overrides: list[str] = SetOpt,
              force: bool = ForceOpt, l1_run: Optional[str] = typer.Option(None, help="L1 run id (default: latest)")) -> None:
-    """Score the latest (or given) L1 run with the quality classifier and select L2."""
+    """Score every current L1 run not yet in L2 (or the given one) with the quality classifier and select L2."""
     from jobs.pipeline import run_l1_to_l2_stage
 
     _execute(JobOptions(root, [], config, overrides, force), functools.partial(run_l1_to_l2_stage, l1_run=l1_run))

@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 from collections import defaultdict
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -188,18 +188,27 @@ def run_l1_to_l2(spark: SparkSession, config: TiersConfig, root: str, l1_run: st
     return selection
 
 
-def latest_l1_run(catalog: Catalog) -> str:
-    run = catalog.latest_committed_run("l1_dedup")
-    if run is None:
+def current_l1_runs(catalog: Catalog) -> list[str]:
+    """The runs whose L1 is current, oldest first: one per snapshot promoted incrementally, or one rebuild."""
+    runs = list(dict.fromkeys(o.run_id for o in catalog.committed_outputs(kind="L1", current_only=True)))
+    if not runs:
         raise MissingInput(f"no committed L1 run in {catalog.root}: run `tiers run l0-to-l1` first")
-    return run
+    return runs
+
+
+def run_l1_to_l2_current(spark: SparkSession, config: TiersConfig, root: str, force: bool = False,
+                         wrap: Callable[[str, Callable[[], JobResult]], JobResult] = lambda _, body: body()) -> list[JobResult]:
+    """L2 for every current L1 run; one already scored and selected with these models and this threshold
+    is skipped, so only the L1 documents that have no score yet are scored."""
+    return [wrap(f"L1 -> L2 ({l1_run})", lambda l1_run=l1_run: run_l1_to_l2(spark, config, root, l1_run, force=force))
+            for l1_run in current_l1_runs(Catalog(root))]
 
 
 def main(argv: list[str] | None = None) -> int:
     return job_main("Score L1 with the quality classifier and select L2.",
-                    lambda spark, config, args: run_l1_to_l2(spark, config, args.root, args.l1_run or latest_l1_run(Catalog(args.root)),
-                                                             force=args.force),
-                    argv, options={"--l1-run": {"help": "L1 run id (default: the latest current)"}})
+                    lambda spark, config, args: (run_l1_to_l2(spark, config, args.root, args.l1_run, force=args.force) if args.l1_run
+                                                 else run_l1_to_l2_current(spark, config, args.root, force=args.force)[-1]),
+                    argv, options={"--l1-run": {"help": "L1 run id (default: every current L1 run not yet in L2)"}})
 
 if __name__ == "__main__":
     sys.exit(main())

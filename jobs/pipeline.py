@@ -52,12 +52,13 @@ def run_ingest_only(spark: SparkSession, config: TiersConfig, inputs: list[str],
 
 def run_l1_to_l2_stage(spark: SparkSession, config: TiersConfig, inputs: list[str], root: str, force: bool = False,
                        wrap: StageWrapper = _plain, l1_run: str | None = None) -> dict[str, JobResult]:
-    """L2 from the given L1 run, or from the latest committed one."""
-    from jobs.l1_to_l2 import latest_l1_run, run_l1_to_l2
-    from tiers.catalog import Catalog
+    """L2 from the given L1 run, or from every current L1 run (those already selected are skipped)."""
+    from jobs.l1_to_l2 import run_l1_to_l2, run_l1_to_l2_current
 
-    run = l1_run or latest_l1_run(Catalog(root))
-    return {"l1_to_l2": wrap("L1 -> L2", lambda: run_l1_to_l2(spark, config, root, run, force=force))}
+    if l1_run:
+        return {"l1_to_l2": wrap("L1 -> L2", lambda: run_l1_to_l2(spark, config, root, l1_run, force=force))}
+    results = run_l1_to_l2_current(spark, config, root, force=force, wrap=wrap)
+    return {f"l1_to_l2 {result.run_id}": result for result in results}
 
 
 def run_l2_to_l3_stage(spark: SparkSession, config: TiersConfig, inputs: list[str], root: str, force: bool = False,

@@ -111,6 +111,26 @@ def test_nothing_new_runs_nothing(spark, test_config, snapshots):
         assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == before
 
 
+def test_l2_scores_each_l1_run_once_and_only_its_documents(spark, test_config, snapshots):
+    from jobs.l1_to_l2 import run_l1_to_l2_current
+
+    root = snapshots[0]
+    with open_catalog(root) as con:
+        l1_per_run = dict(con.execute("SELECT run_id, count(*) FROM L1 GROUP BY run_id").fetchall())
+    first = run_l1_to_l2_current(spark, test_config, root)
+    assert [r.skipped for r in first] == [False, False]
+    assert sorted(r.counts["l1_in"] for r in first) == sorted(l1_per_run.values())
+    with open_catalog(root) as con:
+        scored = dict(con.execute("SELECT r.input_runs[1], (r.counts_json::JSON->>'scored')::INT FROM runs r "
+                                  "WHERE job = 'l2_score' AND status = 'committed'").fetchall())
+        l2_ids = {d for (d,) in con.execute("SELECT doc_id FROM L2").fetchall()}
+        dropped = {d for (d,) in con.execute("SELECT doc_id FROM drops WHERE stage = 'quality_classifier'").fetchall()}
+    assert scored == l1_per_run
+    assert not l2_ids & dropped and l2_ids | dropped == set(_l1(root))
+    again = run_l1_to_l2_current(spark, test_config, root)
+    assert [r.skipped for r in again] == [True, True]
+
+
 def test_a_rebuild_over_both_snapshots_replaces_both_runs(spark, test_config, snapshots):
     root, promoted, ingested, _, _, copies = snapshots
     rebuilt = run_l0_to_l1(spark, test_config, root, [promoted["ingest"].run_id, ingested.run_id])

@@ -19,7 +19,7 @@ QUERIES = re.findall(r"```sql\n(.*?)```", (PROJECT / "docs" / "sql.md").read_tex
 
 @pytest.fixture(scope="module")
 def cookbook_root(pipeline_run, spark, tmp_path_factory):
-    from jobs.l1_to_l2 import latest_l1_run, run_l1_to_l2
+    from jobs.l1_to_l2 import current_l1_runs, run_l1_to_l2
     from tiers.catalog import Catalog
     from tiers.config import load_config
 
@@ -28,7 +28,7 @@ def cookbook_root(pipeline_run, spark, tmp_path_factory):
     shutil.copytree(source, root)
     for threshold in OLDER_THRESHOLD, NEWER_THRESHOLD:  # values no other test selects at, so both runs are new
         config = load_config(None, [*TEST_OVERRIDES, f"l2.threshold={threshold}"])
-        run_l1_to_l2(spark, config, str(root), latest_l1_run(Catalog(root)))
+        run_l1_to_l2(spark, config, str(root), current_l1_runs(Catalog(root))[-1])
     allocate(root, load_plan(PROJECT / "conf" / "allocation.yaml"), eval_dir=SHARED_DATA / "eval")
     return root
 
