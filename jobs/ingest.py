@@ -13,6 +13,7 @@ import pyarrow as pa
 from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import LongType
 
 from jobs.arrow_rows import batched
 from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
@@ -96,7 +97,8 @@ def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root
             new_docs = rows.filter(outcome == "l0").select(*schemas.L0.names)
             if existing:
                 new_docs = new_docs.join(spark.read.parquet(*existing).select("doc_id"), "doc_id", "left_anti")
-            new_docs = with_token_counts(new_docs, config.tokens.tokenizer)
+            new_docs = (with_token_counts(new_docs, config.tokens.tokenizer) if config.tokens.count_l0
+                        else new_docs.withColumn(schemas.N_TOKENS.name, F.lit(None).cast(LongType())))
             new_docs.write.option("parquet.block.size", ROW_GROUP_BYTES).parquet(run.stage("L0", tier="L0"))
             rows.filter(outcome == "quarantine").select(*schemas.QUARANTINE.names).write.parquet(run.stage("quarantine"))
             rows.filter(outcome == "manifest").select(*schemas.INGEST_MANIFEST.names).coalesce(1).write.parquet(run.stage("ingest_manifest"))

@@ -294,6 +294,10 @@ class TokensConfig(Strict):
     """The tokenizer that counts n_tokens in every tier: gguf:smollm2, gguf:PATH or PATH/tokenizer.json (tiers/tokens.py)."""
 
     tokenizer: str = "gguf:smollm2"
+    count_l0: bool = False
+    """Count L0's tokens at ingest as well. Off by default: nothing trains on L0, most of it is dropped
+    before L1, and tokenizing raw text costs about 10x parsing it (bench/README.md, issue 17); L0's
+    n_tokens is then null and every later tier counts its own."""
 
 
 class TiersConfig(Strict):

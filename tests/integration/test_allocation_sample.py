@@ -28,7 +28,8 @@ def allocated(pipeline_run):
 def test_tiers_have_true_token_counts(pipeline_run):
     root, _ = pipeline_run
     con = open_catalog(root)
-    for tier in ("l0", "l1", "l2"):
+    assert con.execute("SELECT count(n_tokens), count(*) > 0 FROM l0").fetchone() == (0, True)  # tokens.count_l0: false
+    for tier in ("l1", "l2"):
         rows = con.execute(f"SELECT text, n_tokens FROM {tier} ORDER BY doc_id LIMIT 300").fetchall()
         assert rows, tier
         assert [n for _, n in rows] == count_tokens([t for t, _ in rows]), tier

@@ -105,3 +105,14 @@ def test_a_failing_job_registers_nothing(spark, test_config, tmp_path):
     _, rows = catalog.query("SELECT count(*) FROM outputs")
     assert rows == [(0,)]
     assert not any((tmp_path / "_staging").iterdir())
+
+
+def test_l0_tokens_are_counted_when_asked(spark, tmp_path):
+    from tiers.config import load_config
+    from tiers.tokens import count_tokens
+    from tests.helpers import TEST_OVERRIDES
+
+    config = load_config(None, [*TEST_OVERRIDES, "tokens.count_l0=true"])
+    run_ingest(spark, config, [str(RESILIPARSE_WARC)], str(tmp_path / "root"))
+    rows = open_catalog(tmp_path / "root").execute("SELECT text, n_tokens FROM l0 ORDER BY doc_id").fetchall()
+    assert rows and [n for _, n in rows] == count_tokens([t for t, _ in rows])
