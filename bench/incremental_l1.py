@@ -1,18 +1,19 @@
 """Issue 17, incremental processing: the cost of promoting a new crawl snapshot against the first's.
 
-The dense near-duplicate corpus (bench/corpus.py --dense) is cut into snapshots of equal size (copies of
-one original fall into different snapshots, so later snapshots hold copies of documents already in L1).
+The dense near-duplicate corpus (bench/corpus.py --dense) is shuffled and cut into snapshots of equal size (copies
+of one original fall into different snapshots, so later snapshots hold copies of documents already in L1).
 Each snapshot is promoted with `tiers run l0-to-l1 --input SNAPSHOT` on one root, the command's whole
 process tree measured by ../shared/tools/cpusec.sh; then all snapshots at once on a fresh root, for the
 one-shot cost and as the removal-quality reference. Keep-one removal F1 against the generator's gold
 clusters is reported for both (dedup only, `--set l1.steps=[]`, so operator drops do not blur it).
-Run: python -m bench.incremental_l1 --corpus /tmp/tiers-bench/dense-4x.jsonl.gz --docs-per-snapshot 7000
+Run: python -m bench.incremental_l1 --corpus /tmp/tiers-bench/dense-4x.jsonl.gz   (2 snapshots of 15,210)
 """
 from __future__ import annotations
 
 import argparse
 import gzip
 import json
+import random
 import sys
 import tempfile
 from pathlib import Path
@@ -46,19 +47,24 @@ def series(snapshots: list[Path], sizes: list[int], root: Path, extra: list[str]
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", default="/tmp/tiers-bench/dense-4x.jsonl.gz")
-    parser.add_argument("--docs-per-snapshot", type=int, default=7000)
+    parser.add_argument("--docs-per-snapshot", type=int, default=None,
+                        help="default: the whole corpus in equal parts (so every gold cluster is complete)")
+    parser.add_argument("--seed", type=int, default=17, help="documents go to snapshots in a seeded random order")
     parser.add_argument("--snapshots", type=int, default=2)
     parser.add_argument("--skip-full", action="store_true", help="dedup-only runs only")
     args = parser.parse_args()
-    docs = load(args.corpus)[: args.docs_per_snapshot * args.snapshots]
+    docs = load(args.corpus)
+    random.Random(args.seed).shuffle(docs)
+    per_snapshot = args.docs_per_snapshot or len(docs) // args.snapshots
+    docs = docs[: per_snapshot * args.snapshots]
     work = Path(tempfile.mkdtemp(prefix="tiers-bench-incremental-"))
-    parts = [docs[i * args.docs_per_snapshot:(i + 1) * args.docs_per_snapshot] for i in range(args.snapshots)]
+    parts = [docs[i * per_snapshot:(i + 1) * per_snapshot] for i in range(args.snapshots)]
     snapshots = [write(part, work / f"snapshot{i + 1}.jsonl.gz") for i, part in enumerate(parts)]
     whole = write(docs, work / "all.jsonl.gz")
     sizes = [len(p) for p in parts]
     first_clusters = {d["cluster"] for d in parts[0]}
     later_copies = sum(1 for part in parts[1:] for d in part if d["cluster"] in first_clusters)
-    print(f"== {args.corpus}: {args.snapshots} snapshots of {args.docs_per_snapshot} documents; "
+    print(f"== {args.corpus}: {args.snapshots} snapshots of {per_snapshot} documents (seeded random split); "
           f"{later_copies} documents of later snapshots belong to a cluster of snapshot 1")
     if not args.skip_full:
         series(snapshots, sizes, work / "full", [], "full L0->L1")

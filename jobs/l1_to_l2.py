@@ -190,7 +190,8 @@ def run_l1_to_l2(spark: SparkSession, config: TiersConfig, root: str, l1_run: st
 
 def current_l1_runs(catalog: Catalog) -> list[str]:
     """The runs whose L1 is current, oldest first: one per snapshot promoted incrementally, or one rebuild."""
-    runs = list(dict.fromkeys(o.run_id for o in catalog.committed_outputs(kind="L1", current_only=True)))
+    outputs = catalog.committed_outputs(kind="L1", current_only=True) if catalog.path.exists() else []
+    runs = list(dict.fromkeys(o.run_id for o in outputs))
     if not runs:
         raise MissingInput(f"no committed L1 run in {catalog.root}: run `tiers run l0-to-l1` first")
     return runs
