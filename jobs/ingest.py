@@ -71,13 +71,44 @@ def file_rows(path: str, fmt: str, options: ReaderOptions, run_id: str) -> Itera
         yield {**span.row(file), "run_id": run_id, schemas.OUTCOME: "coverage"}
 
 
+FileKey = tuple[str, int, float]
+
+
+def file_key(path: str, size: int) -> FileKey:
+    """What identifies a file version in a run's payload: its display path, size and modification time."""
+    return display_path(path), size, os.path.getmtime(path)
+
+
+def ingested_files(catalog: Catalog, settings: dict) -> dict[FileKey, str]:
+    """File versions that current committed ingest runs with these settings have read -> the run."""
+    if not catalog.path.exists():
+        return {}
+    catalog.migrate()
+    return {tuple(entry): run_id for run_id, _, payload in catalog.current_runs(JOB)
+            if payload.get("ingest") == settings for entry in payload.get("inputs", [])}
+
+
 def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root: str, force: bool = False) -> JobResult:
+    """Ingest the input files into L0. Files that a current run with the same settings has read (same
+    path, size and modification time) are not read again unless `force`: a folder that gains a new
+    snapshot's files costs only those files; with nothing new, the latest such run is returned, skipped."""
     files = expand_inputs(inputs)
     catalog = Catalog(root)
-    payload = {
-        "ingest": config.ingest.model_dump(mode="json"),
-        "inputs": [(display_path(f.path), f.size, os.path.getmtime(f.path)) for f in files],
-    }
+    settings = config.ingest.model_dump(mode="json")
+    keys = {f.path: file_key(f.path, f.size) for f in files}
+    if not force:
+        done = ingested_files(catalog, settings)
+        new = [f for f in files if keys[f.path] not in done]
+        if not new:
+            readers = {done[keys[f.path]] for f in files}
+            latest = [run_id for run_id, _, _ in catalog.current_runs(JOB) if run_id in readers][-1]
+            log.info("%s: all %d input files were read by current runs (latest %s); nothing new", JOB, len(files), latest)
+            return JobResult(latest, True, catalog.run_counts(latest))
+        if len(new) < len(files):
+            log.info("%s: %d of %d input files were read by current runs; reading the other %d",
+                     JOB, len(files) - len(new), len(files), len(new))
+        files = new
+    payload = {"ingest": settings, "inputs": [keys[f.path] for f in files]}
 
     def body(run: JobRun) -> dict:
         # L0 documents this run does not replace: a re-run over the same inputs supersedes its earlier run

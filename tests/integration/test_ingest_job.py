@@ -54,19 +54,16 @@ def test_l0_schema_is_the_documented_one(ingested):
 
 
 def test_rerun_is_skipped_and_force_gives_identical_ids(spark, test_config, ingested):
-    """Re-reading files already ingested (as part of a larger run) finds the same ids: nothing is added
-    twice, and the commit counts them as already in L0; a forced re-run replaces its own earlier run."""
+    """Files already ingested (here as part of a larger run) are not read again; forced, they are, find
+    the same ids, and nothing is added twice: the commit counts them as already in L0."""
     root, first = ingested
     dolma_docs = 697 + 10 + 10 + 10 + 22 + 15
     first_ids = set(read_tier(root / "L0" / first.run_id).column("doc_id").to_pylist())
     again = run_ingest(spark, test_config, INPUTS[:1], str(root))
-    assert not again.skipped  # different inputs: a new run
-    assert again.counts["l0"] == 0 and again.counts["already_in_l0"] == dolma_docs
-    same = run_ingest(spark, test_config, INPUTS[:1], str(root))
-    assert same.skipped and same.run_id == again.run_id
+    assert again.skipped and again.run_id == first.run_id
     forced = run_ingest(spark, test_config, INPUTS[:1], str(root), force=True)
-    assert not forced.skipped and forced.run_id != again.run_id
-    assert forced.counts["already_in_l0"] == dolma_docs
+    assert not forced.skipped and forced.run_id != first.run_id
+    assert forced.counts["l0"] == 0 and forced.counts["already_in_l0"] == dolma_docs
     with open_catalog(root) as con:
         current = {d for (d,) in con.execute("SELECT doc_id FROM l0").fetchall()}
         rows = con.execute("SELECT count(*) FROM l0").fetchone()[0]
@@ -116,3 +113,24 @@ def test_l0_tokens_are_counted_when_asked(spark, tmp_path):
     run_ingest(spark, config, [str(RESILIPARSE_WARC)], str(tmp_path / "root"))
     rows = open_catalog(tmp_path / "root").execute("SELECT text, n_tokens FROM l0 ORDER BY doc_id").fetchall()
     assert rows and [n for _, n in rows] == count_tokens([t for t, _ in rows])
+
+
+def test_a_folder_that_gains_files_is_read_for_the_new_files_only(spark, test_config, tmp_path):
+    folder = tmp_path / "crawl"
+    folder.mkdir()
+    (folder / "snapshot1.jsonl").write_text("".join(f'{{"text": "first snapshot document {i}"}}\n' for i in range(5)))
+    root = str(tmp_path / "root")
+    first = run_ingest(spark, test_config, [str(folder)], root)
+    (folder / "snapshot2.jsonl").write_text("".join(f'{{"text": "second snapshot document {i}"}}\n' for i in range(3)))
+    second = run_ingest(spark, test_config, [str(folder)], root)
+    assert not second.skipped and second.run_id != first.run_id
+    assert (second.counts["files"], second.counts["records_in"], second.counts["l0"]) == (1, 3, 3)
+    with open_catalog(root) as con:
+        texts = {r[0] for r in con.execute("SELECT text FROM l0").fetchall()}
+        per_run = dict(con.execute("SELECT run_id, count(*) FROM l0 GROUP BY 1").fetchall())
+    assert per_run == {first.run_id: 5, second.run_id: 3}
+    assert len(texts) == 8
+    again = run_ingest(spark, test_config, [str(folder)], root)
+    assert again.skipped and again.run_id == second.run_id
+    forced = run_ingest(spark, test_config, [str(folder)], root, force=True)
+    assert not forced.skipped and forced.counts["files"] == 2 and forced.counts["already_in_l0"] == 8

@@ -197,15 +197,20 @@ class Catalog:
             rows = con.execute("SELECT scope FROM runs WHERE list_contains(?, run_id)", [input_runs]).fetchall()
         return sorted({root for (scope,) in rows for root in json.loads(scope or "[]")})
 
+    def current_runs(self, job: str) -> list[tuple[str, list[str], dict[str, Any]]]:
+        """(run_id, input_runs, payload) of the current committed runs of `job`, oldest first."""
+        with self.connect() as con:
+            rows = con.execute(
+                "SELECT run_id, input_runs, config_json FROM runs r WHERE job = ? AND status = 'committed' AND NOT EXISTS "
+                "(SELECT 1 FROM outputs o WHERE o.run_id = r.run_id AND o.superseded_by IS NOT NULL) ORDER BY started_at",
+                [job]).fetchall()
+        return [(run_id, list(inputs or []), json.loads(config or "{}")) for run_id, inputs, config in rows]
+
     def consumed_inputs(self, job: str, settings: dict[str, Any]) -> set[str]:
         """The input runs read by the current committed runs of `job` whose payload `settings` equal these:
         what an incremental run of `job` with these settings need not read again."""
-        with self.connect() as con:
-            rows = con.execute(
-                "SELECT input_runs, config_json FROM runs r WHERE job = ? AND status = 'committed' AND NOT EXISTS "
-                "(SELECT 1 FROM outputs o WHERE o.run_id = r.run_id AND o.superseded_by IS NOT NULL)", [job]).fetchall()
         wanted = json.loads(json.dumps(settings, sort_keys=True, default=str))
-        return {run for inputs, config in rows if json.loads(config or "{}").get("settings") == wanted for run in inputs or []}
+        return {run for _, inputs, payload in self.current_runs(job) if payload.get("settings") == wanted for run in inputs}
 
     def start_run(self, run_id: str, job: str, config: dict[str, Any], config_hash: str, code_version: str,
                   input_runs: list[str] | None = None, scope: list[str] | None = None) -> None:
