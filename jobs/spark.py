@@ -8,6 +8,7 @@ import sys
 from pyspark.sql import SparkSession
 
 from jobs.java import java_version
+from jobs.jvm_classes import class_archive_options
 from tiers.config import SparkConfig
 
 log = logging.getLogger(__name__)
@@ -22,8 +23,7 @@ def get_spark(config: SparkConfig) -> SparkSession:
     if active is not None:
         return active
     under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
-    if not under_submit:
-        java_version()
+    java = "" if under_submit else java_version()[0]
     builder = SparkSession.builder.appName(config.app_name)
     master = config.master or ("" if under_submit else "local[*]")
     if master:
@@ -36,8 +36,8 @@ def get_spark(config: SparkConfig) -> SparkSession:
             .config("spark.driver.memory", config.driver_memory)
             .config("spark.ui.enabled", "false")
         )
-        if config.local_java_options and "spark.driver.extraJavaOptions" not in config.conf:
-            builder = builder.config("spark.driver.extraJavaOptions", config.local_java_options)
+        if "spark.driver.extraJavaOptions" not in config.conf:
+            builder = builder.config("spark.driver.extraJavaOptions", local_java_options(config, java))
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = (
@@ -55,6 +55,12 @@ def get_spark(config: SparkConfig) -> SparkSession:
     spark.sparkContext.setLogLevel("WARN")
     log.info("spark session on %s", spark.sparkContext.master)
     return spark
+
+
+def local_java_options(config: SparkConfig, java: str) -> str:
+    """`spark.local_java_options`, plus the class-data archive when `spark.class_archive_dir` is set."""
+    archive = class_archive_options(config.class_archive_dir, java, config.local_java_options) if config.class_archive_dir else ""
+    return " ".join(part for part in (config.local_java_options, archive) if part)
 
 
 def partitions_for(spark: SparkSession, total_bytes: int, bytes_per_partition: int) -> int:

@@ -36,12 +36,14 @@ CPU (start, JIT, GC threads) by 15-25 CPU-seconds per run up to 30,000 documents
 
 class SparkConfig(Strict):
     """`local_java_options` applies to local masters only, unless `conf` sets spark.driver.extraJavaOptions;
-    set it to "" for long local runs where C2-compiled code pays for its compile time."""
+    set it to "" for long local runs where C2-compiled code pays for its compile time.
+    `class_archive_dir` holds the local JVMs' class-data archive (jobs/jvm_classes.py); null: none."""
 
     master: str | None = None
     app_name: str = "tiers"
     driver_memory: str = "4g"
     local_java_options: str = LOCAL_JAVA_OPTIONS
+    class_archive_dir: str | None = "~/.cache/tiers"
     bytes_per_partition: int = Field(64 * 1024 * 1024, gt=0)
     conf: dict[str, str] = Field(default_factory=dict)
 
