@@ -13,14 +13,13 @@ import pyarrow as pa
 from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType
 
 from jobs.arrow_rows import batched
 from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
 from jobs.skeleton import check_conserved, job_main, run_job
 from jobs.spark import partitions_for
 from jobs.spark_schema import spark_ddl
-from jobs.tokens import with_token_counts
+from jobs.tokens import with_token_counts, without_token_counts
 from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import IngestConfig, TiersConfig
@@ -79,12 +78,13 @@ def file_key(path: str, size: int) -> FileKey:
     return display_path(path), size, os.path.getmtime(path)
 
 
-def ingested_files(catalog: Catalog, settings: dict) -> dict[FileKey, str]:
-    """File versions that current committed ingest runs with these settings have read -> the run."""
+def ingested_files(catalog: Catalog, settings: dict) -> dict[FileKey, tuple[int, str]]:
+    """File versions that current committed ingest runs with these settings have read -> (the run's
+    position, oldest first; the run)."""
     if not catalog.path.exists():
         return {}
     catalog.migrate()
-    return {tuple(entry): run_id for run_id, _, payload in catalog.current_runs(JOB)
+    return {tuple(entry): (position, run_id) for position, (run_id, _, payload) in enumerate(catalog.current_runs(JOB))
             if payload.get("ingest") == settings for entry in payload.get("inputs", [])}
 
 
@@ -100,8 +100,7 @@ def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root
         done = ingested_files(catalog, settings)
         new = [f for f in files if keys[f.path] not in done]
         if not new:
-            readers = {done[keys[f.path]] for f in files}
-            latest = [run_id for run_id, _, _ in catalog.current_runs(JOB) if run_id in readers][-1]
+            latest = max(done[keys[f.path]] for f in files)[1]
             log.info("%s: all %d input files were read by current runs (latest %s); nothing new", JOB, len(files), latest)
             return JobResult(latest, True, catalog.run_counts(latest))
         if len(new) < len(files):
@@ -129,7 +128,7 @@ def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root
             if existing:
                 new_docs = new_docs.join(spark.read.parquet(*existing).select("doc_id"), "doc_id", "left_anti")
             new_docs = (with_token_counts(new_docs, config.tokens.tokenizer) if config.tokens.count_l0
-                        else new_docs.withColumn(schemas.N_TOKENS.name, F.lit(None).cast(LongType())))
+                        else without_token_counts(new_docs))
             new_docs.write.option("parquet.block.size", ROW_GROUP_BYTES).parquet(run.stage("L0", tier="L0"))
             rows.filter(outcome == "quarantine").select(*schemas.QUARANTINE.names).write.parquet(run.stage("quarantine"))
             rows.filter(outcome == "manifest").select(*schemas.INGEST_MANIFEST.names).coalesce(1).write.parquet(run.stage("ingest_manifest"))

@@ -27,6 +27,11 @@ def _count_batches(batches: Iterator[pa.RecordBatch], spec: str, text_column: st
                                          names=[*batch.schema.names, TOKENS_COLUMN])
 
 
+def without_token_counts(frame: DataFrame) -> DataFrame:
+    """`frame` plus an empty `n_tokens`, so a tier written without counting keeps its schema."""
+    return frame.withColumn(TOKENS_COLUMN, F.lit(None).cast(LongType()))
+
+
 def with_token_counts(frame: DataFrame, spec: str = DEFAULT_TOKENIZER, text_column: str = "text") -> DataFrame:
     """`frame` plus `n_tokens` (tokens of `text_column` under the tokenizer `spec`; 0 for a null text)."""
     if TOKENS_COLUMN in frame.columns:
@@ -38,6 +43,6 @@ def with_token_counts(frame: DataFrame, spec: str = DEFAULT_TOKENIZER, text_colu
             raise
         log.warning("n_tokens not counted: %s (the default tokenizer comes with the `llm` extra; "
                     "or set tokens.tokenizer to a local tokenizer.json)", exc)
-        return frame.withColumn(TOKENS_COLUMN, F.lit(None).cast(LongType()))
+        return without_token_counts(frame)
     schema = StructType([*frame.schema.fields, StructField(TOKENS_COLUMN, LongType(), False)])
     return frame.mapInArrow(lambda batches: _count_batches(batches, spec, text_column), schema)

@@ -61,6 +61,8 @@ KIND_VIEWS: dict[str, str] = {
 }
 CONNECT_WAIT_S = 10.0
 COMMIT_WAIT_S = 120.0
+SUPERSEDED = "EXISTS (SELECT 1 FROM outputs o WHERE o.run_id = r.run_id AND o.superseded_by IS NOT NULL)"
+"""SQL over `runs r`: the run has an output that a later run superseded (so it is not current)."""
 FAIL_WAIT_S = 300.0
 
 
@@ -155,8 +157,7 @@ class Catalog:
         """The latest committed run of `job` with this configuration (current or superseded)."""
         with self.connect() as con:
             row = con.execute(
-                "SELECT run_id, counts_json, EXISTS (SELECT 1 FROM outputs o WHERE o.run_id = r.run_id "
-                "AND o.superseded_by IS NOT NULL) FROM runs r WHERE job = ? AND config_hash = ? AND status = 'committed' "
+                f"SELECT run_id, counts_json, {SUPERSEDED} FROM runs r WHERE job = ? AND config_hash = ? AND status = 'committed' "
                 "ORDER BY ended_at DESC LIMIT 1",
                 [job, config_hash],
             ).fetchone()
@@ -201,8 +202,8 @@ class Catalog:
         """(run_id, input_runs, payload) of the current committed runs of `job`, oldest first."""
         with self.connect() as con:
             rows = con.execute(
-                "SELECT run_id, input_runs, config_json FROM runs r WHERE job = ? AND status = 'committed' AND NOT EXISTS "
-                "(SELECT 1 FROM outputs o WHERE o.run_id = r.run_id AND o.superseded_by IS NOT NULL) ORDER BY started_at",
+                f"SELECT run_id, input_runs, config_json FROM runs r WHERE job = ? AND status = 'committed' AND NOT {SUPERSEDED} "
+                "ORDER BY started_at",
                 [job]).fetchall()
         return [(run_id, list(inputs or []), json.loads(config or "{}")) for run_id, inputs, config in rows]
 
@@ -326,8 +327,7 @@ class Catalog:
             return None
         with self.connect(read_only=True) as con:
             row = con.execute(
-                "SELECT run_id FROM runs r WHERE job = ? AND status = 'committed' AND NOT EXISTS "
-                "(SELECT 1 FROM outputs o WHERE o.run_id = r.run_id AND o.superseded_by IS NOT NULL) "
+                f"SELECT run_id FROM runs r WHERE job = ? AND status = 'committed' AND NOT {SUPERSEDED} "
                 "ORDER BY ended_at DESC LIMIT 1", [job]).fetchone()
         return row[0] if row else None
 
