@@ -31,6 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tiers-bench-fixed-"))
     tiny = write(load(args.corpus)[: args.docs], work / "tiny.jsonl.gz")
+    baseline: dict[str, float] = {}
     for index, variant in enumerate([None, *args.variant]):
         extra = ["--set", variant] if variant else []
         label = variant or "default"
@@ -40,6 +41,11 @@ def main() -> None:
         print(f"{label}\n  session start+stop {session['cpu_s']:6.1f} CPU-s ({session['wall_s']:.1f} s wall)"
               f"\n  l0-to-l1 full, {args.docs} docs {full['cpu_s']:6.1f} CPU-s ({full['wall_s']:.1f} s wall)"
               f"\n  l0-to-l1 dedup only {dedup['cpu_s']:6.1f} CPU-s ({dedup['wall_s']:.1f} s wall)", flush=True)
+        figures = {"session": session["cpu_s"], "full": full["cpu_s"], "dedup": dedup["cpu_s"]}
+        if variant is None:
+            baseline = figures
+        else:
+            print("  ratio to the default (CPU-s): " + ", ".join(f"{k} {v / baseline[k]:.2f}x" for k, v in figures.items()))
         print_profile(work / f"full{index}")
 
 
