@@ -47,3 +47,19 @@ def test_request_cache_keeps_answers_not_failures(tmp_path):
     found = cache.get_many(["a", "b", "c"])
     assert list(found) == ["a"] and found["a"].text == "answer" and found["a"].cached
     assert len(RequestCache(tmp_path / "c.sqlite")) == 1
+
+
+def _open_and_write(path: str, index: int) -> None:
+    cache = RequestCache(path)
+    cache.put(f"k{index}", ChatResult(f"answer {index}", 1, 1, 0.0))
+
+
+def test_request_cache_opened_by_many_processes_at_once(tmp_path):
+    """Executors open one cache file together; turning WAL on must not fail any of them."""
+    import multiprocessing
+
+    path = str(tmp_path / "shared.sqlite")
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(8) as pool:
+        pool.starmap(_open_and_write, [(path, i) for i in range(32)])
+    assert len(RequestCache(path)) == 32

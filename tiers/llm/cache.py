@@ -6,11 +6,32 @@ executors of one machine; a re-run or a resumed run sends no request already ans
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from tiers.llm.engine import ChatRequest, ChatResult
+
+
+WAL_WAIT_S = 60.0
+
+
+def _use_wal(con: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (it stays so). Switching needs the database alone for a moment, and SQLite
+    answers 'database is locked' at once, without its busy timeout, while another process (another
+    executor opening the same cache) holds it: so retry until WAL_WAIT_S."""
+    deadline = time.monotonic() + WAL_WAIT_S
+    while True:
+        try:
+            if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                con.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02 + random.random() * 0.08)
 
 
 class RequestCache:
@@ -19,7 +40,7 @@ class RequestCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         with self._connection() as con:
-            con.execute("PRAGMA journal_mode=WAL")
+            _use_wal(con)
             con.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, result TEXT NOT NULL)")
 
     def _connection(self) -> sqlite3.Connection:
