@@ -54,26 +54,22 @@ def _load(options: JobOptions) -> TiersConfig:
 
 
 def _execute(options: JobOptions, pipeline: Callable) -> None:
-    """Validate config, start Spark, run the stages with progress, print a summary."""
+    """Validate config, run the stages with progress (Spark starts when a stage needs it), print a summary."""
     _setup_logging()
     config = _load(options)
-    from cli.progress import spark_progress
+    from cli.progress import stage_progress
+    from jobs.engine import Engine
     from jobs.java import JavaError
     from jobs.runner import DiskFull
     from jobs.skeleton import MissingInput
     from tiers.catalog.lock import RootLock, RootLocked
-    from jobs.signals import cancel_spark_jobs, exit_cleanly_on_signals
-    from jobs.spark import get_spark
+    from jobs.signals import exit_cleanly_on_signals
 
-    try:
-        spark = get_spark(config.spark)
-    except JavaError as exc:
-        console.print(f"[red]java:[/red] {exc}")
-        raise typer.Exit(EXIT_USAGE)
-    exit_cleanly_on_signals(cancel_spark_jobs(spark))
+    engine = Engine(config)
+    exit_cleanly_on_signals(lambda: engine.started and engine.spark().sparkContext.cancelAllJobs())
 
     def wrap(name, body):
-        with spark_progress(spark, name):
+        with stage_progress(engine, name):
             result = body()
         state = "skipped (already committed)" if result.skipped else "committed"
         console.print(f"[green]{name}[/green]: {state} as {result.run_id} {result.counts}")
@@ -81,7 +77,10 @@ def _execute(options: JobOptions, pipeline: Callable) -> None:
 
     try:
         with RootLock(options.root, "tiers " + " ".join(sys.argv[1:3])):
-            pipeline(spark, config, options.inputs, options.root, force=options.force, wrap=wrap)
+            pipeline(engine, config, options.inputs, options.root, force=options.force, wrap=wrap)
+    except JavaError as exc:
+        console.print(f"[red]java:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE)
     except (InputError, MissingInput) as exc:
         console.print(f"[red]input error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE)

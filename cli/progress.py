@@ -1,11 +1,12 @@
-"""Rich progress for Spark work: polls the status tracker and shows tasks done per running stage."""
+"""Rich progress for a stage: elapsed time, and once Spark runs, tasks done per running Spark stage."""
 from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-from pyspark.sql import SparkSession
+from jobs.engine import Engine
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -13,8 +14,9 @@ console = Console(stderr=True)
 
 
 @contextmanager
-def spark_progress(spark: SparkSession, description: str) -> Iterator[None]:
-    tracker = spark.sparkContext.statusTracker()
+def stage_progress(engine: Engine, description: str) -> Iterator[None]:
+    """A progress bar for one stage; the Spark status tracker is polled only once `engine` has started Spark
+    (a stage on the local engine logs its own progress)."""
     stop = threading.Event()
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("tasks"),
@@ -24,6 +26,9 @@ def spark_progress(spark: SparkSession, description: str) -> Iterator[None]:
 
         def poll() -> None:
             while not stop.wait(0.5):
+                if not engine.started:
+                    continue
+                tracker = engine.spark().sparkContext.statusTracker()
                 done = total = 0
                 for stage_id in tracker.getActiveStageIds():
                     info = tracker.getStageInfo(stage_id)

@@ -35,14 +35,13 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from tiers.config import MinHashConfig
-from tiers.schemas import DROPS
-from tiers.dedup.minhash import band_keys, estimate_margin, optimal_bands, signatures
+from tiers.schemas import DROP_COLUMNS
+from tiers.dedup.minhash import estimate_margin
+from tiers.dedup.near import band_layout, sketch
 from tiers.dedup.unionfind import UnionFind
-from tiers.text import batch_shingle_hashes
 
 log = logging.getLogger(__name__)
 
-DROP_COLUMNS = [n for n in DROPS.names if n != "run_id"]
 SKETCH = pa.schema([("doc_id", pa.string()), ("signature", pa.list_(pa.int32())), ("keys", pa.list_(pa.int64())),
                     ("shingles", pa.binary())])
 EDGE_SCORES = pa.schema([("src", pa.string()), ("dst", pa.string()), ("jaccard", pa.float64())])
@@ -92,29 +91,17 @@ def exact_duplicates(hashes: DataFrame, reference: DataFrame | None = None) -> D
     return _drops(dropped, "exact_dedup", "exact_duplicate", "_kept_id")
 
 
-def band_layout(config: MinHashConfig) -> tuple[int, int]:
-    if config.threshold is not None:
-        return optimal_bands(config.threshold, config.num_perm)
-    return config.bands, config.rows
-
-
 def _list_array(matrix: np.ndarray, value_type: pa.DataType) -> pa.ListArray:
     offsets = np.arange(0, matrix.size + 1, max(matrix.shape[1], 1), dtype=np.int32)[: matrix.shape[0] + 1]
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(matrix.ravel(), value_type))
 
 
-def _sketch_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig, bands: int, rows: int) -> Iterator[pa.RecordBatch]:
+def _sketch_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig) -> Iterator[pa.RecordBatch]:
     for batch in batches:
-        flat, counts = batch_shingle_hashes([t or "" for t in batch.column("text").to_pylist()], config.ngram)
-        matrix = signatures(flat, counts, config.num_perm, config.seed)
-        keep = np.flatnonzero(counts > 0)
-        matrix = matrix[keep]
-        keys = band_keys(matrix, bands, rows)
-        bounds = np.concatenate([[0], np.cumsum(counts)])
-        sets = [np.unique(flat[bounds[i] : bounds[i + 1]]).tobytes() for i in keep]
+        sketches = sketch([t or "" for t in batch.column("text").to_pylist()], config)
         yield pa.RecordBatch.from_arrays(
-            [batch.column("doc_id").take(pa.array(keep)), _list_array(matrix.view(np.int32), pa.int32()), _list_array(keys, pa.int64()),
-             pa.array(sets, pa.binary())],
+            [batch.column("doc_id").take(pa.array(sketches.present)), _list_array(sketches.signatures.view(np.int32), pa.int32()),
+             _list_array(sketches.keys, pa.int64()), pa.array([s.tobytes() for s in sketches.shingle_sets], pa.binary())],
             schema=SKETCH,
         )
 
@@ -122,9 +109,8 @@ def _sketch_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig, bands
 def sketch_frame(docs: DataFrame, config: MinHashConfig) -> DataFrame:
     """(doc_id, signature as array<int> of num_perm uint32 bit patterns, keys: one 64-bit key per band,
     shingles: the sorted unique uint32 shingle hashes as bytes) for every document with at least one shingle."""
-    bands, rows = band_layout(config)
     return docs.select("doc_id", "text").mapInArrow(
-        lambda it: _sketch_rows(it, config, bands, rows), "doc_id string, signature array<int>, keys array<bigint>, shingles binary"
+        lambda it: _sketch_rows(it, config), "doc_id string, signature array<int>, keys array<bigint>, shingles binary"
     )
 
 

@@ -1,4 +1,6 @@
-"""L0 ingest: read WARC, WET, JSONL and Parquet inside executors into L0 Parquet plus quarantine.
+"""L0 ingest: read WARC, WET, JSONL and Parquet into L0 Parquet plus quarantine, with a manifest and
+the byte coverage of every file. What to read, the payload and the checks are here; the bodies that
+read and write are `jobs/ingest_spark.py` (inside executors) and `jobs/ingest_local.py` (this process).
 
 Runnable with spark-submit: `spark-submit jobs/ingest.py --input PATH --root DATA_ROOT`.
 """
@@ -9,23 +11,23 @@ import os
 import sys
 from typing import Iterator
 
+from typing import TYPE_CHECKING
+
 import pyarrow as pa
-from pyspark import StorageLevel
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from jobs.arrow_rows import batched
+from jobs.engine import SPARK, Engine, engine_of
 from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
 from jobs.skeleton import check_conserved, job_main, run_job
-from jobs.spark import partitions_for
-from jobs.spark_schema import spark_ddl
-from jobs.tokens import with_token_counts, without_token_counts
 from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import IngestConfig, TiersConfig
 from tiers.io.coverage import COVERAGE, Span, check_coverage
 from tiers.io.formats import expand_inputs
 from tiers.io.readers import FileStats, ReaderOptions, display_path, read_file
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +90,12 @@ def ingested_files(catalog: Catalog, settings: dict) -> dict[FileKey, tuple[int,
             if payload.get("ingest") == settings for entry in payload.get("inputs", [])}
 
 
-def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root: str, force: bool = False) -> JobResult:
-    """Ingest the input files into L0. Files that a current run with the same settings has read (same
-    path, size and modification time) are not read again unless `force`: a folder that gains a new
-    snapshot's files costs only those files; with nothing new, the latest such run is returned, skipped."""
+def run_ingest(spark: "SparkSession | Engine", config: TiersConfig, inputs: list[str], root: str,
+               force: bool = False) -> JobResult:
+    """Ingest the input files into L0, on Spark or in this process (`engine`, jobs/engine.py). Files
+    that a current run with the same settings has read (same path, size and modification time) are not
+    read again unless `force`: a folder that gains a new snapshot's files costs only those files; with
+    nothing new, the latest such run is returned, skipped."""
     files = expand_inputs(inputs)
     catalog = Catalog(root)
     settings = config.ingest.model_dump(mode="json")
@@ -108,34 +112,19 @@ def run_ingest(spark: SparkSession, config: TiersConfig, inputs: list[str], root
                      JOB, len(files) - len(new), len(files), len(new))
         files = new
     payload = {"ingest": settings, "inputs": [keys[f.path] for f in files]}
+    engine = engine_of(spark, config)
+    on_spark = engine.choose(JOB, sum(f.size for f in files)) == SPARK
 
     def body(run: JobRun) -> dict:
         # L0 documents this run does not replace: a re-run over the same inputs supersedes its earlier run
         existing = [o.path for o in catalog.committed_outputs(kind="L0", current_only=True)
                     if catalog.run_scope(o.run_id) != run.scope()]
-        total_bytes = sum(f.size for f in files)
-        partitions_for(spark, total_bytes, config.spark.bytes_per_partition)
-        listed = [(bytearray(os.fsencode(f.path)), f.format) for f in sorted(files, key=lambda f: -f.size)]
-        slices = min(len(listed), max(2 * spark.sparkContext.defaultParallelism, -(-total_bytes // config.spark.bytes_per_partition)))
-        frame = spark.sparkContext.parallelize(listed, numSlices=slices).toDF("path binary, format string")
-        ingest_config, run_id = config.ingest, run.run_id
-        rows = frame.mapInArrow(
-            lambda batches: ingest_files(batches, ingest_config, run_id), spark_ddl(INGEST_ROWS)
-        ).persist(StorageLevel.DISK_ONLY)
-        try:
-            outcome = F.col(schemas.OUTCOME)
-            new_docs = rows.filter(outcome == "l0").select(*schemas.L0.names)
-            if existing:
-                new_docs = new_docs.join(spark.read.parquet(*existing).select("doc_id"), "doc_id", "left_anti")
-            new_docs = (with_token_counts(new_docs, config.tokens.tokenizer) if config.tokens.count_l0
-                        else without_token_counts(new_docs))
-            new_docs.write.option("parquet.block.size", ROW_GROUP_BYTES).parquet(run.stage("L0", tier="L0"))
-            rows.filter(outcome == "quarantine").select(*schemas.QUARANTINE.names).write.parquet(run.stage("quarantine"))
-            rows.filter(outcome == "manifest").select(*schemas.INGEST_MANIFEST.names).coalesce(1).write.parquet(run.stage("ingest_manifest"))
-            rows.filter(outcome == "coverage").select(*COVERAGE.names).coalesce(1).write.parquet(run.stage("ingest_coverage"))
-            written = {r["file"]: r["count"] for r in rows.filter(outcome.isin("l0", "quarantine")).groupBy("file").count().collect()}
-        finally:
-            rows.unpersist()
+        if on_spark:
+            from jobs.ingest_spark import write_ingest_outputs
+            written = write_ingest_outputs(engine.spark(), config, files, run, existing)
+        else:
+            from jobs.ingest_local import write_ingest_outputs
+            written = write_ingest_outputs(config, files, run, existing)
         counts = check_counts(run, already_in_l0=sum(written.values()) - _quarantined(run) - parquet_stats(run.stage("L0"))[0])
         if counts["already_in_l0"]:
             log.info("ingest: %d documents are already in L0 (the same ids from an earlier run); not added again",

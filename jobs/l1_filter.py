@@ -1,4 +1,5 @@
-"""L1, first half: the operators (cleaning, heuristic filters, language ID, PII) inside mapInArrow.
+"""L1, first half: the operators (cleaning, heuristic filters, language ID, PII) over Arrow batches, inside
+Spark's mapInArrow (`jobs/l1_filter_spark.py`) or in this process (`jobs/l1_filter_local.py`).
 
 Commits the documents that pass every operator (output kind `filtered`, not yet a tier) and a drop
 record for each one that does not; `jobs/l1_dedup.py` then deduplicates `filtered` into L1. Split in
@@ -12,21 +13,21 @@ import logging
 import sys
 from typing import Iterator
 
-import pyarrow as pa
-from pyspark import StorageLevel
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
+from typing import TYPE_CHECKING
 
-from jobs.dedup import DROP_COLUMNS
+import pyarrow as pa
+
+from jobs.engine import SPARK, Engine, engine_of
 from jobs.runner import JobResult, JobRun, parquet_stats
 from jobs.skeleton import INGEST_RUN_OPTION, MissingInput, check_conserved, job_main, run_job
-from jobs.spark import partitions_for
-from jobs.spark_schema import spark_ddl
 from tiers import schemas
 from tiers.catalog import Catalog, OutputRecord
 from tiers.config import StepConfig, TiersConfig
 from tiers.ops.base import DROP_SCHEMA, OpStats
 from tiers.ops.pipeline import OperatorPipeline
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,11 @@ STATS = "stats"
 def pipeline_rows_schema(steps: list[StepConfig], modules: list[str]) -> pa.Schema:
     kept = OperatorPipeline.from_steps(steps, modules).output_schema(L0_INPUT)
     return schemas.with_outcome(kept, DROP_SCHEMA)
+
+
+def kept_columns(rows_schema: pa.Schema) -> list[str]:
+    """The columns of a kept document among the union rows of `apply_operators`."""
+    return [n for n in rows_schema.names if n not in (schemas.OUTCOME, "stage", "reason", "details")]
 
 
 def apply_operators(batches: Iterator[pa.RecordBatch], steps: list[StepConfig], modules: list[str],
@@ -60,7 +66,7 @@ def apply_operators(batches: Iterator[pa.RecordBatch], steps: list[StepConfig], 
     yield pa.RecordBatch.from_pylist([stats_row], schema=out_schema)
 
 
-def _merge_stats(rows: list[str]) -> dict[str, dict]:
+def merge_stats(rows: list[str]) -> dict[str, dict]:
     merged: dict[str, OpStats] = {}
     for details in rows:
         for name, values in json.loads(details).items():
@@ -84,7 +90,7 @@ def l0_outputs(catalog: Catalog, ingest_runs: list[str] | None, settings: dict) 
     return [o for o in current if o.run_id not in consumed]
 
 
-def run_l1_filter(spark: SparkSession, config: TiersConfig, root: str, ingest_runs: list[str] | None = None,
+def run_l1_filter(spark: "SparkSession | Engine", config: TiersConfig, root: str, ingest_runs: list[str] | None = None,
                   force: bool = False) -> JobResult:
     catalog = Catalog(root)
     catalog.migrate()
@@ -97,27 +103,18 @@ def run_l1_filter(spark: SparkSession, config: TiersConfig, root: str, ingest_ru
     inputs = [o.path for o in l0]
     payload = {"settings": settings, "inputs": inputs}
 
+    engine = engine_of(spark, config)
+    stats = [parquet_stats(p) for p in inputs]
+    l0_rows, l0_bytes = sum(r for r, _ in stats), sum(b for _, b in stats)
+    on_spark = engine.choose(JOB, l0_bytes) == SPARK
+
     def body(run: JobRun) -> dict:
-        stats = [parquet_stats(p) for p in inputs]
-        l0_rows, l0_bytes = sum(r for r, _ in stats), sum(b for _, b in stats)
-        partitions = partitions_for(spark, l0_bytes * 4, config.spark.bytes_per_partition)
-        spark.conf.set("spark.sql.files.maxPartitionBytes", str(max(1 << 20, l0_bytes // partitions)))
-        l0 = spark.read.parquet(*inputs).select(*L0_INPUT.names)
-        if l0.rdd.getNumPartitions() < spark.sparkContext.defaultParallelism:
-            l0 = l0.repartition(partitions)
-        steps, modules = list(config.l1.steps), list(config.l1.operator_modules)
-        out_schema = pipeline_rows_schema(steps, modules)
-        rows = l0.mapInArrow(lambda it: apply_operators(it, steps, modules, out_schema), spark_ddl(out_schema))
-        rows = rows.persist(StorageLevel.DISK_ONLY)
-        try:
-            outcome = F.col(schemas.OUTCOME)
-            kept_columns = [n for n in out_schema.names if n not in (schemas.OUTCOME, "stage", "reason", "details")]
-            rows.filter(outcome == "kept").select(*kept_columns).write.parquet(run.stage("filtered"))
-            rows.filter(outcome == "dropped").select(*DROP_COLUMNS).withColumn("run_id", F.lit(run.run_id)) \
-                .write.parquet(run.stage("drops"))
-            operators = _merge_stats([r.details for r in rows.filter(outcome == STATS).select("details").collect()])
-        finally:
-            rows.unpersist()
+        if on_spark:
+            from jobs.l1_filter_spark import write_filter_outputs
+            operators = write_filter_outputs(engine.spark(), config, inputs, l0_bytes, run)
+        else:
+            from jobs.l1_filter_local import write_filter_outputs
+            operators = write_filter_outputs(config, inputs, run)
         kept, _ = parquet_stats(run.stage("filtered"))
         dropped, _ = parquet_stats(run.stage("drops"))
         check_conserved("L1 operators", l0_rows, kept=kept, dropped=dropped)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any, Callable
-
-from pyspark.sql import SparkSession
+from typing import TYPE_CHECKING, Any, Callable
 
 from jobs.runner import CountMismatch, JobResult, JobRun
 from tiers.exit_codes import EXIT_OK, EXIT_USAGE
 from tiers.catalog import Catalog
 from tiers.config import ConfigError, TiersConfig
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def check_conserved(what: str, total: int, **parts: int) -> None:
         raise CountMismatch(f"{what}: {total} in, but {shown} = {sum(parts.values())} out")
 
 
-JobBody = Callable[[SparkSession, TiersConfig, argparse.Namespace], "JobResult | dict[str, JobResult]"]
+JobBody = Callable[["SparkSession", TiersConfig, argparse.Namespace], "JobResult | dict[str, JobResult]"]
 
 
 INGEST_RUN_OPTION = {"--ingest-run": {"action": "append", "help": "L0 run ids to read (default: the current L0 runs not yet filtered with these settings)"}}

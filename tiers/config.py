@@ -302,7 +302,18 @@ class TokensConfig(Strict):
     n_tokens is then null and every later tier counts its own."""
 
 
+class EngineConfig(Strict):
+    """Where ingest and L0 to L1 run (jobs/engine.py). `local`: in the calling process, without Spark;
+    `spark`: on Spark; `auto`: local when no Spark session is running yet, the master is local and
+    the stage's input is at most `local_max_bytes`, so a small run does not pay for a JVM. Later
+    tiers always run on Spark."""
+
+    kind: Literal["auto", "local", "spark"] = "auto"
+    local_max_bytes: int = Field(256 * 1024 * 1024, ge=0)
+
+
 class TiersConfig(Strict):
+    engine: EngineConfig = EngineConfig()
     spark: SparkConfig = SparkConfig()
     ingest: IngestConfig = IngestConfig()
     l1: L1Config = L1Config()

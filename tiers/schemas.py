@@ -57,6 +57,9 @@ DROPS = pa.schema(
     ]
 )
 
+DROP_COLUMNS = [name for name in DROPS.names if name != "run_id"]
+"""A drop record as a job builds it; the job adds its run_id when it writes."""
+
 L1_BASE = pa.schema(
     [
         pa.field("doc_id", pa.string(), nullable=False),

@@ -1,0 +1,67 @@
+"""Parquet folders written by the local engine, readable like Spark's: part files in a folder, every
+column nullable (as Spark writes them), an empty output still a file with its schema."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def spark_like(schema: pa.Schema) -> pa.Schema:
+    """`schema` with every field nullable: what a Spark-written file of the same columns says."""
+    return pa.schema([field.with_nullable(True) for field in schema])
+
+
+class FolderWriter:
+    """Streams record batches into `folder/part-00000-local.parquet`, one row group per `row_group_bytes`."""
+
+    def __init__(self, folder: str, schema: pa.Schema, row_group_bytes: int = 64 * 1024 * 1024):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        self.schema = spark_like(schema)
+        self._writer = pq.ParquetWriter(str(Path(folder) / "part-00000-local.parquet"), self.schema)
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_bytes = 0
+        self._row_group_bytes = row_group_bytes
+        self.rows = 0
+
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+        if table.num_rows == 0:
+            return
+        table = table.select(self.schema.names).cast(self.schema)
+        self._pending.extend(table.to_batches())
+        self._pending_bytes += table.nbytes
+        self.rows += table.num_rows
+        if self._pending_bytes >= self._row_group_bytes:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            table = pa.Table.from_batches(self._pending, self.schema)
+            self._writer.write_table(table, row_group_size=table.num_rows)
+        self._pending, self._pending_bytes = [], 0
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+
+    def __enter__(self) -> "FolderWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_folder(folder: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch | pa.Table]) -> int:
+    """Write `batches` as one Parquet folder; the number of rows written."""
+    with FolderWriter(folder, schema) as writer:
+        for batch in batches:
+            writer.write(batch)
+    return writer.rows
+
+
+def folder_files(folders: Iterable[str]) -> list[str]:
+    """The Parquet part files of Parquet folders (Spark's or the local engine's), in a stable order."""
+    return [str(path) for folder in folders for path in sorted(Path(folder).rglob("*.parquet"))]

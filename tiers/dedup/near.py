@@ -1,0 +1,117 @@
+"""Near-duplicate clusters in one process, with numpy: the local engine's version of jobs/dedup.py.
+
+Same steps, same decisions, so both engines drop the same documents:
+
+1. `sketch`: MinHash signature, band keys and sorted shingle-hash set of each text.
+2. `candidate_pairs`: in each (band, key) bucket ordered by document position, every member links to
+   the bucket's first member and to the member before it.
+3. `verified_pairs`: signature agreement decides a pair outside `estimate_margin`; the exact Jaccard of
+   the shingle sets decides the pairs in between.
+4. `component_roots`: connected components, each document pointing at the smallest position in its
+   component.
+
+Documents are addressed by position; callers order them by id (reference documents first), so the
+smallest position is the smallest id, as on Spark.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tiers.config import MinHashConfig
+from tiers.dedup.minhash import band_keys, estimate_margin, optimal_bands, signatures
+from tiers.text import batch_shingle_hashes
+
+
+def band_layout(config: MinHashConfig) -> tuple[int, int]:
+    """(bands, rows): derived from `threshold` when it is set, else as configured."""
+    if config.threshold is not None:
+        return optimal_bands(config.threshold, config.num_perm)
+    return config.bands, config.rows
+
+
+@dataclass
+class Sketches:
+    """Per text with at least one shingle (`present` gives their positions among the texts)."""
+
+    present: np.ndarray
+    signatures: np.ndarray
+    keys: np.ndarray
+    shingle_sets: list[np.ndarray]
+
+
+def sketch(texts: list[str], config: MinHashConfig) -> Sketches:
+    bands, rows = band_layout(config)
+    flat, counts = batch_shingle_hashes(texts, config.ngram)
+    matrix = signatures(flat, counts, config.num_perm, config.seed)
+    present = np.flatnonzero(counts > 0)
+    matrix = matrix[present]
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    sets = [np.unique(flat[bounds[i]: bounds[i + 1]]) for i in present]
+    return Sketches(present, matrix, band_keys(matrix, bands, rows), sets)
+
+
+def candidate_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (src, dst) positions with dst < src, from the band keys (documents x bands)."""
+    docs, bands = keys.shape
+    positions = np.arange(docs)
+    found = []
+    for band in range(bands):
+        order = np.lexsort((positions, keys[:, band]))
+        sorted_keys, members = keys[order, band], positions[order]
+        new_bucket = np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]])
+        roots = members[np.maximum.accumulate(np.where(new_bucket, np.arange(docs), 0))]
+        previous = np.concatenate([[-1], members[:-1]])
+        to_root = members != roots
+        to_previous = to_root & ~new_bucket & (previous != roots)
+        found.append(members[to_root].astype(np.int64) * docs + roots[to_root])
+        found.append(members[to_previous].astype(np.int64) * docs + previous[to_previous])
+    pairs = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+    return pairs // max(docs, 1), pairs % max(docs, 1)
+
+
+def agreement(signature_matrix: np.ndarray, src: np.ndarray, dst: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """Share of equal signature positions of each pair."""
+    out = np.empty(len(src), dtype=np.float64)
+    width = signature_matrix.shape[1]
+    for start in range(0, len(src), chunk):
+        stop = start + chunk
+        same = signature_matrix[src[start:stop]] == signature_matrix[dst[start:stop]]
+        out[start:stop] = same.sum(axis=1) / width
+    return out
+
+
+def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    union = len(a) + len(b) - inter
+    return inter / union if union else 1.0
+
+
+def verified_pairs(sketches: Sketches, src: np.ndarray, dst: np.ndarray, config: MinHashConfig) -> np.ndarray:
+    """Mask of the candidate pairs whose Jaccard reaches `config.jaccard_threshold` (see `config.verify`)."""
+    if config.verify == "none":
+        return np.ones(len(src), dtype=bool)
+    estimate = agreement(sketches.signatures, src, dst)
+    if config.verify == "signature":
+        return estimate >= config.jaccard_threshold
+    low, high = estimate_margin(config.jaccard_threshold, config.num_perm)
+    keep = estimate >= high
+    sets = sketches.shingle_sets
+    for i in np.flatnonzero((estimate >= low) & (estimate < high)):
+        keep[i] = exact_jaccard(sets[src[i]], sets[dst[i]]) >= config.jaccard_threshold
+    return keep
+
+
+def component_roots(nodes: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """For each of `nodes` positions, the smallest position in its connected component."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if nodes == 0:
+        return np.empty(0, dtype=np.int64)
+    graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(nodes, nodes))
+    _, labels = connected_components(graph, directed=False)
+    smallest = np.full(labels.max() + 1 if nodes else 0, nodes, dtype=np.int64)
+    np.minimum.at(smallest, labels, np.arange(nodes))
+    return smallest[labels]
