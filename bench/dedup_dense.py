@@ -1,7 +1,8 @@
 """Issue 17's benchmark on the dense near-duplicate corpus (bench/corpus.py --dense): whole runs, each
 command's entire process tree measured by ../shared/tools/cpusec.sh (its own cpuacct cgroup).
 
-- tiers `run l0-to-l1` full, and dedup only (`--set l1.steps=[]`), local[2];
+- tiers `run l0-to-l1` full, and dedup only (`--set l1.steps=[]`), with the default engine (auto: the
+  local engine below 256 MiB of input; `--set engine.kind=spark` measures Spark, local[2]);
 - datatrove's full pipeline (bench/datatrove_l0_to_l1.py, one worker) and rensa end to end
   (bench/dedup_rensa.py), both in the separate benchmark environment (--bench-python);
 - keep-one removal F1 of each against the generator's gold clusters;

@@ -1,10 +1,11 @@
-"""Ingest docs/s and MB/s per core: the Spark ingest job against a plain single-process Python loop.
+"""Ingest docs/s and MB/s per core: the ingest job, on the local engine and on Spark, against a plain
+single-process Python loop.
 
 The corpus is the shared WARC, WET and JSONL samples, copied --copies times into a temporary folder
 (outside the repository) so the job is large enough to measure. The floor reads and parses the same
 files in one process: warcio plus resiliparse extraction for WARC responses, WET conversion records,
 gzip and json for JSONL.
-Run: python -m bench.ingest [--copies 20]
+Run: python -m bench.ingest [--copies 20] [--engine local --engine spark]
 """
 from __future__ import annotations
 
@@ -55,6 +56,7 @@ def floor_loop(files: list[Path]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--copies", type=int, default=20)
+    parser.add_argument("--engine", action="append", choices=["local", "spark"], help="engines to measure (default: both)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tiers-bench-ingest-"))
     files = []
@@ -72,15 +74,15 @@ def main() -> None:
     print(f"floor (one process)  {docs} docs  {megabytes:.1f} MB  cpu {floor_cpu:6.1f}s  "
           f"{docs / floor_cpu:7.1f} docs/s  {megabytes / floor_cpu:5.2f} MB/s per core")
 
-    command = [sys.executable, "-m", "cli", "ingest", "--input", str(work / "input"), "--root", str(work / "root"),
-               "--set", "spark.master=local[2]"]
-    figures = cpusec(command)
-    wall, cpu = figures["wall_s"], figures["cpu_s"]
-    print(f"tiers ingest (Spark) {docs} docs  wall {wall:6.1f}s  cpu {cpu:6.1f}s  "
-          f"{docs / cpu:7.1f} docs/s  {megabytes / cpu:5.2f} MB/s per core (CPU-seconds); "
-          f"{docs / wall / 2:7.1f} docs/s per core by wall time on 2 cores")
-    print(f"ratio tiers / floor (per CPU-second) = {floor_cpu / cpu:.2f}x "
-          f"(goal 0.5x; CPU of the job's whole process tree, ../shared/tools/cpusec.sh {figures['method']})")
+    for engine in args.engine or ["local", "spark"]:
+        command = [sys.executable, "-m", "cli", "ingest", "--input", str(work / "input"), "--root", str(work / f"root-{engine}"),
+                   "--set", "spark.master=local[2]", "--set", f"engine.kind={engine}"]
+        figures = cpusec(command)
+        wall, cpu = figures["wall_s"], figures["cpu_s"]
+        print(f"tiers ingest ({engine:5s}) {docs} docs  wall {wall:6.1f}s  cpu {cpu:6.1f}s  "
+              f"{docs / cpu:7.1f} docs/s  {megabytes / cpu:5.2f} MB/s per core (CPU-seconds)")
+        print(f"ratio tiers {engine} / floor (per CPU-second) = {floor_cpu / cpu:.2f}x "
+              f"(goal 0.5x; CPU of the job's whole process tree, ../shared/tools/cpusec.sh {figures['method']})", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from jobs.arrow_rows import batched
-from jobs.ingest import INGEST_ROWS, ROW_GROUP_BYTES, file_rows, reader_options
+from jobs.ingest import ROW_GROUP_BYTES, file_rows, reader_options
 from jobs.parquet_folder import FolderWriter, folder_files, write_folder
 from jobs.runner import JobRun
 from tiers import schemas
@@ -21,11 +20,7 @@ from tiers.tokens import count_tokens
 log = logging.getLogger(__name__)
 
 L0_WRITTEN = pa.schema([*schemas.L0, schemas.N_TOKENS])
-
-
-def _rows_of(batch: pa.RecordBatch, outcome: str, schema: pa.Schema) -> pa.Table:
-    table = pa.Table.from_batches([batch])
-    return table.filter(pc.equal(table[schemas.OUTCOME], outcome)).select(schema.names)
+FLUSH_ROWS = 2048
 
 
 def _with_tokens(docs: pa.Table, config: TiersConfig) -> pa.Table:
@@ -39,22 +34,31 @@ def write_ingest_outputs(config: TiersConfig, files: list[InputFile], run: JobRu
     known = ds.dataset(folder_files(existing), format="parquet").to_table(columns=["doc_id"])["doc_id"] if existing else None
     options = reader_options(config.ingest)
     written: Counter[str] = Counter()
-    quarantine, manifest, coverage = [], [], []
+    side: dict[str, list[dict]] = {"quarantine": [], "manifest": [], "coverage": []}
     with FolderWriter(run.stage("L0", tier="L0"), L0_WRITTEN, ROW_GROUP_BYTES) as l0:
+        def flush(rows: list[dict]) -> None:
+            docs = pa.Table.from_pylist(rows, schema=schemas.L0)
+            if known is not None:
+                docs = docs.filter(pc.invert(pc.is_in(docs["doc_id"], value_set=known)))
+            l0.write(_with_tokens(docs, config))
+            rows.clear()
+
+        docs: list[dict] = []
         for number, file in enumerate(files, 1):
-            for batch in batched(file_rows(file.path, file.format, options, run.run_id), INGEST_ROWS, size=2048):
-                docs = _rows_of(batch, "l0", schemas.L0)
-                bad = _rows_of(batch, "quarantine", schemas.QUARANTINE)
-                written.update(docs["file"].to_pylist())
-                written.update(bad["file"].to_pylist())
-                if known is not None:
-                    docs = docs.filter(pc.invert(pc.is_in(docs["doc_id"], value_set=known)))
-                l0.write(_with_tokens(docs, config))
-                quarantine.append(bad)
-                manifest.append(_rows_of(batch, "manifest", schemas.INGEST_MANIFEST))
-                coverage.append(_rows_of(batch, "coverage", COVERAGE))
+            for row in file_rows(file.path, file.format, options, run.run_id):
+                kind = row.pop(schemas.OUTCOME)
+                if kind == "l0":
+                    docs.append(row)
+                    written[row["file"]] += 1
+                    if len(docs) >= FLUSH_ROWS:
+                        flush(docs)
+                else:
+                    side[kind].append(row)
+                    written[row["file"]] += kind == "quarantine"
             log.info("ingest: read %d of %d files (%s)", number, len(files), file.path)
-    write_folder(run.stage("quarantine"), schemas.QUARANTINE, quarantine)
-    write_folder(run.stage("ingest_manifest"), schemas.INGEST_MANIFEST, manifest)
-    write_folder(run.stage("ingest_coverage"), COVERAGE, coverage)
-    return dict(written)
+        flush(docs)
+    write_folder(run.stage("quarantine"), schemas.QUARANTINE, [pa.Table.from_pylist(side["quarantine"], schema=schemas.QUARANTINE)])
+    write_folder(run.stage("ingest_manifest"), schemas.INGEST_MANIFEST,
+                 [pa.Table.from_pylist(side["manifest"], schema=schemas.INGEST_MANIFEST)])
+    write_folder(run.stage("ingest_coverage"), COVERAGE, [pa.Table.from_pylist(side["coverage"], schema=COVERAGE)])
+    return {file: count for file, count in written.items() if count}
