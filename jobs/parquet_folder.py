@@ -20,7 +20,8 @@ class FolderWriter:
     def __init__(self, folder: str, schema: pa.Schema, row_group_bytes: int = 64 * 1024 * 1024):
         Path(folder).mkdir(parents=True, exist_ok=True)
         self.schema = spark_like(schema)
-        self._writer = pq.ParquetWriter(str(Path(folder) / "part-00000-local.parquet"), self.schema)
+        self._sink = pa.OSFile(str(Path(folder) / "part-00000-local.parquet"), "wb")
+        self._writer = pq.ParquetWriter(self._sink, self.schema)
         self._pending: list[pa.RecordBatch] = []
         self._pending_bytes = 0
         self._row_group_bytes = row_group_bytes
@@ -44,14 +45,30 @@ class FolderWriter:
         self._pending, self._pending_bytes = [], 0
 
     def close(self) -> None:
-        self._flush()
-        self._writer.close()
+        try:
+            self._flush()
+            self._writer.close()
+        finally:
+            self._sink.close()
+
+    def abandon(self) -> None:
+        """Close the file without writing what is pending (after a failure, e.g. a full disk: an open
+        descriptor would keep the space the job's clean-up frees)."""
+        try:
+            self._writer.close()
+        except OSError:
+            pass
+        finally:
+            self._sink.close()
 
     def __enter__(self) -> "FolderWriter":
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type | None, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abandon()
 
 
 def write_folder(folder: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch | pa.Table]) -> int:
