@@ -114,6 +114,7 @@ def run_ingest(spark: "SparkSession | Engine", config: TiersConfig, inputs: list
     payload = {"ingest": settings, "inputs": [keys[f.path] for f in files]}
     engine = engine_of(spark, config)
     on_spark = engine.choose(JOB, sum(f.size for f in files)) == SPARK
+    session = engine.spark() if on_spark else None  # started before the run exists: no Java, exit 2, no failed run
 
     def body(run: JobRun) -> dict:
         # L0 documents this run does not replace: a re-run over the same inputs supersedes its earlier run
@@ -121,7 +122,7 @@ def run_ingest(spark: "SparkSession | Engine", config: TiersConfig, inputs: list
                     if catalog.run_scope(o.run_id) != run.scope()]
         if on_spark:
             from jobs.ingest_spark import write_ingest_outputs
-            written = write_ingest_outputs(engine.spark(), config, files, run, existing)
+            written = write_ingest_outputs(session, config, files, run, existing)
         else:
             from jobs.ingest_local import write_ingest_outputs
             written = write_ingest_outputs(config, files, run, existing)

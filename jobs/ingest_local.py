@@ -11,6 +11,7 @@ import pyarrow.dataset as ds
 from jobs.ingest import ROW_GROUP_BYTES, file_rows, reader_options
 from jobs.parquet_folder import FolderWriter, folder_files, write_folder
 from jobs.runner import JobRun
+from jobs.token_spec import can_count_tokens
 from tiers import schemas
 from tiers.config import TiersConfig
 from tiers.io.coverage import COVERAGE
@@ -23,8 +24,8 @@ L0_WRITTEN = pa.schema([*schemas.L0, schemas.N_TOKENS])
 FLUSH_ROWS = 2048
 
 
-def _with_tokens(docs: pa.Table, config: TiersConfig) -> pa.Table:
-    counts = count_tokens(docs["text"].to_pylist(), config.tokens.tokenizer) if config.tokens.count_l0 else [None] * docs.num_rows
+def _with_tokens(docs: pa.Table, tokenizer: str | None) -> pa.Table:
+    counts = count_tokens(docs["text"].to_pylist(), tokenizer) if tokenizer else [None] * docs.num_rows
     return docs.append_column(schemas.N_TOKENS.name, pa.array(counts, pa.int64()))
 
 
@@ -33,6 +34,8 @@ def write_ingest_outputs(config: TiersConfig, files: list[InputFile], run: JobRu
     per file (counting documents also found in `existing` L0 outputs, which are not written again)."""
     known = ds.dataset(folder_files(existing), format="parquet").to_table(columns=["doc_id"])["doc_id"] if existing else None
     options = reader_options(config.ingest)
+    counting = config.tokens.count_l0 and can_count_tokens(config.tokens.tokenizer)
+    tokenizer = config.tokens.tokenizer if counting else None
     written: Counter[str] = Counter()
     side: dict[str, list[dict]] = {"quarantine": [], "manifest": [], "coverage": []}
     with FolderWriter(run.stage("L0", tier="L0"), L0_WRITTEN, ROW_GROUP_BYTES) as l0:
@@ -40,7 +43,7 @@ def write_ingest_outputs(config: TiersConfig, files: list[InputFile], run: JobRu
             docs = pa.Table.from_pylist(rows, schema=schemas.L0)
             if known is not None:
                 docs = docs.filter(pc.invert(pc.is_in(docs["doc_id"], value_set=known)))
-            l0.write(_with_tokens(docs, config))
+            l0.write(_with_tokens(docs, tokenizer))
             rows.clear()
 
         docs: list[dict] = []

@@ -65,11 +65,12 @@ def run_l1_dedup(spark: "SparkSession | Engine", config: TiersConfig, root: str,
     engine = engine_of(spark, config)
     rows_in, bytes_in = parquet_stats(source)
     on_spark = engine.choose(JOB, bytes_in) == SPARK
+    session = engine.spark() if on_spark else None  # started before the run exists: no Java, exit 2, no failed run
 
     def body(run: JobRun) -> dict:
         if on_spark:
             from jobs.l1_dedup_spark import write_dedup_outputs
-            write_dedup_outputs(engine.spark(), config, source, bytes_in, references, run)
+            write_dedup_outputs(session, config, source, bytes_in, references, run)
         else:
             from jobs.l1_dedup_local import write_dedup_outputs
             write_dedup_outputs(config, source, references, run)

@@ -17,6 +17,7 @@ import pyarrow.dataset as ds
 from jobs.l1_dedup import INDEX
 from jobs.parquet_folder import folder_files, write_folder
 from jobs.runner import JobRun
+from jobs.token_spec import can_count_tokens
 from tiers import schemas
 from tiers.config import MinHashConfig, TiersConfig
 from tiers.dedup.near import Sketches, candidate_pairs, component_roots, sketch, verified_pairs
@@ -138,7 +139,8 @@ def write_dedup_outputs(config: TiersConfig, source: str, references: list[str],
     survivors = np.setdiff1d(np.arange(len(ids)), np.fromiter(kept_of, dtype=np.int64, count=len(kept_of)))
     l1 = docs.take(pa.array(survivors, pa.int64()))
     l1_texts = l1["text"].to_pylist()
-    l1 = l1.append_column(schemas.N_TOKENS, pa.array(count_tokens(l1_texts, config.tokens.tokenizer), pa.int64()))
+    counts = count_tokens(l1_texts, config.tokens.tokenizer) if can_count_tokens(config.tokens.tokenizer) else [None] * l1.num_rows
+    l1 = l1.append_column(schemas.N_TOKENS, pa.array(counts, pa.int64()))
     l1 = l1.append_column("parent_ids", pa.array([[i] for i in l1["doc_id"].to_pylist()], pa.list_(pa.string())))
     l1 = l1.append_column("run_id", pa.array([run.run_id] * l1.num_rows, pa.string()))
     write_folder(run.stage("L1", tier="L1"), l1.schema, [l1])

@@ -107,11 +107,12 @@ def run_l1_filter(spark: "SparkSession | Engine", config: TiersConfig, root: str
     stats = [parquet_stats(p) for p in inputs]
     l0_rows, l0_bytes = sum(r for r, _ in stats), sum(b for _, b in stats)
     on_spark = engine.choose(JOB, l0_bytes) == SPARK
+    session = engine.spark() if on_spark else None  # started before the run exists: no Java, exit 2, no failed run
 
     def body(run: JobRun) -> dict:
         if on_spark:
             from jobs.l1_filter_spark import write_filter_outputs
-            operators = write_filter_outputs(engine.spark(), config, inputs, l0_bytes, run)
+            operators = write_filter_outputs(session, config, inputs, l0_bytes, run)
         else:
             from jobs.l1_filter_local import write_filter_outputs
             operators = write_filter_outputs(config, inputs, run)

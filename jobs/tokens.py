@@ -14,7 +14,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StructField, StructType
 
 from tiers import schemas
-from tiers.tokens import DEFAULT_TOKENIZER, TokenizerError, count_tokens, resolve_spec
+from jobs.token_spec import can_count_tokens
+from tiers.tokens import DEFAULT_TOKENIZER, count_tokens
 
 TOKENS_COLUMN = schemas.N_TOKENS.name
 log = logging.getLogger(__name__)
@@ -36,13 +37,7 @@ def with_token_counts(frame: DataFrame, spec: str = DEFAULT_TOKENIZER, text_colu
     """`frame` plus `n_tokens` (tokens of `text_column` under the tokenizer `spec`; 0 for a null text)."""
     if TOKENS_COLUMN in frame.columns:
         return frame
-    try:
-        resolve_spec(spec)  # a missing tokenizer fails here, on the driver, with its name
-    except TokenizerError as exc:
-        if spec != DEFAULT_TOKENIZER:
-            raise
-        log.warning("n_tokens not counted: %s (the default tokenizer comes with the `llm` extra; "
-                    "or set tokens.tokenizer to a local tokenizer.json)", exc)
+    if not can_count_tokens(spec):
         return without_token_counts(frame)
     schema = StructType([*frame.schema.fields, StructField(TOKENS_COLUMN, LongType(), False)])
     return frame.mapInArrow(lambda batches: _count_batches(batches, spec, text_column), schema)

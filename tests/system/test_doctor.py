@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import open_catalog
+
 REPO = Path(__file__).resolve().parents[2]
 NAMES = ["python", "java", "spark", "langid", "fasttext", "l2 models", "llm engine", "torch", "disk"]
 
@@ -47,7 +49,21 @@ def test_doctor_with_java_hidden_names_the_problem(tmp_path):
 def test_run_without_java_exits_2_before_spark(tmp_path):
     sample = tmp_path / "one.jsonl"
     sample.write_text('{"text": "hello"}\n')
-    done = tiers(["run", "l0-to-l1", "--input", str(sample), "--root", str(tmp_path / "root")], without_java(), tmp_path)
+    done = tiers(["run", "l0-to-l1", "--input", str(sample), "--root", str(tmp_path / "root"), "--set", "engine.kind=spark"],
+                 without_java(), tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "no java found" in done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+    if (tmp_path / "root" / "catalog.duckdb").exists():
+        with open_catalog(tmp_path / "root") as con:
+            assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+
+
+def test_l0_to_l1_on_the_local_engine_needs_no_java(tmp_path):
+    sample = tmp_path / "one.jsonl"
+    sample.write_text('{"text": "hello"}\n')
+    done = tiers(["run", "l0-to-l1", "--input", str(sample), "--root", str(tmp_path / "root")], without_java(), tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with open_catalog(tmp_path / "root") as con:
+        assert con.execute("SELECT job, status FROM runs ORDER BY started_at").fetchall() == [
+            ("ingest", "committed"), ("l1_filter", "committed"), ("l1_dedup", "committed")]
