@@ -66,13 +66,22 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
 
 def word_runs(buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(starts, ends, 64-bit hashes) of the word runs in a UTF-8 byte buffer."""
-    edges = np.diff(np.concatenate([[0], _WORD_BYTE[buffer].view(np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    word = _WORD_BYTE[buffer]
+    edges = np.flatnonzero(word[1:] != word[:-1]) + 1
+    if len(word) and word[0]:
+        edges = np.concatenate([[0], edges])
+    if len(word) and word[-1]:
+        edges = np.concatenate([edges, [len(word)]])
+    starts, ends = edges[0::2], edges[1::2]
     powers, inverse = _powers(len(buffer) + 1)
-    with np.errstate(over="ignore"):
-        prefix = np.zeros(len(buffer) + 1, dtype=np.uint64)
-        np.cumsum((buffer.astype(np.uint64) + np.uint64(1)) * powers[: len(buffer)], out=prefix[1:])
-        raw = (prefix[ends] - prefix[starts]) * inverse[starts]
+    prefix = np.zeros(len(buffer) + 1, dtype=np.uint64)
+    terms = buffer.astype(np.uint64)
+    terms += np.uint64(1)
+    terms *= powers[: len(buffer)]
+    np.cumsum(terms, out=prefix[1:])
+    raw = prefix[ends]
+    raw -= prefix[starts]
+    raw *= inverse[starts]
     return starts, ends, _fmix64(raw)
 
 

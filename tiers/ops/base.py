@@ -106,24 +106,28 @@ class TextFilter(Operator):
     @abstractmethod
     def decide(self, scores: dict[str, Any], row: dict[str, Any]) -> str | None: ...
 
+    def score_batch(self, texts: list[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`score` of every document; override to score a whole batch at once (same results)."""
+        return [self.score(text, row) for text, row in zip(texts, rows)]
+
     def process(self, batch: pa.RecordBatch) -> OpResult:
-        texts = batch.column("text").to_pylist()
+        raw = batch.column("text").to_pylist()
         context = {name: batch.column(name).to_pylist() for name in self.needs_columns if name in batch.schema.names}
+        rows = [{name: values[i] for name, values in context.items()} for i in range(len(raw))]
+        all_scores = self.score_batch([text or "" for text in raw], rows)
         ids = batch.column("doc_id").to_pylist()
         columns: dict[str, list[Any]] = {name: [] for name in self.adds}
         keep: list[bool] = []
         drops: list[dict[str, Any]] = []
         rewritten: list[str] = []
         any_rewrite = False
-        for i, text in enumerate(texts):
-            row = {name: values[i] for name, values in context.items()}
-            scores = self.score(text or "", row)
+        for i, scores in enumerate(all_scores):
             new_text = scores.pop("_text", None)
             any_rewrite |= new_text is not None
-            rewritten.append(text if new_text is None else new_text)
+            rewritten.append(raw[i] if new_text is None else new_text)
             for name in self.adds:
                 columns[name].append(scores.get(name))
-            reason = self.decide(scores, row)
+            reason = self.decide(scores, rows[i])
             keep.append(reason is None)
             if reason is not None:
                 public = {k: v for k, v in scores.items() if not k.startswith("_")}

@@ -18,6 +18,7 @@ from tiers.ops.registry import register
 from tiers.resources import list_project_files, read_project_text
 
 BOILERPLATE_DIR = "conf/boilerplate"
+_CACHED_LINES = 100_000
 
 
 def available_languages() -> list[str]:
@@ -55,14 +56,22 @@ class BoilerplateLines(TextMapper):
     def __init__(self, params: BoilerplateParams | None = None):
         super().__init__(params)
         self.pattern = load_patterns(self.params.languages)
+        self._verdicts: dict[str, bool] = {}  # short lines repeat across pages: match each once
 
     def transform(self, text: str) -> tuple[str, dict[str, Any]]:
         kept, removed = [], 0
         max_words = self.params.max_words
+        verdicts = self._verdicts
         for line in text.split("\n"):
             stripped = line.strip()
-            if stripped and len(stripped) < 200 and stripped.count(" ") < max_words and self.pattern.match(stripped):
-                removed += 1
-                continue
+            if stripped and len(stripped) < 200 and stripped.count(" ") < max_words:
+                verdict = verdicts.get(stripped)
+                if verdict is None:
+                    if len(verdicts) >= _CACHED_LINES:
+                        verdicts.clear()
+                    verdict = verdicts[stripped] = self.pattern.match(stripped) is not None
+                if verdict:
+                    removed += 1
+                    continue
             kept.append(line)
         return ("\n".join(kept) if removed else text), {"boilerplate_lines_removed": removed}

@@ -18,7 +18,7 @@ from tiers.ops.registry import register
 from tiers.text import TERMINAL_PUNCTUATION
 
 _POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")
-_SENTENCE_END = re.compile(r"[.!?。！？]+(?:\s|$)")
+_SENTENCE_END = re.compile(r"[.!?。！？][.!?。！？]*(?:\s|$)")  # = [.!?。！？]+(?:\s|$), searched faster
 
 
 class C4Params(Params):
@@ -43,6 +43,13 @@ class C4Filter(TextFilter):
 
     def _clean(self, text: str) -> tuple[str, int, int, int, str | None]:
         p = self.params
+        # A rule whose term is absent from the whole (lower-cased) text cannot fire on any line.
+        lower_text = text.lower()
+        lorem = p.filter_lorem_ipsum and "lorem ipsum" in lower_text
+        curly = p.filter_curly_bracket and "{" in text
+        javascript = p.filter_javascript and "javascript" in lower_text
+        policy = p.filter_policy and any(term in lower_text for term in _POLICY)
+        min_words, max_split = p.min_words_per_line, max(p.min_words_per_line - 1, 0)
         kept, removed, terminal, total = [], 0, 0, 0
         for line in text.split("\n"):
             stripped = line.strip()
@@ -52,16 +59,16 @@ class C4Filter(TextFilter):
             total += 1
             ends = stripped.endswith(TERMINAL_PUNCTUATION)
             terminal += ends
-            lower = stripped.lower()
-            if p.filter_lorem_ipsum and "lorem ipsum" in lower:
+            lower = stripped.lower() if lorem or javascript or policy else ""
+            if lorem and "lorem ipsum" in lower:
                 return text, 0, terminal, total, "c4_lorem_ipsum"
-            if p.filter_curly_bracket and "{" in stripped:
+            if curly and "{" in stripped:
                 return text, 0, terminal, total, "c4_curly_bracket"
             if (
                 (p.filter_no_terminal_punct and not ends)
-                or len(stripped.split()) < p.min_words_per_line
-                or (p.filter_javascript and "javascript" in lower)
-                or (p.filter_policy and any(term in lower for term in _POLICY))
+                or len(stripped.split(None, max_split)) < min_words
+                or (javascript and "javascript" in lower)
+                or (policy and any(term in lower for term in _POLICY))
             ):
                 removed += 1
                 continue

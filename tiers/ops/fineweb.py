@@ -3,6 +3,7 @@ FineWebQualityFilter defaults: share of lines ending in punctuation >= 0.12; sha
 (<= 30 chars) <= 0.67; characters in duplicated lines <= 1 %; newlines per word <= 0.3."""
 from __future__ import annotations
 
+from operator import methodcaller
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -10,6 +11,8 @@ import pyarrow as pa
 from tiers.ops.base import Params, TextFilter
 from tiers.ops.registry import register
 from tiers.text import TERMINAL_PUNCTUATION
+
+_ENDS_IN_PUNCTUATION = methodcaller("endswith", TERMINAL_PUNCTUATION)
 
 
 class FineWebParams(Params):
@@ -33,23 +36,19 @@ class FineWebFilter(TextFilter):
     }
 
     def score(self, text: str, row: dict[str, Any]) -> dict[str, Any]:
-        lines = [line.strip() for line in text.split("\n") if line.strip()]
+        lines = [line for line in map(str.strip, text.split("\n")) if line]
         if not lines:
             return {"fineweb_line_punct_ratio": 0.0, "fineweb_short_line_ratio": 1.0,
                     "fineweb_dup_line_char_ratio": 0.0, "fineweb_newline_word_ratio": 0.0}
-        seen: set[str] = set()
-        dup_chars = 0
-        for line in lines:
-            if line in seen:
-                dup_chars += len(line)
-            else:
-                seen.add(line)
+        dup_chars = sum(map(len, lines)) - sum(map(len, set(lines)))  # all but each line's first copy
         n_words = max(len(text.split()), 1)
+        newlines = text.count("\n")
+        short = self.params.short_line_length
         return {
-            "fineweb_line_punct_ratio": sum(line.endswith(TERMINAL_PUNCTUATION) for line in lines) / len(lines),
-            "fineweb_short_line_ratio": sum(len(line) <= self.params.short_line_length for line in lines) / len(lines),
-            "fineweb_dup_line_char_ratio": dup_chars / max(len(text.replace("\n", "")), 1),
-            "fineweb_newline_word_ratio": text.count("\n") / n_words,
+            "fineweb_line_punct_ratio": sum(map(_ENDS_IN_PUNCTUATION, lines)) / len(lines),
+            "fineweb_short_line_ratio": sum(1 for length in map(len, lines) if length <= short) / len(lines),
+            "fineweb_dup_line_char_ratio": dup_chars / max(len(text) - newlines, 1),
+            "fineweb_newline_word_ratio": newlines / n_words,
         }
 
     def decide(self, s: dict[str, Any], row: dict[str, Any]) -> str | None:

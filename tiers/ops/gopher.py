@@ -2,18 +2,18 @@ r"""Gopher quality and repetition rules (Rae et al. 2021, "Scaling Language Mode
 & Insights from Training Gopher", appendix A), with the thresholds datatrove uses for FineWeb.
 
 Words are runs of word characters (`\w+`) and tokens are whitespace-separated, so languages written
-without spaces are skipped by default; the n-gram rules hash words with the vectorized hashing of
-tiers.dedup.
+without spaces are skipped by default; the n-gram rules hash words as tiers.text.word_runs does. Both
+filters score a whole batch at once (tiers.ops.batch_text), with the same results as scoring each
+document alone.
 """
 from __future__ import annotations
 
 import re
 from typing import Any, ClassVar
 
-import numpy as np
 import pyarrow as pa
 
-from tiers.text import word_runs
+from tiers.ops.batch_text import ngram_excess, text_counts
 from tiers.ops.base import Params, TextFilter
 from tiers.ops.registry import register
 
@@ -40,10 +40,13 @@ class GopherQualityParams(Params):
     skip_languages: list[str] = NO_SPACE_LANGUAGES
 
 
-_BULLETS = ("•", "●", "-", "*", "‣", "◦", "▪", "–")
 _WORDS = re.compile(r"\w+")
-_ALPHA_TOKENS = re.compile(r"\S*[^\W\d_]\S*")
-_ELLIPSIS = ("...", "…")
+
+
+def _whole_word(word: str) -> re.Pattern[str]:
+    """Finds `word` as a whole run of \\w (the literal first, so the search is fast)."""
+    literal = re.escape(word)
+    return re.compile(rf"{literal}(?<!\w{literal})(?!\w)")
 
 
 @register
@@ -64,26 +67,32 @@ class GopherQuality(TextFilter):
     def __init__(self, params: GopherQualityParams | None = None):
         super().__init__(params)
         self.stop_words = {lang: frozenset(ws) for lang, ws in self.params.stop_words.items()}
+        self._stop_patterns = {lang: [_whole_word(w) for w in sorted(ws) if _WORDS.fullmatch(w)]
+                               for lang, ws in self.stop_words.items()}
 
     def score(self, text: str, row: dict[str, Any]) -> dict[str, Any]:
-        if row.get("lang") in self.params.skip_languages:
-            return {}
-        n_tokens = max(len(text.split()), 1)
-        ws = _WORDS.findall(text)
-        n = max(len(ws), 1)
-        lines = [line.lstrip() for line in text.split("\n") if line.strip()]
-        n_lines = max(len(lines), 1)
-        symbols = text.count("#") + text.count("...") + text.count("\u2026")
-        stop = self.stop_words.get(row.get("lang") or "", None)
-        return {
-            "gopher_words": len(ws),
-            "gopher_avg_word_length": sum(map(len, ws)) / n,
-            "gopher_symbol_word_ratio": symbols / n,
-            "gopher_bullet_lines_ratio": sum(line.startswith(_BULLETS) for line in lines) / n_lines,
-            "gopher_ellipsis_lines_ratio": sum(line.rstrip().endswith(_ELLIPSIS) for line in lines) / n_lines,
-            "gopher_alpha_words_ratio": len(_ALPHA_TOKENS.findall(text)) / n_tokens,
-            "gopher_stop_words": len(set(_WORDS.findall(text.lower())) & stop) if stop is not None else None,
-        }
+        return self.score_batch([text], [row])[0]
+
+    def score_batch(self, texts: list[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        scored = [i for i, row in enumerate(rows) if row.get("lang") not in self.params.skip_languages]
+        counts = text_counts([texts[i] for i in scored])
+        out: list[dict[str, Any]] = [{} for _ in texts]
+        for k, i in enumerate(scored):
+            text = texts[i]
+            words, n_lines = counts["words"][k], max(counts["lines"][k], 1)
+            n = max(words, 1)
+            stop = self._stop_patterns.get(rows[i].get("lang") or "", None)
+            lower = text.lower() if stop else ""
+            out[i] = {
+                "gopher_words": words,
+                "gopher_avg_word_length": counts["word_chars"][k] / n,
+                "gopher_symbol_word_ratio": (text.count("#") + text.count("...") + text.count("\u2026")) / n,
+                "gopher_bullet_lines_ratio": counts["bullet_lines"][k] / n_lines,
+                "gopher_ellipsis_lines_ratio": counts["ellipsis_lines"][k] / n_lines,
+                "gopher_alpha_words_ratio": counts["alpha_tokens"][k] / max(counts["tokens"][k], 1),
+                "gopher_stop_words": sum(1 for p in stop if p.search(lower)) if stop is not None else None,
+            }
+        return out
 
     def decide(self, s: dict[str, Any], row: dict[str, Any]) -> str | None:
         if not s:
@@ -118,34 +127,13 @@ class GopherRepetitionParams(Params):
     skip_languages: list[str] = NO_SPACE_LANGUAGES
 
 
-_PRIME = np.uint64(1099511628211)
-
-
 def _duplicate_fraction(items: list[str]) -> tuple[float, float]:
     """(share of items that repeat an earlier one, share of their characters)."""
     if not items:
         return 0.0, 0.0
-    seen: set[str] = set()
-    dup_items = dup_chars = 0
-    for item in items:
-        if item in seen:
-            dup_items += 1
-            dup_chars += len(item)
-        else:
-            seen.add(item)
-    total_chars = sum(map(len, items)) or 1
-    return dup_items / len(items), dup_chars / total_chars
-
-
-def ngram_hashes(word_ids: np.ndarray, n: int) -> np.ndarray:
-    """Order-sensitive 64-bit hash of every n-gram of word ids (wrapping arithmetic)."""
-    count = len(word_ids) - n + 1
-    if count <= 0:
-        return np.empty(0, dtype=np.uint64)
-    h = np.zeros(count, dtype=np.uint64)
-    for k in range(n):
-        h = h * _PRIME + word_ids[k : k + count]
-    return h
+    distinct = set(items)
+    chars = sum(map(len, items))
+    return (len(items) - len(distinct)) / len(items), (chars - sum(map(len, distinct))) / (chars or 1)
 
 
 @register
@@ -163,48 +151,26 @@ class GopherRepetition(TextFilter):
     }
 
     def score(self, text: str, row: dict[str, Any]) -> dict[str, Any]:
-        if row.get("lang") in self.params.skip_languages:
-            return {}
-        lines = [line.strip() for line in text.split("\n") if line.strip()]
-        paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
-        line_frac, line_chars = _duplicate_fraction(lines)
-        para_frac, para_chars = _duplicate_fraction(paragraphs)
-        starts, ends, ids = word_runs(np.frombuffer(text.lower().encode("utf-8"), dtype=np.uint8))
-        lengths = ends - starts
-        total = max(int(lengths.sum()), 1)
-        top_excess = dup_excess = -1.0
-        for n, limit in self.params.top_n_grams.items():
-            h = ngram_hashes(ids, n)
-            if len(h) == 0:
-                continue
-            values, first, counts = np.unique(h, return_index=True, return_counts=True)
-            best = int(np.argmax(counts))
-            if counts[best] > 1:
-                start = int(first[best])
-                frac = int(counts[best]) * int(lengths[start : start + n].sum()) / total
-                top_excess = max(top_excess, frac - limit)
-        for n, limit in self.params.dup_n_grams.items():
-            h = ngram_hashes(ids, n)
-            if len(h) == 0:
-                continue
-            _, first = np.unique(h, return_index=True)
-            repeat = np.ones(len(h), dtype=bool)
-            repeat[first] = False
-            if not repeat.any():
-                continue
-            covered = np.zeros(len(ids), dtype=bool)
-            for k in range(n):
-                covered[k : k + len(h)] |= repeat
-            frac = int(lengths[covered].sum()) / total
-            dup_excess = max(dup_excess, frac - limit)
-        return {
-            "gopher_dup_line_frac": line_frac,
-            "gopher_dup_line_char_frac": line_chars,
-            "gopher_dup_para_frac": para_frac,
-            "gopher_dup_para_char_frac": para_chars,
-            "gopher_top_ngram_max_excess": top_excess,
-            "gopher_dup_ngram_max_excess": dup_excess,
-        }
+        return self.score_batch([text], [row])[0]
+
+    def score_batch(self, texts: list[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        p = self.params
+        scored = [i for i, row in enumerate(rows) if row.get("lang") not in p.skip_languages]
+        top, dup = ngram_excess([texts[i] for i in scored], p.top_n_grams, p.dup_n_grams)
+        out: list[dict[str, Any]] = [{} for _ in texts]
+        for i, top_excess, dup_excess in zip(scored, top, dup):
+            text = texts[i]
+            line_frac, line_chars = _duplicate_fraction([s for s in map(str.strip, text.split("\n")) if s])
+            para_frac, para_chars = _duplicate_fraction([s for s in map(str.strip, text.split("\n\n")) if s])
+            out[i] = {
+                "gopher_dup_line_frac": line_frac,
+                "gopher_dup_line_char_frac": line_chars,
+                "gopher_dup_para_frac": para_frac,
+                "gopher_dup_para_char_frac": para_chars,
+                "gopher_top_ngram_max_excess": top_excess,
+                "gopher_dup_ngram_max_excess": dup_excess,
+            }
+        return out
 
     def decide(self, s: dict[str, Any], row: dict[str, Any]) -> str | None:
         if not s:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from tiers.ops.base import OpResult, Params, TextFilter
+from tiers.ops.base import Params, TextFilter
 from tiers.ops.registry import register
 from tiers.resources import materialize
 
@@ -44,16 +44,17 @@ class LanguageId(TextFilter):
     ParamsModel = LangIdParams
     adds: ClassVar[dict[str, pa.DataType]] = {"lang": pa.string(), "lang_score": pa.float32()}
 
-    def process(self, batch: pa.RecordBatch) -> OpResult:
-        texts = batch.column("text").to_pylist()
+    def score_batch(self, texts: list[str], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         model = load_lid_model(self.params.model_path)
         cut = self.params.max_chars
-        labels, probs = model.predict([(t or "")[:cut].replace("\n", " ") for t in texts], k=1)
-        self._predictions = iter(zip(labels, probs))
-        return super().process(batch)
+        labels, probs = model.predict([text[:cut].replace("\n", " ") for text in texts], k=1)
+        return [self._scores(label, prob) for label, prob in zip(labels, probs)]
 
     def score(self, text: str, row: dict[str, Any]) -> dict[str, Any]:
-        labels, probs = next(self._predictions)
+        return self.score_batch([text], [row])[0]
+
+    @staticmethod
+    def _scores(labels: Any, probs: Any) -> dict[str, Any]:
         lang = labels[0].removeprefix("__label__") if len(labels) else None
         return {"lang": lang, "lang_score": float(probs[0]) if len(probs) else 0.0}
 

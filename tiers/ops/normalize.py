@@ -61,14 +61,19 @@ class BlankLineCollapse(TextMapper):
 
     name = "blank_lines"
     ParamsModel = BlankLineParams
-    _TRAILING = re.compile(r"[ \t]+\n")
 
     def __init__(self, params: BlankLineParams | None = None):
         super().__init__(params)
         keep = self.params.max_blank_lines + 1
-        self._runs = re.compile("\n{%d,}" % (keep + 1))
+        self._run = "\n" * (keep + 1)
+        self._runs = re.compile(self._run + "\n*")  # = \n{keep+1,}, searched faster
         self._replacement = "\n" * keep
 
     def transform(self, text: str) -> tuple[str, dict[str, Any]]:
-        out = self._TRAILING.sub("\n", text) if " \n" in text or "\t\n" in text else text
-        return self._runs.sub(self._replacement, out).strip(), {}
+        out = text
+        if " \n" in out or "\t\n" in out:  # drop spaces and tabs before each line break
+            lines = out.split("\n")
+            out = "\n".join([line.rstrip(" \t") for line in lines[:-1]] + lines[-1:])
+        if self._run in out:
+            out = self._runs.sub(self._replacement, out)
+        return out.strip(), {}
