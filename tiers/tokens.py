@@ -15,22 +15,26 @@ no BOS/EOS is added (llama.cpp's `tokenize(text, add_bos=False, special=False)`)
 `count_tokens` does not run the whole tokenizer on every text when the tokenizer has the shape these
 GGUFs get (byte-level BPE behind the GPT-2 split, optionally with each digit split off first; no
 normalizer, added tokens, post-processor specials, truncation or padding): BPE sees one pre-token at a
-time, so a text's count is the sum of its pre-tokens' counts. The texts are split in Python with the
-same regex and each distinct pre-token is counted once by the tokenizer's own model. The split is
-exact only where every character is in the same class (letter, number, white space, other) for the
-`regex` module as for the tokenizer's Oniguruma and Rust, whose Unicode versions differ; each new
-character is therefore checked against the tokenizer's own pre-tokenizer once, and a text holding one
-that disagrees is encoded whole. Any other tokenizer is encoded whole.
+time, so a text's count is the sum of its pre-tokens' counts. Texts are cut into words (with the white
+space before them) and words into pre-tokens in Python, with the tokenizer's regex; each distinct
+pre-token is counted once by the tokenizer's own model and each distinct word once from its pre-tokens.
+The split is exact only where every character is in the same class (letter, number, white space,
+other) for the `regex` module as for the tokenizer's Oniguruma and Rust, whose Unicode versions differ;
+each new character is therefore checked against the tokenizer's own pre-tokenizer once, and a text
+holding one that disagrees is encoded whole. Any other tokenizer is encoded whole.
 """
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import os
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 if TYPE_CHECKING:
+    import regex
     from tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -40,9 +44,9 @@ GGUF_PREFIX = "gguf:"
 # llama.cpp's pre-tokenizer names (tokenizer.ggml.pre) whose splitting `tokenizers` reproduces:
 # gpt2's regex, with or without each digit split off first.
 DIGITS_FIRST = {"smollm": True, "gpt-2": False, "gpt2": False, "default": False}
-# Oniguruma's \s for Unicode text (the same as the White_Space property), spelt out rather than left to
-# the `regex` module's own \s.
-_SPACE = r"\t\n\v\f\r\x85\p{Zl}\p{Zp}\p{Zs}"
+# Oniguruma's \s for Unicode text (tab to carriage return, U+0085, Zl, Zp, Zs) is the White_Space property;
+# named, rather than left to the `regex` module's own \s.
+_SPACE = r"\p{White_Space}"
 # `tokenizers`' ByteLevel split: GPT-2's regex with \s and \S written with _SPACE, and the contractions
 # moved after the letters (no text matches both at one place), which the `regex` module runs faster.
 _GPT2_SPLIT = (rf" ?\p{{L}}+|'(?:s|t|re|ve|m|ll|d)| ?\p{{N}}+| ?[^{_SPACE}\p{{L}}\p{{N}}]+"
@@ -51,8 +55,15 @@ _GPT2_SPLIT = (rf" ?\p{{L}}+|'(?:s|t|re|ve|m|ll|d)| ?\p{{N}}+| ?[^{_SPACE}\p{{L}
 # GPT-2 regex runs on the stretches between numbers, each of which ends (for its lookahead) at a number.
 _DIGITS_GPT2_SPLIT = (rf" ?\p{{L}}+|\p{{N}}|'(?:s|t|re|ve|m|ll|d)| ?[^{_SPACE}\p{{L}}\p{{N}}]+"
                       rf"|[{_SPACE}]+(?![^{_SPACE}\p{{N}}])|[{_SPACE}]+")
+# Words: a run of anything but white space, with the white space before it. No pre-token holds white space
+# after anything else (white space runs are pre-tokens of their own, and only a single leading space joins
+# what follows it), so every word starts a pre-token; and the regexes look only ahead, only from white space,
+# which ends no word but the text's last. Each word thus splits alone as it does in its text, and a text's
+# count is the sum of its words' counts.
+_WORDS = rf"[{_SPACE}]*[^{_SPACE}]+|[{_SPACE}]+"
 _BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}
-_PIECE_CACHE_SIZE = 1 << 18
+_CACHE_SIZE = 1 << 18
+_PROBE_BATCH = 64
 
 
 class TokenizerError(ValueError):
@@ -123,8 +134,36 @@ def load_tokenizer(spec: str = DEFAULT_TOKENIZER) -> "Tokenizer":
     from tokenizers import Tokenizer
 
     kind, path = resolve_spec(spec)
-    tokenizer = tokenizer_from_gguf(path) if kind == "gguf" else Tokenizer.from_file(path)
+    tokenizer = _gguf_tokenizer_cached(path) if kind == "gguf" else Tokenizer.from_file(path)
     log.debug("tokenizer %s loaded from %s (%d tokens)", spec, path, tokenizer.get_vocab_size())
+    return tokenizer
+
+
+TOKENIZER_CACHE = Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "tiers" / "tokenizers"
+
+
+def _gguf_tokenizer_cached(path: str) -> "Tokenizer":
+    """`tokenizer_from_gguf(path)`, kept as a tokenizer.json under TOKENIZER_CACHE keyed by the GGUF's
+    path, size and modification time: rebuilding it from the GGUF costs about 2 CPU-seconds per process,
+    reading the JSON a tenth of that. An unwritable cache only costs the rebuild."""
+    from tokenizers import Tokenizer
+
+    stat = Path(path).stat()
+    key = hashlib.sha256(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    cached = TOKENIZER_CACHE / f"{key}.json"
+    if cached.is_file():
+        try:
+            return Tokenizer.from_file(str(cached))
+        except Exception as exc:  # noqa: BLE001 - a damaged cache entry is rebuilt
+            log.warning("tokenizer cache %s unreadable (%s); rebuilding it", cached, exc)
+    tokenizer = tokenizer_from_gguf(path)
+    try:
+        TOKENIZER_CACHE.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(tokenizer.to_str(), encoding="utf-8")
+        partial.replace(cached)
+    except OSError as exc:
+        log.debug("tokenizer not cached at %s: %s", cached, exc)
     return tokenizer
 
 
@@ -168,64 +207,77 @@ def _split_shape(tokenizer: "Tokenizer") -> bool | None:
     return None
 
 
-class _PieceCounts(dict):
-    """Tokens per pre-token, filled on a miss by the tokenizer's BPE model; emptied when it grows past
-    _PIECE_CACHE_SIZE."""
+class _Disagreement(Exception):
+    """A word holds a character that the regex classes differently from the tokenizer."""
 
-    def __init__(self, tokenizer: "Tokenizer"):
+
+class _Counts(dict):
+    """Tokens per string, computed on a miss by `count`; emptied when it grows past _CACHE_SIZE."""
+
+    def __init__(self, count: Callable[[str], int]):
         super().__init__()
-        self._tokenize = tokenizer.model.tokenize
+        self._count = count
 
-    def __missing__(self, piece: str) -> int:
-        if len(self) >= _PIECE_CACHE_SIZE:
+    def __missing__(self, key: str) -> int:
+        if len(self) >= _CACHE_SIZE:
             self.clear()
-        count = self[piece] = len(self._tokenize(_byte_level(piece)))
-        return count
+        value = self[key] = self._count(key)
+        return value
 
 
 class _SplitCounter:
-    """Token counts as sums over pre-tokens split in Python, for a tokenizer `_split_shape` recognises."""
+    """Token counts as sums over words and their pre-tokens split in Python, for a tokenizer `_split_shape`
+    recognises."""
 
-    def __init__(self, tokenizer: "Tokenizer", digits_first: bool):
+    def __init__(self, tokenizer: "Tokenizer", split: "regex.Pattern"):
         import regex
 
         self._tokenizer = tokenizer
-        self._findall = regex.compile(_DIGITS_GPT2_SPLIT if digits_first else _GPT2_SPLIT).findall
-        self._pieces = _PieceCounts(tokenizer)
+        self._split = split
+        self._find_words = regex.compile(_WORDS).findall
+        tokenize = tokenizer.model.tokenize
+        self._pieces = _Counts(lambda piece: len(tokenize(_byte_level(piece))))
+        self._words = _Counts(self._count_word)
         self.agreed: set[str] = set()
         self.disagreed: set[str] = set()
         self._check({chr(code) for code in range(128)})
 
     def _same_split(self, text: str) -> bool:
         try:
-            theirs = [piece for piece, _ in self._tokenizer.pre_tokenizer.pre_tokenize_str(text)]
+            theirs = [span for _, span in self._tokenizer.pre_tokenizer.pre_tokenize_str(text)]
         except UnicodeEncodeError:  # a lone surrogate: left to encode_batch to refuse
             return False
-        return theirs == [_byte_level(piece) for piece in self._findall(text)]
+        return theirs == [match.span() for match in self._split.finditer(text)]
 
     def _check(self, chars: set[str]) -> None:
-        """Sorts new characters into `agreed` and `disagreed` (split differently by the regex)."""
+        """Sorts new characters into `agreed` and `disagreed` (split differently by the regex), probing
+        them in batches and halving a batch that disagrees."""
         ordered = sorted(chars)
-        if self._same_split("".join(map(_probe, ordered))):
-            self.agreed.update(ordered)
-            return
-        for char in ordered:
-            if self._same_split(_probe(char)):
-                self.agreed.add(char)
+        pending = [ordered[start:start + _PROBE_BATCH] for start in range(0, len(ordered), _PROBE_BATCH)]
+        while pending:
+            batch = pending.pop()
+            if self._same_split("".join(map(_probe, batch))):
+                self.agreed.update(batch)
+            elif len(batch) > 1:
+                pending += [batch[:len(batch) // 2], batch[len(batch) // 2:]]
             else:
-                self.disagreed.add(char)
-                log.debug("U+%04X is counted by encoding its texts whole", ord(char))
+                self.disagreed.add(batch[0])
+                log.debug("U+%04X: texts holding it are encoded whole", ord(batch[0]))
 
-    def splits(self, text: str) -> bool:
-        """Whether the regex splits `text` as the tokenizer does."""
-        if text.isascii() or self.agreed.issuperset(text):
-            return True
-        chars = set(text)
-        self._check(chars - self.agreed - self.disagreed)
-        return chars.isdisjoint(self.disagreed)
+    def _count_word(self, word: str) -> int:
+        if not (word.isascii() or self.agreed.issuperset(word)):
+            chars = set(word)
+            self._check(chars - self.agreed - self.disagreed)
+            if not chars.isdisjoint(self.disagreed):
+                raise _Disagreement
+        return sum(map(self._pieces.__getitem__, self._split.findall(word)))
 
-    def count(self, text: str) -> int:
-        return sum(map(self._pieces.__getitem__, self._findall(text)))
+    def count(self, text: str) -> int | None:
+        """Tokens in `text`; None when it holds a character that the regex classes differently."""
+        try:
+            return sum(map(self._words.__getitem__, self._find_words(text)))
+        except _Disagreement:
+            return None
 
 
 @functools.lru_cache(maxsize=4)
@@ -235,9 +287,15 @@ def _split_counter(spec: str) -> _SplitCounter | None:
     if digits_first is None:
         log.debug("tokenizer %s: texts are encoded whole", spec)
         return None
-    counter = _SplitCounter(tokenizer, digits_first)
+    try:
+        import regex
+    except ImportError:
+        log.info("tokenizer %s: texts are encoded whole (counting by pre-tokens needs the `regex` package)", spec)
+        return None
+    counter = _SplitCounter(tokenizer, regex.compile(_DIGITS_GPT2_SPLIT if digits_first else _GPT2_SPLIT))
     if not counter.agreed.issuperset(map(chr, range(128))):
-        log.warning("tokenizer %s: the Python split differs from the tokenizer's on ASCII; texts are encoded whole", spec)
+        log.warning("tokenizer %s: the Python split differs from the tokenizer's on ASCII; texts are encoded whole",
+                    spec)
         return None
     return counter
 
@@ -251,14 +309,15 @@ def count_tokens(texts: Sequence[str | None], spec: str = DEFAULT_TOKENIZER) -> 
     """Tokens per text (None counts 0), exactly as encoding each text with the tokenizer would give."""
     counter = _split_counter(spec)
     counts = [0] * len(texts)
-    whole = []
+    whole: list[int] = []
     for i, text in enumerate(texts):
         if not text:
             continue
-        if counter is not None and counter.splits(text):
-            counts[i] = counter.count(text)
-        else:
+        count = counter.count(text) if counter is not None else None
+        if count is None:
             whole.append(i)
+        else:
+            counts[i] = count
     if whole:
         for i, count in zip(whole, _encoded_counts(load_tokenizer(spec), [texts[i] for i in whole])):
             counts[i] = count
