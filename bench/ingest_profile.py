@@ -15,7 +15,8 @@ from pathlib import Path
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
-import jobs.ingest as ingest
+import jobs.ingest_rows as ingest
+from tiers.io.coverage import COVERAGE
 from jobs.spark import get_spark
 from jobs.spark_schema import spark_ddl
 from tiers import schemas
@@ -82,7 +83,7 @@ def main() -> None:
     mark("L0 write")
     rows.filter(outcome == "quarantine").select(*schemas.QUARANTINE.names).write.parquet(str(out / "quarantine"))
     rows.filter(outcome == "manifest").select(*schemas.INGEST_MANIFEST.names).coalesce(1).write.parquet(str(out / "manifest"))
-    rows.filter(outcome == "coverage").select(*ingest.COVERAGE.names).coalesce(1).write.parquet(str(out / "coverage"))
+    rows.filter(outcome == "coverage").select(*COVERAGE.names).coalesce(1).write.parquet(str(out / "coverage"))
     mark("quarantine, manifest and coverage writes")
     rows.filter(outcome.isin("l0", "quarantine")).groupBy("file").count().collect()
     mark("per-file counts for the coverage check")

@@ -35,7 +35,6 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from tiers.config import MinHashConfig
-from tiers.schemas import DROP_COLUMNS
 from tiers.dedup.minhash import estimate_margin
 from tiers.dedup.near import band_layout, sketch
 from tiers.dedup.unionfind import UnionFind

@@ -9,22 +9,16 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Iterator
-
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
-from jobs.arrow_rows import batched
 from jobs.engine import SPARK, Engine, engine_of
 from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
 from jobs.skeleton import check_conserved, job_main, run_job
-from tiers import schemas
 from tiers.catalog import Catalog
-from tiers.config import IngestConfig, TiersConfig
-from tiers.io.coverage import COVERAGE, Span, check_coverage
+from tiers.config import TiersConfig
+from tiers.io.coverage import Span, check_coverage
 from tiers.io.formats import expand_inputs
-from tiers.io.readers import FileStats, ReaderOptions, display_path, read_file
+from tiers.io.readers import display_path
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -32,46 +26,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB = "ingest"
-INGEST_ROWS = schemas.with_outcome(schemas.L0, pa.schema([*schemas.QUARANTINE, *schemas.INGEST_MANIFEST, *COVERAGE]))
-ROW_GROUP_BYTES = 16 * 1024 * 1024  # small row groups let later jobs split one L0 file across tasks
-
-
-def reader_options(config: IngestConfig) -> ReaderOptions:
-    if config.html_extractor == "trafilatura":
-        import trafilatura
-
-        extractor = lambda html: trafilatura.extract(html, include_tables=True) or ""  # noqa: E731
-    else:
-        from tiers.io.html import extract_main_text as extractor
-    return ReaderOptions(config.max_record_bytes, config.text_field, config.id_field, extractor)
-
-
-def ingest_files(batches: Iterator[pa.RecordBatch], config: IngestConfig, run_id: str) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body: each input row names one file; output rows are L0, quarantine, manifest or coverage rows."""
-    options = reader_options(config)
-    for batch in batches:
-        for raw_path, fmt in zip(batch.column("path").to_pylist(), batch.column("format").to_pylist()):
-            yield from batched(file_rows(os.fsdecode(raw_path), fmt, options, run_id), INGEST_ROWS, size=512)
-
-
-def file_rows(path: str, fmt: str, options: ReaderOptions, run_id: str) -> Iterator[dict]:
-    """One file's L0 and quarantine rows, then its manifest row and its byte-coverage rows."""
-    stats = FileStats()
-    file = display_path(path)
-    for outcome in read_file(path, fmt, options, stats):
-        yield {**outcome.row, "run_id": run_id, schemas.OUTCOME: outcome.kind}
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        size = None
-    yield {
-        "file": file, "source_format": fmt, "records": stats.records, "skipped": stats.skipped,
-        "bytes": size, "run_id": run_id, schemas.OUTCOME: "manifest",
-    }
-    for span in stats.ledger.spans:
-        yield {**span.row(file), "run_id": run_id, schemas.OUTCOME: "coverage"}
-
-
 FileKey = tuple[str, int, float]
 
 

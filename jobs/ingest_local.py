@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from jobs.ingest import ROW_GROUP_BYTES, file_rows, reader_options
+from jobs.ingest_rows import ROW_GROUP_BYTES, file_rows, reader_options
 from jobs.parquet_folder import FolderWriter, folder_files, write_folder
 from jobs.runner import JobRun
 from jobs.token_spec import can_count_tokens

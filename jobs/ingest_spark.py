@@ -7,7 +7,7 @@ from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.ingest import INGEST_ROWS, ROW_GROUP_BYTES, ingest_files
+from jobs.ingest_rows import INGEST_ROWS, ROW_GROUP_BYTES, ingest_files
 from jobs.runner import JobRun
 from jobs.spark import partitions_for
 from jobs.spark_schema import spark_ddl

@@ -21,6 +21,7 @@ from jobs.runner import JobResult, JobRun, parquet_stats
 from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
+from tiers.schemas import DEDUP_INDEX as INDEX
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 JOB = "l1_dedup"
 
 
-INDEX = "dedup_index"
 
 
 def filtered_path(catalog: Catalog, filter_run: str | None) -> tuple[str, str]:

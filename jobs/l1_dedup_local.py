@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from jobs.l1_dedup import INDEX
+from tiers.schemas import DEDUP_INDEX as INDEX
 from jobs.parquet_folder import folder_files, write_folder
 from jobs.runner import JobRun
 from jobs.token_spec import can_count_tokens

@@ -6,7 +6,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.dedup import exact_duplicates, near_duplicates, remove_dropped, sketch_frame, text_hashes
-from jobs.l1_dedup import INDEX
+from tiers.schemas import DEDUP_INDEX as INDEX
 from jobs.runner import JobRun
 from jobs.spark import partitions_for
 from jobs.tokens import with_token_counts

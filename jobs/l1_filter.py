@@ -8,23 +8,15 @@ Runnable with spark-submit: `spark-submit jobs/l1_filter.py --root DATA_ROOT [--
 """
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from typing import Iterator
-
 from typing import TYPE_CHECKING
-
-import pyarrow as pa
 
 from jobs.engine import SPARK, Engine, engine_of
 from jobs.runner import JobResult, JobRun, parquet_stats
 from jobs.skeleton import INGEST_RUN_OPTION, MissingInput, check_conserved, job_main, run_job
-from tiers import schemas
 from tiers.catalog import Catalog, OutputRecord
-from tiers.config import StepConfig, TiersConfig
-from tiers.ops.base import DROP_SCHEMA, OpStats
-from tiers.ops.pipeline import OperatorPipeline
+from tiers.config import TiersConfig
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -32,48 +24,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB = "l1_filter"
-L0_INPUT = pa.schema([schemas.L0.field(n) for n in ("doc_id", "text", "url", "source", "crawl")])
-STATS = "stats"
-
-
-def pipeline_rows_schema(steps: list[StepConfig], modules: list[str]) -> pa.Schema:
-    kept = OperatorPipeline.from_steps(steps, modules).output_schema(L0_INPUT)
-    return schemas.with_outcome(kept, DROP_SCHEMA)
-
-
-def kept_columns(rows_schema: pa.Schema) -> list[str]:
-    """The columns of a kept document among the union rows of `apply_operators`."""
-    return [n for n in rows_schema.names if n not in (schemas.OUTCOME, "stage", "reason", "details")]
-
-
-def apply_operators(batches: Iterator[pa.RecordBatch], steps: list[StepConfig], modules: list[str],
-                    out_schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body: kept rows, dropped rows and one stats row per batch, in one union schema."""
-    from tiers.ops.pipeline import conform
-
-    pipeline = OperatorPipeline.from_steps(steps, modules)
-    totals: dict[str, OpStats] = {}
-    for batch in batches:
-        result = pipeline.run(batch)
-        for name, stats in result.stats.items():
-            totals.setdefault(name, OpStats()).merge(stats)
-        kept = result.kept.append_column(schemas.OUTCOME, pa.array(["kept"] * result.kept.num_rows, pa.string()))
-        yield conform(kept, out_schema)
-        if result.dropped.num_rows:
-            dropped = result.dropped.append_column(schemas.OUTCOME, pa.array(["dropped"] * result.dropped.num_rows, pa.string()))
-            yield conform(dropped, out_schema)
-    stats_row = {"doc_id": "", "stage": STATS, "details": json.dumps({k: v.__dict__ for k, v in totals.items()}), schemas.OUTCOME: STATS}
-    yield pa.RecordBatch.from_pylist([stats_row], schema=out_schema)
-
-
-def merge_stats(rows: list[str]) -> dict[str, dict]:
-    merged: dict[str, OpStats] = {}
-    for details in rows:
-        for name, values in json.loads(details).items():
-            merged.setdefault(name, OpStats()).merge(OpStats(**values))
-    return {name: {**s.__dict__, "seconds": round(s.seconds, 3)} for name, s in merged.items()}
-
-
 def l0_outputs(catalog: Catalog, ingest_runs: list[str] | None, settings: dict) -> list[OutputRecord]:
     """The given committed L0 runs' outputs; else the current L0 outputs that no current l1_filter run
     with these settings has read (after a new snapshot is ingested, only that snapshot). Empty when

@@ -7,7 +7,7 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from jobs.l1_filter import L0_INPUT, STATS, apply_operators, kept_columns, merge_stats, pipeline_rows_schema
+from jobs.l1_operators import L0_INPUT, STATS, apply_operators, kept_columns, merge_stats, pipeline_rows_schema
 from jobs.parquet_folder import FolderWriter, folder_files
 from jobs.runner import JobRun
 from tiers import schemas

@@ -5,7 +5,7 @@ from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.l1_filter import L0_INPUT, STATS, apply_operators, kept_columns, merge_stats, pipeline_rows_schema
+from jobs.l1_operators import L0_INPUT, STATS, apply_operators, kept_columns, merge_stats, pipeline_rows_schema
 from jobs.runner import JobRun
 from jobs.spark import partitions_for
 from jobs.spark_schema import spark_ddl

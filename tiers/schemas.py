@@ -57,6 +57,9 @@ DROPS = pa.schema(
     ]
 )
 
+DEDUP_INDEX = "dedup_index"
+"""The output kind of the dedup index every l1_dedup run writes beside L1."""
+
 DROP_COLUMNS = [name for name in DROPS.names if name != "run_id"]
 """A drop record as a job builds it; the job adds its run_id when it writes."""
 

@@ -16,15 +16,28 @@ smallest position is the smallest id, as on Spark.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from tiers.config import MinHashConfig
 from tiers.dedup.minhash import band_keys, estimate_margin, optimal_bands, signatures
 from tiers.text import batch_shingle_hashes
 
 
-def band_layout(config: MinHashConfig) -> tuple[int, int]:
+class MinHashSettings(Protocol):
+    """The `l1.dedup.minhash` settings these steps read (tiers.config.MinHashConfig has them)."""
+
+    ngram: int
+    num_perm: int
+    seed: int
+    bands: int
+    rows: int
+    threshold: float | None
+    verify: str
+    jaccard_threshold: float
+
+
+def band_layout(config: MinHashSettings) -> tuple[int, int]:
     """(bands, rows): derived from `threshold` when it is set, else as configured."""
     if config.threshold is not None:
         return optimal_bands(config.threshold, config.num_perm)
@@ -41,7 +54,7 @@ class Sketches:
     shingle_sets: list[np.ndarray]
 
 
-def sketch(texts: list[str], config: MinHashConfig) -> Sketches:
+def sketch(texts: list[str], config: MinHashSettings) -> Sketches:
     bands, rows = band_layout(config)
     flat, counts = batch_shingle_hashes(texts, config.ngram)
     matrix = signatures(flat, counts, config.num_perm, config.seed)
@@ -88,7 +101,7 @@ def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union else 1.0
 
 
-def verified_pairs(sketches: Sketches, src: np.ndarray, dst: np.ndarray, config: MinHashConfig) -> np.ndarray:
+def verified_pairs(sketches: Sketches, src: np.ndarray, dst: np.ndarray, config: MinHashSettings) -> np.ndarray:
     """Mask of the candidate pairs whose Jaccard reaches `config.jaccard_threshold` (see `config.verify`)."""
     if config.verify == "none":
         return np.ones(len(src), dtype=bool)
