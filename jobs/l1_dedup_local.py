@@ -46,11 +46,6 @@ class Reference:
     by_hash: pa.Table
     sketched: pa.Table
 
-    @property
-    def kept_id(self) -> dict[str, str]:
-        return dict(zip(self.sketched["doc_id"].to_pylist() + self.by_hash["doc_id"].to_pylist(),
-                        self.sketched["kept_id"].to_pylist() + self.by_hash["kept_id"].to_pylist()))
-
 
 def load_reference(references: list[str], hashes: list[str | None], keys: np.ndarray | None) -> Reference:
     dataset = ds.dataset(folder_files(references), format="parquet")
