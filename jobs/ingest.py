@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from jobs.engine import SPARK, Engine, engine_of
+from jobs.parquet_folder import folder_files, read_files
 from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
 from jobs.skeleton import check_conserved, job_main, run_job
 from tiers.catalog import Catalog
@@ -96,9 +97,7 @@ def _quarantined(run: JobRun) -> int:
 
 def check_counts(run: JobRun, already_in_l0: int = 0) -> dict[str, int]:
     """Records the readers saw must equal L0 rows plus quarantine rows plus documents already in L0."""
-    import pyarrow.dataset as ds
-
-    manifest = ds.dataset(run.stage("ingest_manifest"), format="parquet").to_table(columns=["records", "skipped", "file"])
+    manifest = read_files(folder_files([run.stage("ingest_manifest")]), columns=["records", "skipped", "file"])
     seen = sum(manifest.column("records").to_pylist())
     l0_rows, _ = parquet_stats(run.stage("L0", tier="L0"))
     quarantined = _quarantined(run)
@@ -117,9 +116,7 @@ def check_counts(run: JobRun, already_in_l0: int = 0) -> dict[str, int]:
 def check_file_coverage(run: JobRun, sizes: dict[str, int], written: dict[str, int]) -> dict[str, int]:
     """The independent check: each listed file's spans tile its bytes (the size the driver listed) and
     account for exactly the L0 plus quarantine rows the job wrote for it."""
-    import pyarrow.dataset as ds
-
-    table = ds.dataset(run.stage("ingest_coverage"), format="parquet").to_table()
+    table = read_files(folder_files([run.stage("ingest_coverage")]))
     spans: dict[str, list[Span]] = {}
     for row in table.to_pylist():
         spans.setdefault(row["file"], []).append(

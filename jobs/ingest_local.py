@@ -6,10 +6,9 @@ from collections import Counter
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from jobs.ingest_rows import ROW_GROUP_BYTES, file_rows, reader_options
-from jobs.parquet_folder import FolderWriter, folder_files, write_folder
+from jobs.parquet_folder import FolderWriter, folder_files, read_files, write_folder
 from jobs.runner import JobRun
 from jobs.token_spec import can_count_tokens
 from tiers import schemas
@@ -32,7 +31,7 @@ def _with_tokens(docs: pa.Table, tokenizer: str | None) -> pa.Table:
 def write_ingest_outputs(config: TiersConfig, files: list[InputFile], run: JobRun, existing: list[str]) -> dict[str, int]:
     """Write L0, quarantine, manifest and coverage under `run`'s staging; return L0 plus quarantine rows
     per file (counting documents also found in `existing` L0 outputs, which are not written again)."""
-    known = ds.dataset(folder_files(existing), format="parquet").to_table(columns=["doc_id"])["doc_id"] if existing else None
+    known = read_files(folder_files(existing), columns=["doc_id"])["doc_id"] if existing else None
     options = reader_options(config.ingest)
     counting = config.tokens.count_l0 and can_count_tokens(config.tokens.tokenizer)
     tokenizer = config.tokens.tokenizer if counting else None

@@ -7,14 +7,16 @@ Runnable with spark-submit: `spark-submit jobs/l0_to_l1.py --root DATA_ROOT [--i
 from __future__ import annotations
 
 import sys
-
-from pyspark.sql import SparkSession
+from typing import TYPE_CHECKING
 
 from jobs.l1_dedup import run_l1_dedup
 from jobs.l1_filter import run_l1_filter
 from jobs.runner import JobResult
 from jobs.skeleton import INGEST_RUN_OPTION, check_conserved, job_main
 from tiers.config import TiersConfig
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 def run_l0_to_l1(spark: SparkSession, config: TiersConfig, root: str, ingest_runs: list[str] | None = None,

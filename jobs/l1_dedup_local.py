@@ -3,39 +3,29 @@ decisions as the Spark body: the smallest id of a cluster is kept, a document of
 (from its dedup index) is always kept, and a new copy of it is dropped naming its L1 document."""
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from tiers.schemas import DEDUP_INDEX as INDEX
-from jobs.parquet_folder import folder_files, write_folder
+from jobs.parquet_folder import folder_files, read_files, write_folder
 from jobs.runner import JobRun
 from jobs.token_spec import can_count_tokens
 from tiers import schemas
 from tiers.config import MinHashConfig, TiersConfig
+from tiers.dedup.exact import exact_keys
 from tiers.dedup.near import Sketches, candidate_pairs, component_roots, sketch, verified_pairs
+from tiers.text import LoweredBatch
 from tiers.tokens import count_tokens
 
 log = logging.getLogger(__name__)
 
 INDEX_SCHEMA = pa.schema([("doc_id", pa.string()), ("text_hash", pa.string()), ("signature", pa.list_(pa.int32())),
                           ("keys", pa.list_(pa.int64())), ("shingles", pa.binary()), ("kept_id", pa.string())])
-_JAVA_WHITESPACE = re.compile(r"[ \t\n\x0b\f\r]+")
-
-
-def text_hash(text: str | None) -> str | None:
-    """The exact-dedup key, as Spark computes it: SHA-256 of the text with runs of (ASCII) whitespace
-    collapsed to one space, spaces trimmed, lower-cased."""
-    if text is None:
-        return None
-    return hashlib.sha256(_JAVA_WHITESPACE.sub(" ", text).strip(" ").lower().encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -48,8 +38,8 @@ class Reference:
 
 
 def load_reference(references: list[str], hashes: list[str | None], keys: np.ndarray | None) -> Reference:
-    dataset = ds.dataset(folder_files(references), format="parquet")
-    small = dataset.to_table(columns=["doc_id", "text_hash", "keys", "kept_id"])
+    files = folder_files(references)
+    small = read_files(files, columns=["doc_id", "text_hash", "keys", "kept_id"])
     by_hash = small.filter(pc.is_in(small["text_hash"], value_set=pa.array(sorted({h for h in hashes if h is not None}), pa.string())))
     touching: list[str] = []
     if keys is not None and len(keys):
@@ -63,7 +53,9 @@ def load_reference(references: list[str], hashes: list[str | None], keys: np.nda
         flat_values = flat.to_numpy()
         touching = sorted({ids[int(row)].as_py() for row, position in zip(parents, hits)
                            if (int(position - offsets[row]), int(flat_values[position])) in wanted})
-    sketched = dataset.to_table(filter=pc.field("doc_id").isin(touching)) if touching else INDEX_SCHEMA.empty_table()
+    wanted_ids = pa.array(touching, pa.string())
+    sketched = read_files(files, keep=lambda table: pc.is_in(table["doc_id"], value_set=wanted_ids)) if touching \
+        else INDEX_SCHEMA.empty_table()
     return Reference(by_hash.sort_by("doc_id"), sketched.sort_by("doc_id"))
 
 
@@ -118,10 +110,11 @@ def _drop_rows(drops: dict[int, str], ids: list[str], stage: str, reason: str, w
 def write_dedup_outputs(config: TiersConfig, source: str, references: list[str], run: JobRun) -> None:
     """Write L1, the drops and the dedup index of `source` (deduplicated against `references`) under `run`'s staging."""
     dedup, minhash = config.l1.dedup, config.l1.dedup.minhash
-    docs = ds.dataset(folder_files([source]), format="parquet").to_table().sort_by("doc_id")
+    docs = read_files(folder_files([source])).sort_by("doc_id")
     ids, texts = docs["doc_id"].to_pylist(), docs["text"].to_pylist()
-    hashes = [text_hash(t) for t in texts]
-    sketches = sketch([t or "" for t in texts], minhash) if minhash.enabled else None
+    lowered = LoweredBatch.of(texts)
+    hashes = exact_keys(texts, lowered)
+    sketches = sketch(lowered, minhash) if minhash.enabled else None
     reference = load_reference(references, hashes, sketches.keys if sketches else None) if references else None
     exact = exact_drops(ids, hashes, reference) if dedup.exact else {}
     near = near_drops(ids, sketches, minhash, reference) if sketches is not None else {}

@@ -5,10 +5,9 @@ import logging
 from typing import Iterator
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 
 from jobs.l1_operators import L0_INPUT, STATS, apply_operators, kept_columns, merge_stats, pipeline_rows_schema
-from jobs.parquet_folder import FolderWriter, folder_files
+from jobs.parquet_folder import FolderWriter, folder_files, iter_batches
 from jobs.runner import JobRun
 from tiers import schemas
 from tiers.config import TiersConfig
@@ -19,9 +18,7 @@ BATCH_ROWS = 1024
 
 
 def _l0_batches(inputs: list[str]) -> Iterator[pa.RecordBatch]:
-    for batch in ds.dataset(folder_files(inputs), format="parquet").to_batches(columns=L0_INPUT.names, batch_size=BATCH_ROWS):
-        if batch.num_rows:
-            yield batch
+    yield from iter_batches(folder_files(inputs), L0_INPUT.names, BATCH_ROWS)
 
 
 def write_filter_outputs(config: TiersConfig, inputs: list[str], run: JobRun) -> dict[str, dict]:

@@ -3,7 +3,7 @@ column nullable (as Spark writes them), an empty output still a file with its sc
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -82,3 +82,26 @@ def write_folder(folder: str, schema: pa.Schema, batches: Iterable[pa.RecordBatc
 def folder_files(folders: Iterable[str]) -> list[str]:
     """The Parquet part files of Parquet folders (Spark's or the local engine's), in a stable order."""
     return [str(path) for folder in folders for path in sorted(Path(folder).rglob("*.parquet"))]
+
+
+def iter_batches(files: Iterable[str], columns: list[str] | None = None,
+                 batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
+    """The non-empty record batches of Parquet part files, file by file (read with ParquetFile, not
+    pyarrow.dataset, whose import alone costs a quarter of a CPU-second because it imports pandas)."""
+    for path in files:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns):
+            if batch.num_rows:
+                yield batch
+
+
+def read_files(files: Iterable[str], columns: list[str] | None = None,
+               keep: Callable[[pa.RecordBatch], pa.Array] | None = None) -> pa.Table | None:
+    """All rows of Parquet part files as one table (the rows `keep` marks, when given); None without files."""
+    files = list(files)
+    if not files:
+        return None
+    tables = []
+    for path in files:
+        table = pq.ParquetFile(path).read(columns=columns)
+        tables.append(table.filter(keep(table)) if keep is not None else table)
+    return pa.concat_tables(tables, promote_options="permissive")

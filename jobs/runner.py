@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from tiers.catalog import Catalog, OutputRecord
 from tiers.catalog.lock import RootLock
@@ -69,8 +69,7 @@ def parquet_stats(path: str) -> tuple[int, int]:
     files = [p for p in Path(path).rglob("*.parquet")]
     if not files:
         return 0, 0
-    dataset = ds.dataset([str(p) for p in files], format="parquet")
-    rows = sum(fragment.metadata.num_rows for fragment in dataset.get_fragments())
+    rows = sum(pq.ParquetFile(p).metadata.num_rows for p in files)
     return rows, sum(p.stat().st_size for p in files)
 
 
@@ -116,6 +115,10 @@ class JobRun:
             raise
 
     def _start(self) -> "JobRun":
+        with self.catalog.session():
+            return self._start_in_session()
+
+    def _start_in_session(self) -> "JobRun":
         self.catalog.migrate()
         for stale in self.catalog.abandon_running():
             log.warning("run %s was left running by a killed process; marked failed", stale)

@@ -114,28 +114,6 @@ def test_hashes_sharing_their_leading_bits_fall_back_to_full_comparison():
     assert list(zip(top_excess.tolist(), dup_excess.tolist())) == expected
 
 
-def reference_word_runs(buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The first version of tiers.text.word_runs: run edges from a difference of the word mask, hashes
-    as plain polynomial sums over each run's bytes."""
-    from tiers.text import _WORD_BYTE, _fmix64, _powers
-
-    edges = np.diff(np.concatenate([[0], _WORD_BYTE[buffer].view(np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    powers, inverse = _powers(len(buffer) + 1)
-    with np.errstate(over="ignore"):
-        prefix = np.zeros(len(buffer) + 1, dtype=np.uint64)
-        np.cumsum((buffer.astype(np.uint64) + np.uint64(1)) * powers[: len(buffer)], out=prefix[1:])
-        raw = (prefix[ends] - prefix[starts]) * inverse[starts]
-    return starts, ends, _fmix64(raw)
-
-
-def test_word_runs_equals_its_first_version():
-    for data in (b"", b"a", b" ", b"ab cd", b" ab cd ", b"\xc3\xa9t\xc3\xa9!", b"x" * 70_000 + b" y"):
-        buffer = np.frombuffer(data, dtype=np.uint8)
-        for mine, theirs in zip(word_runs(buffer), reference_word_runs(buffer)):
-            assert np.array_equal(mine, theirs)
-
-
 def reference_duplicates(items: list[str]) -> tuple[float, float]:
     seen: set[str] = set()
     dup_items = dup_chars = 0

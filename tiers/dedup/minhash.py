@@ -1,4 +1,4 @@
-"""MinHash signatures, vectorized with numpy, in datasketch's hash family.
+"""MinHash signatures (compiled in tiers/kernels.py) in datasketch's hash family.
 
 The permutations are datasketch's default scheme ("affine32", datasketch >= 2.0): each 32-bit shingle
 hash is pre-mixed with the MurmurHash3 finalizer, then `a_k * h + b_k mod 2^32` with `(a_k, b_k)` drawn
@@ -14,9 +14,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from tiers import kernels
 
-_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
-EMPTY = np.uint32(0xFFFFFFFF)
 _COMBINE = np.uint64(0x100000001B3)
 
 
@@ -29,34 +28,10 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _fmix32(h: np.ndarray) -> np.ndarray:
-    s1, m1, s2, m2, s3 = _FMIX32
-    h = h ^ (h >> s1)
-    h = h * m1
-    h = h ^ (h >> s2)
-    h = h * m2
-    return h ^ (h >> s3)
-
-
-def signatures(flat: np.ndarray, counts: np.ndarray, num_perm: int, seed: int = 1, chunk: int = 16384) -> np.ndarray:
+def signatures(flat: np.ndarray, counts: np.ndarray, num_perm: int, seed: int = 1) -> np.ndarray:
     """Signatures (docs x num_perm, uint32) from flat shingle hashes and shingles per doc; empty docs get all-max rows."""
     a, b = permutations(num_perm, seed)
-    out = np.full((len(counts), num_perm), EMPTY, dtype=np.uint32)
-    nonempty = np.flatnonzero(counts)
-    if len(nonempty) == 0:
-        return out
-    offsets = np.concatenate([[0], np.cumsum(counts[nonempty])[:-1]])
-    mixed = _fmix32(flat)
-    with np.errstate(over="ignore"):
-        for start in range(0, len(flat), chunk):
-            stop = min(start + chunk, len(flat))
-            phv = mixed[start:stop, None] * a[None, :] + b[None, :]
-            first = np.searchsorted(offsets, start, side="right") - 1
-            last = np.searchsorted(offsets, stop - 1, side="right") - 1
-            local = np.clip(offsets[first : last + 1] - start, 0, None)
-            rows = nonempty[first : last + 1]
-            out[rows] = np.minimum(out[rows], np.minimum.reduceat(phv, local, axis=0))
-    return out
+    return kernels.signatures(np.ascontiguousarray(flat, dtype=np.uint32), np.asarray(counts, dtype=np.int64), a, b)
 
 
 def band_keys(signature_matrix: np.ndarray, bands: int, rows: int) -> np.ndarray:

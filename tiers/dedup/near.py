@@ -16,12 +16,13 @@ smallest position is the smallest id, as on Spark.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Sequence
 
 import numpy as np
 
+from tiers import kernels
 from tiers.dedup.minhash import band_keys, estimate_margin, optimal_bands, signatures
-from tiers.text import batch_shingle_hashes
+from tiers.text import LoweredBatch, batch_shingle_hashes
 
 
 class MinHashSettings(Protocol):
@@ -54,14 +55,14 @@ class Sketches:
     shingle_sets: list[np.ndarray]
 
 
-def sketch(texts: list[str], config: MinHashSettings) -> Sketches:
+def sketch(texts: Sequence[str | None] | LoweredBatch, config: MinHashSettings) -> Sketches:
     bands, rows = band_layout(config)
     flat, counts = batch_shingle_hashes(texts, config.ngram)
     matrix = signatures(flat, counts, config.num_perm, config.seed)
     present = np.flatnonzero(counts > 0)
     matrix = matrix[present]
-    bounds = np.concatenate([[0], np.cumsum(counts)])
-    sets = [np.unique(flat[bounds[i]: bounds[i + 1]]) for i in present]
+    values, sizes = kernels.sorted_sets(flat, counts[present])
+    sets = np.split(values, np.cumsum(sizes)[:-1]) if len(sizes) else []
     return Sketches(present, matrix, band_keys(matrix, bands, rows), sets)
 
 
@@ -118,13 +119,4 @@ def verified_pairs(sketches: Sketches, src: np.ndarray, dst: np.ndarray, config:
 
 def component_roots(nodes: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """For each of `nodes` positions, the smallest position in its connected component."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    if nodes == 0:
-        return np.empty(0, dtype=np.int64)
-    graph = coo_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(nodes, nodes))
-    _, labels = connected_components(graph, directed=False)
-    smallest = np.full(labels.max() + 1 if nodes else 0, nodes, dtype=np.int64)
-    np.minimum.at(smallest, labels, np.arange(nodes))
-    return smallest[labels]
+    return kernels.component_minimum(nodes, np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64))

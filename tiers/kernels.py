@@ -1,0 +1,208 @@
+"""Compiled inner loops (numba, cached on disk) over a batch of lower-cased UTF-8 documents.
+
+A batch is one byte buffer and `bounds`: document i is `buffer[bounds[i]:bounds[i + 1]]`. Every loop
+here gives exactly what the numpy definitions in tiers/text.py and tiers/dedup/minhash.py describe
+(tests/unit/test_kernels.py compares them); they exist because one pass per byte or per shingle in
+compiled code costs a fraction of numpy's whole-array passes.
+
+All arithmetic is on uint64 (numba widens smaller integers); 32-bit results are masked.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_WORD_BYTE = np.zeros(256, dtype=np.bool_)
+_WORD_BYTE[[*range(ord("0"), ord("9") + 1), *range(ord("a"), ord("z") + 1), *range(0x80, 0x100)]] = True
+_ASCII_SPACE = np.zeros(256, dtype=np.bool_)
+_ASCII_SPACE[[0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D]] = True
+_P = np.uint64(0x9E3779B97F4A7C15)
+_COMBINE = np.uint64(0x100000001B3)
+_MASK32 = np.uint64(0xFFFFFFFF)
+
+
+@numba.njit(cache=True, nogil=True)
+def fmix64(h: np.uint64) -> np.uint64:
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
+
+
+@numba.njit(cache=True, nogil=True)
+def fmix32(h: np.uint64) -> np.uint64:
+    h ^= h >> np.uint64(16)
+    h = (h * np.uint64(0x85EBCA6B)) & _MASK32
+    h ^= h >> np.uint64(13)
+    h = (h * np.uint64(0xC2B2AE35)) & _MASK32
+    return h ^ (h >> np.uint64(16))
+
+
+@numba.njit(cache=True, nogil=True)
+def word_runs(buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(starts, ends, 64-bit hashes) of the maximal runs of word bytes: the hash of a run is
+    fmix64(sum over its bytes of (byte + 1) * P^(offset in the run)), wrapping."""
+    size = len(buffer)
+    capacity = size // 2 + 1
+    starts = np.empty(capacity, dtype=np.int64)
+    ends = np.empty(capacity, dtype=np.int64)
+    hashes = np.empty(capacity, dtype=np.uint64)
+    found = 0
+    i = 0
+    while i < size:
+        if not _WORD_BYTE[buffer[i]]:
+            i += 1
+            continue
+        start = i
+        h = np.uint64(0)
+        power = np.uint64(1)
+        while i < size and _WORD_BYTE[buffer[i]]:
+            h += (np.uint64(buffer[i]) + np.uint64(1)) * power
+            power *= _P
+            i += 1
+        starts[found] = start
+        ends[found] = i
+        hashes[found] = fmix64(h)
+        found += 1
+    return starts[:found], ends[:found], hashes[:found]
+
+
+@numba.njit(cache=True, nogil=True)
+def _gram(word_hashes: np.ndarray, first: int, n: int) -> np.uint32:
+    h = np.uint64(0)
+    for k in range(n):
+        h = h * _COMBINE + word_hashes[first + k]
+    return np.uint32(h >> np.uint64(32))
+
+
+@numba.njit(cache=True, nogil=True)
+def shingle_hashes(buffer: np.ndarray, bounds: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(flat 32-bit hashes of every document's word n-grams, shingles per document). A document with
+    fewer than n words has one shingle of all its words; one without words has none."""
+    docs = len(bounds) - 1
+    counts = np.zeros(docs, dtype=np.int64)
+    out = np.empty(len(buffer) // 2 + 1, dtype=np.uint32)
+    words = np.empty(1024, dtype=np.uint64)
+    written = 0
+    for doc in range(docs):
+        count = 0
+        i, stop = bounds[doc], bounds[doc + 1]
+        while i < stop:
+            if not _WORD_BYTE[buffer[i]]:
+                i += 1
+                continue
+            h = np.uint64(0)
+            power = np.uint64(1)
+            while i < stop and _WORD_BYTE[buffer[i]]:
+                h += (np.uint64(buffer[i]) + np.uint64(1)) * power
+                power *= _P
+                i += 1
+            if count == len(words):
+                grown = np.empty(2 * count, dtype=np.uint64)
+                grown[:count] = words
+                words = grown
+            words[count] = fmix64(h)
+            count += 1
+        if count == 0:
+            continue
+        if count < n:
+            out[written] = _gram(words, 0, count)
+            counts[doc] = 1
+            written += 1
+            continue
+        for first in range(count - n + 1):
+            out[written] = _gram(words, first, n)
+            written += 1
+        counts[doc] = count - n + 1
+    return out[:written], counts
+
+
+@numba.njit(cache=True, nogil=True)
+def signatures(flat: np.ndarray, counts: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """MinHash signatures (docs x len(a), uint32): per permutation k the minimum over a document's
+    shingles h of (a[k] * fmix32(h) + b[k]) mod 2^32; all-ones for a document without shingles."""
+    num_perm = len(a)
+    a64 = a.astype(np.uint64)
+    b64 = b.astype(np.uint64)
+    out = np.empty((len(counts), num_perm), dtype=np.uint32)
+    row = np.empty(num_perm, dtype=np.uint64)
+    position = 0
+    for doc in range(len(counts)):
+        row[:] = _MASK32
+        for j in range(position, position + counts[doc]):
+            mixed = fmix32(np.uint64(flat[j]))
+            for k in range(num_perm):
+                value = (a64[k] * mixed + b64[k]) & _MASK32
+                if value < row[k]:
+                    row[k] = value
+        position += counts[doc]
+        for k in range(num_perm):
+            out[doc, k] = np.uint32(row[k])
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def sorted_sets(flat: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each document's shingle hashes sorted with repeats removed: (flat values, values per document)."""
+    out = np.empty_like(flat)
+    sizes = np.zeros(len(counts), dtype=np.int64)
+    position = 0
+    written = 0
+    for doc in range(len(counts)):
+        values = np.sort(flat[position:position + counts[doc]])
+        position += counts[doc]
+        start = written
+        for j in range(len(values)):
+            if j == 0 or values[j] != values[j - 1]:
+                out[written] = values[j]
+                written += 1
+        sizes[doc] = written - start
+    return out[:written], sizes
+
+
+@numba.njit(cache=True, nogil=True)
+def collapse_spaces(buffer: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every document with its runs of ASCII white space made one space and leading and trailing
+    spaces removed (Java's `\\s+` replaced by " ", then trimmed): (new buffer, new bounds)."""
+    out = np.empty(len(buffer), dtype=np.uint8)
+    new_bounds = np.zeros(len(bounds), dtype=np.int64)
+    written = 0
+    for doc in range(len(bounds) - 1):
+        start = written
+        pending_space = False
+        for i in range(bounds[doc], bounds[doc + 1]):
+            byte = buffer[i]
+            if _ASCII_SPACE[byte]:
+                pending_space = True
+                continue
+            if pending_space and written > start:
+                out[written] = 0x20
+                written += 1
+            pending_space = False
+            out[written] = byte
+            written += 1
+        new_bounds[doc + 1] = written
+    return out[:written], new_bounds
+
+
+@numba.njit(cache=True, nogil=True)
+def component_minimum(nodes: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """For each of `nodes` positions, the smallest position connected to it by the edges (src, dst):
+    union-find with path halving, the smaller root always kept as the root."""
+    parent = np.arange(nodes)
+    for e in range(len(src)):
+        a, b = src[e], dst[e]
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        while parent[b] != b:
+            parent[b] = parent[parent[b]]
+            b = parent[b]
+        if a < b:
+            parent[b] = a
+        elif b < a:
+            parent[a] = b
+    for node in range(nodes):
+        parent[node] = parent[parent[node]]
+    return parent
