@@ -37,6 +37,7 @@ from pyspark.sql import functions as F
 from tiers.config import MinHashConfig
 from tiers.dedup.minhash import estimate_margin
 from tiers.dedup.near import band_layout, sketch
+from tiers.dedup.sketch_columns import keys_column, shingles_column, signature_column
 from tiers.dedup.unionfind import UnionFind
 
 log = logging.getLogger(__name__)
@@ -90,17 +91,12 @@ def exact_duplicates(hashes: DataFrame, reference: DataFrame | None = None) -> D
     return _drops(dropped, "exact_dedup", "exact_duplicate", "_kept_id")
 
 
-def _list_array(matrix: np.ndarray, value_type: pa.DataType) -> pa.ListArray:
-    offsets = np.arange(0, matrix.size + 1, max(matrix.shape[1], 1), dtype=np.int32)[: matrix.shape[0] + 1]
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(matrix.ravel(), value_type))
-
-
 def _sketch_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig) -> Iterator[pa.RecordBatch]:
     for batch in batches:
         sketches = sketch([t or "" for t in batch.column("text").to_pylist()], config)
         yield pa.RecordBatch.from_arrays(
-            [batch.column("doc_id").take(pa.array(sketches.present)), _list_array(sketches.signatures.view(np.int32), pa.int32()),
-             _list_array(sketches.keys, pa.int64()), pa.array([s.tobytes() for s in sketches.shingle_sets], pa.binary())],
+            [batch.column("doc_id").take(pa.array(sketches.present)), signature_column(sketches), keys_column(sketches),
+             shingles_column(sketches)],
             schema=SKETCH,
         )
 

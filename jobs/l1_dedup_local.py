@@ -19,6 +19,7 @@ from tiers import schemas
 from tiers.config import MinHashConfig, TiersConfig
 from tiers.dedup.exact import exact_keys
 from tiers.dedup.near import Sketches, candidate_pairs, component_roots, sketch, verified_pairs
+from tiers.dedup.sketch_columns import keys_column, shingles_column, signature_column, sketches_of
 from tiers.text import LoweredBatch
 from tiers.tokens import count_tokens
 
@@ -77,14 +78,7 @@ def near_drops(ids: list[str], sketches: Sketches, config: MinHashConfig, refere
     """Position of each new document in a near-duplicate cluster with an older or smaller one -> the kept L1 id."""
     old = reference.sketched if reference is not None else INDEX_SCHEMA.empty_table()
     m = old.num_rows
-    if m:
-        old_signatures = np.array(old["signature"].to_pylist(), dtype=np.int32).view(np.uint32)
-        old_keys = np.array(old["keys"].to_pylist(), dtype=np.int64)
-        old_sets = [np.frombuffer(b, dtype=np.uint32) for b in old["shingles"].to_pylist()]
-        combined = Sketches(np.arange(m + len(sketches.present)), np.vstack([old_signatures, sketches.signatures]),
-                            np.vstack([old_keys, sketches.keys]), old_sets + sketches.shingle_sets)
-    else:
-        combined = sketches
+    combined = sketches_of(old).followed_by(sketches) if m else sketches
     src, dst = candidate_pairs(combined.keys)
     new_pair = src >= m  # a pair of two old documents was decided by an earlier run
     src, dst = src[new_pair], dst[new_pair]
@@ -137,13 +131,13 @@ def write_dedup_outputs(config: TiersConfig, source: str, references: list[str],
 
 def _index_rows(ids: list[str], hashes: list[str | None], sketches: Sketches | None, kept_of: dict[int, str]) -> pa.Table:
     count = len(ids)
-    signature: list = [None] * count
-    keys: list = [None] * count
-    shingles: list = [None] * count
-    if sketches is not None:
-        for row, position in enumerate(sketches.present.tolist()):
-            signature[position] = sketches.signatures[row].view(np.int32).tolist()
-            keys[position] = sketches.keys[row].tolist()
-            shingles[position] = sketches.shingle_sets[row].tobytes()
+    if sketches is None:
+        signature, keys, shingles = (pa.nulls(count, INDEX_SCHEMA.field(name).type) for name in ("signature", "keys", "shingles"))
+    else:
+        row_of = np.full(count, -1, dtype=np.int64)
+        row_of[sketches.present] = np.arange(len(sketches.present))
+        rows = pa.array(row_of, mask=row_of < 0)
+        signature, keys, shingles = (column.take(rows) for column in
+                                     (signature_column(sketches), keys_column(sketches), shingles_column(sketches)))
     return pa.table({"doc_id": ids, "text_hash": hashes, "signature": signature, "keys": keys, "shingles": shingles,
                      "kept_id": [kept_of.get(p, doc_id) for p, doc_id in enumerate(ids)]}, schema=INDEX_SCHEMA)

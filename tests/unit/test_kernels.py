@@ -10,12 +10,15 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from tiers import kernels
 from tiers.dedup.exact import exact_keys
 from tiers.dedup.minhash import permutations, signatures
-from tiers.dedup.near import component_roots
+from tiers.config import MinHashConfig
+from tiers.dedup.near import component_roots, sketch
+from tiers.dedup.sketch_columns import keys_column, shingles_column, signature_column, sketches_of
 from tiers.dedup.unionfind import components
 from tiers.text import LoweredBatch, batch_shingle_hashes, word_runs
 
@@ -125,6 +128,29 @@ def test_exact_keys_equal_the_java_whitespace_definition(texts):
     assert exact_keys(sample) == expected
     assert exact_keys(sample, LoweredBatch.of(sample)) == expected
     assert expected[-3] == expected[-2] != expected[-1]
+
+
+def test_pair_jaccard_equals_set_arithmetic(texts):
+    sketched = sketch(texts, MinHashConfig())
+    rng = random.Random(3)
+    count = len(sketched.present)
+    src = np.array([rng.randrange(count) for _ in range(500)] + [0], dtype=np.int64)
+    dst = np.array([rng.randrange(count) for _ in range(500)] + [0], dtype=np.int64)
+    got = kernels.pair_jaccard(sketched.set_values, sketched.set_offsets, src, dst)
+    for value, a, b in zip(got.tolist(), src.tolist(), dst.tolist()):
+        x, y = set(sketched.shingle_set(a).tolist()), set(sketched.shingle_set(b).tolist())
+        assert value == len(x & y) / len(x | y)
+    assert kernels.pair_jaccard(np.empty(0, np.uint32), np.zeros(3, np.int64), np.array([0]), np.array([1])).tolist() == [1.0]
+
+
+def test_sketches_survive_their_index_columns(texts):
+    sketched = sketch(texts, MinHashConfig())
+    table = pa.table({"signature": signature_column(sketched), "keys": keys_column(sketched), "shingles": shingles_column(sketched)})
+    back = sketches_of(table.slice(1))
+    assert np.array_equal(back.signatures, sketched.signatures[1:])
+    assert np.array_equal(back.keys, sketched.keys[1:])
+    for i in range(len(back.present)):
+        assert np.array_equal(back.shingle_set(i), sketched.shingle_set(i + 1))
 
 
 def test_component_roots_equal_the_reference_union_find():

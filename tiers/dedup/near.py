@@ -47,12 +47,24 @@ def band_layout(config: MinHashSettings) -> tuple[int, int]:
 
 @dataclass
 class Sketches:
-    """Per text with at least one shingle (`present` gives their positions among the texts)."""
+    """Per text with at least one shingle (`present` gives their positions among the texts): its
+    signature, band keys and sorted shingle-hash set, sketch i's set being
+    `set_values[set_offsets[i]:set_offsets[i + 1]]`."""
 
     present: np.ndarray
     signatures: np.ndarray
     keys: np.ndarray
-    shingle_sets: list[np.ndarray]
+    set_values: np.ndarray
+    set_offsets: np.ndarray
+
+    def shingle_set(self, i: int) -> np.ndarray:
+        return self.set_values[self.set_offsets[i]:self.set_offsets[i + 1]]
+
+    def followed_by(self, other: "Sketches") -> "Sketches":
+        """These sketches then `other`'s, as sketches of positions 0 to n - 1."""
+        return Sketches(np.arange(len(self.present) + len(other.present)), np.vstack([self.signatures, other.signatures]),
+                        np.vstack([self.keys, other.keys]), np.concatenate([self.set_values, other.set_values]),
+                        np.concatenate([self.set_offsets[:-1], other.set_offsets + self.set_offsets[-1]]))
 
 
 def sketch(texts: Sequence[str | None] | LoweredBatch, config: MinHashSettings) -> Sketches:
@@ -62,8 +74,9 @@ def sketch(texts: Sequence[str | None] | LoweredBatch, config: MinHashSettings) 
     present = np.flatnonzero(counts > 0)
     matrix = matrix[present]
     values, sizes = kernels.sorted_sets(flat, counts[present])
-    sets = np.split(values, np.cumsum(sizes)[:-1]) if len(sizes) else []
-    return Sketches(present, matrix, band_keys(matrix, bands, rows), sets)
+    offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    return Sketches(present, matrix, band_keys(matrix, bands, rows), values, offsets)
 
 
 def candidate_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -96,12 +109,6 @@ def agreement(signature_matrix: np.ndarray, src: np.ndarray, dst: np.ndarray, ch
     return out
 
 
-def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    inter = len(np.intersect1d(a, b, assume_unique=True))
-    union = len(a) + len(b) - inter
-    return inter / union if union else 1.0
-
-
 def verified_pairs(sketches: Sketches, src: np.ndarray, dst: np.ndarray, config: MinHashSettings) -> np.ndarray:
     """Mask of the candidate pairs whose Jaccard reaches `config.jaccard_threshold` (see `config.verify`)."""
     if config.verify == "none":
@@ -111,9 +118,9 @@ def verified_pairs(sketches: Sketches, src: np.ndarray, dst: np.ndarray, config:
         return estimate >= config.jaccard_threshold
     low, high = estimate_margin(config.jaccard_threshold, config.num_perm)
     keep = estimate >= high
-    sets = sketches.shingle_sets
-    for i in np.flatnonzero((estimate >= low) & (estimate < high)):
-        keep[i] = exact_jaccard(sets[src[i]], sets[dst[i]]) >= config.jaccard_threshold
+    unsure = np.flatnonzero((estimate >= low) & (estimate < high))
+    exact = kernels.pair_jaccard(sketches.set_values, sketches.set_offsets, src[unsure].astype(np.int64), dst[unsure].astype(np.int64))
+    keep[unsure] = exact >= config.jaccard_threshold
     return keep
 
 
