@@ -58,8 +58,8 @@ def main() -> None:
     parser.add_argument("--bench-python", default=None, help="python of the environment with datatrove and rensa")
     parser.add_argument("--no-full", action="store_true", help="dedup-only runs only (for the scaling series)")
     parser.add_argument("--set", action="append", default=[], help="extra --set for the tiers runs")
-    parser.add_argument("--compare-every-corpus", action="store_true",
-                        help="run datatrove and rensa on every corpus, not only the first")
+    parser.add_argument("--compare-corpora", type=int, default=1,
+                        help="run datatrove and rensa on this many corpora, smallest first (default 1)")
     args = parser.parse_args()
     extra = [a for s in args.set for a in ("--set", s)]
     work = Path(tempfile.mkdtemp(prefix="tiers-bench-dense-"))
@@ -75,7 +75,7 @@ def main() -> None:
         rates["dedup"] = line("tiers dedup only", len(docs), dedup)
         series.append((len(docs), dedup["cpu_s"]))
         print(f"  tiers dedup removal {removal_f1(docs, tiers_removed(work / f'dedup{index}', docs))}")
-        if args.bench_python and (index == 0 or args.compare_every_corpus):
+        if args.bench_python and index < args.compare_corpora:
             removed = work / f"rensa{index}.json"
             figures = cpusec([args.bench_python, str(REPO / "bench" / "dedup_rensa.py"), "--input", corpus, "--removed", str(removed)])
             rensa = line("rensa end to end", len(docs), figures)

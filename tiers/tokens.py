@@ -28,8 +28,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import logging
+import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
@@ -45,8 +46,9 @@ GGUF_PREFIX = "gguf:"
 # gpt2's regex, with or without each digit split off first.
 DIGITS_FIRST = {"smollm": True, "gpt-2": False, "gpt2": False, "default": False}
 # Oniguruma's \s for Unicode text (tab to carriage return, U+0085, Zl, Zp, Zs) is the White_Space property;
-# named, rather than left to the `regex` module's own \s.
-_SPACE = r"\p{White_Space}"
+# its 25 characters spelt out, rather than left to a module's own \s, so that the standard `re` (which cuts
+# texts into words faster) and `regex` (pre-tokens, which need \p{L} and \p{N}) read it alike.
+_SPACE = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # `tokenizers`' ByteLevel split: GPT-2's regex with \s and \S written with _SPACE, and the contractions
 # moved after the letters (no text matches both at one place), which the `regex` module runs faster.
 _GPT2_SPLIT = (rf" ?\p{{L}}+|'(?:s|t|re|ve|m|ll|d)| ?\p{{N}}+| ?[^{_SPACE}\p{{L}}\p{{N}}]+"
@@ -234,7 +236,7 @@ class _SplitCounter:
 
         self._tokenizer = tokenizer
         self._split = split
-        self._find_words = regex.compile(_WORDS).findall
+        self._find_words = re.compile(_WORDS).findall
         tokenize = tokenizer.model.tokenize
         self._pieces = _Counts(lambda piece: len(tokenize(_byte_level(piece))))
         self._words = _Counts(self._count_word)

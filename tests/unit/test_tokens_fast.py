@@ -169,3 +169,14 @@ def test_the_gguf_tokenizer_is_cached_as_json_and_counts_alike(tokenizer, tmp_pa
     entry.write_text("not json")
     monkeypatch.setattr(tokens, "tokenizer_from_gguf", lambda p: built)
     assert tokens._gguf_tokenizer_cached(path) is built
+
+
+def test_the_spelt_out_white_space_class_is_the_white_space_property():
+    import re
+
+    import regex
+
+    from tiers.tokens import _SPACE
+
+    every = "".join(map(chr, range(0x110000)))
+    assert set(re.findall(f"[{_SPACE}]", every)) == set(regex.findall(r"\p{White_Space}", every))
