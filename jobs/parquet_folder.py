@@ -89,7 +89,7 @@ def iter_batches(files: Iterable[str], columns: list[str] | None = None,
     """The non-empty record batches of Parquet part files, file by file (read with ParquetFile, not
     pyarrow.dataset, whose import alone costs a quarter of a CPU-second because it imports pandas)."""
     for path in files:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns, use_threads=False):
             if batch.num_rows:
                 yield batch
 
@@ -102,6 +102,6 @@ def read_files(files: Iterable[str], columns: list[str] | None = None,
         return None
     tables = []
     for path in files:
-        table = pq.ParquetFile(path).read(columns=columns)
+        table = pq.ParquetFile(path).read(columns=columns, use_threads=False)
         tables.append(table.filter(keep(table)) if keep is not None else table)
     return pa.concat_tables(tables, promote_options="permissive")
