@@ -40,9 +40,21 @@ def fmix32(h: np.uint64) -> np.uint64:
 
 
 @numba.njit(cache=True, nogil=True)
-def word_runs(buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(starts, ends, 64-bit hashes) of the maximal runs of word bytes: the hash of a run is
+def _word_at(buffer: np.ndarray, i: int, stop: int) -> tuple[np.uint64, int]:
+    """(hash, end) of the run of word bytes starting at i and ending at or before `stop`: the hash is
     fmix64(sum over its bytes of (byte + 1) * P^(offset in the run)), wrapping."""
+    h = np.uint64(0)
+    power = np.uint64(1)
+    while i < stop and _WORD_BYTE[buffer[i]]:
+        h += (np.uint64(buffer[i]) + np.uint64(1)) * power
+        power *= _P
+        i += 1
+    return fmix64(h), i
+
+
+@numba.njit(cache=True, nogil=True)
+def word_runs(buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(starts, ends, 64-bit hashes) of the maximal runs of word bytes."""
     size = len(buffer)
     capacity = size // 2 + 1
     starts = np.empty(capacity, dtype=np.int64)
@@ -54,16 +66,9 @@ def word_runs(buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not _WORD_BYTE[buffer[i]]:
             i += 1
             continue
-        start = i
-        h = np.uint64(0)
-        power = np.uint64(1)
-        while i < size and _WORD_BYTE[buffer[i]]:
-            h += (np.uint64(buffer[i]) + np.uint64(1)) * power
-            power *= _P
-            i += 1
-        starts[found] = start
+        starts[found] = i
+        hashes[found], i = _word_at(buffer, i, size)
         ends[found] = i
-        hashes[found] = fmix64(h)
         found += 1
     return starts[:found], ends[:found], hashes[:found]
 
@@ -92,17 +97,11 @@ def shingle_hashes(buffer: np.ndarray, bounds: np.ndarray, n: int) -> tuple[np.n
             if not _WORD_BYTE[buffer[i]]:
                 i += 1
                 continue
-            h = np.uint64(0)
-            power = np.uint64(1)
-            while i < stop and _WORD_BYTE[buffer[i]]:
-                h += (np.uint64(buffer[i]) + np.uint64(1)) * power
-                power *= _P
-                i += 1
             if count == len(words):
                 grown = np.empty(2 * count, dtype=np.uint64)
                 grown[:count] = words
                 words = grown
-            words[count] = fmix64(h)
+            words[count], i = _word_at(buffer, i, stop)
             count += 1
         if count == 0:
             continue

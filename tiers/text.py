@@ -2,9 +2,9 @@
 hashes, and punctuation sets. One neutral module, so neither imports the other.
 
 Tokens are maximal runs of ASCII letters and digits or non-ASCII characters in the lower-cased
-UTF-8 text; shingles are word n-grams. A word's 64-bit hash is a polynomial over its bytes (from
-prefix sums over one buffer for a whole batch of documents) passed through the MurmurHash3
-finalizer; a shingle's 32-bit hash combines the hashes of its words. No Python call per word.
+UTF-8 text; shingles are word n-grams. A word's 64-bit hash is a polynomial over its bytes passed
+through the MurmurHash3 finalizer; a shingle's 32-bit hash combines the hashes of its words. The loops
+are compiled (tiers/kernels.py) over one buffer for a whole batch of documents: no Python call per word.
 """
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from tiers import kernels
 TERMINAL_PUNCTUATION = (".", "!", "?", '"', "'", "”", "’", "。", "！", "？", "…", ":", ";")
 
 _WORD = re.compile(rb"[0-9a-z\x80-\xff]+")
+
+
 def tokens(text: str) -> list[str]:
     return [w.decode("utf-8", "replace") for w in _WORD.findall(text.lower().encode("utf-8"))]
 
