@@ -12,6 +12,7 @@ from rich.logging import RichHandler
 
 from cli import allocate_cmd, catalog_cmd, classifier_cmd, config_cmd, doctor_cmd, l4_cmd, report_cmd, verify_cmd
 from tiers.exit_codes import EXIT_CATALOG, EXIT_FAILED, EXIT_USAGE
+from cli.fast_exit import exit_without_teardown
 from cli.options import JobOptions
 from tiers.catalog import CatalogError
 from tiers.config import ConfigError, TiersConfig, load_config
@@ -160,8 +161,13 @@ def package(out: str = typer.Option("dist", help="folder for the archive")) -> N
 
 
 def main() -> None:
+    """The `tiers` entry point: runs a command and ends the process (see cli/fast_exit.py)."""
     try:
         app()
+        code: object = 0
     except ConfigError as exc:
         console.print(f"[red]{exc}[/red]")
-        sys.exit(EXIT_USAGE)
+        code = EXIT_USAGE
+    except SystemExit as exc:
+        code = exc.code
+    exit_without_teardown(code)

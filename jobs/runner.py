@@ -9,6 +9,7 @@ nothing half-written is ever registered or read.
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import json
 import logging
@@ -42,6 +43,7 @@ def disk_full(exc: BaseException) -> bool:
     return (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left on device" in str(exc)
 
 
+@functools.lru_cache(maxsize=1)
 def code_version() -> str:
     try:
         out = subprocess.run(

@@ -17,7 +17,10 @@ GGUFs get (byte-level BPE behind the GPT-2 split, optionally with each digit spl
 normalizer, added tokens, post-processor specials, truncation or padding): BPE sees one pre-token at a
 time, so a text's count is the sum of its pre-tokens' counts. Texts are cut into words (with the white
 space before them) and words into pre-tokens in Python, with the tokenizer's regex; each distinct
-pre-token is counted once by the tokenizer's own model and each distinct word once from its pre-tokens.
+pre-token is counted once with the tokenizer's own vocabulary and merges (applied in compiled code,
+tiers/bpe.py) and each distinct word once from its pre-tokens. The words that a call meets for the first
+time are counted together: their characters checked at once, their pre-tokens found by one regex pass over
+their concatenation, and the new pre-tokens counted in one compiled pass.
 The split is exact only where every character is in the same class (letter, number, white space,
 other) for the `regex` module as for the tokenizer's Oniguruma and Rust, whose Unicode versions differ;
 each new character is therefore checked against the tokenizer's own pre-tokenizer once, and a text
@@ -31,8 +34,11 @@ import json
 import logging
 import os
 import re
+from itertools import chain, filterfalse, islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
+
+from tiers.bpe import BytePairCounts
 
 if TYPE_CHECKING:
     import regex
@@ -49,6 +55,7 @@ DIGITS_FIRST = {"smollm": True, "gpt-2": False, "gpt2": False, "default": False}
 # its 25 characters spelt out, rather than left to a module's own \s, so that the standard `re` (which cuts
 # texts into words faster) and `regex` (pre-tokens, which need \p{L} and \p{N}) read it alike.
 _SPACE = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_SPACES = frozenset(re.findall(f"[{_SPACE}]", "".join(map(chr, range(0x3001)))))
 # `tokenizers`' ByteLevel split: GPT-2's regex with \s and \S written with _SPACE, and the contractions
 # moved after the letters (no text matches both at one place), which the `regex` module runs faster.
 _GPT2_SPLIT = (rf" ?\p{{L}}+|'(?:s|t|re|ve|m|ll|d)| ?\p{{N}}+| ?[^{_SPACE}\p{{L}}\p{{N}}]+"
@@ -61,11 +68,17 @@ _DIGITS_GPT2_SPLIT = (rf" ?\p{{L}}+|\p{{N}}|'(?:s|t|re|ve|m|ll|d)| ?[^{_SPACE}\p
 # after anything else (white space runs are pre-tokens of their own, and only a single leading space joins
 # what follows it), so every word starts a pre-token; and the regexes look only ahead, only from white space,
 # which ends no word but the text's last. Each word thus splits alone as it does in its text, and a text's
-# count is the sum of its words' counts.
+# count is the sum of its words' counts. Conversely, words that start with white space and end with something
+# else (all of a text's but, at most, its first and last) make a text whose words they are when concatenated,
+# so they are split into pre-tokens all at once.
 _WORDS = rf"[{_SPACE}]*[^{_SPACE}]+|[{_SPACE}]+"
 _BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}
 _CACHE_SIZE = 1 << 18
+# Texts are counted in runs of about this many characters, so that only one run's words are held at a time.
+_RUN_CHARS = 1 << 22
 _PROBE_BATCH = 64
+# New words are split into pre-tokens all at once (one regex call, then NumPy) from this many on, one by one below.
+_JOINED_WORDS = 64
 
 
 class TokenizerError(ValueError):
@@ -177,10 +190,7 @@ def _byte_level_table() -> dict[int, str]:
 
 
 _BYTE_LEVEL_TABLE = _byte_level_table()
-
-
-def _byte_level(piece: str) -> str:
-    return piece.encode("utf-8").decode("latin-1").translate(_BYTE_LEVEL_TABLE)
+_BYTE_LEVEL_CHARS = "".join(map(_BYTE_LEVEL_TABLE.__getitem__, range(256)))
 
 
 def _probe(char: str) -> str:
@@ -188,10 +198,9 @@ def _probe(char: str) -> str:
     return "a{0}1{0}!{0} {0}a {0}\n{0}{0}'{0}s {0} '{0}1 {0}{0} \t{0}a".format(char)
 
 
-def _split_shape(tokenizer: "Tokenizer") -> bool | None:
-    """Whether digits are split off first, for a tokenizer whose count is the sum of its GPT-2 pre-tokens'
-    counts (see the module docstring); None for any other tokenizer."""
-    config = json.loads(tokenizer.to_str())
+def _split_shape(config: dict) -> bool | None:
+    """Whether digits are split off first, for a tokenizer (its JSON `config`) whose count is the sum of its
+    GPT-2 pre-tokens' counts (see the module docstring); None for any other tokenizer."""
     model = config.get("model") or {}
     post = config.get("post_processor")
     if (config.get("normalizer") is not None or config.get("added_tokens") or config.get("truncation") is not None
@@ -209,37 +218,90 @@ def _split_shape(tokenizer: "Tokenizer") -> bool | None:
     return None
 
 
-class _Disagreement(Exception):
-    """A word holds a character that the regex classes differently from the tokenizer."""
+class _Counts:
+    """Counts per string, kept across calls in the order first counted (the more frequent strings, met early,
+    then lie close in memory): at most _CACHE_SIZE strings once `trim` has run."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, int | None] = {}
+
+    def __len__(self) -> int:
+        return len(self.known)
+
+    def cover(self, keys: Iterable[str], count: Callable[[list[str]], Iterable[tuple[str, int | None]]]
+              ) -> dict[str, int | None]:
+        """The counts, those of all `keys` (distinct) among them: the keys not yet known are counted by one
+        call of `count`. When they do not fit beside the known ones, only the known `keys` are kept."""
+        keys = list(keys)
+        missing = list(filterfalse(self.known.__contains__, keys))
+        if missing:
+            if len(self.known) + len(missing) > _CACHE_SIZE:
+                kept = list(filter(self.known.__contains__, keys))
+                self.known = dict(zip(kept, map(self.known.__getitem__, kept)))
+            self.known.update(count(missing))
+        return self.known
+
+    def trim(self) -> None:
+        """Keeps the _CACHE_SIZE newest counts."""
+        if len(self.known) > _CACHE_SIZE:
+            self.known = dict(reversed(list(islice(reversed(self.known.items()), _CACHE_SIZE))))
 
 
-class _Counts(dict):
-    """Tokens per string, computed on a miss by `count`; emptied when it grows past _CACHE_SIZE."""
+def _runs(texts: Sequence[str]) -> Iterator[Sequence[str]]:
+    """`texts` in consecutive runs of about _RUN_CHARS characters."""
+    start = size = 0
+    for end, text in enumerate(texts, 1):
+        size += len(text)
+        if size >= _RUN_CHARS:
+            yield texts[start:end]
+            start, size = end, 0
+    if start < len(texts):
+        yield texts[start:]
 
-    def __init__(self, count: Callable[[str], int]):
-        super().__init__()
-        self._count = count
 
-    def __missing__(self, key: str) -> int:
-        if len(self) >= _CACHE_SIZE:
-            self.clear()
-        value = self[key] = self._count(key)
-        return value
+def _edge_words(texts_words: Iterable[list[str]]) -> set[str]:
+    """The words that may not start with white space (a text's first) or be white space only (its last)."""
+    edges: set[str] = set()
+    for words in filter(None, texts_words):
+        if words[0][0] not in _SPACES:
+            edges.add(words[0])
+        if words[-1][-1] in _SPACES:
+            edges.add(words[-1])
+    return edges
+
+
+def _word_totals(pieces: list[str], words: list[str], counts: dict[str, int]) -> list[int]:
+    """Tokens per word, from the pre-tokens of the words' concatenation; every word must start one."""
+    import numpy as np
+
+    piece_ends = np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)))
+    word_ends = np.cumsum(np.fromiter(map(len, words), np.int64, len(words)))
+    last = np.searchsorted(piece_ends, word_ends)
+    if not np.array_equal(piece_ends[last], word_ends):
+        raise AssertionError("a pre-token runs over the end of a word")
+    running = np.cumsum(np.fromiter(map(counts.__getitem__, pieces), np.int64, len(pieces)))
+    return np.diff(running[last], prepend=0).tolist()
+
+
+def _total(counts: dict[str, int | None], words: list[str]) -> int | None:
+    """The sum of the words' counts; None when one is None; KeyError when one is missing."""
+    try:
+        return sum(map(counts.__getitem__, words))
+    except TypeError:
+        return None
 
 
 class _SplitCounter:
     """Token counts as sums over words and their pre-tokens split in Python, for a tokenizer `_split_shape`
-    recognises."""
+    recognises; new words are counted together, as the module docstring says."""
 
-    def __init__(self, tokenizer: "Tokenizer", split: "regex.Pattern"):
-        import regex
-
+    def __init__(self, tokenizer: "Tokenizer", split: "regex.Pattern", byte_pairs: BytePairCounts):
         self._tokenizer = tokenizer
         self._split = split
+        self._byte_pairs = byte_pairs
         self._find_words = re.compile(_WORDS).findall
-        tokenize = tokenizer.model.tokenize
-        self._pieces = _Counts(lambda piece: len(tokenize(_byte_level(piece))))
-        self._words = _Counts(self._count_word)
+        self._pieces = _Counts()
+        self._words = _Counts()
         self.agreed: set[str] = set()
         self.disagreed: set[str] = set()
         self._check({chr(code) for code in range(128)})
@@ -266,27 +328,70 @@ class _SplitCounter:
                 self.disagreed.add(batch[0])
                 log.debug("U+%04X: texts holding it are encoded whole", ord(batch[0]))
 
-    def _count_word(self, word: str) -> int:
-        if not (word.isascii() or self.agreed.issuperset(word)):
-            chars = set(word)
-            self._check(chars - self.agreed - self.disagreed)
-            if not chars.isdisjoint(self.disagreed):
-                raise _Disagreement
-        return sum(map(self._pieces.__getitem__, self._split.findall(word)))
+    def _count_pieces(self, pieces: list[str]) -> Iterable[tuple[str, int]]:
+        return zip(pieces, self._byte_pairs.counts(pieces))
+
+    def _count_words(self, words: list[str], edges: set[str]) -> Iterable[tuple[str, int | None]]:
+        """Tokens per word; None for a word holding a character that the regex classes differently. The words
+        are split into pre-tokens all at once (see _WORDS), except those in `edges`, and all of them when fewer
+        than _JOINED_WORDS, which are split one by one."""
+        inner, outer = list(filterfalse(edges.__contains__, words)), list(filter(edges.__contains__, words))
+        chars = set("".join(inner)).union(*outer)
+        self._check(chars - self.agreed - self.disagreed)
+        bad: set[str] = set()
+        if not self.disagreed.isdisjoint(chars):
+            bad = {word for word in words if not self.disagreed.isdisjoint(word)}
+            inner = [word for word in inner if word not in bad]
+            outer = [word for word in outer if word not in bad]
+        if len(inner) < _JOINED_WORDS:
+            inner, outer = [], inner + outer
+        pieces = self._split.findall("".join(inner))
+        outer_pieces = [self._split.findall(word) for word in outer]
+        known = self._pieces.cover(dict.fromkeys(chain(pieces, *outer_pieces)), self._count_pieces)
+        inner_counts = _word_totals(pieces, inner, known) if inner else []
+        outer_counts = [sum(map(known.__getitem__, word_pieces)) for word_pieces in outer_pieces]
+        return chain(dict.fromkeys(bad).items(), zip(inner, inner_counts), zip(outer, outer_counts))
+
+    def _run_counts(self, texts: Sequence[str]) -> list[int | None]:
+        """Tokens per text of a run: a text whose words are all known is summed at once; the new words of the
+        others are counted together, and then those texts summed."""
+        counts: list[int | None] = []
+        pending: dict[int, list[str]] = {}
+        for i, text in enumerate(texts):
+            words = self._find_words(text)
+            try:
+                counts.append(_total(self._words.known, words))
+            except KeyError:
+                counts.append(None)
+                pending[i] = words
+        if pending:
+            count_words = functools.partial(self._count_words, edges=_edge_words(pending.values()))
+            known = self._words.cover(dict.fromkeys(chain.from_iterable(pending.values())), count_words)
+            for i, words in pending.items():
+                counts[i] = _total(known, words)
+        return counts
+
+    def counts(self, texts: Sequence[str]) -> list[int | None]:
+        """Tokens per text; None for a text holding a character that the regex classes differently."""
+        counts: list[int | None] = []
+        for run in _runs(texts):
+            counts += self._run_counts(run)
+            self._words.trim()
+            self._pieces.trim()
+        return counts
 
     def count(self, text: str) -> int | None:
         """Tokens in `text`; None when it holds a character that the regex classes differently."""
-        try:
-            return sum(map(self._words.__getitem__, self._find_words(text)))
-        except _Disagreement:
-            return None
+        return self.counts([text])[0]
 
 
 @functools.lru_cache(maxsize=4)
 def _split_counter(spec: str) -> _SplitCounter | None:
     tokenizer = load_tokenizer(spec)
-    digits_first = _split_shape(tokenizer)
-    if digits_first is None:
+    config = json.loads(tokenizer.to_str())
+    digits_first = _split_shape(config)
+    byte_pairs = BytePairCounts.of(config.get("model") or {}, _BYTE_LEVEL_CHARS)
+    if digits_first is None or byte_pairs is None:
         log.debug("tokenizer %s: texts are encoded whole", spec)
         return None
     try:
@@ -294,7 +399,7 @@ def _split_counter(spec: str) -> _SplitCounter | None:
     except ImportError:
         log.info("tokenizer %s: texts are encoded whole (counting by pre-tokens needs the `regex` package)", spec)
         return None
-    counter = _SplitCounter(tokenizer, regex.compile(_DIGITS_GPT2_SPLIT if digits_first else _GPT2_SPLIT))
+    counter = _SplitCounter(tokenizer, regex.compile(_DIGITS_GPT2_SPLIT if digits_first else _GPT2_SPLIT), byte_pairs)
     if not counter.agreed.issuperset(map(chr, range(128))):
         log.warning("tokenizer %s: the Python split differs from the tokenizer's on ASCII; texts are encoded whole",
                     spec)
@@ -311,11 +416,10 @@ def count_tokens(texts: Sequence[str | None], spec: str = DEFAULT_TOKENIZER) -> 
     """Tokens per text (None counts 0), exactly as encoding each text with the tokenizer would give."""
     counter = _split_counter(spec)
     counts = [0] * len(texts)
+    present = [i for i, text in enumerate(texts) if text]
+    found = counter.counts([texts[i] for i in present]) if counter is not None else [None] * len(present)
     whole: list[int] = []
-    for i, text in enumerate(texts):
-        if not text:
-            continue
-        count = counter.count(text) if counter is not None else None
+    for i, count in zip(present, found):
         if count is None:
             whole.append(i)
         else:

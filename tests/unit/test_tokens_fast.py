@@ -89,15 +89,15 @@ def test_every_character_in_context(tokenizer, counter):
     assert count_tokens(texts) == encoded(tokenizer, texts)
 
 
-def test_disagreeing_characters_are_found(tokenizer):
+def test_disagreeing_characters_are_found(tokenizer, counter):
     """The check compares the regex with the tokenizer's own pre-tokenizer, character by character."""
     regex = pytest.importorskip("regex")
-    no_digit_split = tokens._SplitCounter(tokenizer, regex.compile(tokens._GPT2_SPLIT))
+    no_digit_split = tokens._SplitCounter(tokenizer, regex.compile(tokens._GPT2_SPLIT), counter._byte_pairs)
     assert set("0123456789") <= no_digit_split.disagreed
     assert no_digit_split.count("x²") is None and "²" in no_digit_split.disagreed
 
     e_not_a_letter = tokens._DIGITS_GPT2_SPLIT.replace(r"\p{L}", r"[\p{L}--[é]]")
-    counter = tokens._SplitCounter(tokenizer, regex.compile(e_not_a_letter, regex.V1))
+    counter = tokens._SplitCounter(tokenizer, regex.compile(e_not_a_letter, regex.V1), counter._byte_pairs)
     assert not counter.disagreed
     assert counter.count("naïve") is not None and counter.count("café") is None
     assert counter.disagreed == {"é"} and "ï" in counter.agreed
@@ -108,6 +108,61 @@ def test_small_caches(tokenizer, counter, monkeypatch):
     texts = adversarial(300, seed=11)
     assert count_tokens(texts) == encoded(tokenizer, texts)
     assert 0 < len(counter._words) <= 16 and 0 < len(counter._pieces) <= 16
+
+
+def test_new_words_counted_together_with_small_caches(tokenizer, counter, monkeypatch):
+    """New words split all at once (however few), texts in several runs, and caches that overflow within a
+    call: both with nothing known and with the known words of the call kept beside new ones."""
+    regex = pytest.importorskip("regex")
+    monkeypatch.setattr(tokens, "_CACHE_SIZE", 64)
+    monkeypatch.setattr(tokens, "_JOINED_WORDS", 1)
+    monkeypatch.setattr(tokens, "_RUN_CHARS", 2000)
+    small = tokens._SplitCounter(tokenizer, regex.compile(tokens._DIGITS_GPT2_SPLIT), counter._byte_pairs)
+    first, second = adversarial(400, seed=5), adversarial(400, seed=6)
+    edges = ["abc", "   ", "x  ", "\n\nfoo bar  ", "foo", " foo", "foo ", "'s", "12", " 12 "]
+    for texts in (first, edges * 3, first[:200] + second, second):
+        assert small.counts(texts) == encoded(tokenizer, texts)
+        assert 0 < len(small._words) <= 64 and 0 < len(small._pieces) <= 64
+
+
+def test_disagreeing_words_among_new_ones(tokenizer, counter):
+    """A call's texts holding a disagreeing character are left to be encoded whole; the others count alike."""
+    regex = pytest.importorskip("regex")
+    e_not_a_letter = tokens._DIGITS_GPT2_SPLIT.replace(r"\p{L}", r"[\p{L}--[é]]")
+    counter = tokens._SplitCounter(tokenizer, regex.compile(e_not_a_letter, regex.V1), counter._byte_pairs)
+    texts = [*adversarial(300, seed=9), "un café noir", "naïve café", "naïve", "é", " é", "café"]
+    assert sum("é" in text for text in texts) > 10
+    counts = counter.counts(texts)
+    for text, count, want in zip(texts, counts, encoded(tokenizer, texts)):
+        assert count is None if "é" in text else count == want, text
+    assert counter.counts(["café au lait", "au lait"]) == [None, len(tokenizer.encode("au lait").ids)]
+
+
+@pytest.mark.shared_data
+def test_compiled_byte_pair_counts_equal_the_model_on_every_byte_and_real_pieces(tokenizer):
+    import json
+
+    from tests.helpers import dolma_texts
+    from tiers.bpe import BytePairCounts
+
+    byte_pairs = BytePairCounts.of(json.loads(tokenizer.to_str())["model"], tokens._BYTE_LEVEL_CHARS)
+    split = tokens._split_counter(tokens.DEFAULT_TOKENIZER)._split.findall
+    pieces = sorted({piece for text in [*dolma_texts()[:200], *adversarial(300, seed=4)] if text for piece in split(text)})
+    pieces += [bytes([b]).decode("latin-1") for b in range(256)] + ["a\x04b", "\x00", " \x1f\x1f", "a" * 300]
+    def model_count(piece: str) -> int:
+        return len(tokenizer.model.tokenize(piece.encode("utf-8").decode("latin-1").translate(tokens._BYTE_LEVEL_TABLE)))
+    assert byte_pairs.counts(pieces) == [model_count(piece) for piece in pieces]
+
+
+def test_models_the_compiled_counts_do_not_reproduce_are_refused(tokenizer):
+    import json
+
+    from tiers.bpe import BytePairCounts
+
+    model = json.loads(tokenizer.to_str())["model"]
+    assert BytePairCounts.of(model, tokens._BYTE_LEVEL_CHARS) is not None
+    for change in ({"ignore_merges": True}, {"dropout": 0.1}, {"continuing_subword_prefix": "##"}, {"unk_token": "<unk>"}):
+        assert BytePairCounts.of({**model, **change}, tokens._BYTE_LEVEL_CHARS) is None, change
 
 
 def _json_variant(tokenizer, tmp_path, name: str, change) -> tuple[str, object]:

@@ -1,0 +1,37 @@
+"""Ending the `tiers` process without the interpreter's teardown.
+
+After a command, CPython frees every module and object one at a time; with Arrow, DuckDB, numba and
+tokenizers loaded that costs about 0.3 CPU-s, a twentieth of a small local run. What an exit must still
+do is done first, in the order Python does it: waiting for the threads that are not daemons, the atexit handlers (logging's flush, PySpark's and py4j's shutdown of the JVM) and
+the standard streams' buffers.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+from typing import NoReturn
+
+
+def exit_code(code: object) -> int:
+    """The status `sys.exit(code)` would give (a message is written to stderr, as Python does)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def exit_without_teardown(code: object) -> NoReturn:
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(exit_code(code))
