@@ -59,7 +59,9 @@ def main() -> None:
     parser.add_argument("--no-full", action="store_true", help="dedup-only runs only (for the scaling series)")
     parser.add_argument("--set", action="append", default=[], help="extra --set for the tiers runs")
     parser.add_argument("--compare-corpora", type=int, default=1,
-                        help="run datatrove and rensa on this many corpora, smallest first (default 1)")
+                        help="run rensa (and datatrove) on this many corpora, smallest first (default 1)")
+    parser.add_argument("--datatrove-corpora", type=int, default=None,
+                        help="run datatrove on this many corpora only (default: --compare-corpora)")
     args = parser.parse_args()
     extra = [a for s in args.set for a in ("--set", s)]
     work = Path(tempfile.mkdtemp(prefix="tiers-bench-dense-"))
@@ -81,7 +83,8 @@ def main() -> None:
             rensa = line("rensa end to end", len(docs), figures)
             print(f"  rensa removal {removal_f1(docs, set(json.loads(removed.read_text())))}")
             print(f"  tiers dedup only / rensa = {rates['dedup'] / rensa:.2f}x (goal >= 0.5x)")
-            if not args.no_full:
+            datatrove_corpora = args.compare_corpora if args.datatrove_corpora is None else args.datatrove_corpora
+            if not args.no_full and index < datatrove_corpora:
                 removed = work / f"datatrove{index}.json"
                 figures = cpusec([args.bench_python, str(REPO / "bench" / "datatrove_l0_to_l1.py"), "--input", corpus, "--removed", str(removed)])
                 datatrove = line("datatrove full", len(docs), figures)

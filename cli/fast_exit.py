@@ -25,6 +25,10 @@ def exit_code(code: object) -> int:
 
 
 def exit_without_teardown(code: object) -> NoReturn:
+    """Exit with `code`; under a profiler or tracer (`python -m cProfile`, a debugger), which write their
+    results after the program returns, a normal exit."""
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)
     for thread in threading.enumerate():
         if thread is not threading.main_thread() and not thread.daemon:
             thread.join()
