@@ -59,8 +59,9 @@ def run_l1_dedup(spark: "SparkSession | Engine", config: TiersConfig, root: str,
                  force: bool = False) -> JobResult:
     catalog = Catalog(root)
     catalog.migrate()
-    source, source_run = filtered_path(catalog, filter_run)
-    references = reference_indexes(catalog, catalog.scope_of([source_run]))
+    with catalog.session():
+        source, source_run = filtered_path(catalog, filter_run)
+        references = reference_indexes(catalog, catalog.scope_of([source_run]))
     payload = {"dedup": config.l1.dedup.model_dump(mode="json"), "filtered": source, "against": references}
     engine = engine_of(spark, config)
     rows_in, bytes_in = parquet_stats(source)

@@ -45,9 +45,10 @@ def run_l1_filter(spark: "SparkSession | Engine", config: TiersConfig, root: str
     catalog = Catalog(root)
     catalog.migrate()
     settings = {"steps": [s.model_dump(mode="json") for s in config.l1.steps], "operator_modules": config.l1.operator_modules}
-    l0 = l0_outputs(catalog, ingest_runs, settings)
+    with catalog.session():
+        l0 = l0_outputs(catalog, ingest_runs, settings)
+        latest = None if l0 else catalog.latest_committed_run(JOB)
     if not l0:
-        latest = catalog.latest_committed_run(JOB)
         log.info("%s: every current L0 run has been filtered with these settings (latest run %s); nothing new", JOB, latest)
         return JobResult(latest, True, catalog.run_counts(latest))
     inputs = [o.path for o in l0]

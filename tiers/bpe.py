@@ -8,7 +8,9 @@ where those would be used).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -46,6 +48,19 @@ class BytePairCounts:
         keys_array, packed_array = keys_array[order], packed_array[order]
         last = np.concatenate([keys_array[1:] != keys_array[:-1], [True]]) if len(keys_array) else np.zeros(0, bool)
         return cls(byte_ids, *kernels.merge_table(keys_array[last], packed_array[last]), size)
+
+    def save(self, path: Path) -> None:
+        """Written to a temporary file, then moved to `path`, so a reader never sees half of it."""
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with open(partial, "wb") as handle:
+            np.savez(handle, byte_ids=self.byte_ids, table_keys=self.table_keys, table_values=self.table_values,
+                     vocab_size=np.int64(self.vocab_size))
+        partial.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> "BytePairCounts":
+        with np.load(path) as saved:
+            return cls(saved["byte_ids"], saved["table_keys"], saved["table_values"], int(saved["vocab_size"]))
 
     def counts(self, pieces: Sequence[str]) -> list[int]:
         """Tokens of each piece."""

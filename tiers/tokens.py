@@ -385,12 +385,36 @@ class _SplitCounter:
         return self.counts([text])[0]
 
 
+def _counting_shape(tokenizer: "Tokenizer") -> tuple[bool | None, BytePairCounts | None]:
+    """(`_split_shape`, the compiled BPE tables) of a tokenizer. The tables of a tokenizer whose shape is
+    recognised are kept under TOKENIZER_CACHE, named by a digest of the tokenizer's JSON and by whether
+    digits are split off first: reading them back costs a tenth of parsing that JSON and building them."""
+    serialized = tokenizer.to_str()
+    key = hashlib.sha256(serialized.encode()).hexdigest()[:16]
+    cached = {digits_first: TOKENIZER_CACHE / f"{key}.bpe{'-digits' if digits_first else ''}.npz"
+              for digits_first in (True, False)}
+    for digits_first, path in cached.items():
+        if path.is_file():
+            try:
+                return digits_first, BytePairCounts.load(path)
+            except Exception as exc:  # noqa: BLE001 - a damaged cache entry is rebuilt
+                log.warning("tokenizer cache %s unreadable (%s); rebuilding it", path, exc)
+    config = json.loads(serialized)
+    digits_first = _split_shape(config)
+    byte_pairs = BytePairCounts.of(config.get("model") or {}, _BYTE_LEVEL_CHARS) if digits_first is not None else None
+    if byte_pairs is not None:
+        try:
+            TOKENIZER_CACHE.mkdir(parents=True, exist_ok=True)
+            byte_pairs.save(cached[digits_first])
+        except OSError as exc:
+            log.debug("tokenizer tables not cached at %s: %s", cached[digits_first], exc)
+    return digits_first, byte_pairs
+
+
 @functools.lru_cache(maxsize=4)
 def _split_counter(spec: str) -> _SplitCounter | None:
     tokenizer = load_tokenizer(spec)
-    config = json.loads(tokenizer.to_str())
-    digits_first = _split_shape(config)
-    byte_pairs = BytePairCounts.of(config.get("model") or {}, _BYTE_LEVEL_CHARS)
+    digits_first, byte_pairs = _counting_shape(tokenizer)
     if digits_first is None or byte_pairs is None:
         log.debug("tokenizer %s: texts are encoded whole", spec)
         return None

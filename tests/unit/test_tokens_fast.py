@@ -235,3 +235,17 @@ def test_the_spelt_out_white_space_class_is_the_white_space_property():
 
     every = "".join(map(chr, range(0x110000)))
     assert set(re.findall(f"[{_SPACE}]", every)) == set(regex.findall(r"\p{White_Space}", every))
+
+
+def test_counting_tables_are_cached_and_a_damaged_entry_is_rebuilt(tokenizer, tmp_path, monkeypatch):
+    monkeypatch.setattr(tokens, "TOKENIZER_CACHE", tmp_path)
+    texts = adversarial(200, seed=11)
+    want = encoded(tokenizer, texts)
+    for round_ in range(3):
+        tokens._split_counter.cache_clear()
+        assert count_tokens(texts) == want
+        saved = list(tmp_path.glob("*.bpe*.npz"))
+        assert len(saved) == 1
+        if round_ == 1:
+            saved[0].write_bytes(b"not an npz")
+    tokens._split_counter.cache_clear()
