@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 from typing import Iterator
 
-import numpy as np
 import pyarrow as pa
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -37,7 +36,7 @@ from pyspark.sql import functions as F
 from tiers.config import MinHashConfig
 from tiers.dedup.minhash import estimate_margin
 from tiers.dedup.near import band_layout, sketch
-from tiers.dedup.sketch_columns import keys_column, shingles_column, signature_column
+from tiers.dedup.sketch_columns import keys_column, pair_jaccard, shingles_column, signature_column
 from tiers.dedup.unionfind import UnionFind
 
 log = logging.getLogger(__name__)
@@ -137,12 +136,7 @@ def _agreement(a: str, b: str, num_perm: int) -> Column:
 
 def _score_sets(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     for batch in batches:
-        scores = []
-        for a, b in zip(batch.column("src_set").to_pylist(), batch.column("dst_set").to_pylist()):
-            x, y = np.frombuffer(a, dtype=np.uint32), np.frombuffer(b, dtype=np.uint32)
-            inter = len(np.intersect1d(x, y, assume_unique=True))
-            union = len(x) + len(y) - inter
-            scores.append(inter / union if union else 1.0)
+        scores = pair_jaccard(batch.column("src_set"), batch.column("dst_set"))
         yield pa.RecordBatch.from_arrays([batch.column("src"), batch.column("dst"), pa.array(scores, pa.float64())], schema=EDGE_SCORES)
 
 

@@ -162,3 +162,17 @@ def test_component_roots_equal_the_reference_union_find():
         reference = components(edges)
         roots = component_roots(nodes, src, dst)
         assert roots.tolist() == [reference.get(node, node) for node in range(nodes)]
+
+
+def test_pair_jaccard_of_shingles_columns_equals_set_arithmetic(texts):
+    from tiers.dedup.sketch_columns import pair_jaccard
+
+    sketched = sketch(texts, MinHashConfig())
+    column = shingles_column(sketched)
+    rng = random.Random(5)
+    rows = [rng.randrange(len(column)) for _ in range(300)]
+    others = [rng.randrange(len(column)) for _ in range(300)]
+    got = pair_jaccard(column.take(rows), column.take(others).slice(0))
+    for value, a, b in zip(got.tolist(), rows, others):
+        x, y = set(sketched.shingle_set(a).tolist()), set(sketched.shingle_set(b).tolist())
+        assert value == len(x & y) / len(x | y)
