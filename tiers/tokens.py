@@ -38,6 +38,8 @@ from itertools import chain, filterfalse, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
+import numpy as np
+
 from tiers.bpe import BytePairCounts
 
 if TYPE_CHECKING:
@@ -272,8 +274,6 @@ def _edge_words(texts_words: Iterable[list[str]]) -> set[str]:
 
 def _word_totals(pieces: list[str], words: list[str], counts: dict[str, int]) -> list[int]:
     """Tokens per word, from the pre-tokens of the words' concatenation; every word must start one."""
-    import numpy as np
-
     piece_ends = np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)))
     word_ends = np.cumsum(np.fromiter(map(len, words), np.int64, len(words)))
     last = np.searchsorted(piece_ends, word_ends)
