@@ -86,9 +86,9 @@ def main() -> None:
         print("this tokenizer is not counted by pre-tokens: every text was encoded whole")
     else:
         whole = sum(1 for text in texts if text and counter.count(text) is None)
-        print(f"{total:,} tokens; {whole} of {len(texts)} texts encoded whole (a character the regex classes "
+        print(f"{total:,} tokens; {whole} of {len(texts)} texts encoded whole (a character the tokenizer classes "
               f"differently: {len(counter.disagreed)} of {len(counter.agreed) + len(counter.disagreed)} seen); "
-              f"{len(counter._words):,} words and {len(counter._pieces):,} pre-tokens cached")
+              f"{len(counter._pieces):,} pre-tokens cached")
     print(f"counts equal to the old path: cold {cold == old}, warm {warm == old} ({len(texts)} texts)")
 
 

@@ -236,38 +236,46 @@ def bpe_counts(data: np.ndarray, bounds: np.ndarray, byte_ids: np.ndarray, table
                table_values: np.ndarray, vocab_size: int) -> np.ndarray:
     """Tokens per piece (piece i is `data[bounds[i]:bounds[i + 1]]`, UTF-8) under byte-level BPE: each
     byte starts as the token `byte_ids[byte]` (a byte without one, -1, is left out, as `tokenizers`
-    does without an unknown token), then the adjacent pair of lowest merge rank, the leftmost of equal
-    ones, is merged until no pair has a merge. The `merge_table` maps `left * vocab_size + right` to
-    (rank, merged token) packed as rank * vocab_size + token."""
+    does without an unknown token), then `merged_size` applies the merges."""
     out = np.empty(len(bounds) - 1, dtype=np.int64)
     longest = np.max(bounds[1:] - bounds[:-1]) if len(bounds) > 1 else 0
     symbols = np.empty(longest + 1, dtype=np.int64)
-    merges = np.empty(longest + 1, dtype=np.int64)  # merges[j]: packed merge of symbols j and j + 1, or -1
+    merges = np.empty(longest + 1, dtype=np.int64)
     for piece in range(len(bounds) - 1):
         size = 0
         for i in range(bounds[piece], bounds[piece + 1]):
             if byte_ids[data[i]] >= 0:
                 symbols[size] = byte_ids[data[i]]
                 size += 1
-        for j in range(size - 1):
-            merges[j] = _merge_of(symbols[j], symbols[j + 1], table_keys, table_values, vocab_size)
-        while size > 1:
-            best_at = -1
-            for j in range(size - 1):
-                if merges[j] >= 0 and (best_at < 0 or merges[j] < merges[best_at]):
-                    best_at = j
-            if best_at < 0:
-                break
-            symbols[best_at] = merges[best_at] % vocab_size
-            symbols[best_at + 1:size - 1] = symbols[best_at + 2:size]
-            merges[best_at + 1:size - 2] = merges[best_at + 2:size - 1]
-            size -= 1
-            if best_at > 0:
-                merges[best_at - 1] = _merge_of(symbols[best_at - 1], symbols[best_at], table_keys, table_values, vocab_size)
-            if best_at < size - 1:
-                merges[best_at] = _merge_of(symbols[best_at], symbols[best_at + 1], table_keys, table_values, vocab_size)
-        out[piece] = size
+        out[piece] = merged_size(symbols, merges, size, table_keys, table_values, vocab_size)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def merged_size(symbols: np.ndarray, merges: np.ndarray, size: int, table_keys: np.ndarray,
+                table_values: np.ndarray, vocab_size: int) -> int:
+    """How many tokens `symbols[:size]` leave once the adjacent pair of lowest merge rank, the leftmost of
+    equal ones, is merged until no pair has a merge. The `merge_table` maps `left * vocab_size + right` to
+    (rank, merged token) packed as rank * vocab_size + token; `merges` is scratch as long as `symbols`
+    (merges[j]: the packed merge of symbols j and j + 1, or -1)."""
+    for j in range(size - 1):
+        merges[j] = _merge_of(symbols[j], symbols[j + 1], table_keys, table_values, vocab_size)
+    while size > 1:
+        best_at = -1
+        for j in range(size - 1):
+            if merges[j] >= 0 and (best_at < 0 or merges[j] < merges[best_at]):
+                best_at = j
+        if best_at < 0:
+            break
+        symbols[best_at] = merges[best_at] % vocab_size
+        symbols[best_at + 1:size - 1] = symbols[best_at + 2:size]
+        merges[best_at + 1:size - 2] = merges[best_at + 2:size - 1]
+        size -= 1
+        if best_at > 0:
+            merges[best_at - 1] = _merge_of(symbols[best_at - 1], symbols[best_at], table_keys, table_values, vocab_size)
+        if best_at < size - 1:
+            merges[best_at] = _merge_of(symbols[best_at], symbols[best_at + 1], table_keys, table_values, vocab_size)
+    return size
 
 
 @numba.njit(cache=True, nogil=True)

@@ -15,16 +15,13 @@ no BOS/EOS is added (llama.cpp's `tokenize(text, add_bos=False, special=False)`)
 `count_tokens` does not run the whole tokenizer on every text when the tokenizer has the shape these
 GGUFs get (byte-level BPE behind the GPT-2 split, optionally with each digit split off first; no
 normalizer, added tokens, post-processor specials, truncation or padding): BPE sees one pre-token at a
-time, so a text's count is the sum of its pre-tokens' counts. Texts are cut into words (with the white
-space before them) and words into pre-tokens in Python, with the tokenizer's regex; each distinct
-pre-token is counted once with the tokenizer's own vocabulary and merges (applied in compiled code,
-tiers/bpe.py) and each distinct word once from its pre-tokens. The words that a call meets for the first
-time are counted together: their characters checked at once, their pre-tokens found by one regex pass over
-their concatenation, and the new pre-tokens counted in one compiled pass.
-The split is exact only where every character is in the same class (letter, number, white space,
-other) for the `regex` module as for the tokenizer's Oniguruma and Rust, whose Unicode versions differ;
-each new character is therefore checked against the tokenizer's own pre-tokenizer once, and a text
-holding one that disagrees is encoded whole. Any other tokenizer is encoded whole.
+time, so a text's count is the sum of its pre-tokens' counts. The split and the counts run in compiled
+code (tiers/pretokens.py) with the tokenizer's own vocabulary and merges, each distinct pre-token counted
+once while it stays cached. The split needs each character's class (letter, number, white space, other):
+it is taken from `unicodedata` the first time a text holds the character, and kept only when the
+tokenizer's own pre-tokenizer splits a probe of it (`_probe`) the same way (Unicode versions differ
+between Python and the tokenizer's regex engine). A text holding a character that fails this check is
+encoded whole, and so is every text of any other tokenizer.
 """
 from __future__ import annotations
 
@@ -34,16 +31,16 @@ import json
 import logging
 import os
 import re
-from itertools import chain, filterfalse, islice
+import unicodedata
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 
+from tiers import pretokens
 from tiers.bpe import BytePairCounts
 
 if TYPE_CHECKING:
-    import regex
     from tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -54,33 +51,15 @@ GGUF_PREFIX = "gguf:"
 # gpt2's regex, with or without each digit split off first.
 DIGITS_FIRST = {"smollm": True, "gpt-2": False, "gpt2": False, "default": False}
 # Oniguruma's \s for Unicode text (tab to carriage return, U+0085, Zl, Zp, Zs) is the White_Space property;
-# its 25 characters spelt out, rather than left to a module's own \s, so that the standard `re` (which cuts
-# texts into words faster) and `regex` (pre-tokens, which need \p{L} and \p{N}) read it alike.
+# its 25 characters spelt out, rather than left to Python's idea of white space.
 _SPACE = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 _SPACES = frozenset(re.findall(f"[{_SPACE}]", "".join(map(chr, range(0x3001)))))
-# `tokenizers`' ByteLevel split: GPT-2's regex with \s and \S written with _SPACE, and the contractions
-# moved after the letters (no text matches both at one place), which the `regex` module runs faster.
-_GPT2_SPLIT = (rf" ?\p{{L}}+|'(?:s|t|re|ve|m|ll|d)| ?\p{{N}}+| ?[^{_SPACE}\p{{L}}\p{{N}}]+"
-               rf"|[{_SPACE}]+(?![^{_SPACE}])|[{_SPACE}]+")
-# Digits(individual_digits=True) then ByteLevel, as one regex: a number is a piece of its own, and the
-# GPT-2 regex runs on the stretches between numbers, each of which ends (for its lookahead) at a number.
-_DIGITS_GPT2_SPLIT = (rf" ?\p{{L}}+|\p{{N}}|'(?:s|t|re|ve|m|ll|d)| ?[^{_SPACE}\p{{L}}\p{{N}}]+"
-                      rf"|[{_SPACE}]+(?![^{_SPACE}\p{{N}}])|[{_SPACE}]+")
-# Words: a run of anything but white space, with the white space before it. No pre-token holds white space
-# after anything else (white space runs are pre-tokens of their own, and only a single leading space joins
-# what follows it), so every word starts a pre-token; and the regexes look only ahead, only from white space,
-# which ends no word but the text's last. Each word thus splits alone as it does in its text, and a text's
-# count is the sum of its words' counts. Conversely, words that start with white space and end with something
-# else (all of a text's but, at most, its first and last) make a text whose words they are when concatenated,
-# so they are split into pre-tokens all at once.
-_WORDS = rf"[{_SPACE}]*[^{_SPACE}]+|[{_SPACE}]+"
 _BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}
+# Distinct pre-tokens kept with their counts.
 _CACHE_SIZE = 1 << 18
-# Texts are counted in runs of about this many characters, so that only one run's words are held at a time.
+# Texts are counted in runs of about this many characters, so that only one run's code points are held at a time.
 _RUN_CHARS = 1 << 22
 _PROBE_BATCH = 64
-# New words are split into pre-tokens all at once (one regex call, then NumPy) from this many on, one by one below.
-_JOINED_WORDS = 64
 
 
 class TokenizerError(ValueError):
@@ -220,35 +199,6 @@ def _split_shape(config: dict) -> bool | None:
     return None
 
 
-class _Counts:
-    """Counts per string, kept across calls in the order first counted (the more frequent strings, met early,
-    then lie close in memory): at most _CACHE_SIZE strings once `trim` has run."""
-
-    def __init__(self) -> None:
-        self.known: dict[str, int | None] = {}
-
-    def __len__(self) -> int:
-        return len(self.known)
-
-    def cover(self, keys: Iterable[str], count: Callable[[list[str]], Iterable[tuple[str, int | None]]]
-              ) -> dict[str, int | None]:
-        """The counts, those of all `keys` (distinct) among them: the keys not yet known are counted by one
-        call of `count`. When they do not fit beside the known ones, only the known `keys` are kept."""
-        keys = list(keys)
-        missing = list(filterfalse(self.known.__contains__, keys))
-        if missing:
-            if len(self.known) + len(missing) > _CACHE_SIZE:
-                kept = list(filter(self.known.__contains__, keys))
-                self.known = dict(zip(kept, map(self.known.__getitem__, kept)))
-            self.known.update(count(missing))
-        return self.known
-
-    def trim(self) -> None:
-        """Keeps the _CACHE_SIZE newest counts."""
-        if len(self.known) > _CACHE_SIZE:
-            self.known = dict(reversed(list(islice(reversed(self.known.items()), _CACHE_SIZE))))
-
-
 def _runs(texts: Sequence[str]) -> Iterator[Sequence[str]]:
     """`texts` in consecutive runs of about _RUN_CHARS characters."""
     start = size = 0
@@ -261,127 +211,84 @@ def _runs(texts: Sequence[str]) -> Iterator[Sequence[str]]:
         yield texts[start:]
 
 
-def _edge_words(texts_words: Iterable[list[str]]) -> set[str]:
-    """The words that may not start with white space (a text's first) or be white space only (its last)."""
-    edges: set[str] = set()
-    for words in filter(None, texts_words):
-        if words[0][0] not in _SPACES:
-            edges.add(words[0])
-        if words[-1][-1] in _SPACES:
-            edges.add(words[-1])
-    return edges
-
-
-def _word_totals(pieces: list[str], words: list[str], counts: dict[str, int]) -> list[int]:
-    """Tokens per word, from the pre-tokens of the words' concatenation; every word must start one."""
-    piece_ends = np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)))
-    word_ends = np.cumsum(np.fromiter(map(len, words), np.int64, len(words)))
-    last = np.searchsorted(piece_ends, word_ends)
-    if not np.array_equal(piece_ends[last], word_ends):
-        raise AssertionError("a pre-token runs over the end of a word")
-    running = np.cumsum(np.fromiter(map(counts.__getitem__, pieces), np.int64, len(pieces)))
-    return np.diff(running[last], prepend=0).tolist()
-
-
-def _total(counts: dict[str, int | None], words: list[str]) -> int | None:
-    """The sum of the words' counts; None when one is None; KeyError when one is missing."""
-    try:
-        return sum(map(counts.__getitem__, words))
-    except TypeError:
-        return None
+def unicode_class(char: str) -> int:
+    """The class of `char` in the GPT-2 split, by Python's Unicode database."""
+    if char in _SPACES:
+        return pretokens.SPACE
+    major = unicodedata.category(char)[0]
+    return pretokens.LETTER if major == "L" else pretokens.NUMBER if major == "N" else pretokens.OTHER
 
 
 class _SplitCounter:
-    """Token counts as sums over words and their pre-tokens split in Python, for a tokenizer `_split_shape`
-    recognises; new words are counted together, as the module docstring says."""
+    """Token counts summed over pre-tokens split and counted in compiled code (tiers/pretokens.py), for a
+    tokenizer `_split_shape` recognises; characters are classed by `classify` and checked against the
+    tokenizer, as the module docstring says."""
 
-    def __init__(self, tokenizer: "Tokenizer", split: "regex.Pattern", byte_pairs: BytePairCounts):
+    def __init__(self, tokenizer: "Tokenizer", digits_first: bool, byte_pairs: BytePairCounts,
+                 classify: Callable[[str], int] = unicode_class):
         self._tokenizer = tokenizer
-        self._split = split
-        self._byte_pairs = byte_pairs
-        self._find_words = re.compile(_WORDS).findall
-        self._pieces = _Counts()
-        self._words = _Counts()
-        self.agreed: set[str] = set()
-        self.disagreed: set[str] = set()
-        self._check({chr(code) for code in range(128)})
+        self._classify = classify
+        self._pieces = pretokens.PreTokenCounts(byte_pairs, digits_first, _CACHE_SIZE)
+        self._check([chr(code) for code in range(128)])
+
+    def _chars(self, *classes: int) -> set[str]:
+        return set(map(chr, np.flatnonzero(np.isin(self._pieces.classes, classes)).tolist()))
+
+    @property
+    def agreed(self) -> set[str]:
+        """Characters checked and split here as the tokenizer splits them."""
+        return self._chars(pretokens.LETTER, pretokens.NUMBER, pretokens.SPACE, pretokens.OTHER)
+
+    @property
+    def disagreed(self) -> set[str]:
+        """Characters whose texts are encoded whole."""
+        return self._chars(pretokens.REFUSED)
+
+    def pieces(self, text: str) -> list[str]:
+        """The pre-tokens of `text`, every character of which has been checked."""
+        codes, _ = pretokens.code_points([text])
+        ends = self._pieces.piece_ends(codes).tolist()
+        return [text[start:end] for start, end in zip([0, *ends], ends)]
 
     def _same_split(self, text: str) -> bool:
         try:
             theirs = [span for _, span in self._tokenizer.pre_tokenizer.pre_tokenize_str(text)]
         except UnicodeEncodeError:  # a lone surrogate: left to encode_batch to refuse
             return False
-        return theirs == [match.span() for match in self._split.finditer(text)]
+        ends = self._pieces.piece_ends(pretokens.code_points([text])[0]).tolist()
+        return theirs == list(zip([0, *ends], ends))
 
-    def _check(self, chars: set[str]) -> None:
-        """Sorts new characters into `agreed` and `disagreed` (split differently by the regex), probing
-        them in batches and halving a batch that disagrees."""
-        ordered = sorted(chars)
-        pending = [ordered[start:start + _PROBE_BATCH] for start in range(0, len(ordered), _PROBE_BATCH)]
+    def _check(self, chars: list[str]) -> None:
+        """Classes new characters, then keeps each class only where a probe of the character splits as the
+        tokenizer splits it, probing in batches and halving a batch that disagrees; REFUSED otherwise."""
+        classes = self._pieces.classes
+        for char in chars:
+            classes[ord(char)] = self._classify(char)
+        pending = [chars[start:start + _PROBE_BATCH] for start in range(0, len(chars), _PROBE_BATCH)]
         while pending:
             batch = pending.pop()
             if self._same_split("".join(map(_probe, batch))):
-                self.agreed.update(batch)
-            elif len(batch) > 1:
+                continue
+            if len(batch) > 1:
                 pending += [batch[:len(batch) // 2], batch[len(batch) // 2:]]
             else:
-                self.disagreed.add(batch[0])
+                classes[ord(batch[0])] = pretokens.REFUSED
                 log.debug("U+%04X: texts holding it are encoded whole", ord(batch[0]))
 
-    def _count_pieces(self, pieces: list[str]) -> Iterable[tuple[str, int]]:
-        return zip(pieces, self._byte_pairs.counts(pieces))
-
-    def _count_words(self, words: list[str], edges: set[str]) -> Iterable[tuple[str, int | None]]:
-        """Tokens per word; None for a word holding a character that the regex classes differently. The words
-        are split into pre-tokens all at once (see _WORDS), except those in `edges`, and all of them when fewer
-        than _JOINED_WORDS, which are split one by one."""
-        inner, outer = list(filterfalse(edges.__contains__, words)), list(filter(edges.__contains__, words))
-        chars = set("".join(inner)).union(*outer)
-        self._check(chars - self.agreed - self.disagreed)
-        bad: set[str] = set()
-        if not self.disagreed.isdisjoint(chars):
-            bad = {word for word in words if not self.disagreed.isdisjoint(word)}
-            inner = [word for word in inner if word not in bad]
-            outer = [word for word in outer if word not in bad]
-        if len(inner) < _JOINED_WORDS:
-            inner, outer = [], inner + outer
-        pieces = self._split.findall("".join(inner))
-        outer_pieces = [self._split.findall(word) for word in outer]
-        known = self._pieces.cover(dict.fromkeys(chain(pieces, *outer_pieces)), self._count_pieces)
-        inner_counts = _word_totals(pieces, inner, known) if inner else []
-        outer_counts = [sum(map(known.__getitem__, word_pieces)) for word_pieces in outer_pieces]
-        return chain(dict.fromkeys(bad).items(), zip(inner, inner_counts), zip(outer, outer_counts))
-
     def _run_counts(self, texts: Sequence[str]) -> list[int | None]:
-        """Tokens per text of a run: a text whose words are all known is summed at once; the new words of the
-        others are counted together, and then those texts summed."""
-        counts: list[int | None] = []
-        pending: dict[int, list[str]] = {}
-        for i, text in enumerate(texts):
-            words = self._find_words(text)
-            try:
-                counts.append(_total(self._words.known, words))
-            except KeyError:
-                counts.append(None)
-                pending[i] = words
-        if pending:
-            count_words = functools.partial(self._count_words, edges=_edge_words(pending.values()))
-            known = self._words.cover(dict.fromkeys(chain.from_iterable(pending.values())), count_words)
-            for i, words in pending.items():
-                counts[i] = _total(known, words)
-        return counts
+        codes, bounds = pretokens.code_points(list(texts))
+        self._check(list(map(chr, self._pieces.unseen(codes).tolist())))
+        return [None if count < 0 else count for count in self._pieces.counts(codes, bounds).tolist()]
 
     def counts(self, texts: Sequence[str]) -> list[int | None]:
-        """Tokens per text; None for a text holding a character that the regex classes differently."""
+        """Tokens per text; None for a text holding a character the tokenizer classes differently."""
         counts: list[int | None] = []
         for run in _runs(texts):
             counts += self._run_counts(run)
-            self._words.trim()
-            self._pieces.trim()
         return counts
 
     def count(self, text: str) -> int | None:
-        """Tokens in `text`; None when it holds a character that the regex classes differently."""
+        """Tokens in `text`; None when it holds a character the tokenizer classes differently."""
         return self.counts([text])[0]
 
 
@@ -418,14 +325,9 @@ def _split_counter(spec: str) -> _SplitCounter | None:
     if digits_first is None or byte_pairs is None:
         log.debug("tokenizer %s: texts are encoded whole", spec)
         return None
-    try:
-        import regex
-    except ImportError:
-        log.info("tokenizer %s: texts are encoded whole (counting by pre-tokens needs the `regex` package)", spec)
-        return None
-    counter = _SplitCounter(tokenizer, regex.compile(_DIGITS_GPT2_SPLIT if digits_first else _GPT2_SPLIT), byte_pairs)
+    counter = _SplitCounter(tokenizer, digits_first, byte_pairs)
     if not counter.agreed.issuperset(map(chr, range(128))):
-        log.warning("tokenizer %s: the Python split differs from the tokenizer's on ASCII; texts are encoded whole",
+        log.warning("tokenizer %s: the compiled split differs from the tokenizer's on ASCII; texts are encoded whole",
                     spec)
         return None
     return counter

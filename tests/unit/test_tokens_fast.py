@@ -1,14 +1,24 @@
-"""`count_tokens` counts by pre-tokens split in Python (tiers/tokens.py); every count must equal the
-length of the tokenizer's own encoding of the whole text, on real web text and on strings made to hit
-the places where the Python split could go wrong."""
+"""`count_tokens` counts by pre-tokens split in compiled code (tiers/tokens.py, tiers/pretokens.py); every
+count must equal the length of the tokenizer's own encoding of the whole text, on real web text and on
+strings made to hit the places where the split could go wrong; and the split must equal the GPT-2 regex
+run by the `regex` module."""
 from __future__ import annotations
 
 import random
 
 import pytest
 
-from tiers import tokens
-from tiers.tokens import DEFAULT_TOKENIZER, count_tokens, load_tokenizer
+from tiers import pretokens, tokens
+from tiers.tokens import DEFAULT_TOKENIZER, count_tokens, load_tokenizer, unicode_class
+
+# The reference definitions of the split: `tokenizers`' ByteLevel regex with \s as the White_Space property
+# (tokens._SPACE), alone and behind Digits(individual_digits=True) as one regex (a number character is a
+# piece of its own, and the lookahead of white space stops at one).
+SPACE = tokens._SPACE
+GPT2_SPLIT = (rf"'(?:s|t|re|ve|m|ll|d)| ?\p{{L}}+| ?\p{{N}}+| ?[^{SPACE}\p{{L}}\p{{N}}]+"
+              rf"|[{SPACE}]+(?![^{SPACE}])|[{SPACE}]+")
+DIGITS_GPT2_SPLIT = (rf"'(?:s|t|re|ve|m|ll|d)| ?\p{{L}}+|\p{{N}}| ?[^{SPACE}\p{{L}}\p{{N}}]+"
+                     rf"|[{SPACE}]+(?![^{SPACE}\p{{N}}])|[{SPACE}]+")
 
 WHITESPACE = ["\t", "\n", "\v", "\f", "\r", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0", "\u1680",
               *map(chr, range(0x2000, 0x200B)), "\u2028", "\u2029", "\u202f", "\u205f", "\u3000",
@@ -89,47 +99,51 @@ def test_every_character_in_context(tokenizer, counter):
     assert count_tokens(texts) == encoded(tokenizer, texts)
 
 
+def e_not_a_letter(char: str) -> int:
+    return pretokens.OTHER if char == "é" else unicode_class(char)
+
+
 def test_disagreeing_characters_are_found(tokenizer, counter):
-    """The check compares the regex with the tokenizer's own pre-tokenizer, character by character."""
-    regex = pytest.importorskip("regex")
-    no_digit_split = tokens._SplitCounter(tokenizer, regex.compile(tokens._GPT2_SPLIT), counter._byte_pairs)
+    """The check compares the compiled split with the tokenizer's own pre-tokenizer, character by character."""
+    no_digit_split = tokens._SplitCounter(tokenizer, False, counter._pieces.byte_pairs)
     assert set("0123456789") <= no_digit_split.disagreed
     assert no_digit_split.count("x²") is None and "²" in no_digit_split.disagreed
 
-    e_not_a_letter = tokens._DIGITS_GPT2_SPLIT.replace(r"\p{L}", r"[\p{L}--[é]]")
-    counter = tokens._SplitCounter(tokenizer, regex.compile(e_not_a_letter, regex.V1), counter._byte_pairs)
+    counter = tokens._SplitCounter(tokenizer, True, counter._pieces.byte_pairs, classify=e_not_a_letter)
     assert not counter.disagreed
     assert counter.count("naïve") is not None and counter.count("café") is None
     assert counter.disagreed == {"é"} and "ï" in counter.agreed
 
 
-def test_small_caches(tokenizer, counter, monkeypatch):
-    monkeypatch.setattr(tokens, "_CACHE_SIZE", 16)
-    texts = adversarial(300, seed=11)
-    assert count_tokens(texts) == encoded(tokenizer, texts)
-    assert 0 < len(counter._words) <= 16 and 0 < len(counter._pieces) <= 16
-
-
-def test_new_words_counted_together_with_small_caches(tokenizer, counter, monkeypatch):
-    """New words split all at once (however few), texts in several runs, and caches that overflow within a
-    call: both with nothing known and with the known words of the call kept beside new ones."""
+@pytest.mark.parametrize("digits_first", [True, False])
+def test_the_compiled_split_is_the_gpt2_regex(counter, digits_first):
+    """Every character classed by `unicode_class` (no tokenizer involved), split in compiled code."""
     regex = pytest.importorskip("regex")
-    monkeypatch.setattr(tokens, "_CACHE_SIZE", 64)
-    monkeypatch.setattr(tokens, "_JOINED_WORDS", 1)
+    split = regex.compile(DIGITS_GPT2_SPLIT if digits_first else GPT2_SPLIT).findall
+    pieces = pretokens.PreTokenCounts(counter._pieces.byte_pairs, digits_first, capacity=64)
+    texts = adversarial(2000, seed=13)
+    for char in set("".join(texts)):
+        pieces.classes[ord(char)] = unicode_class(char)
+    for text in texts:
+        ends = pieces.piece_ends(pretokens.code_points([text])[0]).tolist()
+        assert [text[start:end] for start, end in zip([0, *ends], ends)] == split(text), text
+
+
+def test_small_caches(tokenizer, counter, monkeypatch):
+    """Caches that fill within a call, texts in several runs: pre-tokens not kept are counted each time."""
+    monkeypatch.setattr(tokens, "_CACHE_SIZE", 16)
     monkeypatch.setattr(tokens, "_RUN_CHARS", 2000)
-    small = tokens._SplitCounter(tokenizer, regex.compile(tokens._DIGITS_GPT2_SPLIT), counter._byte_pairs)
+    small = tokens._SplitCounter(tokenizer, True, counter._pieces.byte_pairs)
     first, second = adversarial(400, seed=5), adversarial(400, seed=6)
-    edges = ["abc", "   ", "x  ", "\n\nfoo bar  ", "foo", " foo", "foo ", "'s", "12", " 12 "]
-    for texts in (first, edges * 3, first[:200] + second, second):
+    repeated = ["abc", "   ", "x  ", "\n\nfoo bar  ", "foo", " foo", "foo ", "'s", "12", " 12 "] * 3
+    for texts in (first, repeated, first[:200] + second, second, ["a" * 100 + " b" * 40]):
         assert small.counts(texts) == encoded(tokenizer, texts)
-        assert 0 < len(small._words) <= 64 and 0 < len(small._pieces) <= 64
+        assert len(small._pieces) <= 16
 
 
 def test_disagreeing_words_among_new_ones(tokenizer, counter):
     """A call's texts holding a disagreeing character are left to be encoded whole; the others count alike."""
-    regex = pytest.importorskip("regex")
-    e_not_a_letter = tokens._DIGITS_GPT2_SPLIT.replace(r"\p{L}", r"[\p{L}--[é]]")
-    counter = tokens._SplitCounter(tokenizer, regex.compile(e_not_a_letter, regex.V1), counter._byte_pairs)
+    counter = tokens._SplitCounter(tokenizer, True, counter._pieces.byte_pairs, classify=e_not_a_letter)
     texts = [*adversarial(300, seed=9), "un café noir", "naïve café", "naïve", "é", " é", "café"]
     assert sum("é" in text for text in texts) > 10
     counts = counter.counts(texts)
@@ -146,7 +160,7 @@ def test_compiled_byte_pair_counts_equal_the_model_on_every_byte_and_real_pieces
     from tiers.bpe import BytePairCounts
 
     byte_pairs = BytePairCounts.of(json.loads(tokenizer.to_str())["model"], tokens._BYTE_LEVEL_CHARS)
-    split = tokens._split_counter(tokens.DEFAULT_TOKENIZER)._split.findall
+    split = tokens._split_counter(tokens.DEFAULT_TOKENIZER).pieces
     pieces = sorted({piece for text in [*dolma_texts()[:200], *adversarial(300, seed=4)] if text for piece in split(text)})
     pieces += [bytes([b]).decode("latin-1") for b in range(256)] + ["a\x04b", "\x00", " \x1f\x1f", "a" * 300]
     def model_count(piece: str) -> int:
@@ -186,7 +200,7 @@ def test_gpt2_split_without_digits(tokenizer, tmp_path):
     assert tokens._split_counter(spec) is not None
     texts = adversarial(1500, seed=3)
     assert count_tokens(texts, spec) == encoded(variant, texts)
-    assert tokens._split_counter(spec)._split.findall("ab12 34") == ["ab", "12", " 34"]
+    assert tokens._split_counter(spec).pieces("ab12 34") == ["ab", "12", " 34"]
 
 
 def test_other_shapes_are_encoded_whole(tokenizer, tmp_path):
