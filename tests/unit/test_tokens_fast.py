@@ -60,7 +60,6 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def counter(tokenizer):
-    pytest.importorskip("regex", reason="counting by pre-tokens needs the `regex` package")
     found = tokens._split_counter(DEFAULT_TOKENIZER)
     assert found is not None, "the default tokenizer must be counted by pre-tokens"
     return found
@@ -118,7 +117,8 @@ def test_disagreeing_characters_are_found(tokenizer, counter):
 @pytest.mark.parametrize("digits_first", [True, False])
 def test_the_compiled_split_is_the_gpt2_regex(counter, digits_first):
     """Every character classed by `unicode_class` (no tokenizer involved), split in compiled code."""
-    regex = pytest.importorskip("regex")
+    import regex
+
     split = regex.compile(DIGITS_GPT2_SPLIT if digits_first else GPT2_SPLIT).findall
     pieces = pretokens.PreTokenCounts(counter._pieces.byte_pairs, digits_first, capacity=64)
     texts = adversarial(2000, seed=13)
