@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import re
+import threading
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
@@ -229,6 +230,7 @@ class _SplitCounter:
         self._tokenizer = tokenizer
         self._classify = classify
         self._pieces = pretokens.PreTokenCounts(byte_pairs, digits_first, _CACHE_SIZE)
+        self._lock = threading.Lock()  # the compiled loops release the GIL and write the shared cache
         self._check([chr(code) for code in range(128)])
 
     def _chars(self, *classes: int) -> set[str]:
@@ -283,8 +285,9 @@ class _SplitCounter:
     def counts(self, texts: Sequence[str]) -> list[int | None]:
         """Tokens per text; None for a text holding a character the tokenizer classes differently."""
         counts: list[int | None] = []
-        for run in _runs(texts):
-            counts += self._run_counts(run)
+        with self._lock:
+            for run in _runs(texts):
+                counts += self._run_counts(run)
         return counts
 
     def count(self, text: str) -> int | None:

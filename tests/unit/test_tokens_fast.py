@@ -263,3 +263,13 @@ def test_counting_tables_are_cached_and_a_damaged_entry_is_rebuilt(tokenizer, tm
         if round_ == 1:
             saved[0].write_bytes(b"not an npz")
     tokens._split_counter.cache_clear()
+
+
+def test_threads_share_one_counter(tokenizer, counter):
+    """The compiled loops release the GIL; calls from several threads must still count alike."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [adversarial(400, seed=seed) for seed in range(20, 28)]
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(count_tokens, batches))
+    assert found == [encoded(tokenizer, texts) for texts in batches]
