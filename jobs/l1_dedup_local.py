@@ -44,16 +44,17 @@ def load_reference(references: list[str], hashes: list[str | None], keys: np.nda
     by_hash = small.filter(pc.is_in(small["text_hash"], value_set=pa.array(sorted({h for h in hashes if h is not None}), pa.string())))
     touching: list[str] = []
     if keys is not None and len(keys):
-        wanted = {(band, key) for band, column in enumerate(keys.T) for key in column.tolist()}
         lists = small["keys"].combine_chunks()
-        flat = pc.list_flatten(lists)
-        hits = np.flatnonzero(pc.is_in(flat, value_set=pa.array(sorted({k for _, k in wanted}), pa.int64())).to_numpy(zero_copy_only=False))
-        parents = pc.list_parent_indices(lists).to_numpy()[hits]
+        parents = pc.list_parent_indices(lists).to_numpy()
         offsets = lists.offsets.to_numpy()
-        ids = small["doc_id"].combine_chunks()
-        flat_values = flat.to_numpy()
-        touching = sorted({ids[int(row)].as_py() for row, position in zip(parents, hits)
-                           if (int(position - offsets[row]), int(flat_values[position])) in wanted})
+        bands = np.arange(len(parents)) - (offsets[parents] - offsets[0])  # each key's place in its list
+        values = pc.list_flatten(lists).to_numpy()
+        shared = np.zeros(len(values), dtype=bool)
+        for band in range(keys.shape[1]):
+            in_band = np.flatnonzero(bands == band)
+            shared[in_band] = np.isin(values[in_band], keys[:, band])
+        rows = np.unique(parents[shared])
+        touching = sorted(set(small["doc_id"].take(pa.array(rows, pa.int64())).to_pylist()))
     wanted_ids = pa.array(touching, pa.string())
     sketched = read_files(files, keep=lambda table: pc.is_in(table["doc_id"], value_set=wanted_ids)) if touching \
         else INDEX_SCHEMA.empty_table()
