@@ -246,19 +246,21 @@ class _SplitCounter:
         """Characters whose texts are encoded whole."""
         return self._chars(pretokens.REFUSED)
 
+    def _spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each pre-token of `text`, every character of which has a class."""
+        ends = self._pieces.piece_ends(pretokens.code_points([text])[0]).tolist()
+        return list(zip([0, *ends], ends))
+
     def pieces(self, text: str) -> list[str]:
         """The pre-tokens of `text`, every character of which has been checked."""
-        codes, _ = pretokens.code_points([text])
-        ends = self._pieces.piece_ends(codes).tolist()
-        return [text[start:end] for start, end in zip([0, *ends], ends)]
+        return [text[start:end] for start, end in self._spans(text)]
 
     def _same_split(self, text: str) -> bool:
         try:
             theirs = [span for _, span in self._tokenizer.pre_tokenizer.pre_tokenize_str(text)]
         except UnicodeEncodeError:  # a lone surrogate: left to encode_batch to refuse
             return False
-        ends = self._pieces.piece_ends(pretokens.code_points([text])[0]).tolist()
-        return theirs == list(zip([0, *ends], ends))
+        return theirs == self._spans(text)
 
     def _check(self, chars: list[str]) -> None:
         """Classes new characters, then keeps each class only where a probe of the character splits as the
