@@ -15,6 +15,7 @@
     BENCH_TMP=/tmp .venv/bin/python bench/allocation.py --skip-tokens --rows 250000 1000000 2000000 \
         --memory-limit none 256MB
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,10 +51,16 @@ def tokenizer_alone(texts: list[str]) -> dict:
 
     count_tokens(texts[:100])
     start_cpu, start = time.process_time(), time.perf_counter()
-    counts = [n for i in range(0, len(texts), 1024) for n in count_tokens(texts[i:i + 1024])]
+    counts = [n for i in range(0, len(texts), 1024) for n in count_tokens(texts[i : i + 1024])]
     cpu, wall = time.process_time() - start_cpu, time.perf_counter() - start
-    return {"docs": len(texts), "tokens": sum(counts), "cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
-            "docs_per_cpu_s": round(len(texts) / cpu), "tokens_per_cpu_s": round(sum(counts) / cpu)}
+    return {
+        "docs": len(texts),
+        "tokens": sum(counts),
+        "cpu_s": round(cpu, 2),
+        "wall_s": round(wall, 2),
+        "docs_per_cpu_s": round(len(texts) / cpu),
+        "tokens_per_cpu_s": round(sum(counts) / cpu),
+    }
 
 
 def in_spark(texts: list[str], cores: int) -> dict:
@@ -63,18 +70,25 @@ def in_spark(texts: list[str], cores: int) -> dict:
     from jobs.tokens import with_token_counts
     from tiers.config import SparkConfig
 
-    spark = get_spark(SparkConfig(master=f"local[{cores}]", app_name="bench-tokens",
-                                  conf={"spark.sql.shuffle.partitions": str(cores)}))
+    spark = get_spark(
+        SparkConfig(
+            master=f"local[{cores}]", app_name="bench-tokens", conf={"spark.sql.shuffle.partitions": str(cores)}
+        )
+    )
     with tempfile.TemporaryDirectory() as folder:
         path = f"{folder}/texts.parquet"
         import pyarrow.parquet as pq
 
-        pq.write_table(pa.table({"doc_id": [str(i) for i in range(len(texts))], "text": texts}), path, row_group_size=2048)
+        pq.write_table(
+            pa.table({"doc_id": [str(i) for i in range(len(texts))], "text": texts}), path, row_group_size=2048
+        )
         frame = spark.read.parquet(path).repartition(cores * 4).cache()
         frame.count()
         results = {}
-        for name, job in (("identity", lambda f: f.mapInArrow(lambda it: it, f.schema)),
-                          ("count", lambda f: with_token_counts(f))):
+        for name, job in (
+            ("identity", lambda f: f.mapInArrow(lambda it: it, f.schema)),
+            ("count", lambda f: with_token_counts(f)),
+        ):
             job(frame).select(F.lit(1)).write.format("noop").mode("overwrite").save()  # warm the Python workers
             start = time.perf_counter()
             out = job(frame)
@@ -84,8 +98,11 @@ def in_spark(texts: list[str], cores: int) -> dict:
                 out.write.format("noop").mode("overwrite").save()
                 total = None
             wall = time.perf_counter() - start
-            results[name] = {"wall_s": round(wall, 2), "docs_per_s_per_core": round(len(texts) / (wall * cores)),
-                             "tokens": total}
+            results[name] = {
+                "wall_s": round(wall, 2),
+                "docs_per_s_per_core": round(len(texts) / (wall * cores)),
+                "tokens": total,
+            }
     spark.stop()
     return results
 
@@ -112,29 +129,52 @@ def build_synthetic_root(root: str, rows: int, seed: int = 0) -> None:
             tokens = local.integers(50, 2000, size=n)
             scores = local.random(n)
             keep = scores >= 0.7 if selected_only else np.ones(n, dtype=bool)
-            columns = {"doc_id": ids[keep], "text": texts[keep], "url": np.char.add("https://example.org/", ids[keep]),
-                       "crawl": np.where(local.random(n) < 0.5, "CC-MAIN-2024-10", "CC-MAIN-2024-18")[keep],
-                       "n_tokens": tokens[keep]}
+            columns = {
+                "doc_id": ids[keep],
+                "text": texts[keep],
+                "url": np.char.add("https://example.org/", ids[keep]),
+                "crawl": np.where(local.random(n) < 0.5, "CC-MAIN-2024-10", "CC-MAIN-2024-18")[keep],
+                "n_tokens": tokens[keep],
+            }
             if selected_only:
                 columns.update(model_lang="en", model_hash="synthetic", quality_score=scores[keep])
-            table = pa.table({k: (v if isinstance(v, np.ndarray) else [v] * int(keep.sum())) for k, v in columns.items()})
+            table = pa.table(
+                {k: (v if isinstance(v, np.ndarray) else [v] * int(keep.sum())) for k, v in columns.items()}
+            )
             yield table.append_column("run_id", pa.array([run_id] * table.num_rows))
 
     def score_chunks():
         for table in l1_chunks(False, "scorerun"):
-            local_scores = np.random.default_rng(seed + int(table.column("doc_id")[0].as_py()[1:])).random(table.num_rows)
-            yield pa.table({"doc_id": table.column("doc_id"), "lang": ["en"] * table.num_rows,
-                            "model_lang": ["en"] * table.num_rows, "model_hash": ["synthetic"] * table.num_rows,
-                            "quality_score": local_scores, "run_id": ["scorerun"] * table.num_rows})
+            local_scores = np.random.default_rng(seed + int(table.column("doc_id")[0].as_py()[1:])).random(
+                table.num_rows
+            )
+            yield pa.table(
+                {
+                    "doc_id": table.column("doc_id"),
+                    "lang": ["en"] * table.num_rows,
+                    "model_lang": ["en"] * table.num_rows,
+                    "model_hash": ["synthetic"] * table.num_rows,
+                    "quality_score": local_scores,
+                    "run_id": ["scorerun"] * table.num_rows,
+                }
+            )
 
     commit(catalog, "l1_dedup", "L1", "L1", l1_chunks(False, "l1run"), "l1run")
     commit(catalog, "l2_score", "l2_scores", None, score_chunks(), "scorerun", ["l1run"])
     commit(catalog, "l2_select", "L2", "L2", l1_chunks(True, "l2run"), "l2run", ["l1run", "scorerun"])
     n3 = rows // 20
-    l3 = pa.table({"doc_id": [f"r{i:09d}" for i in range(n3)], "parent_id": [f"d{i * 20:09d}" for i in range(n3)],
-                   "task": ["textbook"] * n3, "model": ["SmolLM2-135M-Instruct"] * n3, "prompt_version": ["rewrite_v1"] * n3,
-                   "text": [f"rewritten text {i}" for i in range(n3)], "n_tokens": rng.integers(100, 1500, size=n3),
-                   "run_id": ["l3run"] * n3})
+    l3 = pa.table(
+        {
+            "doc_id": [f"r{i:09d}" for i in range(n3)],
+            "parent_id": [f"d{i * 20:09d}" for i in range(n3)],
+            "task": ["textbook"] * n3,
+            "model": ["SmolLM2-135M-Instruct"] * n3,
+            "prompt_version": ["rewrite_v1"] * n3,
+            "text": [f"rewritten text {i}" for i in range(n3)],
+            "n_tokens": rng.integers(100, 1500, size=n3),
+            "run_id": ["l3run"] * n3,
+        }
+    )
     commit(catalog, "l2_to_l3", "L3", "L3", [l3], "l3run", ["l2run"])
 
 
@@ -173,11 +213,22 @@ def allocate_and_export(root: str, out: str, queue, memory_limit: str | None = N
     start = time.perf_counter()
     exported = export_stage(root, "pretrain", out, "parquet", shard_rows=shard_rows, memory_limit=memory_limit)
     export_s = time.perf_counter() - start
-    queue.put({"allocate_s": round(allocate_s, 1), "export_s": round(export_s, 1), "allocated_documents": result.documents,
-               "allocated_tokens": result.tokens, "manifest_hash": result.manifest_hash[:16], "export_rows": exported.rows,
-               "export_shards": len(exported.shards), "peak_rss_before_mb": base, "peak_rss_allocate_mb": after_allocate,
-               # the export's own peak when the kernel lets the process reset VmHWM, else the process's peak so far
-               "peak_rss_export_mb": peak_rss_mb(), "export_peak_is_its_own": export_alone})
+    queue.put(
+        {
+            "allocate_s": round(allocate_s, 1),
+            "export_s": round(export_s, 1),
+            "allocated_documents": result.documents,
+            "allocated_tokens": result.tokens,
+            "manifest_hash": result.manifest_hash[:16],
+            "export_rows": exported.rows,
+            "export_shards": len(exported.shards),
+            "peak_rss_before_mb": base,
+            "peak_rss_allocate_mb": after_allocate,
+            # the export's own peak when the kernel lets the process reset VmHWM, else the process's peak so far
+            "peak_rss_export_mb": peak_rss_mb(),
+            "export_peak_is_its_own": export_alone,
+        }
+    )
 
 
 def scale_run(rows: int, memory_limit: str | None = None, shard_rows: int = 100_000) -> dict:
@@ -189,8 +240,9 @@ def scale_run(rows: int, memory_limit: str | None = None, shard_rows: int = 100_
         builder.join()
         build_s = time.perf_counter() - start
         queue = spawn.Queue()
-        worker = spawn.Process(target=allocate_and_export, args=(f"{folder}/root", f"{folder}/out", queue, memory_limit,
-                                                                          shard_rows))
+        worker = spawn.Process(
+            target=allocate_and_export, args=(f"{folder}/root", f"{folder}/out", queue, memory_limit, shard_rows)
+        )
         worker.start()
         result = queue.get()
         worker.join()
@@ -203,8 +255,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[250_000, 1_000_000], help="synthetic L1 sizes")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--skip-tokens", action="store_true")
-    parser.add_argument("--memory-limit", nargs="+", default=[None], help="DuckDB memory caps to compare, e.g. none 256MB")
-    parser.add_argument("--shard-rows", type=int, default=100_000, help="rows per exported shard (tiers export's default)")
+    parser.add_argument(
+        "--memory-limit", nargs="+", default=[None], help="DuckDB memory caps to compare, e.g. none 256MB"
+    )
+    parser.add_argument(
+        "--shard-rows", type=int, default=100_000, help="rows per exported shard (tiers export's default)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     report = {}
@@ -212,8 +268,9 @@ def main() -> None:
         texts = sample_texts(args.docs)
         report["tokenizer_alone"] = tokenizer_alone(texts)
         report["spark"] = in_spark(texts, args.cores)
-        report["spark_vs_alone"] = round(report["spark"]["count"]["docs_per_s_per_core"]
-                                         / report["tokenizer_alone"]["docs_per_cpu_s"], 2)
+        report["spark_vs_alone"] = round(
+            report["spark"]["count"]["docs_per_s_per_core"] / report["tokenizer_alone"]["docs_per_cpu_s"], 2
+        )
     limits = [None if limit in (None, "none") else limit for limit in args.memory_limit]
     report["allocation"] = []
     for limit in limits:

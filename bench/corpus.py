@@ -12,6 +12,7 @@ about 7,000 documents per unit of SCALE, many copies per original, chains of edi
 Jaccard 0.7 to 0.8 and distractors just below it, multilingual (the real texts are ~20 languages).
 Run: python -m bench.corpus --dense 1 --out /tmp/tiers-bench/dense-1x.jsonl.gz
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,9 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 def real_texts(shared: Path) -> list[str]:
     texts = []
-    for path in sorted((shared / "dolma-test-samples").glob("*.gz")) + [shared / "resiliparse-cc-warc" / "warcfile.warc.gz"]:
+    for path in sorted((shared / "dolma-test-samples").glob("*.gz")) + [
+        shared / "resiliparse-cc-warc" / "warcfile.warc.gz"
+    ]:
         fmt = "warc" if ".warc" in path.name else "jsonl"
         texts += [o.row["text"] for o in read_file(str(path), fmt, ReaderOptions(), FileStats()) if o.kind == "l0"]
     gold = json.loads((shared / "scrapinghub-article-extraction" / "ground-truth.json").read_text())
@@ -64,7 +67,9 @@ def build(n_docs: int, dup_share: float, gold_jaccard: float, seed: int) -> list
         source = docs[rng.randrange(n_unique)]
         copy = edit(source["text"], rng.choice([0.0, 0.01, 0.02, 0.05, 0.1, 0.3]), rng)
         similar = jaccard(set(shingles(copy, 5)), set(shingles(source["text"], 5))) >= gold_jaccard
-        docs.append({"id": f"c{len(docs):07d}", "text": copy, "cluster": source["cluster"] if similar else f"c{len(docs):07d}"})
+        docs.append(
+            {"id": f"c{len(docs):07d}", "text": copy, "cluster": source["cluster"] if similar else f"c{len(docs):07d}"}
+        )
     rng.shuffle(docs)
     return docs
 
@@ -147,7 +152,9 @@ def build_dense(scale: int, seed: int, gold_jaccard: float = 0.7) -> list[dict]:
             copy_set = shingle_set(copy)
             doc_id = f"c{index:07d}_{len(family):03d}"
             similar = set_jaccard(copy_set, parent["_set"]) >= gold_jaccard
-            family.append({"id": doc_id, "text": copy, "cluster": parent["cluster"] if similar else doc_id, "_set": copy_set})
+            family.append(
+                {"id": doc_id, "text": copy, "cluster": parent["cluster"] if similar else doc_id, "_set": copy_set}
+            )
         docs += family
     for doc in docs:
         del doc["_set"]
@@ -161,8 +168,13 @@ def main() -> None:
     parser.add_argument("--dup-share", type=float, default=0.2)
     parser.add_argument("--gold-jaccard", type=float, default=0.7)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dense", type=int, default=0, metavar="SCALE",
-                        help="build the dense near-duplicate corpus at this scale (1: about 7,000 documents)")
+    parser.add_argument(
+        "--dense",
+        type=int,
+        default=0,
+        metavar="SCALE",
+        help="build the dense near-duplicate corpus at this scale (1: about 7,000 documents)",
+    )
     parser.add_argument("--out", default="/tmp/tiers-bench/corpus.jsonl.gz")
     args = parser.parse_args()
     if args.dense:
@@ -176,8 +188,10 @@ def main() -> None:
             handle.write(json.dumps(doc, ensure_ascii=False) + "\n")
     size = sum(len(d["text"].encode()) for d in docs)
     clusters = len({d["cluster"] for d in docs})
-    print(f"wrote {len(docs)} documents ({size / 1e6:.1f} MB of text, {clusters} gold clusters, "
-          f"{len(docs) - clusters} gold removals) to {out}")
+    print(
+        f"wrote {len(docs)} documents ({size / 1e6:.1f} MB of text, {clusters} gold clusters, "
+        f"{len(docs) - clusters} gold removals) to {out}"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ then datatrove's 4-stage MinHash (5-grams, 14 buckets x 8 hashes), one task, one
 `--minhash-only` skips the filters (for the dedup F1 against gold clusters).
 Prints the ids datatrove removed as duplicates to --removed. Called by bench/l0_to_l1.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,7 +16,12 @@ import tempfile
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.dedup import MinhashDedupBuckets, MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature
 from datatrove.pipeline.dedup.minhash import MinhashConfig
-from datatrove.pipeline.filters import C4QualityFilter, FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
+from datatrove.pipeline.filters import (
+    C4QualityFilter,
+    FineWebQualityFilter,
+    GopherQualityFilter,
+    GopherRepetitionFilter,
+)
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils.hashing import HashConfig
@@ -32,18 +38,30 @@ def main() -> None:
     folder, name = os.path.split(args.input)
     config = MinhashConfig(hash_config=HashConfig(precision=64), num_buckets=14, hashes_per_bucket=8, n_grams=5)
     reader = JsonlReader(folder, glob_pattern=name, limit=args.limit, id_key="id")
-    filters = [] if args.minhash_only else [
-        GopherRepetitionFilter(), GopherQualityFilter(), C4QualityFilter(filter_no_terminal_punct=False), FineWebQualityFilter(),
-    ]
+    filters = (
+        []
+        if args.minhash_only
+        else [
+            GopherRepetitionFilter(),
+            GopherQualityFilter(),
+            C4QualityFilter(filter_no_terminal_punct=False),
+            FineWebQualityFilter(),
+        ]
+    )
     stages = [
         [reader, *filters, JsonlWriter(f"{work}/filtered"), MinhashDedupSignature(f"{work}/sigs", config=config)],
         [MinhashDedupBuckets(f"{work}/sigs", f"{work}/buckets", config=config)],
         [MinhashDedupCluster(f"{work}/buckets", f"{work}/remove_ids", config=config)],
-        [JsonlReader(f"{work}/filtered"), MinhashDedupFilter(f"{work}/remove_ids", exclusion_writer=JsonlWriter(f"{work}/removed"))],
+        [
+            JsonlReader(f"{work}/filtered"),
+            MinhashDedupFilter(f"{work}/remove_ids", exclusion_writer=JsonlWriter(f"{work}/removed")),
+        ],
     ]
     for index, pipeline in enumerate(stages):
         tasks = config.num_buckets if index == 1 else 1
-        LocalPipelineExecutor(pipeline, tasks=tasks, workers=1, logging_dir=f"{work}/logs{index}", skip_completed=False).run()
+        LocalPipelineExecutor(
+            pipeline, tasks=tasks, workers=1, logging_dir=f"{work}/logs{index}", skip_completed=False
+        ).run()
     removed = []
     import gzip
     import glob

@@ -6,6 +6,7 @@ included); outside such a cgroup the machine's busy time is used. Stages are cum
 recomputes the ones before it unless they are persisted), so each line also prints the increment.
 Run: ../shared/tools/cpusec.sh .venv/bin/python -m bench.dedup_profile --corpus /tmp/tiers-bench/dense-1x.jsonl.gz
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jobs.dedup import (candidate_edges, connected_components, exact_duplicates, near_duplicates, sketch_frame, text_hashes,
-                        verified_edges)
+from jobs.dedup import (
+    candidate_edges,
+    connected_components,
+    exact_duplicates,
+    near_duplicates,
+    sketch_frame,
+    text_hashes,
+    verified_edges,
+)
 from jobs.spark import get_spark
 from tiers.config import MinHashConfig, SparkConfig
 
@@ -68,8 +76,16 @@ def main() -> None:
         ("exact dedup", lambda: exact_duplicates(text_hashes(docs))),
         ("signatures", lambda: sketch_frame(docs, config)),
         ("candidate edges", lambda: candidate_edges(sketch_frame(docs, config))),
-        ("verified edges", lambda: verified_edges(sketch_frame(docs, config), candidate_edges(sketch_frame(docs, config)), config)),
-        ("connected components", lambda: connected_components(spark, verified_edges(sketch_frame(docs, config), candidate_edges(sketch_frame(docs, config)), config))),
+        (
+            "verified edges",
+            lambda: verified_edges(sketch_frame(docs, config), candidate_edges(sketch_frame(docs, config)), config),
+        ),
+        (
+            "connected components",
+            lambda: connected_components(
+                spark, verified_edges(sketch_frame(docs, config), candidate_edges(sketch_frame(docs, config)), config)
+            ),
+        ),
         ("near dedup drops", lambda: near_duplicates(spark, docs, config)),
     ]
     previous = 0.0

@@ -7,6 +7,7 @@ each document's candidates, keeps pairs whose estimated Jaccard reaches 0.7, joi
 union-find and removes every member of a cluster but the smallest id. Writes the removed ids as JSON.
 Run: /tmp/bench-venv/bin/python bench/dedup_rensa.py --input dense-1x.jsonl.gz --removed out.json
 """
+
 from __future__ import annotations
 
 import argparse

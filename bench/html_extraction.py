@@ -4,6 +4,7 @@ Prints token-level precision, recall and F1 against the gold article bodies (as 
 evaluate.py does) and pages per second, for each extractor, and the speed ratio.
 Run: python -m bench.html_extraction [--data ../shared/data/scrapinghub-article-extraction]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,9 @@ def trafilatura_extract(html: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[1].parent / "shared/data/scrapinghub-article-extraction"))
+    parser.add_argument(
+        "--data", default=str(Path(__file__).resolve().parents[1].parent / "shared/data/scrapinghub-article-extraction")
+    )
     args = parser.parse_args()
     root = Path(args.data)
     gold = json.loads((root / "ground-truth.json").read_text())

@@ -7,6 +7,7 @@ files in one process: warcio plus resiliparse extraction for WARC responses, WET
 gzip and json for JSONL.
 Run: python -m bench.ingest [--copies 20] [--engine local --engine spark]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,12 @@ from bench.l0_to_l1 import REPO
 from tiers.io.html import charset_from_content_type, decode_html, extract_main_text
 
 SHARED = REPO.parent / "shared" / "data"
-SOURCES = [*sorted((SHARED / "dolma-test-samples").glob("*.gz")), SHARED / "resiliparse-cc-warc" / "warcfile.warc.gz",
-           SHARED / "commoncrawl-whirlwind" / "whirlwind.warc.gz", SHARED / "commoncrawl-whirlwind" / "whirlwind.warc.wet.gz"]
+SOURCES = [
+    *sorted((SHARED / "dolma-test-samples").glob("*.gz")),
+    SHARED / "resiliparse-cc-warc" / "warcfile.warc.gz",
+    SHARED / "commoncrawl-whirlwind" / "whirlwind.warc.gz",
+    SHARED / "commoncrawl-whirlwind" / "whirlwind.warc.wet.gz",
+]
 
 
 def floor_loop(files: list[Path]) -> int:
@@ -56,7 +61,9 @@ def floor_loop(files: list[Path]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--copies", type=int, default=20)
-    parser.add_argument("--engine", action="append", choices=["local", "spark"], help="engines to measure (default: both)")
+    parser.add_argument(
+        "--engine", action="append", choices=["local", "spark"], help="engines to measure (default: both)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tiers-bench-ingest-"))
     files = []
@@ -71,18 +78,37 @@ def main() -> None:
     start = time.process_time()
     docs = floor_loop(files)
     floor_cpu = time.process_time() - start
-    print(f"floor (one process)  {docs} docs  {megabytes:.1f} MB  cpu {floor_cpu:6.1f}s  "
-          f"{docs / floor_cpu:7.1f} docs/s  {megabytes / floor_cpu:5.2f} MB/s per core")
+    print(
+        f"floor (one process)  {docs} docs  {megabytes:.1f} MB  cpu {floor_cpu:6.1f}s  "
+        f"{docs / floor_cpu:7.1f} docs/s  {megabytes / floor_cpu:5.2f} MB/s per core"
+    )
 
     for engine in args.engine or ["local", "spark"]:
-        command = [sys.executable, "-m", "cli", "ingest", "--input", str(work / "input"), "--root", str(work / f"root-{engine}"),
-                   "--set", "spark.master=local[2]", "--set", f"engine.kind={engine}"]
+        command = [
+            sys.executable,
+            "-m",
+            "cli",
+            "ingest",
+            "--input",
+            str(work / "input"),
+            "--root",
+            str(work / f"root-{engine}"),
+            "--set",
+            "spark.master=local[2]",
+            "--set",
+            f"engine.kind={engine}",
+        ]
         figures = cpusec(command)
         wall, cpu = figures["wall_s"], figures["cpu_s"]
-        print(f"tiers ingest ({engine:5s}) {docs} docs  wall {wall:6.1f}s  cpu {cpu:6.1f}s  "
-              f"{docs / cpu:7.1f} docs/s  {megabytes / cpu:5.2f} MB/s per core (CPU-seconds)")
-        print(f"ratio tiers {engine} / floor (per CPU-second) = {floor_cpu / cpu:.2f}x "
-              f"(goal 0.5x; CPU of the job's whole process tree, ../shared/tools/cpusec.sh {figures['method']})", flush=True)
+        print(
+            f"tiers ingest ({engine:5s}) {docs} docs  wall {wall:6.1f}s  cpu {cpu:6.1f}s  "
+            f"{docs / cpu:7.1f} docs/s  {megabytes / cpu:5.2f} MB/s per core (CPU-seconds)"
+        )
+        print(
+            f"ratio tiers {engine} / floor (per CPU-second) = {floor_cpu / cpu:.2f}x "
+            f"(goal 0.5x; CPU of the job's whole process tree, ../shared/tools/cpusec.sh {figures['method']})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

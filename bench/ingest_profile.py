@@ -4,6 +4,7 @@ CPU-seconds per step are summed over this process tree (driver, JVM, Python work
 Run on the input folder that bench/ingest.py builds, e.g.:
   python -m bench.ingest_profile /tmp/tiers-bench-ingest-XXXX/input
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,7 +71,9 @@ def main() -> None:
     listed = [(bytearray(os.fsencode(f.path)), f.format) for f in sorted(files, key=lambda f: -f.size)]
     frame = spark.sparkContext.parallelize(listed, numSlices=4).toDF("path binary, format string")
     options = config.ingest
-    parsed = frame.mapInArrow(lambda batches: ingest.ingest_files(batches, options, "profile"), spark_ddl(ingest.INGEST_ROWS))
+    parsed = frame.mapInArrow(
+        lambda batches: ingest.ingest_files(batches, options, "profile"), spark_ddl(ingest.INGEST_ROWS)
+    )
     print(f"{parsed.count()} rows")
     mark("read files, rows to the JVM (count)")
     rows = parsed.persist(StorageLevel.DISK_ONLY)
@@ -78,11 +81,14 @@ def main() -> None:
     mark("the same again, persisted DISK_ONLY")
     out = Path(tempfile.mkdtemp(prefix="tiers-ingest-profile-"))
     outcome = F.col(schemas.OUTCOME)
-    rows.filter(outcome == "l0").select(*schemas.L0.names).write \
-        .option("parquet.block.size", ingest.ROW_GROUP_BYTES).parquet(str(out / "L0"))
+    rows.filter(outcome == "l0").select(*schemas.L0.names).write.option(
+        "parquet.block.size", ingest.ROW_GROUP_BYTES
+    ).parquet(str(out / "L0"))
     mark("L0 write")
     rows.filter(outcome == "quarantine").select(*schemas.QUARANTINE.names).write.parquet(str(out / "quarantine"))
-    rows.filter(outcome == "manifest").select(*schemas.INGEST_MANIFEST.names).coalesce(1).write.parquet(str(out / "manifest"))
+    rows.filter(outcome == "manifest").select(*schemas.INGEST_MANIFEST.names).coalesce(1).write.parquet(
+        str(out / "manifest")
+    )
     rows.filter(outcome == "coverage").select(*COVERAGE.names).coalesce(1).write.parquet(str(out / "coverage"))
     mark("quarantine, manifest and coverage writes")
     rows.filter(outcome.isin("l0", "quarantine")).groupBy("file").count().collect()

@@ -8,6 +8,7 @@ Measures, on the corpus from bench/corpus.py:
 - keep-one removal F1 of the dedup stage alone (filters off) for both, against the gold clusters.
 Run: python -m bench.l0_to_l1 --corpus /tmp/tiers-bench/corpus.jsonl.gz --datatrove-python /tmp/benchenv/bin/python
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,12 +71,32 @@ def removal_f1(docs: list[dict], removed: set[str]) -> dict[str, float]:
     precision = tp / len(removed) if removed else 1.0
     recall = tp / expected if expected else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "gold_removals": expected, "removed": len(removed)}
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "gold_removals": expected,
+        "removed": len(removed),
+    }
 
 
 def run_tiers(corpus: Path, root: Path, extra: list[str]) -> tuple[float, float]:
-    command = [sys.executable, "-m", "cli", "run", "l0-to-l1", "--input", str(corpus), "--root", str(root),
-               "--set", "spark.master=local[2]", "--set", "ingest.id_field=id", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "cli",
+        "run",
+        "l0-to-l1",
+        "--input",
+        str(corpus),
+        "--root",
+        str(root),
+        "--set",
+        "spark.master=local[2]",
+        "--set",
+        "ingest.id_field=id",
+        *extra,
+    ]
     return timed(command, cwd=REPO)
 
 
@@ -107,8 +128,10 @@ def main() -> None:
 
     wall, cpu = run_tiers(work / "corpus.jsonl.gz", work / "full", [])
     ours_cpu = len(docs) / cpu
-    print(f"tiers full L0->L1   {len(docs)} docs  wall {wall:6.1f}s  cpu {cpu:6.1f}s  {ours_cpu:7.1f} docs per CPU-second"
-          f"  ({len(docs) / wall / 2:.1f} docs/s per core by wall time on 2 cores)")
+    print(
+        f"tiers full L0->L1   {len(docs)} docs  wall {wall:6.1f}s  cpu {cpu:6.1f}s  {ours_cpu:7.1f} docs per CPU-second"
+        f"  ({len(docs) / wall / 2:.1f} docs/s per core by wall time on 2 cores)"
+    )
     print_profile(work / "full")
     dedup_only = work / "dedup_only.yaml"
     dedup_only.write_text((REPO / "conf" / "pipeline.yaml").read_text().split("\nl1:")[0] + "\nl1:\n  steps: []\n")
@@ -124,12 +147,26 @@ def main() -> None:
     script = str(REPO / "bench" / "datatrove_l0_to_l1.py")
     wall, cpu = timed([args.datatrove_python, script, "--input", str(small), "--removed", str(work / "dt_full.json")])
     theirs_cpu = len(small_docs) / cpu
-    print(f"datatrove full      {len(small_docs)} docs  wall {wall:6.1f}s  cpu {cpu:6.1f}s  {theirs_cpu:7.1f} docs per CPU-second")
-    timed([args.datatrove_python, script, "--input", str(small), "--minhash-only", "--removed", str(work / "dt_dedup.json")])
+    print(
+        f"datatrove full      {len(small_docs)} docs  wall {wall:6.1f}s  cpu {cpu:6.1f}s  {theirs_cpu:7.1f} docs per CPU-second"
+    )
+    timed(
+        [
+            args.datatrove_python,
+            script,
+            "--input",
+            str(small),
+            "--minhash-only",
+            "--removed",
+            str(work / "dt_dedup.json"),
+        ]
+    )
     theirs_f1 = removal_f1(small_docs, set(json.loads((work / "dt_dedup.json").read_text())))
     print(f"datatrove dedup removal {theirs_f1}")
     run_tiers(small, work / "dedup_small", ["--config", str(dedup_only)])
-    print(f"tiers dedup removal on the same {len(small_docs)} docs {removal_f1(small_docs, tiers_removed(work / 'dedup_small', small_docs))}")
+    print(
+        f"tiers dedup removal on the same {len(small_docs)} docs {removal_f1(small_docs, tiers_removed(work / 'dedup_small', small_docs))}"
+    )
     print(f"ratio tiers / datatrove (docs per CPU-second) = {ours_cpu / theirs_cpu:.1f}x")
 
 

@@ -5,6 +5,7 @@ of this process), then the CLI runs as usual; the steps are printed with the imp
 What is left between the listed steps and the total is the CLI, the job skeleton and the catalog.
 Run: ../shared/tools/cpusec.sh .venv/bin/python -m bench.l0_to_l1_phases --input /tmp/tiers-bench/dense-1x.jsonl.gz --set 'l1.steps=[]'
 """
+
 from __future__ import annotations
 
 import time
@@ -59,7 +60,15 @@ def main() -> None:
         for name in names:
             timed(owner, name, seconds)
     with tempfile.TemporaryDirectory(prefix="tiers-phases-") as root:
-        command = ["run", "l0-to-l1", "--input", args.input, "--root", root, *(a for s in args.set for a in ("--set", s))]
+        command = [
+            "run",
+            "l0-to-l1",
+            "--input",
+            args.input,
+            "--root",
+            root,
+            *(a for s in args.set for a in ("--set", s)),
+        ]
         try:
             app(command)
         except SystemExit as exc:

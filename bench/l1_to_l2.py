@@ -7,6 +7,7 @@ list; each timed separately and together. tiers: `classifiers.preprocess` alone,
 is measured machine-wide. The model is trained with the paper's settings on the bootstrap seeds.
 Run: python -m bench.l1_to_l2 [--docs 20000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,7 +58,9 @@ def main() -> None:
 
     with gzip.open(negatives[0], "rt") as handle:
         neg = [json.loads(line)["text"] for line in handle]
-    trained = train_classifier(texts[:181], [t for t in neg if len(t) > 500], work / "model.bin", ClassifierTrainConfig(bucket=args.bucket))
+    trained = train_classifier(
+        texts[:181], [t for t in neg if len(t) > 500], work / "model.bin", ClassifierTrainConfig(bucket=args.bucket)
+    )
     model = QualityModel(trained.path)
 
     start = time.process_time()
@@ -74,7 +77,9 @@ def main() -> None:
     print(f"naive preprocessing   {n / naive_cpu:8.1f} docs per CPU-second")
     print(f"bare fastText predict {n / predict_cpu:8.1f} docs per CPU-second")
     print(f"naive pair            {n / (naive_cpu + predict_cpu):8.1f} docs per CPU-second  (baseline)")
-    print(f"tiers preprocessing   {n / ours_cpu:8.1f} docs per CPU-second  ({naive_cpu / ours_cpu:.1f}x the naive loop)")
+    print(
+        f"tiers preprocessing   {n / ours_cpu:8.1f} docs per CPU-second  ({naive_cpu / ours_cpu:.1f}x the naive loop)"
+    )
     print(f"tiers pair in-process {n / (ours_cpu + predict_cpu):8.1f} docs per CPU-second")
 
     from jobs.l1_to_l2 import SCORE_COLUMNS, score_partition
@@ -85,15 +90,21 @@ def main() -> None:
     (work / "l1").mkdir()
     table = pa.table({"doc_id": [f"d{i}" for i in range(n)], "lang": ["en"] * n, "text": texts})
     for part in range(2):
-        pq.write_table(table.slice(part * (n // 2), n // 2 if part == 0 else n - n // 2), work / "l1" / f"part-{part}.parquet")
+        pq.write_table(
+            table.slice(part * (n // 2), n // 2 if part == 0 else n - n // 2), work / "l1" / f"part-{part}.parquet"
+        )
     spark = get_spark(SparkConfig(master="local[2]"))
     models = {"en": ModelRef("en", trained.path, "builtin", trained.model_hash)}
     frame = spark.read.parquet(str(work / "l1"))
     frame.count()
     before, start = machine_cpu_seconds(), time.perf_counter()
-    frame.mapInArrow(lambda it: score_partition(it, models, None), spark_ddl(SCORE_COLUMNS)).write.parquet(str(work / "scores"))
+    frame.mapInArrow(lambda it: score_partition(it, models, None), spark_ddl(SCORE_COLUMNS)).write.parquet(
+        str(work / "scores")
+    )
     wall, cpu = time.perf_counter() - start, machine_cpu_seconds() - before
-    print(f"tiers Spark l2_score  {n / cpu:8.1f} docs per CPU-second (wall {wall:.1f}s on 2 cores, cpu {cpu:.1f}s, model load included)")
+    print(
+        f"tiers Spark l2_score  {n / cpu:8.1f} docs per CPU-second (wall {wall:.1f}s on 2 cores, cpu {cpu:.1f}s, model load included)"
+    )
     print(f"ratio Spark stage / naive pair = {(n / cpu) / (n / (naive_cpu + predict_cpu)):.2f}x")
 
 

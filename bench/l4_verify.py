@@ -24,6 +24,7 @@ facts have no judge here, so the gates alone decide them. `--llm` adds SmolLM2 (
 
 Run: python -m bench.l4_verify [--limit-articles N] [--llm]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,9 +48,13 @@ AUX = re.compile(r"\b(is|was|are|were|has|have|had|will|would|can|could|should|d
 NAME = re.compile(r"(?<=\w )((?:[A-Z][a-z]+(?: [A-Z][a-z]+){0,2}))(?=[ ,.])")
 NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?!\w)(?![.,]\d)")
 YEAR = re.compile(r"\b(19\d\d|20[0-3]\d)\b")
-CLAUSES = ["after a lengthy public consultation", "despite strong objections from regional farmers",
-           "according to an anonymous volunteer firefighter", "which later won a prestigious architecture award",
-           "following an unexpected snowstorm overnight"]
+CLAUSES = [
+    "after a lengthy public consultation",
+    "despite strong objections from regional farmers",
+    "according to an anonymous volunteer firefighter",
+    "which later won a prestigious architecture award",
+    "following an unexpected snowstorm overnight",
+]
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,12 @@ class Labelled:
 
 
 def _ok_sentence(s: str) -> bool:
-    return 8 <= len(s.split()) <= 40 and '"' not in s and "“" not in s and not re.match(r"(He|She|It|They|This|These|His|Her|Their)\b", s)
+    return (
+        8 <= len(s.split()) <= 40
+        and '"' not in s
+        and "“" not in s
+        and not re.match(r"(He|She|It|They|This|These|His|Her|Their)\b", s)
+    )
 
 
 def _other_in_passage(value: str, in_sentence: list[str], in_passage: list[str], key) -> str | None:
@@ -74,15 +84,22 @@ def _other_in_passage(value: str, in_sentence: list[str], in_passage: list[str],
 
 
 def _yes_no_question(sentence: str, aux: re.Match, negate: bool = False) -> str | None:
-    """"The bridge was designed by Bouch." -> "Was the bridge designed by Bouch?" (answer yes), or with
+    """ "The bridge was designed by Bouch." -> "Was the bridge designed by Bouch?" (answer yes), or with
     `negate` "Was the bridge not designed by Bouch?" (answer no); None when the sentence holds a
     negation already or the words before the auxiliary are not a plain subject of up to six words."""
     subject = sentence[: aux.start()].strip()
-    if (not subject or len(subject.split()) > 6 or re.search(r"[,;:()\"“”]", subject) or negation_count(sentence)
-            or re.search(r"\b(?:may|might|must|said|says|what|who|but|and|so)\b", subject, re.IGNORECASE)):
+    if (
+        not subject
+        or len(subject.split()) > 6
+        or re.search(r"[,;:()\"“”]", subject)
+        or negation_count(sentence)
+        or re.search(r"\b(?:may|might|must|said|says|what|who|but|and|so)\b", subject, re.IGNORECASE)
+    ):
         return None
     subject = subject[0].lower() + subject[1:] if subject.split()[0] in ("The", "A", "An", "There") else subject
-    return f"{aux.group(1).capitalize()} {subject}{' not' if negate else ''} {sentence[aux.end():].strip().rstrip('.!')}?"
+    return (
+        f"{aux.group(1).capitalize()} {subject}{' not' if negate else ''} {sentence[aux.end() :].strip().rstrip('.!')}?"
+    )
 
 
 def _exchange(sentence: str) -> str | None:
@@ -98,7 +115,12 @@ def _exchange(sentence: str) -> str | None:
 
 def build_items(limit_articles: int | None, seed: int = 0) -> list[Labelled]:
     rng = random.Random(seed)
-    articles = [v["articleBody"] for _, v in sorted(json.loads((SHARED / "scrapinghub-article-extraction" / "ground-truth.json").read_text()).items())]
+    articles = [
+        v["articleBody"]
+        for _, v in sorted(
+            json.loads((SHARED / "scrapinghub-article-extraction" / "ground-truth.json").read_text()).items()
+        )
+    ]
     articles = articles[:limit_articles] if limit_articles else articles
     all_names = sorted({m.group(1) for body in articles for m in NAME.finditer(body) if len(m.group(1).split()) >= 2})
     out: list[Labelled] = []
@@ -111,7 +133,14 @@ def build_items(limit_articles: int | None, seed: int = 0) -> list[Labelled]:
                 out.append(Labelled(fact, text, True, "true"))
                 aux = AUX.search(s)
                 if aux:
-                    out.append(Labelled(Candidate("fact", s[: aux.end()] + " not" + s[aux.end():], None, None, s), text, False, "negation"))
+                    out.append(
+                        Labelled(
+                            Candidate("fact", s[: aux.end()] + " not" + s[aux.end() :], None, None, s),
+                            text,
+                            False,
+                            "negation",
+                        )
+                    )
                     asked = _yes_no_question(s, aux)
                     if asked:
                         out.append(Labelled(Candidate("qa", asked, "yes", "yes_no", s), text, True, "true"))
@@ -119,49 +148,118 @@ def build_items(limit_articles: int | None, seed: int = 0) -> list[Labelled]:
                         negated = _yes_no_question(s, aux, negate=True)
                         out.append(Labelled(Candidate("qa", negated, "no", "yes_no", s), text, True, "true"))
                         out.append(Labelled(Candidate("qa", negated, "yes", "yes_no", s), text, False, "negation"))
-                clause = next((c for c in rng.sample(CLAUSES, len(CLAUSES)) if not set(content_words(c)) & set(content_words(text))), None)
+                clause = next(
+                    (
+                        c
+                        for c in rng.sample(CLAUSES, len(CLAUSES))
+                        if not set(content_words(c)) & set(content_words(text))
+                    ),
+                    None,
+                )
                 if clause:
-                    out.append(Labelled(Candidate("fact", s.rstrip(".") + ", " + clause + ".", None, None, s), text, False, "unsupported_clause"))
+                    out.append(
+                        Labelled(
+                            Candidate("fact", s.rstrip(".") + ", " + clause + ".", None, None, s),
+                            text,
+                            False,
+                            "unsupported_clause",
+                        )
+                    )
                 exchanged = _exchange(s)
                 if exchanged:
-                    out.append(Labelled(Candidate("fact", exchanged, None, None, s), text, False, "exchange_same_sentence"))
+                    out.append(
+                        Labelled(Candidate("fact", exchanged, None, None, s), text, False, "exchange_same_sentence")
+                    )
                 year = YEAR.search(s)
                 number = next((m for m in NUMBER.finditer(s) if not YEAR.fullmatch(m.group(1))), None)
-                name = next((m for m in NAME.finditer(s) if m.group(1).split()[0] not in ("The", "A", "In", "On")), None)
+                name = next(
+                    (m for m in NAME.finditer(s) if m.group(1).split()[0] not in ("The", "A", "In", "On")), None
+                )
                 if year:
-                    q = s[: year.start()] + "what year" + s[year.end():]
+                    q = s[: year.start()] + "what year" + s[year.end() :]
                     q = q.rstrip(". ") + "?"
                     item = Candidate("qa", q, year.group(1), "date", s)
                     out.append(Labelled(item, text, True, "true"))
-                    shifted = next(str(int(year.group(1)) + d) for d in (1, -1, 2, -2, 3) if int(year.group(1)) + d not in present)
+                    shifted = next(
+                        str(int(year.group(1)) + d) for d in (1, -1, 2, -2, 3) if int(year.group(1)) + d not in present
+                    )
                     out.append(Labelled(Candidate("qa", q, shifted, "date", s), text, False, "date_shift"))
-                    out.append(Labelled(Candidate("fact", s.replace(year.group(1), shifted), None, None, s), text, False, "date_shift"))
+                    out.append(
+                        Labelled(
+                            Candidate("fact", s.replace(year.group(1), shifted), None, None, s),
+                            text,
+                            False,
+                            "date_shift",
+                        )
+                    )
                 if number:
-                    q = (s[: number.start()] + "how many" + s[number.end():]).rstrip(". ") + "?"
+                    q = (s[: number.start()] + "how many" + s[number.end() :]).rstrip(". ") + "?"
                     value = float(number.group(1).replace(",", ""))
-                    swapped = next(str(int(value * k + d)) for k, d in ((2, 1), (3, 7), (5, 11), (7, 13)) if value * k + d not in present)
+                    swapped = next(
+                        str(int(value * k + d))
+                        for k, d in ((2, 1), (3, 7), (5, 11), (7, 13))
+                        if value * k + d not in present
+                    )
                     out.append(Labelled(Candidate("qa", q, number.group(1), "number", s), text, True, "true"))
                     out.append(Labelled(Candidate("qa", q, swapped, "number", s), text, False, "number_swap"))
-                    out.append(Labelled(Candidate("fact", s[: number.start()] + swapped + s[number.end():], None, None, s), text, False, "number_swap"))
-                    same = _other_in_passage(number.group(1), [m.group(1) for m in NUMBER.finditer(s)],
-                                             [m.group(1) for m in NUMBER.finditer(text)], lambda v: numbers(v)[0])
+                    out.append(
+                        Labelled(
+                            Candidate("fact", s[: number.start()] + swapped + s[number.end() :], None, None, s),
+                            text,
+                            False,
+                            "number_swap",
+                        )
+                    )
+                    same = _other_in_passage(
+                        number.group(1),
+                        [m.group(1) for m in NUMBER.finditer(s)],
+                        [m.group(1) for m in NUMBER.finditer(text)],
+                        lambda v: numbers(v)[0],
+                    )
                     if same:
-                        out.append(Labelled(Candidate("qa", q, same, "number", s), text, False, "number_swap_same_passage"))
-                        out.append(Labelled(Candidate("fact", s[: number.start()] + same + s[number.end():], None, None, s), text, False,
-                                            "number_swap_same_passage"))
+                        out.append(
+                            Labelled(Candidate("qa", q, same, "number", s), text, False, "number_swap_same_passage")
+                        )
+                        out.append(
+                            Labelled(
+                                Candidate("fact", s[: number.start()] + same + s[number.end() :], None, None, s),
+                                text,
+                                False,
+                                "number_swap_same_passage",
+                            )
+                        )
                 if name:
-                    q = (s[: name.start(1)] + "what" + s[name.end(1):]).rstrip(". ") + "?"
+                    q = (s[: name.start(1)] + "what" + s[name.end(1) :]).rstrip(". ") + "?"
                     out.append(Labelled(Candidate("qa", q, name.group(1), "span", s), text, True, "true"))
                     other = next((n for n in rng.sample(all_names, min(50, len(all_names))) if n not in text), None)
                     if other:
                         out.append(Labelled(Candidate("qa", q, other, "span", s), text, False, "entity_swap"))
-                        out.append(Labelled(Candidate("fact", s[: name.start(1)] + other + s[name.end(1):], None, None, s), text, False, "entity_swap"))
-                    same = _other_in_passage(name.group(1), [m.group(1) for m in NAME.finditer(s)],
-                                             [m.group(1) for m in NAME.finditer(text)], str.lower)
+                        out.append(
+                            Labelled(
+                                Candidate("fact", s[: name.start(1)] + other + s[name.end(1) :], None, None, s),
+                                text,
+                                False,
+                                "entity_swap",
+                            )
+                        )
+                    same = _other_in_passage(
+                        name.group(1),
+                        [m.group(1) for m in NAME.finditer(s)],
+                        [m.group(1) for m in NAME.finditer(text)],
+                        str.lower,
+                    )
                     if same:
-                        out.append(Labelled(Candidate("qa", q, same, "span", s), text, False, "entity_swap_same_passage"))
-                        out.append(Labelled(Candidate("fact", s[: name.start(1)] + same + s[name.end(1):], None, None, s), text, False,
-                                            "entity_swap_same_passage"))
+                        out.append(
+                            Labelled(Candidate("qa", q, same, "span", s), text, False, "entity_swap_same_passage")
+                        )
+                        out.append(
+                            Labelled(
+                                Candidate("fact", s[: name.start(1)] + same + s[name.end(1) :], None, None, s),
+                                text,
+                                False,
+                                "entity_swap_same_passage",
+                            )
+                        )
     return out
 
 
@@ -174,7 +272,9 @@ def verdicts(items: list[Labelled], llm=None) -> list[str]:
         gates = run_gates(c, labelled.passage)
         answers = []
         if c.kind == "qa" and gates.passed:
-            answers.append(VerifierAnswer("extractive", None, extractive_answer(c.text, c.answer_type, labelled.passage)))
+            answers.append(
+                VerifierAnswer("extractive", None, extractive_answer(c.text, c.answer_type, labelled.passage))
+            )
             if llm_answers is not None:
                 answers.append(llm_answers[position])
         results.append(decide(c, gates, answers, None, len(answers) or 1).status)
@@ -194,22 +294,30 @@ def report(items: list[Labelled], statuses: list[str]) -> dict:
             continue
         false_verified = counts["verified"]
         kind_items = [it for it in items if it.kind == kind]
-        per_kind[kind] = {"items": sum(counts.values()), "questions": sum(it.item.kind == "qa" for it in kind_items),
-                          "verified (false positives)": false_verified,
-                          "questions verified": sum(1 for it, s in zip(items, statuses)
-                                                    if it.kind == kind and it.item.kind == "qa" and s == "verified"),
-                          "precision against the true items": round(verified_true / max(1, verified_true + false_verified), 4)}
+        per_kind[kind] = {
+            "items": sum(counts.values()),
+            "questions": sum(it.item.kind == "qa" for it in kind_items),
+            "verified (false positives)": false_verified,
+            "questions verified": sum(
+                1 for it, s in zip(items, statuses) if it.kind == kind and it.item.kind == "qa" and s == "verified"
+            ),
+            "precision against the true items": round(verified_true / max(1, verified_true + false_verified), 4),
+        }
     by_type = defaultdict(Counter)
     for it, s in zip(items, statuses):
         if it.truth:
             by_type[it.item.answer_type or "fact"][s] += 1
     five = sum(1 for it, s in zip(items, statuses) if not it.truth and s == "verified" and "_same_" not in it.kind)
-    return {"items": len(items), "true": trues, "false": len(items) - trues,
-            "precision": round(verified_true / max(1, verified_true + verified_false), 4),
-            "precision_five_kinds": round(verified_true / max(1, verified_true + five), 4),
-            "recall": round(verified_true / max(1, trues), 4),
-            "per_kind": per_kind,
-            "recall_per_true_type": {t: round(c["verified"] / sum(c.values()), 3) for t, c in sorted(by_type.items())}}
+    return {
+        "items": len(items),
+        "true": trues,
+        "false": len(items) - trues,
+        "precision": round(verified_true / max(1, verified_true + verified_false), 4),
+        "precision_five_kinds": round(verified_true / max(1, verified_true + five), 4),
+        "recall": round(verified_true / max(1, trues), 4),
+        "per_kind": per_kind,
+        "recall_per_true_type": {t: round(c["verified"] / sum(c.values()), 3) for t, c in sorted(by_type.items())},
+    }
 
 
 def smollm2_verifier(items: list[Labelled]) -> list[VerifierAnswer]:
@@ -229,8 +337,15 @@ def smollm2_verifier(items: list[Labelled]) -> list[VerifierAnswer]:
         spec = specs.generator
         engine = build_engine(spec.llm, list(spec.endpoints), None)
         questions = [(i, it) for i, it in enumerate(items) if it.item.kind == "qa"]
-        requests = [ChatRequest(prompt.messages(it.passage, question=it.item.text), Sampling(0.0, 48, seed=0), prompt.schema,
-                                prompt.version) for _, it in questions]
+        requests = [
+            ChatRequest(
+                prompt.messages(it.passage, question=it.item.text),
+                Sampling(0.0, 48, seed=0),
+                prompt.schema,
+                prompt.version,
+            )
+            for _, it in questions
+        ]
         for (i, _), result in zip(questions, engine.complete(requests)):
             if not result.ok:
                 answers[i] = VerifierAnswer("smollm2", spec.llm.model, None, error=result.error)

@@ -5,6 +5,7 @@ All three use word 5-gram shingles and 112 permutations on the same documents. d
 hashing); tiers hashes words once and computes signatures for a batch of documents in numpy.
 Run: python -m bench.minhash [--corpus /tmp/tiers-bench/corpus.jsonl.gz] [--docs 20000]
 """
+
 from __future__ import annotations
 
 import argparse

@@ -11,6 +11,7 @@ a saved run and prints every difference (floats compared after the float32 cast 
 Run: python -m bench.operators --parquet /tmp/proto/l0.parquet --save /tmp/ops_baseline
      python -m bench.operators --parquet /tmp/proto/l0.parquet --compare /tmp/ops_baseline
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,12 +49,26 @@ def shared_l0(shared: Path = SHARED) -> pa.Table:
                 rows.append({name: outcome.row.get(name) for name in L0_COLUMNS})
     gold = json.loads((shared / "scrapinghub-article-extraction" / "ground-truth.json").read_text())
     for key, value in sorted(gold.items()):
-        rows.append({"doc_id": f"scrapinghub-{key}", "text": value["articleBody"], "url": value.get("url"),
-                     "source": "scrapinghub", "crawl": None})
+        rows.append(
+            {
+                "doc_id": f"scrapinghub-{key}",
+                "text": value["articleBody"],
+                "url": value.get("url"),
+                "source": "scrapinghub",
+                "crawl": None,
+            }
+        )
     for html_file in sorted((shared / "trafilatura-eval-pages" / "html").glob("*.html.gz")):
         text = extract_main_text(decode_html(gzip.decompress(html_file.read_bytes()), None)[0])
-        rows.append({"doc_id": f"trafilatura-{html_file.name}", "text": text, "url": None,
-                     "source": "trafilatura", "crawl": None})
+        rows.append(
+            {
+                "doc_id": f"trafilatura-{html_file.name}",
+                "text": text,
+                "url": None,
+                "source": "trafilatura",
+                "crawl": None,
+            }
+        )
     return pa.Table.from_pylist(rows, schema=L0_SCHEMA)
 
 
@@ -72,7 +87,9 @@ def _time_cpu(op: Operator, totals: dict[str, float]) -> None:
     op.process = timed  # type: ignore[method-assign]
 
 
-def run_pipeline(table: pa.Table, batch_size: int) -> tuple[pa.Table, pa.Table, dict[str, OpStats], dict[str, float], float]:
+def run_pipeline(
+    table: pa.Table, batch_size: int
+) -> tuple[pa.Table, pa.Table, dict[str, OpStats], dict[str, float], float]:
     """(kept, dropped, per-operator stats, per-operator CPU-seconds, CPU-seconds of the pipeline runs)."""
     cfg = load_config(None)
     pipeline = OperatorPipeline.from_steps(cfg.l1.steps, cfg.l1.operator_modules)
@@ -125,7 +142,9 @@ def compare_tables(label: str, old: pa.Table, new: pa.Table) -> list[str]:
     ids = old.column("doc_id").to_pylist()
     differences = []
     for name in old.schema.names:
-        differences += [f"{label}.{line}" for line in _column_differences(name, old.column(name), new.column(name), ids)]
+        differences += [
+            f"{label}.{line}" for line in _column_differences(name, old.column(name), new.column(name), ids)
+        ]
     return differences
 
 
@@ -149,9 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     kept, dropped, stats, op_cpu, cpu = best
     print(f"  {'operator':20s} {'CPU-s':>6s} {'wall-s':>7s} {'in':>6s} {'out':>6s}")
     for name, op_stats in stats.items():
-        print(f"  {name:20s} {op_cpu.get(name, 0.0):6.2f} {op_stats.seconds:7.2f} {op_stats.docs_in:6d} {op_stats.docs_out:6d}")
-    print(f"operators {sum(op_cpu.values()):.2f} CPU-s ({sum(s.seconds for s in stats.values()):.2f} s wall); "
-          f"pipeline {cpu:.2f} CPU-s; {table.num_rows / cpu:,.0f} docs/CPU-s; kept {kept.num_rows}, dropped {dropped.num_rows}")
+        print(
+            f"  {name:20s} {op_cpu.get(name, 0.0):6.2f} {op_stats.seconds:7.2f} {op_stats.docs_in:6d} {op_stats.docs_out:6d}"
+        )
+    print(
+        f"operators {sum(op_cpu.values()):.2f} CPU-s ({sum(s.seconds for s in stats.values()):.2f} s wall); "
+        f"pipeline {cpu:.2f} CPU-s; {table.num_rows / cpu:,.0f} docs/CPU-s; kept {kept.num_rows}, dropped {dropped.num_rows}"
+    )
     if args.save:
         out = Path(args.save)
         out.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ call), then again with that state warm. Both exclude loading the tokenizer. CPU 
     .venv/bin/python -m bench.token_count                       # texts from ../shared/data
     .venv/bin/python -m bench.token_count --parquet /tmp/proto/kept.parquet
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,9 @@ def main() -> None:
 
     texts = parquet_texts(args.parquet, args.column) if args.parquet else shared_texts()
     tokenizer = tokens.load_tokenizer(args.tokenizer)
-    log.info("%d texts, %.1f M characters, tokenizer %s", len(texts), sum(len(t) for t in texts if t) / 1e6,
-             args.tokenizer)
+    log.info(
+        "%d texts, %.1f M characters, tokenizer %s", len(texts), sum(len(t) for t in texts if t) / 1e6, args.tokenizer
+    )
 
     old, old_cpu, old_wall = measured(lambda: old_path(tokenizer, texts))
     tokens._split_counter.cache_clear()
@@ -78,17 +80,24 @@ def main() -> None:
     counter = tokens._split_counter(args.tokenizer)
 
     total = sum(old)
-    for label, cpu, wall in (("old: encode_batch", old_cpu, old_wall), ("new: count_tokens, cold", cold_cpu, cold_wall),
-                             ("new: count_tokens, warm", warm_cpu, warm_wall)):
-        print(f"{label:26s} {cpu:6.2f} CPU-s {wall:6.2f} s wall {total / cpu:12,.0f} tokens/CPU-s"
-              f"  ratio old/this {old_cpu / cpu:5.2f}x")
+    for label, cpu, wall in (
+        ("old: encode_batch", old_cpu, old_wall),
+        ("new: count_tokens, cold", cold_cpu, cold_wall),
+        ("new: count_tokens, warm", warm_cpu, warm_wall),
+    ):
+        print(
+            f"{label:26s} {cpu:6.2f} CPU-s {wall:6.2f} s wall {total / cpu:12,.0f} tokens/CPU-s"
+            f"  ratio old/this {old_cpu / cpu:5.2f}x"
+        )
     if counter is None:
         print("this tokenizer is not counted by pre-tokens: every text was encoded whole")
     else:
         whole = sum(1 for text in texts if text and counter.count(text) is None)
-        print(f"{total:,} tokens; {whole} of {len(texts)} texts encoded whole (a character the tokenizer classes "
-              f"differently: {len(counter.disagreed)} of {len(counter.agreed) + len(counter.disagreed)} seen); "
-              f"{len(counter._pieces):,} pre-tokens cached")
+        print(
+            f"{total:,} tokens; {whole} of {len(texts)} texts encoded whole (a character the tokenizer classes "
+            f"differently: {len(counter.disagreed)} of {len(counter.agreed) + len(counter.disagreed)} seen); "
+            f"{len(counter._pieces):,} pre-tokens cached"
+        )
     print(f"counts equal to the old path: cold {cold == old}, warm {warm == old} ({len(texts)} texts)")
 
 

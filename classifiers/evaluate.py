@@ -1,4 +1,5 @@
 """Precision, recall, F1 at a threshold and ROC AUC, from scores and true labels."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,6 +32,10 @@ def classification_metrics(scores: np.ndarray, labels: np.ndarray, threshold: fl
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {
-        "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-        "roc_auc": round(roc_auc(scores, labels), 4), "n": int(len(labels)), "positives": int(labels.sum()),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "roc_auc": round(roc_auc(scores, labels), 4),
+        "n": int(len(labels)),
+        "positives": int(labels.sum()),
     }

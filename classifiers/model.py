@@ -1,4 +1,5 @@
 """A fastText quality model: load (once per process), preprocess, predict p(pos)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -5,6 +5,7 @@ single spaces; escape newline, carriage return and tab as the literal two-charac
 `\\r`, `\\t`; squeeze spaces and strip. Each step is one C-level string or regex pass per document
 (bench/l1_to_l2.py compares it with the naive per-character loop).
 """
+
 from __future__ import annotations
 
 import re

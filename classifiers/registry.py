@@ -3,6 +3,7 @@
 Trained models are stored under <root>/models and recorded in the catalog's `models` table with their
 seeds, parameters and held-out metrics; identical seeds and parameters reuse the stored model.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,13 @@ def train_language(catalog: Catalog, config: L2Config, lang: str, tokenizer: str
     pos, neg = collect(seeds, catalog)
     params = config.train.model_dump(mode="json")
     fingerprint = seeds_fingerprint(pos, neg)
-    seeds_record = {"file": config.seeds, "lang": lang, "fingerprint": fingerprint, "positives": len(pos), "negatives": len(neg)}
+    seeds_record = {
+        "file": config.seeds,
+        "lang": lang,
+        "fingerprint": fingerprint,
+        "positives": len(pos),
+        "negatives": len(neg),
+    }
     for model_hash, path, metrics_json in catalog.models_for(lang, tokenizer, fingerprint, json.dumps(params)):
         if Path(path).exists() and file_hash(path) == model_hash:
             log.info("%s model: reusing %s (same seeds and parameters)", lang, path)

@@ -1,4 +1,5 @@
 """Seed sets for classifier training: files or catalog queries, declared in YAML (conf/seeds/)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +15,6 @@ from tiers.config import ConfigError
 from tiers.resources import PROJECT, read_project_text
 from tiers.validation import StrictModel
 from tiers.validation import format_validation_error
-
 
 
 class JsonValues(StrictModel):
@@ -57,7 +57,11 @@ def load_seeds(path: str | Path) -> SeedsConfig:
     inside the spark-submit zip)."""
     source = Path(path)
     try:
-        text = source.read_text(encoding="utf-8") if source.is_absolute() or source.is_file() else read_project_text(str(path))
+        text = (
+            source.read_text(encoding="utf-8")
+            if source.is_absolute() or source.is_file()
+            else read_project_text(str(path))
+        )
         return SeedsConfig.model_validate(yaml.safe_load(text))
     except FileNotFoundError:
         raise ConfigError(f"seeds file not found: {source}") from None

@@ -1,4 +1,5 @@
 """Tokenizers for classifier preprocessing: a built-in word splitter, or a local tokenizer.json."""
+
 from __future__ import annotations
 
 import re

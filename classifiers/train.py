@@ -1,4 +1,5 @@
 """Train a fastText quality classifier with Ultra-FineWeb's settings on balanced, held-out-split seeds."""
+
 from __future__ import annotations
 
 import logging
@@ -36,7 +37,9 @@ class TrainedModel:
     params: dict[str, int | float]
 
 
-def balanced_split(pos: list[str], neg: list[str], config: ClassifierTrainConfig) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+def balanced_split(
+    pos: list[str], neg: list[str], config: ClassifierTrainConfig
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     """Downsample the larger class to the smaller one (and to max_per_class), shuffle, hold out a fraction."""
     rng = random.Random(config.seed)
     pos, neg = [t for t in pos if t and t.strip()], [t for t in neg if t and t.strip()]
@@ -64,8 +67,16 @@ def _fit(train_file: str, out_path: str, params: dict, errors) -> None:
 
 def training_params(config: ClassifierTrainConfig, n_train: int) -> dict[str, int | float]:
     """fastText parameters for `n_train` documents: the configured ones, scaled to small seed sets when asked."""
-    params = {"dim": config.dim, "lr": config.lr, "wordNgrams": config.word_ngrams, "minCount": config.min_count,
-              "epoch": config.epoch, "bucket": config.bucket, "seed": config.seed, "thread": 1}
+    params = {
+        "dim": config.dim,
+        "lr": config.lr,
+        "wordNgrams": config.word_ngrams,
+        "minCount": config.min_count,
+        "epoch": config.epoch,
+        "bucket": config.bucket,
+        "seed": config.seed,
+        "thread": 1,
+    }
     if config.scale_to_seeds and n_train:
         params["epoch"] = max(config.epoch, min(config.max_epoch, math.ceil(config.min_examples_seen / n_train)))
         if n_train < 10_000:
@@ -88,8 +99,9 @@ def fit_in_subprocess(train_file: str, out_path: Path, params: dict[str, int | f
         raise RuntimeError(f"fastText training process exited with code {process.exitcode}")
 
 
-def train_classifier(pos: list[str], neg: list[str], out_path: str | Path, config: ClassifierTrainConfig,
-                     tokenizer: str = "builtin") -> TrainedModel:
+def train_classifier(
+    pos: list[str], neg: list[str], out_path: str | Path, config: ClassifierTrainConfig, tokenizer: str = "builtin"
+) -> TrainedModel:
     train, test = balanced_split(pos, neg, config)
     tok = load_tokenizer(tokenizer)
     out_path = Path(out_path)

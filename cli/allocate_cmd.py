@@ -1,4 +1,5 @@
 """`tiers allocate` and `tiers export`: parse, call tiers/allocation, print."""
+
 from __future__ import annotations
 
 import logging
@@ -23,9 +24,15 @@ class ExportFormat(str, Enum):
 def allocate(
     root: str = typer.Option(..., "--root", help="data root holding catalog.duckdb"),
     plan: str = typer.Option("conf/allocation.yaml", "--plan", help="allocation plan (YAML)"),
-    eval_dir: Optional[str] = typer.Option(None, "--eval-dir", help="evaluation sets to keep out (default: the plan's eval_dir)"),
-    memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help="cap DuckDB's memory, e.g. 1GB: documents are "
-                                               "handled in chunks sized to it (cap / 2.5 KB each) and DuckDB spills beyond it"),
+    eval_dir: Optional[str] = typer.Option(
+        None, "--eval-dir", help="evaluation sets to keep out (default: the plan's eval_dir)"
+    ),
+    memory_limit: Optional[str] = typer.Option(
+        None,
+        "--memory-limit",
+        help="cap DuckDB's memory, e.g. 1GB: documents are "
+        "handled in chunks sized to it (cap / 2.5 KB each) and DuckDB spills beyond it",
+    ),
 ) -> None:
     """Allocate the current tiers to training stages by the plan; results in the catalog (view `allocation`)."""
     from tiers.allocation.allocate import BudgetNotMet, allocate as run_allocation
@@ -52,21 +59,34 @@ def allocate(
         table.add_column(column, justify="left" if column in ("stage", "source") else "right")
     for stage in result.stages:
         for row in stage.sources:
-            table.add_row(stage.stage, row.source, f"{row.target:,.0f}", f"{row.allocated:,.0f}",
-                          f"{result.realized.get((stage.stage, row.source), 0):,}")
+            table.add_row(
+                stage.stage,
+                row.source,
+                f"{row.target:,.0f}",
+                f"{row.allocated:,.0f}",
+                f"{result.realized.get((stage.stage, row.source), 0):,}",
+            )
     Console().print(table)
-    typer.echo(f"documents {result.documents:,}  tokens {result.tokens:,}  overlapping evaluation sets (never allocated) "
-               f"{result.flagged:,}  manifest {result.manifest_hash}")
+    typer.echo(
+        f"documents {result.documents:,}  tokens {result.tokens:,}  overlapping evaluation sets (never allocated) "
+        f"{result.flagged:,}  manifest {result.manifest_hash}"
+    )
 
 
 def export(
     root: str = typer.Option(..., "--root", help="data root holding catalog.duckdb"),
     stage: str = typer.Option(..., "--stage", help="training stage of the current allocation"),
-    out: str = typer.Option(..., "--out", help="folder for the shards, manifest.json, megatron_blend.json "
-                                               "(a Megatron prefix per shard) and bucket_weights.json"),
+    out: str = typer.Option(
+        ...,
+        "--out",
+        help="folder for the shards, manifest.json, megatron_blend.json "
+        "(a Megatron prefix per shard) and bucket_weights.json",
+    ),
     format: ExportFormat = typer.Option(ExportFormat.parquet, "--format", help="parquet or jsonl"),
     shard_rows: int = typer.Option(100_000, "--shard-rows", min=1, help="rows per shard"),
-    memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help="cap DuckDB's memory, e.g. 1GB (it spills beyond)"),
+    memory_limit: Optional[str] = typer.Option(
+        None, "--memory-limit", help="cap DuckDB's memory, e.g. 1GB (it spills beyond)"
+    ),
 ) -> None:
     """Write one stage's training data: repeats applied, deterministic order, shards plus a manifest."""
     from tiers.allocation.export import ExportError, export_stage

@@ -1,4 +1,5 @@
 """The `tiers` command."""
+
 from __future__ import annotations
 
 import functools
@@ -19,7 +20,9 @@ from tiers.config import ConfigError, TiersConfig, load_config
 from tiers.io.formats import InputError
 
 
-app = typer.Typer(help="tiers: tiered data management for LLM training corpora (L0 raw to L4 verified).", no_args_is_help=True)
+app = typer.Typer(
+    help="tiers: tiered data management for LLM training corpora (L0 raw to L4 verified).", no_args_is_help=True
+)
 run_app = typer.Typer(help="Run pipeline stages, locally on Spark by default.", no_args_is_help=True)
 app.add_typer(run_app, name="run")
 app.add_typer(catalog_cmd.app, name="catalog")
@@ -41,7 +44,9 @@ ForceOpt = typer.Option(False, "--force", help="redo stages even when an identic
 
 
 def _setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=console, show_path=False)])
+    logging.basicConfig(
+        level=logging.INFO, format="%(message)s", handlers=[RichHandler(console=console, show_path=False)]
+    )
     for noisy in ("py4j", "py4j.clientserver", "py4j.java_gateway"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -98,8 +103,13 @@ def _execute(options: JobOptions, pipeline: Callable) -> None:
 
 
 @app.command()
-def ingest(inputs: list[str] = InputOpt, root: str = RootOpt, config: Optional[str] = ConfigOpt,
-           overrides: list[str] = SetOpt, force: bool = ForceOpt) -> None:
+def ingest(
+    inputs: list[str] = InputOpt,
+    root: str = RootOpt,
+    config: Optional[str] = ConfigOpt,
+    overrides: list[str] = SetOpt,
+    force: bool = ForceOpt,
+) -> None:
     """Ingest raw crawl files (WARC, WET, JSONL, Parquet) into L0, bad records into quarantine."""
     from jobs.pipeline import run_ingest_only
 
@@ -107,8 +117,13 @@ def ingest(inputs: list[str] = InputOpt, root: str = RootOpt, config: Optional[s
 
 
 @run_app.command("l0-to-l1")
-def l0_to_l1(inputs: list[str] = InputOpt, root: str = RootOpt, config: Optional[str] = ConfigOpt,
-             overrides: list[str] = SetOpt, force: bool = ForceOpt) -> None:
+def l0_to_l1(
+    inputs: list[str] = InputOpt,
+    root: str = RootOpt,
+    config: Optional[str] = ConfigOpt,
+    overrides: list[str] = SetOpt,
+    force: bool = ForceOpt,
+) -> None:
     """Ingest to L0, then clean, filter and deduplicate into L1."""
     from jobs.pipeline import run_l0_to_l1
 
@@ -116,8 +131,13 @@ def l0_to_l1(inputs: list[str] = InputOpt, root: str = RootOpt, config: Optional
 
 
 @run_app.command("l0-to-l2")
-def l0_to_l2(inputs: list[str] = InputOpt, root: str = RootOpt, config: Optional[str] = ConfigOpt,
-             overrides: list[str] = SetOpt, force: bool = ForceOpt) -> None:
+def l0_to_l2(
+    inputs: list[str] = InputOpt,
+    root: str = RootOpt,
+    config: Optional[str] = ConfigOpt,
+    overrides: list[str] = SetOpt,
+    force: bool = ForceOpt,
+) -> None:
     """The main job: ingest to L0, L1 cleaning and dedup, L2 quality selection."""
     from jobs.pipeline import run_l0_to_l2
 
@@ -125,8 +145,13 @@ def l0_to_l2(inputs: list[str] = InputOpt, root: str = RootOpt, config: Optional
 
 
 @run_app.command("l1-to-l2")
-def l1_to_l2(root: str = RootOpt, config: Optional[str] = ConfigOpt, overrides: list[str] = SetOpt,
-             force: bool = ForceOpt, l1_run: Optional[str] = typer.Option(None, help="L1 run id (default: latest)")) -> None:
+def l1_to_l2(
+    root: str = RootOpt,
+    config: Optional[str] = ConfigOpt,
+    overrides: list[str] = SetOpt,
+    force: bool = ForceOpt,
+    l1_run: Optional[str] = typer.Option(None, help="L1 run id (default: latest)"),
+) -> None:
     """Score every current L1 run not yet in L2 (or the given one) with the quality classifier and select L2."""
     from jobs.pipeline import run_l1_to_l2_stage
 
@@ -134,8 +159,13 @@ def l1_to_l2(root: str = RootOpt, config: Optional[str] = ConfigOpt, overrides: 
 
 
 @run_app.command("l2-to-l3")
-def l2_to_l3(root: str = RootOpt, config: Optional[str] = ConfigOpt, overrides: list[str] = SetOpt,
-             force: bool = ForceOpt, l2_run: Optional[str] = typer.Option(None, help="L2 run id (default: latest)")) -> None:
+def l2_to_l3(
+    root: str = RootOpt,
+    config: Optional[str] = ConfigOpt,
+    overrides: list[str] = SetOpt,
+    force: bool = ForceOpt,
+    l2_run: Optional[str] = typer.Option(None, help="L2 run id (default: latest)"),
+) -> None:
     """Score L2 documents with an LLM (rubric 0-5) and rewrite the best into L3."""
     from jobs.pipeline import run_l2_to_l3_stage
 
@@ -143,8 +173,13 @@ def l2_to_l3(root: str = RootOpt, config: Optional[str] = ConfigOpt, overrides: 
 
 
 @run_app.command("l3-to-l4")
-def l3_to_l4(root: str = RootOpt, config: Optional[str] = ConfigOpt, overrides: list[str] = SetOpt,
-             force: bool = ForceOpt, l3_run: Optional[str] = typer.Option(None, help="L3 run id (default: every current L3)")) -> None:
+def l3_to_l4(
+    root: str = RootOpt,
+    config: Optional[str] = ConfigOpt,
+    overrides: list[str] = SetOpt,
+    force: bool = ForceOpt,
+    l3_run: Optional[str] = typer.Option(None, help="L3 run id (default: every current L3)"),
+) -> None:
     """Generate facts and QA pairs from L3 passages, verify them independently, merge and index them into L4."""
     from jobs.pipeline import run_l3_to_l4_stage
 

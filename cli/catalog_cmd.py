@@ -1,4 +1,5 @@
 """`tiers catalog ...`: status of the tiers and read-only SQL over the catalog."""
+
 from __future__ import annotations
 
 import csv
@@ -39,8 +40,13 @@ def status(root: str = typer.Option(..., help="data root holding catalog.duckdb"
         table.add_column(column, justify="right" if column != "tier" else "left")
     for tier in ("L0", "L1", "L2", "L3", "L4"):
         item = report["tiers"].get(tier, {"documents": 0, "bytes": 0, "runs": 0})
-        table.add_row(tier, f"{item['documents']:,}", f"{item['bytes']:,}",
-                      "-" if tokens.get(tier) is None else f"{tokens[tier]:,}", str(item["runs"]))
+        table.add_row(
+            tier,
+            f"{item['documents']:,}",
+            f"{item['bytes']:,}",
+            "-" if tokens.get(tier) is None else f"{tokens[tier]:,}",
+            str(item["runs"]),
+        )
     console.print(table)
     if report["drops"]:
         drops = Table(title="drops")
@@ -50,13 +56,19 @@ def status(root: str = typer.Option(..., help="data root holding catalog.duckdb"
             drops.add_row(stage, reason, f"{count:,}")
         console.print(drops)
     if report["l3_status"]:
-        console.print("L3 scoring by status: " + ", ".join(f"{status} {n:,}" for status, n in report["l3_status"].items()))
+        console.print(
+            "L3 scoring by status: " + ", ".join(f"{status} {n:,}" for status, n in report["l3_status"].items())
+        )
     if report["l4_status"]:
-        console.print("L4 items by status (every generated item; the L4 row counts canonical verified items): "
-                      + ", ".join(f"{status} {n:,}" for status, n in report["l4_status"].items()))
+        console.print(
+            "L4 items by status (every generated item; the L4 row counts canonical verified items): "
+            + ", ".join(f"{status} {n:,}" for status, n in report["l4_status"].items())
+        )
     if report["no_model_languages"]:
-        console.print("L1 documents without a quality model (not in L2): "
-                      + ", ".join(f"{lang} {n:,}" for lang, n in report["no_model_languages"].items()))
+        console.print(
+            "L1 documents without a quality model (not in L2): "
+            + ", ".join(f"{lang} {n:,}" for lang, n in report["no_model_languages"].items())
+        )
     console.print(f"quarantined records: {report['quarantine']:,}   runs: {report['runs']}")
     console.print(funnel_line(report["tiers"], report["quarantine"]))
 
@@ -71,7 +83,9 @@ def _tokens_per_tier(root: str) -> dict:
 
 @app.command()
 def sql(
-    query: str = typer.Argument(..., help="SQL over tables runs, outputs, models and views membership, drops, quarantine, l0, l1, l2"),
+    query: str = typer.Argument(
+        ..., help="SQL over tables runs, outputs, models and views membership, drops, quarantine, l0, l1, l2"
+    ),
     root: str = typer.Option(..., help="data root holding catalog.duckdb"),
     format: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json"),
 ) -> None:

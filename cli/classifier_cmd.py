@@ -1,4 +1,5 @@
 """`tiers classifier train | eval | score`: the fastText quality classifier outside the pipeline."""
+
 from __future__ import annotations
 
 import json

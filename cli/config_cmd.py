@@ -1,4 +1,5 @@
 """`tiers config show`: the effective configuration (shipped defaults, then --config, then --set)."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -12,8 +13,10 @@ app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=T
 
 
 @app.command()
-def show(config: Optional[str] = typer.Option(None, "--config", help="YAML merged over conf/pipeline.yaml, key by key"),
-         overrides: list[str] = typer.Option([], "--set", help="override a config key: section.key=value; repeatable")) -> None:
+def show(
+    config: Optional[str] = typer.Option(None, "--config", help="YAML merged over conf/pipeline.yaml, key by key"),
+    overrides: list[str] = typer.Option([], "--set", help="override a config key: section.key=value; repeatable"),
+) -> None:
     """Print the configuration a run with these options would use, as YAML."""
     try:
         effective = load_config(config, overrides)

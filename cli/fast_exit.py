@@ -5,6 +5,7 @@ tokenizers loaded that costs about 0.3 CPU-s, a twentieth of a small local run. 
 do is done first, in the order Python does it: waiting for the threads that are not daemons, the atexit handlers (logging's flush, PySpark's and py4j's shutdown of the JVM) and
 the standard streams' buffers.
 """
+
 from __future__ import annotations
 
 import atexit

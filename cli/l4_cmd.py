@@ -1,4 +1,5 @@
 """`tiers l4 ...`: search the verified knowledge items (BM25) and export them as training data."""
+
 from __future__ import annotations
 
 import json
@@ -26,10 +27,13 @@ class Format(str, Enum):
 
 
 @app.command()
-def search(query: str = typer.Argument(..., help="words to look for"), root: str = RootOpt,
-           limit: int = typer.Option(10, "--limit", min=1, help="most items shown"),
-           everything: bool = typer.Option(False, "--all", help="search every generated item (any status), not only L4"),
-           as_json: bool = typer.Option(False, "--json", help="one JSON object per line")) -> None:
+def search(
+    query: str = typer.Argument(..., help="words to look for"),
+    root: str = RootOpt,
+    limit: int = typer.Option(10, "--limit", min=1, help="most items shown"),
+    everything: bool = typer.Option(False, "--all", help="search every generated item (any status), not only L4"),
+    as_json: bool = typer.Option(False, "--json", help="one JSON object per line"),
+) -> None:
     """Items ranked by BM25 over their text and answer, with evidence, confidence and lineage."""
     from tiers.knowledge.search import search as run_search
 
@@ -44,22 +48,30 @@ def search(query: str = typer.Argument(..., help="words to look for"), root: str
             typer.echo(json.dumps({"rank": rank, **hit.__dict__}, default=str))
             continue
         console.print(f"[bold]{rank}. {hit.text}[/bold]" + (f"  → {hit.answer}" if hit.answer else ""))
-        console.print(f"   {hit.kind}, {hit.status}, grade {hit.grade}, confidence {hit.confidence}, "
-                      f"corroboration {hit.corroboration}, BM25 {hit.score:.3f}, ki_id {hit.ki_id}")
+        console.print(
+            f"   {hit.kind}, {hit.status}, grade {hit.grade}, confidence {hit.confidence}, "
+            f"corroboration {hit.corroboration}, BM25 {hit.score:.3f}, ki_id {hit.ki_id}"
+        )
         console.print(f"   evidence: “{hit.evidence}”")
         lin = hit.lineage
-        console.print(f"   from {lin['source_tier']} {lin['source_doc_id']} (passage {lin['passage_id']})"
-                      + (f" ← {lin['l3_task']} rewrite of {lin['parent_id']}" if lin["parent_id"] else "")
-                      + (f" ← L0 {lin['l0_file']} @ {lin['l0_offset']}" if lin["l0_file"] else ""))
+        console.print(
+            f"   from {lin['source_tier']} {lin['source_doc_id']} (passage {lin['passage_id']})"
+            + (f" ← {lin['l3_task']} rewrite of {lin['parent_id']}" if lin["parent_id"] else "")
+            + (f" ← L0 {lin['l0_file']} @ {lin['l0_offset']}" if lin["l0_file"] else "")
+        )
     if not hits and not as_json:
         console.print("no matching items")
 
 
 @app.command()
-def export(root: str = RootOpt, kind: Kind = typer.Option(..., "--kind", help="rl: verifiable-answer records; "
-                                                          "midtrain: passages with their verified QA pairs appended"),
-           out: str = typer.Option(..., "--out", help="folder for the file"),
-           fmt: Format = typer.Option(Format.jsonl, "--format", help="jsonl or parquet")) -> None:
+def export(
+    root: str = RootOpt,
+    kind: Kind = typer.Option(
+        ..., "--kind", help="rl: verifiable-answer records; midtrain: passages with their verified QA pairs appended"
+    ),
+    out: str = typer.Option(..., "--out", help="folder for the file"),
+    fmt: Format = typer.Option(Format.jsonl, "--format", help="jsonl or parquet"),
+) -> None:
     """Export the current L4 as training data."""
     from tiers.knowledge.export import export_l4
 

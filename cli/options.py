@@ -1,4 +1,5 @@
 """One small dataclass per kind of command, built from the Typer arguments."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """Rich progress for a stage: elapsed time, and once Spark runs, tasks done per running Spark stage."""
+
 from __future__ import annotations
 
 import threading
@@ -19,8 +20,13 @@ def stage_progress(engine: Engine, description: str) -> Iterator[None]:
     (a stage on the local engine logs its own progress)."""
     stop = threading.Event()
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("tasks"),
-        TimeElapsedColumn(), console=console, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("tasks"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     ) as progress:
         task = progress.add_task(description, total=None)
 

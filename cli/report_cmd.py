@@ -1,4 +1,5 @@
 """`tiers report`: write one self-contained HTML page of the catalog's aggregates, with figures."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """`tiers verify seeds`: the verification loop that chooses the quality classifier's seeds."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,9 @@ import typer
 
 from tiers.config import ConfigError
 
-app = typer.Typer(help="The small-model verification loop (needs torch: pip install 'tiers[verify]').", no_args_is_help=True)
+app = typer.Typer(
+    help="The small-model verification loop (needs torch: pip install 'tiers[verify]').", no_args_is_help=True
+)
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,16 @@ def seeds(
     catalog = Catalog(options.root)
     catalog.migrate()
     try:
-        result = run_loop({name: texts(sources, catalog) for name, sources in spec.pools.items()}, texts(spec.default, catalog),
-                          texts(spec.negatives, catalog), spec.loop.material(texts(spec.reference, catalog)),
-                          catalog.root / "models", spec.loop.loop_config(), catalog, index)
+        result = run_loop(
+            {name: texts(sources, catalog) for name, sources in spec.pools.items()},
+            texts(spec.default, catalog),
+            texts(spec.negatives, catalog),
+            spec.loop.material(texts(spec.reference, catalog)),
+            catalog.root / "models",
+            spec.loop.loop_config(),
+            catalog,
+            index,
+        )
     except EvalLeak as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
@@ -67,8 +77,14 @@ def pretrain(
     spec = load_pools(pools)
     config = ModelConfig.preset(spec.loop.model)
     default = encode(texts(spec.default, Catalog(root)))
-    model, stats = pretrain_model(config, MixtureSampler(default, None, 0.0, config.context, 0), spec.loop.base_steps, 16, 0,
-                                  device=spec.loop.device)
+    model, stats = pretrain_model(
+        config,
+        MixtureSampler(default, None, 0.0, config.context, 0),
+        spec.loop.base_steps,
+        16,
+        0,
+        device=spec.loop.device,
+    )
     torch.save({"config": dataclasses.asdict(config), "state": model.state_dict()}, out)
     typer.echo(json.dumps({"out": out, "parameters": model.parameters_count(), **dataclasses.asdict(stats)}))
 
@@ -108,8 +124,24 @@ def anneal(
     except (ConfigError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
-    result = verify_pool(pool, model, encode(default), encode(candidate), spec.loop.material(texts(spec.reference, catalog)),
-                         spec.loop.loop_config().verify)
+    result = verify_pool(
+        pool,
+        model,
+        encode(default),
+        encode(candidate),
+        spec.loop.material(texts(spec.reference, catalog)),
+        spec.loop.loop_config().verify,
+    )
     record(catalog, "manual", 0, result)
-    typer.echo(json.dumps({"pool": pool, **dataclasses.asdict(result.verdict), "baseline": result.baseline,
-                           "candidate": result.candidate, "parts": result.parts_summary()}, default=float))
+    typer.echo(
+        json.dumps(
+            {
+                "pool": pool,
+                **dataclasses.asdict(result.verdict),
+                "baseline": result.baseline,
+                "candidate": result.candidate,
+                "parts": result.parts_summary(),
+            },
+            default=float,
+        )
+    )

@@ -1,4 +1,5 @@
 """Turn a stream of row dicts into Arrow record batches of a fixed schema."""
+
 from __future__ import annotations
 
 from typing import Any, Iterable, Iterator

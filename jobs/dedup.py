@@ -24,6 +24,7 @@ document is always the cluster's root: a new copy is dropped naming the L1 docum
 and nothing already in L1 moves. Pairs with an old document get the same exact check, from the
 shingle sets in the index (the old texts are not read again).
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,14 @@ from tiers.dedup.unionfind import UnionFind
 
 log = logging.getLogger(__name__)
 
-SKETCH = pa.schema([("doc_id", pa.string()), ("signature", pa.list_(pa.int32())), ("keys", pa.list_(pa.int64())),
-                    ("shingles", pa.binary())])
+SKETCH = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("signature", pa.list_(pa.int32())),
+        ("keys", pa.list_(pa.int64())),
+        ("shingles", pa.binary()),
+    ]
+)
 EDGE_SCORES = pa.schema([("src", pa.string()), ("dst", pa.string()), ("jaccard", pa.float64())])
 EDGES = pa.schema([("src", pa.string()), ("dst", pa.string())])
 
@@ -52,7 +59,10 @@ def _drops(frame: DataFrame, stage: str, reason: str, kept_col: str, extra: dict
     for key, column in (extra or {}).items():
         parts += [F.lit(key), F.col(column)]
     return frame.select(
-        "doc_id", F.lit(stage).alias("stage"), F.lit(reason).alias("reason"), F.to_json(F.create_map(*parts)).alias("details")
+        "doc_id",
+        F.lit(stage).alias("stage"),
+        F.lit(reason).alias("reason"),
+        F.to_json(F.create_map(*parts)).alias("details"),
     )
 
 
@@ -68,9 +78,14 @@ def _name_l1_document(frame: DataFrame, column: str, reference: DataFrame | None
     if reference is None:
         return frame
     ids = frame.select(F.col(column).alias("_ref_id")).distinct()
-    owners = reference.select(F.col("doc_id").alias("_ref_id"), F.col("kept_id").alias("_owner")).join(ids, "_ref_id", "left_semi")
-    return frame.join(owners, frame[column] == owners["_ref_id"], "left") \
-        .withColumn(column, F.coalesce(F.col("_owner"), F.col(column))).drop("_ref_id", "_owner")
+    owners = reference.select(F.col("doc_id").alias("_ref_id"), F.col("kept_id").alias("_owner")).join(
+        ids, "_ref_id", "left_semi"
+    )
+    return (
+        frame.join(owners, frame[column] == owners["_ref_id"], "left")
+        .withColumn(column, F.coalesce(F.col("_owner"), F.col(column)))
+        .drop("_ref_id", "_owner")
+    )
 
 
 def text_hashes(docs: DataFrame) -> DataFrame:
@@ -81,8 +96,9 @@ def text_hashes(docs: DataFrame) -> DataFrame:
 def exact_duplicates(hashes: DataFrame, reference: DataFrame | None = None) -> DataFrame:
     """Drops for every document whose text hash equals a smaller doc_id's, or a reference document's."""
     if reference is not None:
-        old = reference.select(F.concat(F.lit(OLD), "doc_id").alias("doc_id"), "text_hash") \
-            .join(hashes.select("text_hash").distinct(), "text_hash", "left_semi")
+        old = reference.select(F.concat(F.lit(OLD), "doc_id").alias("doc_id"), "text_hash").join(
+            hashes.select("text_hash").distinct(), "text_hash", "left_semi"
+        )
         hashes = hashes.select("doc_id", "text_hash").unionByName(old)
     marked = hashes.withColumn("_kept_id", F.min("doc_id").over(Window.partitionBy("text_hash")))
     dropped = marked.filter((F.col("doc_id") != F.col("_kept_id")) & ~F.col("doc_id").startswith(OLD))
@@ -94,8 +110,12 @@ def _sketch_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig) -> It
     for batch in batches:
         sketches = sketch([t or "" for t in batch.column("text").to_pylist()], config)
         yield pa.RecordBatch.from_arrays(
-            [batch.column("doc_id").take(pa.array(sketches.present)), signature_column(sketches), keys_column(sketches),
-             shingles_column(sketches)],
+            [
+                batch.column("doc_id").take(pa.array(sketches.present)),
+                signature_column(sketches),
+                keys_column(sketches),
+                shingles_column(sketches),
+            ],
             schema=SKETCH,
         )
 
@@ -124,7 +144,9 @@ def candidate_edges(sketches: DataFrame) -> DataFrame:
         .filter(F.col("doc_id") != F.col("root"))
     )
     to_root = linked.select(F.col("doc_id").alias("src"), F.col("root").alias("dst"))
-    to_previous = linked.filter(F.col("previous") != F.col("root")).select(F.col("doc_id").alias("src"), F.col("previous").alias("dst"))
+    to_previous = linked.filter(F.col("previous") != F.col("root")).select(
+        F.col("doc_id").alias("src"), F.col("previous").alias("dst")
+    )
     return to_root.union(to_previous).distinct()
 
 
@@ -137,7 +159,9 @@ def _agreement(a: str, b: str, num_perm: int) -> Column:
 def _score_sets(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     for batch in batches:
         scores = pair_jaccard(batch.column("src_set"), batch.column("dst_set"))
-        yield pa.RecordBatch.from_arrays([batch.column("src"), batch.column("dst"), pa.array(scores, pa.float64())], schema=EDGE_SCORES)
+        yield pa.RecordBatch.from_arrays(
+            [batch.column("src"), batch.column("dst"), pa.array(scores, pa.float64())], schema=EDGE_SCORES
+        )
 
 
 def exact_scores(sketches: DataFrame, pairs: DataFrame) -> DataFrame:
@@ -147,7 +171,9 @@ def exact_scores(sketches: DataFrame, pairs: DataFrame) -> DataFrame:
     sets = sketches.select("doc_id", "shingles").join(needed, "doc_id", "left_semi")
     # hash joins: the set payloads are large, sorting them for a sort-merge join is most of the cost
     paired = (
-        pairs.join(sets.select(F.col("doc_id").alias("src"), F.col("shingles").alias("src_set")).hint("shuffle_hash"), "src")
+        pairs.join(
+            sets.select(F.col("doc_id").alias("src"), F.col("shingles").alias("src_set")).hint("shuffle_hash"), "src"
+        )
         .join(sets.select(F.col("doc_id").alias("dst"), F.col("shingles").alias("dst_set")).hint("shuffle_hash"), "dst")
         .select("src", "dst", "src_set", "dst_set")
     )
@@ -187,15 +213,21 @@ def _local_union_find(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBa
         for a, b in zip(batch.column("src").to_pylist(), batch.column("dst").to_pylist()):
             uf.union(a, b)
     pairs = [(node, root) for node, root in uf.components().items() if node != root]
-    yield pa.RecordBatch.from_arrays([pa.array([p[0] for p in pairs], pa.string()), pa.array([p[1] for p in pairs], pa.string())], schema=EDGES)
+    yield pa.RecordBatch.from_arrays(
+        [pa.array([p[0] for p in pairs], pa.string()), pa.array([p[1] for p in pairs], pa.string())], schema=EDGES
+    )
 
 
 def _large_star(edges: DataFrame) -> DataFrame:
     """Every node links its larger neighbours to the smallest of itself and its neighbours."""
     both = edges.union(edges.select(F.col("dst").alias("src"), F.col("src").alias("dst")))
     smallest = F.least(F.min("dst").over(Window.partitionBy("src")), F.col("src"))
-    return both.select("src", "dst", smallest.alias("m")).filter(F.col("dst") > F.col("src")) \
-        .select(F.col("dst").alias("src"), F.col("m").alias("dst")).distinct()
+    return (
+        both.select("src", "dst", smallest.alias("m"))
+        .filter(F.col("dst") > F.col("src"))
+        .select(F.col("dst").alias("src"), F.col("m").alias("dst"))
+        .distinct()
+    )
 
 
 def _small_star(edges: DataFrame) -> DataFrame:
@@ -233,15 +265,25 @@ def connected_components(spark: SparkSession, edges: DataFrame, max_iterations: 
 def reference_sketches(reference: DataFrame, sketches: DataFrame) -> DataFrame:
     """The reference documents (ids prefixed with OLD) that share a band key with a new document."""
     new_keys = sketches.select(F.posexplode("keys").alias("band", "key")).distinct()
-    old = reference.filter(F.col("keys").isNotNull()) \
-        .select(F.concat(F.lit(OLD), "doc_id").alias("doc_id"), "signature", "keys", "shingles")
-    touching = old.select("doc_id", F.posexplode("keys").alias("band", "key")) \
-        .join(new_keys, ["band", "key"], "left_semi").select("doc_id").distinct()
+    old = reference.filter(F.col("keys").isNotNull()).select(
+        F.concat(F.lit(OLD), "doc_id").alias("doc_id"), "signature", "keys", "shingles"
+    )
+    touching = (
+        old.select("doc_id", F.posexplode("keys").alias("band", "key"))
+        .join(new_keys, ["band", "key"], "left_semi")
+        .select("doc_id")
+        .distinct()
+    )
     return old.join(touching, "doc_id", "left_semi")
 
 
-def near_duplicates(spark: SparkSession, docs: DataFrame, config: MinHashConfig, sketches: DataFrame | None = None,
-                    reference: DataFrame | None = None) -> DataFrame:
+def near_duplicates(
+    spark: SparkSession,
+    docs: DataFrame,
+    config: MinHashConfig,
+    sketches: DataFrame | None = None,
+    reference: DataFrame | None = None,
+) -> DataFrame:
     """Drops for every member of a near-duplicate cluster but its smallest doc_id (or the reference
     document in it), naming cluster and kept id. `sketches` may be passed when the caller has them."""
     bands, rows = band_layout(config)
@@ -254,10 +296,19 @@ def near_duplicates(spark: SparkSession, docs: DataFrame, config: MinHashConfig,
     if reference is not None:
         edges = edges.filter(~(F.col("src").startswith(OLD) & F.col("dst").startswith(OLD)))
     components = connected_components(spark, verified_edges(sketches, edges, config))
-    removed = components.filter((F.col("node") != F.col("component")) & ~F.col("node").startswith(OLD)) \
-        .withColumnRenamed("node", "doc_id").withColumn("component", _strip_old("component"))
+    removed = (
+        components.filter((F.col("node") != F.col("component")) & ~F.col("node").startswith(OLD))
+        .withColumnRenamed("node", "doc_id")
+        .withColumn("component", _strip_old("component"))
+    )
     removed = _name_l1_document(removed, "component", reference)
-    return _drops(removed.withColumn("cluster", F.col("component")), "minhash_dedup", "near_duplicate", "component", {"cluster": "cluster"})
+    return _drops(
+        removed.withColumn("cluster", F.col("component")),
+        "minhash_dedup",
+        "near_duplicate",
+        "component",
+        {"cluster": "cluster"},
+    )
 
 
 def remove_dropped(docs: DataFrame, *drops: DataFrame) -> DataFrame:

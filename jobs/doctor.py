@@ -1,4 +1,5 @@
 """`tiers doctor`: check in seconds what a run will need, one line per item with what to do when it fails."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -61,8 +62,10 @@ def _fasttext(config: TiersConfig, root: Path) -> tuple[str, str]:
     import fasttext
 
     if not hasattr(fasttext, "train_supervised"):
-        return "fail", (f"the `fasttext` module at {fasttext.__file__} cannot train (a predict-only package such as "
-                        "fasttext-predict replaced fasttext-numpy2): pip install --force-reinstall fasttext-numpy2")
+        return "fail", (
+            f"the `fasttext` module at {fasttext.__file__} cannot train (a predict-only package such as "
+            "fasttext-predict replaced fasttext-numpy2): pip install --force-reinstall fasttext-numpy2"
+        )
     return "ok", f"fastText with training ({fasttext.__file__})"
 
 
@@ -85,8 +88,11 @@ def _llm(config: TiersConfig, root: Path) -> tuple[str, str]:
         import httpx
 
         for endpoint in config.llm.endpoints:
-            body = {"model": config.llm.model, "max_tokens": 8,
-                    "messages": [{"role": "user", "content": "Name three colours of the rainbow, please."}]}
+            body = {
+                "model": config.llm.model,
+                "max_tokens": 8,
+                "messages": [{"role": "user", "content": "Name three colours of the rainbow, please."}],
+            }
             try:
                 httpx.post(f"{endpoint}/chat/completions", json=body, timeout=60).raise_for_status()
             except httpx.HTTPError as exc:
@@ -100,7 +106,10 @@ def _llm(config: TiersConfig, root: Path) -> tuple[str, str]:
 
 def _torch(config: TiersConfig, root: Path) -> tuple[str, str]:
     if importlib.util.find_spec("torch") is None:
-        return "warn", "torch is missing, needed by `tiers verify` only: pip install torch==2.13.0 (CPU) then 'tiers[verify]'"
+        return (
+            "warn",
+            "torch is missing, needed by `tiers verify` only: pip install torch==2.13.0 (CPU) then 'tiers[verify]'",
+        )
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -113,12 +122,23 @@ def _disk(config: TiersConfig, root: Path) -> tuple[str, str]:
         existing = existing.parent
     free = shutil.disk_usage(existing).free
     detail = f"{free / 1024**3:.1f} GiB free at {existing}"
-    return ("ok", detail) if free >= MIN_FREE_BYTES else ("warn", detail + f"; runs need room for several copies of the input")
+    return (
+        ("ok", detail)
+        if free >= MIN_FREE_BYTES
+        else ("warn", detail + "; runs need room for several copies of the input")
+    )
 
 
 CHECKS: list[tuple[str, Callable[[TiersConfig, Path], tuple[str, str]]]] = [
-    ("python", _python), ("java", _java), ("spark", _spark), ("langid", _langid), ("fasttext", _fasttext),
-    ("l2 models", _l2_models), ("llm engine", _llm), ("torch", _torch), ("disk", _disk),
+    ("python", _python),
+    ("java", _java),
+    ("spark", _spark),
+    ("langid", _langid),
+    ("fasttext", _fasttext),
+    ("l2 models", _l2_models),
+    ("llm engine", _llm),
+    ("torch", _torch),
+    ("disk", _disk),
 ]
 
 

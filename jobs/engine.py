@@ -6,6 +6,7 @@ same whichever engine wrote them. `engine.kind: auto` runs a stage locally when 
 running yet, the master is local and the stage reads at most `engine.local_max_bytes`: a run of a
 few thousand documents then costs its documents, not a JVM's start and tens of small Spark jobs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,12 @@ LOCAL, SPARK = "local", "spark"
 class Engine:
     """The Spark session, started on first use, and the choice of engine per stage."""
 
-    def __init__(self, config: TiersConfig, session: "SparkSession | None" = None,
-                 on_start: Callable[["SparkSession"], None] | None = None):
+    def __init__(
+        self,
+        config: TiersConfig,
+        session: "SparkSession | None" = None,
+        on_start: Callable[["SparkSession"], None] | None = None,
+    ):
         self.config = config
         self._session = session
         self._on_start = on_start

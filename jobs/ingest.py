@@ -4,6 +4,7 @@ read and write are `jobs/ingest_spark.py` (inside executors) and `jobs/ingest_lo
 
 Runnable with spark-submit: `spark-submit jobs/ingest.py --input PATH --root DATA_ROOT`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,12 +42,17 @@ def ingested_files(catalog: Catalog, settings: dict) -> dict[FileKey, tuple[int,
     if not catalog.path.exists():
         return {}
     catalog.migrate()
-    return {tuple(entry): (position, run_id) for position, (run_id, _, payload) in enumerate(catalog.current_runs(JOB))
-            if payload.get("ingest") == settings for entry in payload.get("inputs", [])}
+    return {
+        tuple(entry): (position, run_id)
+        for position, (run_id, _, payload) in enumerate(catalog.current_runs(JOB))
+        if payload.get("ingest") == settings
+        for entry in payload.get("inputs", [])
+    }
 
 
-def run_ingest(spark: "SparkSession | Engine", config: TiersConfig, inputs: list[str], root: str,
-               force: bool = False) -> JobResult:
+def run_ingest(
+    spark: "SparkSession | Engine", config: TiersConfig, inputs: list[str], root: str, force: bool = False
+) -> JobResult:
     """Ingest the input files into L0, on Spark or in this process (`engine`, jobs/engine.py). Files
     that a current run with the same settings has read (same path, size and modification time) are not
     read again unless `force`: a folder that gains a new snapshot's files costs only those files; with
@@ -60,11 +66,18 @@ def run_ingest(spark: "SparkSession | Engine", config: TiersConfig, inputs: list
         new = [f for f in files if keys[f.path] not in done]
         if not new:
             latest = max(done[keys[f.path]] for f in files)[1]
-            log.info("%s: all %d input files were read by current runs (latest %s); nothing new", JOB, len(files), latest)
+            log.info(
+                "%s: all %d input files were read by current runs (latest %s); nothing new", JOB, len(files), latest
+            )
             return JobResult(latest, True, catalog.run_counts(latest))
         if len(new) < len(files):
-            log.info("%s: %d of %d input files were read by current runs; reading the other %d",
-                     JOB, len(files) - len(new), len(files), len(new))
+            log.info(
+                "%s: %d of %d input files were read by current runs; reading the other %d",
+                JOB,
+                len(files) - len(new),
+                len(files),
+                len(new),
+            )
         files = new
     payload = {"ingest": settings, "inputs": [keys[f.path] for f in files]}
     engine = engine_of(spark, config)
@@ -73,18 +86,27 @@ def run_ingest(spark: "SparkSession | Engine", config: TiersConfig, inputs: list
 
     def body(run: JobRun) -> dict:
         # L0 documents this run does not replace: a re-run over the same inputs supersedes its earlier run
-        existing = [o.path for o in catalog.committed_outputs(kind="L0", current_only=True)
-                    if catalog.run_scope(o.run_id) != run.scope()]
+        existing = [
+            o.path
+            for o in catalog.committed_outputs(kind="L0", current_only=True)
+            if catalog.run_scope(o.run_id) != run.scope()
+        ]
         if on_spark:
             from jobs.ingest_spark import write_ingest_outputs
+
             written = write_ingest_outputs(session, config, files, run, existing)
         else:
             from jobs.ingest_local import write_ingest_outputs
+
             written = write_ingest_outputs(config, files, run, existing)
-        counts = check_counts(run, already_in_l0=sum(written.values()) - _quarantined(run) - parquet_stats(run.stage("L0"))[0])
+        counts = check_counts(
+            run, already_in_l0=sum(written.values()) - _quarantined(run) - parquet_stats(run.stage("L0"))[0]
+        )
         if counts["already_in_l0"]:
-            log.info("ingest: %d documents are already in L0 (the same ids from an earlier run); not added again",
-                     counts["already_in_l0"])
+            log.info(
+                "ingest: %d documents are already in L0 (the same ids from an earlier run); not added again",
+                counts["already_in_l0"],
+            )
         counts.update(check_file_coverage(run, {display_path(f.path): f.size for f in files}, written))
         return counts
 
@@ -123,12 +145,20 @@ def check_file_coverage(run: JobRun, sizes: dict[str, int], written: dict[str, i
             Span(row["layer"], row["start"], row["end"], row["kind"], row["units"], row["out"], row["reason"])
         )
     problems = [f"{file}: no coverage (the file was not read)" for file in sizes if file not in spans]
-    problems += [f"{file}: rows for a file that was not listed" for file in set(written) | set(spans) if file not in sizes]
+    problems += [
+        f"{file}: rows for a file that was not listed" for file in set(written) | set(spans) if file not in sizes
+    ]
     for file, size in sizes.items():
-        problems += [f"{file}: {p}" for p in check_coverage(spans.get(file, []), size, written.get(file, 0))] if file in spans else []
+        problems += (
+            [f"{file}: {p}" for p in check_coverage(spans.get(file, []), size, written.get(file, 0))]
+            if file in spans
+            else []
+        )
     if problems:
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
-        raise CountMismatch(f"ingest byte coverage failed for {len({p.split(': ')[0] for p in problems})} file(s): {shown}")
+        raise CountMismatch(
+            f"ingest byte coverage failed for {len({p.split(': ')[0] for p in problems})} file(s): {shown}"
+        )
     totals = {"bytes_in": sum(sizes.values()), "bytes_ignored": 0, "bytes_quarantined": 0}
     for file_spans in spans.values():
         for span in file_spans:
@@ -138,9 +168,12 @@ def check_file_coverage(run: JobRun, sizes: dict[str, int], written: dict[str, i
 
 
 def main(argv: list[str] | None = None) -> int:
-    return job_main("Ingest raw crawl files into L0.",
-                    lambda spark, config, args: run_ingest(spark, config, args.input, args.root, force=args.force),
-                    argv, with_inputs=True)
+    return job_main(
+        "Ingest raw crawl files into L0.",
+        lambda spark, config, args: run_ingest(spark, config, args.input, args.root, force=args.force),
+        argv,
+        with_inputs=True,
+    )
 
 
 if __name__ == "__main__":

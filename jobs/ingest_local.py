@@ -1,4 +1,5 @@
 """Ingest's local body: the files are read in this process, one after another, and streamed to Parquet."""
+
 from __future__ import annotations
 
 import logging
@@ -28,7 +29,9 @@ def _with_tokens(docs: pa.Table, tokenizer: str | None) -> pa.Table:
     return docs.append_column(schemas.N_TOKENS.name, pa.array(counts, pa.int64()))
 
 
-def write_ingest_outputs(config: TiersConfig, files: list[InputFile], run: JobRun, existing: list[str]) -> dict[str, int]:
+def write_ingest_outputs(
+    config: TiersConfig, files: list[InputFile], run: JobRun, existing: list[str]
+) -> dict[str, int]:
     """Write L0, quarantine, manifest and coverage under `run`'s staging; return L0 plus quarantine rows
     per file (counting documents also found in `existing` L0 outputs, which are not written again)."""
     known = read_files(folder_files(existing), columns=["doc_id"])["doc_id"] if existing else None
@@ -38,6 +41,7 @@ def write_ingest_outputs(config: TiersConfig, files: list[InputFile], run: JobRu
     written: Counter[str] = Counter()
     side: dict[str, list[dict]] = {"quarantine": [], "manifest": [], "coverage": []}
     with FolderWriter(run.stage("L0", tier="L0"), L0_WRITTEN, ROW_GROUP_BYTES) as l0:
+
         def flush(rows: list[dict]) -> None:
             docs = pa.Table.from_pylist(rows, schema=schemas.L0)
             if known is not None:
@@ -59,8 +63,15 @@ def write_ingest_outputs(config: TiersConfig, files: list[InputFile], run: JobRu
                     written[row["file"]] += kind == "quarantine"
             log.info("ingest: read %d of %d files (%s)", number, len(files), file.path)
         flush(docs)
-    write_folder(run.stage("quarantine"), schemas.QUARANTINE, [pa.Table.from_pylist(side["quarantine"], schema=schemas.QUARANTINE)])
-    write_folder(run.stage("ingest_manifest"), schemas.INGEST_MANIFEST,
-                 [pa.Table.from_pylist(side["manifest"], schema=schemas.INGEST_MANIFEST)])
+    write_folder(
+        run.stage("quarantine"),
+        schemas.QUARANTINE,
+        [pa.Table.from_pylist(side["quarantine"], schema=schemas.QUARANTINE)],
+    )
+    write_folder(
+        run.stage("ingest_manifest"),
+        schemas.INGEST_MANIFEST,
+        [pa.Table.from_pylist(side["manifest"], schema=schemas.INGEST_MANIFEST)],
+    )
     write_folder(run.stage("ingest_coverage"), COVERAGE, [pa.Table.from_pylist(side["coverage"], schema=COVERAGE)])
     return {file: count for file, count in written.items() if count}

@@ -1,5 +1,6 @@
 """Ingest's rows: every input file read into L0, quarantine, manifest and byte-coverage rows, in one
 union schema (`INGEST_ROWS`); shared by the Spark body (inside executors) and the local body."""
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,13 @@ def file_rows(path: str, fmt: str, options: ReaderOptions, run_id: str) -> Itera
     except OSError:
         size = None
     yield {
-        "file": file, "source_format": fmt, "records": stats.records, "skipped": stats.skipped,
-        "bytes": size, "run_id": run_id, schemas.OUTCOME: "manifest",
+        "file": file,
+        "source_format": fmt,
+        "records": stats.records,
+        "skipped": stats.skipped,
+        "bytes": size,
+        "run_id": run_id,
+        schemas.OUTCOME: "manifest",
     }
     for span in stats.ledger.spans:
         yield {**span.row(file), "run_id": run_id, schemas.OUTCOME: "coverage"}

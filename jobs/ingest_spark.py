@@ -1,4 +1,5 @@
 """Ingest's Spark body: the files are read inside executors (mapInArrow), one task per group of files."""
+
 from __future__ import annotations
 
 import os
@@ -18,14 +19,17 @@ from tiers.io.coverage import COVERAGE
 from tiers.io.formats import InputFile
 
 
-def write_ingest_outputs(spark: SparkSession, config: TiersConfig, files: list[InputFile], run: JobRun,
-                         existing: list[str]) -> dict[str, int]:
+def write_ingest_outputs(
+    spark: SparkSession, config: TiersConfig, files: list[InputFile], run: JobRun, existing: list[str]
+) -> dict[str, int]:
     """Write L0, quarantine, manifest and coverage under `run`'s staging; return L0 plus quarantine rows
     per file (counting documents also found in `existing` L0 outputs, which are not written again)."""
     total_bytes = sum(f.size for f in files)
     partitions_for(spark, total_bytes, config.spark.bytes_per_partition)
     listed = [(bytearray(os.fsencode(f.path)), f.format) for f in sorted(files, key=lambda f: -f.size)]
-    slices = min(len(listed), max(2 * spark.sparkContext.defaultParallelism, -(-total_bytes // config.spark.bytes_per_partition)))
+    slices = min(
+        len(listed), max(2 * spark.sparkContext.defaultParallelism, -(-total_bytes // config.spark.bytes_per_partition))
+    )
     frame = spark.sparkContext.parallelize(listed, numSlices=slices).toDF("path binary, format string")
     ingest_config, run_id = config.ingest, run.run_id
     rows = frame.mapInArrow(
@@ -36,12 +40,22 @@ def write_ingest_outputs(spark: SparkSession, config: TiersConfig, files: list[I
         new_docs = rows.filter(outcome == "l0").select(*schemas.L0.names)
         if existing:
             new_docs = new_docs.join(spark.read.parquet(*existing).select("doc_id"), "doc_id", "left_anti")
-        new_docs = (with_token_counts(new_docs, config.tokens.tokenizer) if config.tokens.count_l0
-                    else without_token_counts(new_docs))
+        new_docs = (
+            with_token_counts(new_docs, config.tokens.tokenizer)
+            if config.tokens.count_l0
+            else without_token_counts(new_docs)
+        )
         new_docs.write.option("parquet.block.size", ROW_GROUP_BYTES).parquet(run.stage("L0", tier="L0"))
         rows.filter(outcome == "quarantine").select(*schemas.QUARANTINE.names).write.parquet(run.stage("quarantine"))
-        rows.filter(outcome == "manifest").select(*schemas.INGEST_MANIFEST.names).coalesce(1).write.parquet(run.stage("ingest_manifest"))
-        rows.filter(outcome == "coverage").select(*COVERAGE.names).coalesce(1).write.parquet(run.stage("ingest_coverage"))
-        return {r["file"]: r["count"] for r in rows.filter(outcome.isin("l0", "quarantine")).groupBy("file").count().collect()}
+        rows.filter(outcome == "manifest").select(*schemas.INGEST_MANIFEST.names).coalesce(1).write.parquet(
+            run.stage("ingest_manifest")
+        )
+        rows.filter(outcome == "coverage").select(*COVERAGE.names).coalesce(1).write.parquet(
+            run.stage("ingest_coverage")
+        )
+        return {
+            r["file"]: r["count"]
+            for r in rows.filter(outcome.isin("l0", "quarantine")).groupBy("file").count().collect()
+        }
     finally:
         rows.unpersist()

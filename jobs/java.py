@@ -1,4 +1,5 @@
 """Which Java Spark will start, checked before it starts (Spark 4 needs Java 17 or newer)."""
+
 from __future__ import annotations
 
 import os
@@ -28,14 +29,18 @@ def java_version() -> tuple[str, int]:
     binary = java_binary()
     if binary is None:
         where = f"JAVA_HOME={os.environ['JAVA_HOME']}" if os.environ.get("JAVA_HOME") else "PATH"
-        raise JavaError(f"no java found on {where}; Spark needs Java {MIN_JAVA}+ (e.g. apt-get install openjdk-17-jre-headless)")
+        raise JavaError(
+            f"no java found on {where}; Spark needs Java {MIN_JAVA}+ (e.g. apt-get install openjdk-17-jre-headless)"
+        )
     try:
         done = subprocess.run([binary, "-version"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise JavaError(f"{binary} -version failed: {exc}") from None
     match = re.search(r'version "([^"]+)"', done.stderr + done.stdout)
     if done.returncode != 0 or not match:
-        raise JavaError(f"{binary} -version gave no version (exit {done.returncode}): {(done.stderr or done.stdout)[:200]}")
+        raise JavaError(
+            f"{binary} -version gave no version (exit {done.returncode}): {(done.stderr or done.stdout)[:200]}"
+        )
     version = match.group(1)
     parts = version.split(".")
     major = int(parts[1] if parts[0] == "1" else re.match(r"\d+", parts[0]).group(0))

@@ -1,4 +1,5 @@
 """Command-line arguments shared by every job's `main` (the spark-submit entry points)."""
+
 from __future__ import annotations
 
 import argparse

@@ -7,6 +7,7 @@ archive when it exits; later JVMs map that archive instead (session start and st
 CPU-seconds, bench/README.md). With `-Xshare:auto`, Java's default, a JVM that cannot use the archive
 runs without it; a warm-up that fails leaves a marker so it is not retried on every run.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -72,8 +73,9 @@ def _write_archive(archive: Path, failed: Path, java_options: str) -> None:
     options = f"{java_options} -XX:ArchiveClassesAtExit={partial} {QUIET}"
     log.info("writing the JVM class archive %s (once per machine, Spark and Java version)", archive)
     try:
-        done = subprocess.run([sys.executable, "-c", WARM_UP, options], capture_output=True, text=True,
-                              timeout=WARM_UP_TIMEOUT_S)
+        done = subprocess.run(
+            [sys.executable, "-c", WARM_UP, options], capture_output=True, text=True, timeout=WARM_UP_TIMEOUT_S
+        )
         if done.returncode == 0 and Path(partial).exists() and Path(partial).stat().st_size > 0:
             os.replace(partial, archive)
             return
@@ -81,5 +83,7 @@ def _write_archive(archive: Path, failed: Path, java_options: str) -> None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         reason = str(exc)
     Path(partial).unlink(missing_ok=True)
-    log.warning("no JVM class archive (the warm-up session failed, not retried; delete %s to retry): %s", failed, reason)
+    log.warning(
+        "no JVM class archive (the warm-up session failed, not retried; delete %s to retry): %s", failed, reason
+    )
     failed.write_text(reason)

@@ -9,6 +9,7 @@ there while its new copy is dropped. A run whose scope covers an earlier one (a 
 one's index and supersedes it.
 Runnable with spark-submit: `spark-submit jobs/l1_dedup.py --root DATA_ROOT [--filter-run RUN_ID]`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB = "l1_dedup"
-
-
 
 
 def filtered_path(catalog: Catalog, filter_run: str | None) -> tuple[str, str]:
@@ -55,8 +54,9 @@ def reference_indexes(catalog: Catalog, scope: list[str]) -> list[str]:
     return paths
 
 
-def run_l1_dedup(spark: "SparkSession | Engine", config: TiersConfig, root: str, filter_run: str | None = None,
-                 force: bool = False) -> JobResult:
+def run_l1_dedup(
+    spark: "SparkSession | Engine", config: TiersConfig, root: str, filter_run: str | None = None, force: bool = False
+) -> JobResult:
     catalog = Catalog(root)
     catalog.migrate()
     with catalog.session():
@@ -71,25 +71,36 @@ def run_l1_dedup(spark: "SparkSession | Engine", config: TiersConfig, root: str,
     def body(run: JobRun) -> dict:
         if on_spark:
             from jobs.l1_dedup_spark import write_dedup_outputs
+
             write_dedup_outputs(session, config, source, bytes_in, references, run)
         else:
             from jobs.l1_dedup_local import write_dedup_outputs
+
             write_dedup_outputs(config, source, references, run)
         l1_rows, _ = parquet_stats(run.stage("L1", tier="L1"))
         dropped, _ = parquet_stats(run.stage("drops"))
         indexed, _ = parquet_stats(run.stage(INDEX))
         check_conserved("L1 dedup", rows_in, l1=l1_rows, duplicates=dropped)
         check_conserved("L1 dedup index", rows_in, indexed=indexed)
-        return {"filtered_in": rows_in, "l1": l1_rows, "dropped": dropped, "filter_run": source_run,
-                "deduplicated_against": len(references)}
+        return {
+            "filtered_in": rows_in,
+            "l1": l1_rows,
+            "dropped": dropped,
+            "filter_run": source_run,
+            "deduplicated_against": len(references),
+        }
 
     return run_job(catalog, JOB, payload, body, force, input_runs=[source_run])
 
 
 def main(argv: list[str] | None = None) -> int:
-    return job_main("Deduplicate the filtered documents into L1 (the second half of L0 to L1).",
-                    lambda spark, config, args: run_l1_dedup(spark, config, args.root, args.filter_run, force=args.force),
-                    argv, options={"--filter-run": {"help": "l1_filter run id (default: the latest current)"}})
+    return job_main(
+        "Deduplicate the filtered documents into L1 (the second half of L0 to L1).",
+        lambda spark, config, args: run_l1_dedup(spark, config, args.root, args.filter_run, force=args.force),
+        argv,
+        options={"--filter-run": {"help": "l1_filter run id (default: the latest current)"}},
+    )
+
 
 if __name__ == "__main__":
     sys.exit(main())

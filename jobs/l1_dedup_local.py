@@ -1,6 +1,7 @@
 """L1 dedup's local body: exact and near dedup in this process (tiers/dedup/near.py), with the same
 decisions as the Spark body: the smallest id of a cluster is kept, a document of an earlier L1 run
 (from its dedup index) is always kept, and a new copy of it is dropped naming its L1 document."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,16 @@ from tiers.tokens import count_tokens
 
 log = logging.getLogger(__name__)
 
-INDEX_SCHEMA = pa.schema([("doc_id", pa.string()), ("text_hash", pa.string()), ("signature", pa.list_(pa.int32())),
-                          ("keys", pa.list_(pa.int64())), ("shingles", pa.binary()), ("kept_id", pa.string())])
+INDEX_SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("text_hash", pa.string()),
+        ("signature", pa.list_(pa.int32())),
+        ("keys", pa.list_(pa.int64())),
+        ("shingles", pa.binary()),
+        ("kept_id", pa.string()),
+    ]
+)
 
 
 @dataclass
@@ -41,7 +50,9 @@ class Reference:
 def load_reference(references: list[str], hashes: list[str | None], keys: np.ndarray | None) -> Reference:
     files = folder_files(references)
     small = read_files(files, columns=["doc_id", "text_hash", "keys", "kept_id"])
-    by_hash = small.filter(pc.is_in(small["text_hash"], value_set=pa.array(sorted({h for h in hashes if h is not None}), pa.string())))
+    by_hash = small.filter(
+        pc.is_in(small["text_hash"], value_set=pa.array(sorted({h for h in hashes if h is not None}), pa.string()))
+    )
     touching: list[str] = []
     if keys is not None and len(keys):
         lists = small["keys"].combine_chunks()
@@ -56,8 +67,11 @@ def load_reference(references: list[str], hashes: list[str | None], keys: np.nda
         rows = np.unique(parents[shared])
         touching = sorted(set(small["doc_id"].take(pa.array(rows, pa.int64())).to_pylist()))
     wanted_ids = pa.array(touching, pa.string())
-    sketched = read_files(files, keep=lambda table: pc.is_in(table["doc_id"], value_set=wanted_ids)) if touching \
+    sketched = (
+        read_files(files, keep=lambda table: pc.is_in(table["doc_id"], value_set=wanted_ids))
+        if touching
         else INDEX_SCHEMA.empty_table()
+    )
     return Reference(by_hash.sort_by("doc_id"), sketched.sort_by("doc_id"))
 
 
@@ -75,7 +89,9 @@ def exact_drops(ids: list[str], hashes: list[str | None], reference: Reference |
     return drops
 
 
-def near_drops(ids: list[str], sketches: Sketches, config: MinHashConfig, reference: Reference | None) -> dict[int, str]:
+def near_drops(
+    ids: list[str], sketches: Sketches, config: MinHashConfig, reference: Reference | None
+) -> dict[int, str]:
     """Position of each new document in a near-duplicate cluster with an older or smaller one -> the kept L1 id."""
     old = reference.sketched if reference is not None else INDEX_SCHEMA.empty_table()
     m = old.num_rows
@@ -94,12 +110,26 @@ def near_drops(ids: list[str], sketches: Sketches, config: MinHashConfig, refere
     return drops
 
 
-def _drop_rows(drops: dict[int, str], ids: list[str], stage: str, reason: str, with_cluster: bool, run_id: str) -> pa.Table:
+def _drop_rows(
+    drops: dict[int, str], ids: list[str], stage: str, reason: str, with_cluster: bool, run_id: str
+) -> pa.Table:
     positions = sorted(drops)
-    details = [json.dumps({"kept": drops[p], "cluster": drops[p]} if with_cluster else {"kept": drops[p]}, separators=(",", ":"))
-               for p in positions]
-    return pa.table({"doc_id": [ids[p] for p in positions], "stage": [stage] * len(positions), "reason": [reason] * len(positions),
-                     "details": details, "run_id": [run_id] * len(positions)}, schema=schemas.DROPS)
+    details = [
+        json.dumps(
+            {"kept": drops[p], "cluster": drops[p]} if with_cluster else {"kept": drops[p]}, separators=(",", ":")
+        )
+        for p in positions
+    ]
+    return pa.table(
+        {
+            "doc_id": [ids[p] for p in positions],
+            "stage": [stage] * len(positions),
+            "reason": [reason] * len(positions),
+            "details": details,
+            "run_id": [run_id] * len(positions),
+        },
+        schema=schemas.DROPS,
+    )
 
 
 def write_dedup_outputs(config: TiersConfig, source: str, references: list[str], run: JobRun) -> None:
@@ -114,15 +144,23 @@ def write_dedup_outputs(config: TiersConfig, source: str, references: list[str],
     exact = exact_drops(ids, hashes, reference) if dedup.exact else {}
     near = near_drops(ids, sketches, minhash, reference) if sketches is not None else {}
     near = {p: kept for p, kept in near.items() if p not in exact}
-    write_folder(run.stage("drops"), schemas.DROPS, [
-        _drop_rows(exact, ids, "exact_dedup", "exact_duplicate", False, run.run_id),
-        _drop_rows(near, ids, "minhash_dedup", "near_duplicate", True, run.run_id),
-    ])
+    write_folder(
+        run.stage("drops"),
+        schemas.DROPS,
+        [
+            _drop_rows(exact, ids, "exact_dedup", "exact_duplicate", False, run.run_id),
+            _drop_rows(near, ids, "minhash_dedup", "near_duplicate", True, run.run_id),
+        ],
+    )
     kept_of = {**exact, **near}
     survivors = np.setdiff1d(np.arange(len(ids)), np.fromiter(kept_of, dtype=np.int64, count=len(kept_of)))
     l1 = docs.take(pa.array(survivors, pa.int64()))
     l1_texts = l1["text"].to_pylist()
-    counts = count_tokens(l1_texts, config.tokens.tokenizer) if can_count_tokens(config.tokens.tokenizer) else [None] * l1.num_rows
+    counts = (
+        count_tokens(l1_texts, config.tokens.tokenizer)
+        if can_count_tokens(config.tokens.tokenizer)
+        else [None] * l1.num_rows
+    )
     l1 = l1.append_column(schemas.N_TOKENS, pa.array(counts, pa.int64()))
     l1 = l1.append_column("parent_ids", pa.array([[i] for i in l1["doc_id"].to_pylist()], pa.list_(pa.string())))
     l1 = l1.append_column("run_id", pa.array([run.run_id] * l1.num_rows, pa.string()))
@@ -130,15 +168,30 @@ def write_dedup_outputs(config: TiersConfig, source: str, references: list[str],
     write_folder(run.stage(INDEX), INDEX_SCHEMA, [_index_rows(ids, hashes, sketches, kept_of)])
 
 
-def _index_rows(ids: list[str], hashes: list[str | None], sketches: Sketches | None, kept_of: dict[int, str]) -> pa.Table:
+def _index_rows(
+    ids: list[str], hashes: list[str | None], sketches: Sketches | None, kept_of: dict[int, str]
+) -> pa.Table:
     count = len(ids)
     if sketches is None:
-        signature, keys, shingles = (pa.nulls(count, INDEX_SCHEMA.field(name).type) for name in ("signature", "keys", "shingles"))
+        signature, keys, shingles = (
+            pa.nulls(count, INDEX_SCHEMA.field(name).type) for name in ("signature", "keys", "shingles")
+        )
     else:
         row_of = np.full(count, -1, dtype=np.int64)
         row_of[sketches.present] = np.arange(len(sketches.present))
         rows = pa.array(row_of, mask=row_of < 0)
-        signature, keys, shingles = (column.take(rows) for column in
-                                     (signature_column(sketches), keys_column(sketches), shingles_column(sketches)))
-    return pa.table({"doc_id": ids, "text_hash": hashes, "signature": signature, "keys": keys, "shingles": shingles,
-                     "kept_id": [kept_of.get(p, doc_id) for p, doc_id in enumerate(ids)]}, schema=INDEX_SCHEMA)
+        signature, keys, shingles = (
+            column.take(rows)
+            for column in (signature_column(sketches), keys_column(sketches), shingles_column(sketches))
+        )
+    return pa.table(
+        {
+            "doc_id": ids,
+            "text_hash": hashes,
+            "signature": signature,
+            "keys": keys,
+            "shingles": shingles,
+            "kept_id": [kept_of.get(p, doc_id) for p, doc_id in enumerate(ids)],
+        },
+        schema=INDEX_SCHEMA,
+    )

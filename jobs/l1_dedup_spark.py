@@ -1,4 +1,5 @@
 """L1 dedup's Spark body: exact and near dedup as Spark shuffles (jobs/dedup.py)."""
+
 from __future__ import annotations
 
 from pyspark import StorageLevel
@@ -18,16 +19,22 @@ def index_rows(hashes: DataFrame, sketches: DataFrame | None, drops: DataFrame |
     if sketches is not None:
         index = hashes.join(sketches, "doc_id", "left")
     else:
-        index = hashes.select("doc_id", "text_hash", F.lit(None).cast("array<int>").alias("signature"),
-                              F.lit(None).cast("array<bigint>").alias("keys"), F.lit(None).cast("binary").alias("shingles"))
+        index = hashes.select(
+            "doc_id",
+            "text_hash",
+            F.lit(None).cast("array<int>").alias("signature"),
+            F.lit(None).cast("array<bigint>").alias("keys"),
+            F.lit(None).cast("binary").alias("shingles"),
+        )
     if drops is None:
         return index.withColumn("kept_id", F.col("doc_id"))
     owners = drops.select("doc_id", F.get_json_object("details", "$.kept").alias("owner"))
     return index.join(owners, "doc_id", "left").withColumn("kept_id", F.coalesce("owner", "doc_id")).drop("owner")
 
 
-def write_dedup_outputs(spark: SparkSession, config: TiersConfig, source: str, bytes_in: int, references: list[str],
-                        run: JobRun) -> None:
+def write_dedup_outputs(
+    spark: SparkSession, config: TiersConfig, source: str, bytes_in: int, references: list[str], run: JobRun
+) -> None:
     """Write L1, the drops and the dedup index of `source` (deduplicated against `references`) under `run`'s staging."""
     minhash = config.l1.dedup.minhash
     partitions_for(spark, bytes_in * 4, config.spark.bytes_per_partition)
@@ -46,8 +53,9 @@ def write_dedup_outputs(spark: SparkSession, config: TiersConfig, source: str, b
     try:
         l1 = remove_dropped(kept, *duplicates) if duplicates else kept
         l1 = with_token_counts(l1, config.tokens.tokenizer)
-        l1.withColumn("parent_ids", F.array(F.col("doc_id"))).withColumn("run_id", F.lit(run.run_id)) \
-            .write.parquet(run.stage("L1", tier="L1"))
+        l1.withColumn("parent_ids", F.array(F.col("doc_id"))).withColumn("run_id", F.lit(run.run_id)).write.parquet(
+            run.stage("L1", tier="L1")
+        )
         drops = duplicates[0] if duplicates else None
         for frame in duplicates[1:]:
             drops = drops.unionByName(frame)

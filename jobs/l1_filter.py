@@ -6,6 +6,7 @@ record for each one that does not; `jobs/l1_dedup.py` then deduplicates `filtere
 two committed jobs, a crash in dedup or a new dedup setting re-runs only dedup.
 Runnable with spark-submit: `spark-submit jobs/l1_filter.py --root DATA_ROOT [--ingest-run RUN_ID ...]`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB = "l1_filter"
+
+
 def l0_outputs(catalog: Catalog, ingest_runs: list[str] | None, settings: dict) -> list[OutputRecord]:
     """The given committed L0 runs' outputs; else the current L0 outputs that no current l1_filter run
     with these settings has read (after a new snapshot is ingested, only that snapshot). Empty when
@@ -40,16 +43,26 @@ def l0_outputs(catalog: Catalog, ingest_runs: list[str] | None, settings: dict) 
     return [o for o in current if o.run_id not in consumed]
 
 
-def run_l1_filter(spark: "SparkSession | Engine", config: TiersConfig, root: str, ingest_runs: list[str] | None = None,
-                  force: bool = False) -> JobResult:
+def run_l1_filter(
+    spark: "SparkSession | Engine",
+    config: TiersConfig,
+    root: str,
+    ingest_runs: list[str] | None = None,
+    force: bool = False,
+) -> JobResult:
     catalog = Catalog(root)
     catalog.migrate()
-    settings = {"steps": [s.model_dump(mode="json") for s in config.l1.steps], "operator_modules": config.l1.operator_modules}
+    settings = {
+        "steps": [s.model_dump(mode="json") for s in config.l1.steps],
+        "operator_modules": config.l1.operator_modules,
+    }
     with catalog.session():
         l0 = l0_outputs(catalog, ingest_runs, settings)
         latest = None if l0 else catalog.latest_committed_run(JOB)
     if not l0:
-        log.info("%s: every current L0 run has been filtered with these settings (latest run %s); nothing new", JOB, latest)
+        log.info(
+            "%s: every current L0 run has been filtered with these settings (latest run %s); nothing new", JOB, latest
+        )
         return JobResult(latest, True, catalog.run_counts(latest))
     inputs = [o.path for o in l0]
     payload = {"settings": settings, "inputs": inputs}
@@ -63,9 +76,11 @@ def run_l1_filter(spark: "SparkSession | Engine", config: TiersConfig, root: str
     def body(run: JobRun) -> dict:
         if on_spark:
             from jobs.l1_filter_spark import write_filter_outputs
+
             operators = write_filter_outputs(session, config, inputs, l0_bytes, run)
         else:
             from jobs.l1_filter_local import write_filter_outputs
+
             operators = write_filter_outputs(config, inputs, run)
         kept, _ = parquet_stats(run.stage("filtered"))
         dropped, _ = parquet_stats(run.stage("drops"))
@@ -76,9 +91,13 @@ def run_l1_filter(spark: "SparkSession | Engine", config: TiersConfig, root: str
 
 
 def main(argv: list[str] | None = None) -> int:
-    return job_main("Run the L1 operators over L0 (the first half of L0 to L1).",
-                    lambda spark, config, args: run_l1_filter(spark, config, args.root, args.ingest_run, force=args.force),
-                    argv, options=INGEST_RUN_OPTION)
+    return job_main(
+        "Run the L1 operators over L0 (the first half of L0 to L1).",
+        lambda spark, config, args: run_l1_filter(spark, config, args.root, args.ingest_run, force=args.force),
+        argv,
+        options=INGEST_RUN_OPTION,
+    )
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,4 +1,5 @@
 """The L1 operators' local body: the L0 files' batches through the operators in this process."""
+
 from __future__ import annotations
 
 import logging
@@ -28,7 +29,10 @@ def write_filter_outputs(config: TiersConfig, inputs: list[str], run: JobRun) ->
     kept_schema = pa.schema([out_schema.field(name) for name in kept_columns(out_schema)])
     run_id = pa.scalar(run.run_id)
     stats: list[str] = []
-    with FolderWriter(run.stage("filtered"), kept_schema) as kept, FolderWriter(run.stage("drops"), schemas.DROPS) as drops:
+    with (
+        FolderWriter(run.stage("filtered"), kept_schema) as kept,
+        FolderWriter(run.stage("drops"), schemas.DROPS) as drops,
+    ):
         for batch in apply_operators(_l0_batches(inputs), steps, modules, out_schema):
             if batch.num_rows == 0:
                 continue

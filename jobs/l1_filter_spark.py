@@ -1,4 +1,5 @@
 """The L1 operators' Spark body: mapInArrow over the L0 files' row groups."""
+
 from __future__ import annotations
 
 from pyspark import StorageLevel
@@ -14,7 +15,9 @@ from tiers.config import TiersConfig
 from tiers.schemas import DROP_COLUMNS
 
 
-def write_filter_outputs(spark: SparkSession, config: TiersConfig, inputs: list[str], l0_bytes: int, run: JobRun) -> dict[str, dict]:
+def write_filter_outputs(
+    spark: SparkSession, config: TiersConfig, inputs: list[str], l0_bytes: int, run: JobRun
+) -> dict[str, dict]:
     """Write the kept documents (`filtered`) and the drops under `run`'s staging; return the operators' stats."""
     partitions = partitions_for(spark, l0_bytes * 4, config.spark.bytes_per_partition)
     spark.conf.set("spark.sql.files.maxPartitionBytes", str(max(1 << 20, l0_bytes // partitions)))
@@ -28,8 +31,9 @@ def write_filter_outputs(spark: SparkSession, config: TiersConfig, inputs: list[
     try:
         outcome = F.col(schemas.OUTCOME)
         rows.filter(outcome == "kept").select(*kept_columns(out_schema)).write.parquet(run.stage("filtered"))
-        rows.filter(outcome == "dropped").select(*DROP_COLUMNS).withColumn("run_id", F.lit(run.run_id)) \
-            .write.parquet(run.stage("drops"))
+        rows.filter(outcome == "dropped").select(*DROP_COLUMNS).withColumn("run_id", F.lit(run.run_id)).write.parquet(
+            run.stage("drops")
+        )
         return merge_stats([r.details for r in rows.filter(outcome == STATS).select("details").collect()])
     finally:
         rows.unpersist()

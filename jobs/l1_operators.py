@@ -1,5 +1,6 @@
 """The L1 operators over Arrow batches: kept rows, dropped rows and one stats row per batch in one union
 schema; shared by the Spark body (inside mapInArrow) and the local body."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,9 @@ def kept_columns(rows_schema: pa.Schema) -> list[str]:
     return [n for n in rows_schema.names if n not in (schemas.OUTCOME, "stage", "reason", "details")]
 
 
-def apply_operators(batches: Iterator[pa.RecordBatch], steps: list[StepConfig], modules: list[str],
-                    out_schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+def apply_operators(
+    batches: Iterator[pa.RecordBatch], steps: list[StepConfig], modules: list[str], out_schema: pa.Schema
+) -> Iterator[pa.RecordBatch]:
     """mapInArrow body: kept rows, dropped rows and one stats row per batch, in one union schema."""
     from tiers.ops.pipeline import conform
 
@@ -40,9 +42,16 @@ def apply_operators(batches: Iterator[pa.RecordBatch], steps: list[StepConfig], 
         kept = result.kept.append_column(schemas.OUTCOME, pa.array(["kept"] * result.kept.num_rows, pa.string()))
         yield conform(kept, out_schema)
         if result.dropped.num_rows:
-            dropped = result.dropped.append_column(schemas.OUTCOME, pa.array(["dropped"] * result.dropped.num_rows, pa.string()))
+            dropped = result.dropped.append_column(
+                schemas.OUTCOME, pa.array(["dropped"] * result.dropped.num_rows, pa.string())
+            )
             yield conform(dropped, out_schema)
-    stats_row = {"doc_id": "", "stage": STATS, "details": json.dumps({k: v.__dict__ for k, v in totals.items()}), schemas.OUTCOME: STATS}
+    stats_row = {
+        "doc_id": "",
+        "stage": STATS,
+        "details": json.dumps({k: v.__dict__ for k, v in totals.items()}),
+        schemas.OUTCOME: STATS,
+    }
     yield pa.RecordBatch.from_pylist([stats_row], schema=out_schema)
 
 

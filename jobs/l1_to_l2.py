@@ -4,6 +4,7 @@ Two committed steps: `l2_score` (quality_score for every L1 document; re-run onl
 changes) and `l2_select` (L2 = score >= threshold; a new threshold re-selects without re-scoring).
 Runnable with spark-submit: `spark-submit jobs/l1_to_l2.py --root DATA_ROOT --l1-run RUN_ID`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,7 +43,9 @@ def route(lang: str | None, models: dict[str, ModelRef], fallback: str | None) -
     return fallback if fallback in models else None
 
 
-def score_partition(batches: Iterator[pa.RecordBatch], models: dict[str, ModelRef], fallback: str | None) -> Iterator[pa.RecordBatch]:
+def score_partition(
+    batches: Iterator[pa.RecordBatch], models: dict[str, ModelRef], fallback: str | None
+) -> Iterator[pa.RecordBatch]:
     """mapInArrow body: load each model once per executor process, score each batch per language.
 
     On a cluster the models arrive through `addFile`; in local mode they are read where they are.
@@ -86,7 +89,8 @@ def check_held_out(models: dict[str, ModelRef], config: TiersConfig) -> None:
             raise ClassifierRejected(
                 f"the {lang} quality model has held-out ROC AUC {auc} < l2.min_auc {config.l2.min_auc} "
                 f"(held-out n={ref.metrics.get('n')}): its seeds in {config.l2.seeds} are too few or too alike; "
-                "add more, and more distinct, positive and negative seeds (or run `tiers verify seeds`)")
+                "add more, and more distinct, positive and negative seeds (or run `tiers verify seeds`)"
+            )
 
 
 def score_summary(scores_path: str) -> tuple[dict[str, tuple[float, float, int]], dict[str, int]]:
@@ -107,7 +111,8 @@ def check_spread(spreads: dict[str, tuple[float, float, int]], config: TiersConf
             raise ClassifierRejected(
                 f"the {lang} quality model scores {n} documents between {low:.7f} and {high:.7f} (p5 to p95, width "
                 f"{high - low:.2g} < l2.min_score_spread {config.l2.min_score_spread}): it cannot separate them; "
-                f"train it on better seeds ({config.l2.seeds}) or point l2.models.{lang}.path to a real model")
+                f"train it on better seeds ({config.l2.seeds}) or point l2.models.{lang}.path to a real model"
+            )
 
 
 def l1_path(catalog: Catalog, l1_run: str) -> str:
@@ -142,16 +147,25 @@ def run_scoring(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_r
         spreads, unscored = score_summary(run.stage("l2_scores"))
         check_spread(spreads, config)
         if unscored:
-            log.warning("no quality model for %s: %d documents get no score and will not reach L2",
-                        ", ".join(f"{lang} ({n})" for lang, n in sorted(unscored.items())), sum(unscored.values()))
-        return {"l1_in": l1_rows, "scored": scored_rows, "models": payload["models"],
-                "score_spread": {lang: [round(lo, 6), round(hi, 6)] for lang, (lo, hi, _) in spreads.items()},
-                "no_model_languages": unscored}
+            log.warning(
+                "no quality model for %s: %d documents get no score and will not reach L2",
+                ", ".join(f"{lang} ({n})" for lang, n in sorted(unscored.items())),
+                sum(unscored.values()),
+            )
+        return {
+            "l1_in": l1_rows,
+            "scored": scored_rows,
+            "models": payload["models"],
+            "score_spread": {lang: [round(lo, 6), round(hi, 6)] for lang, (lo, hi, _) in spreads.items()},
+            "no_model_languages": unscored,
+        }
 
     return run_job(catalog, SCORE_JOB, payload, body, force, input_runs=[l1_run])
 
 
-def run_selection(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_run: str, score_run: str, force: bool) -> JobResult:
+def run_selection(
+    spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_run: str, score_run: str, force: bool
+) -> JobResult:
     source = l1_path(catalog, l1_run)
     scores_path = catalog.committed_outputs(kind="l2_scores", run_id=score_run)[0].path
     threshold = config.l2.threshold
@@ -165,10 +179,17 @@ def run_selection(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1
         selected = with_token_counts(selected, config.tokens.tokenizer)  # L1's n_tokens when it has them
         selected.withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("L2", tier="L2"))
         rejected = joined.filter(F.col("quality_score").isNull() | (F.col("quality_score") < threshold))
-        reason = F.when(F.col("quality_score").isNull(), F.lit("no_model_for_language")).otherwise(F.lit("below_quality_threshold"))
+        reason = F.when(F.col("quality_score").isNull(), F.lit("no_model_for_language")).otherwise(
+            F.lit("below_quality_threshold")
+        )
         details = F.to_json(F.struct(F.col("lang"), F.col("quality_score"), F.lit(threshold).alias("threshold")))
-        rejected.select("doc_id", F.lit("quality_classifier").alias("stage"), reason.alias("reason"), details.alias("details"),
-                        F.lit(run.run_id).alias("run_id")).write.parquet(run.stage("drops"))
+        rejected.select(
+            "doc_id",
+            F.lit("quality_classifier").alias("stage"),
+            reason.alias("reason"),
+            details.alias("details"),
+            F.lit(run.run_id).alias("run_id"),
+        ).write.parquet(run.stage("drops"))
         l1_rows, _ = parquet_stats(source)
         l2_rows, _ = parquet_stats(run.stage("L2", tier="L2"))
         dropped, _ = parquet_stats(run.stage("drops"))
@@ -183,8 +204,12 @@ def run_l1_to_l2(spark: SparkSession, config: TiersConfig, root: str, l1_run: st
     catalog.migrate()
     scoring = run_scoring(spark, config, catalog, l1_run, force)
     selection = run_selection(spark, config, catalog, l1_run, scoring.run_id, force)
-    selection.counts = {**selection.counts, "score_run": scoring.run_id, "scoring_skipped": scoring.skipped,
-                        "no_model_languages": scoring.counts.get("no_model_languages", {})}
+    selection.counts = {
+        **selection.counts,
+        "score_run": scoring.run_id,
+        "scoring_skipped": scoring.skipped,
+        "no_model_languages": scoring.counts.get("no_model_languages", {}),
+    }
     return selection
 
 
@@ -197,19 +222,33 @@ def current_l1_runs(catalog: Catalog) -> list[str]:
     return runs
 
 
-def run_l1_to_l2_current(spark: SparkSession, config: TiersConfig, root: str, force: bool = False,
-                         wrap: Callable[[str, Callable[[], JobResult]], JobResult] = lambda _, body: body()) -> list[JobResult]:
+def run_l1_to_l2_current(
+    spark: SparkSession,
+    config: TiersConfig,
+    root: str,
+    force: bool = False,
+    wrap: Callable[[str, Callable[[], JobResult]], JobResult] = lambda _, body: body(),
+) -> list[JobResult]:
     """L2 for every current L1 run; one already scored and selected with these models and this threshold
     is skipped, so only the L1 documents that have no score yet are scored."""
-    return [wrap(f"L1 -> L2 ({l1_run})", lambda l1_run=l1_run: run_l1_to_l2(spark, config, root, l1_run, force=force))
-            for l1_run in current_l1_runs(Catalog(root))]
+    return [
+        wrap(f"L1 -> L2 ({l1_run})", lambda l1_run=l1_run: run_l1_to_l2(spark, config, root, l1_run, force=force))
+        for l1_run in current_l1_runs(Catalog(root))
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    return job_main("Score L1 with the quality classifier and select L2.",
-                    lambda spark, config, args: (run_l1_to_l2(spark, config, args.root, args.l1_run, force=args.force) if args.l1_run
-                                                 else run_l1_to_l2_current(spark, config, args.root, force=args.force)[-1]),
-                    argv, options={"--l1-run": {"help": "L1 run id (default: every current L1 run not yet in L2)"}})
+    return job_main(
+        "Score L1 with the quality classifier and select L2.",
+        lambda spark, config, args: (
+            run_l1_to_l2(spark, config, args.root, args.l1_run, force=args.force)
+            if args.l1_run
+            else run_l1_to_l2_current(spark, config, args.root, force=args.force)[-1]
+        ),
+        argv,
+        options={"--l1-run": {"help": "L1 run id (default: every current L1 run not yet in L2)"}},
+    )
+
 
 if __name__ == "__main__":
     sys.exit(main())

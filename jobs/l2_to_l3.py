@@ -5,6 +5,7 @@ engine is `managed`); answers are cached beside the tier data, so a re-run sends
 answered. Every L2 document ends in `l3_scores` as scored or failed (with the raw answer).
 Runnable with spark-submit: `spark-submit jobs/l2_to_l3.py --root DATA_ROOT [--l2-run RUN_ID]`.
 """
+
 from __future__ import annotations
 
 import collections
@@ -13,7 +14,6 @@ import json
 import logging
 import sys
 import time
-from pathlib import Path
 from typing import Iterator
 
 import pyarrow as pa
@@ -40,20 +40,36 @@ log = logging.getLogger(__name__)
 
 JOB = "l2_to_l3"
 CACHE = "llm_cache/requests.sqlite"
-L3_ROWS = schemas.with_outcome(schemas.L3_SCORES, pa.schema([*schemas.L3, *schemas.L3_FAILURES, ("details", pa.string())]))
+L3_ROWS = schemas.with_outcome(
+    schemas.L3_SCORES, pa.schema([*schemas.L3, *schemas.L3_FAILURES, ("details", pa.string())])
+)
 
 
-def refine_partition(batches: Iterator[pa.RecordBatch], config: TiersConfig, endpoints: list[str], cache_path: str) -> Iterator[pa.RecordBatch]:
+def refine_partition(
+    batches: Iterator[pa.RecordBatch], config: TiersConfig, endpoints: list[str], cache_path: str
+) -> Iterator[pa.RecordBatch]:
     """mapInArrow body: score and rewrite each batch; one stats row per partition with usage and cache counts."""
     engine = build_engine(config.llm, endpoints, cache_path)
     score_prompt = load_score_prompt(config.l3.score_prompt)
-    tasks = {name: prompt for name, prompt in load_rewrite_prompts(config.l3.rewrite_prompts).items() if name in config.l3.tasks}
+    tasks = {
+        name: prompt
+        for name, prompt in load_rewrite_prompts(config.l3.rewrite_prompts).items()
+        if name in config.l3.tasks
+    }
     totals = {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0, "engine_seconds": 0.0}
     start = time.perf_counter()
     for batch in batches:
         ids, texts = batch.column("doc_id").to_pylist(), [t or "" for t in batch.column("text").to_pylist()]
-        out = refine_batch(engine, ids, texts, score_prompt, tasks, config.l3, config.llm.model,
-                           parallel=config.llm.concurrency * len(endpoints))
+        out = refine_batch(
+            engine,
+            ids,
+            texts,
+            score_prompt,
+            tasks,
+            config.l3,
+            config.llm.model,
+            parallel=config.llm.concurrency * len(endpoints),
+        )
         for key in totals:
             totals[key] += getattr(out.usage, key)
         rows = [{**r, schemas.OUTCOME: "score"} for r in out.scores]
@@ -61,8 +77,12 @@ def refine_partition(batches: Iterator[pa.RecordBatch], config: TiersConfig, end
         rows += [{**r, schemas.OUTCOME: "rewrite_failed"} for r in out.rewrite_failures]
         if rows:
             yield pa.RecordBatch.from_pylist(rows, schema=L3_ROWS)
-    stats = {**totals, "sent": getattr(engine, "sent", 0), "cache_hits": getattr(engine, "hits", 0),
-             "partition_seconds": time.perf_counter() - start}
+    stats = {
+        **totals,
+        "sent": getattr(engine, "sent", 0),
+        "cache_hits": getattr(engine, "hits", 0),
+        "partition_seconds": time.perf_counter() - start,
+    }
     engine.close()
     yield pa.RecordBatch.from_pylist([{"details": json.dumps(stats), schemas.OUTCOME: "stats"}], schema=L3_ROWS)
 
@@ -79,7 +99,9 @@ class EngineFailure(RuntimeError):
 
 
 @contextlib.contextmanager
-def engine_endpoints(config: TiersConfig, server: ManagedServer | None) -> Iterator[tuple[list[str], ManagedServer | None]]:
+def engine_endpoints(
+    config: TiersConfig, server: ManagedServer | None
+) -> Iterator[tuple[list[str], ManagedServer | None]]:
     """The endpoints executors use, and the supervised server for `managed` (launched for the job's lifetime)."""
     if config.llm.engine != "managed":
         yield list(config.llm.endpoints), None
@@ -88,8 +110,9 @@ def engine_endpoints(config: TiersConfig, server: ManagedServer | None) -> Itera
         yield [server.url], server
         return
     spec = config.llm.server
-    with ManagedServer(spec.command, spec.port, spec.health_path, spec.startup_timeout_s,
-                       model_path=spec.model_path or smollm2_gguf()) as launched:
+    with ManagedServer(
+        spec.command, spec.port, spec.health_path, spec.startup_timeout_s, model_path=spec.model_path or smollm2_gguf()
+    ) as launched:
         yield [launched.url], launched
 
 
@@ -100,15 +123,20 @@ def check_engine_errors(scores_path: str, share_allowed: float, server: ManagedS
     errors = table.filter(pc.equal(table.column("status"), "engine_error"))
     if not total or errors.num_rows / total <= share_allowed:
         if errors.num_rows:
-            log.warning("%d of %d documents ended in engine_error (allowed share %.0f%%); committing", errors.num_rows,
-                        total, share_allowed * 100)
+            log.warning(
+                "%d of %d documents ended in engine_error (allowed share %.0f%%); committing",
+                errors.num_rows,
+                total,
+                share_allowed * 100,
+            )
         return errors.num_rows
     cause = server.failure_summary() if server is not None else ""
     if not cause:
         answers = collections.Counter(a or "" for a in errors.column("raw_answer").to_pylist())
         cause = answers.most_common(1)[0][0][:300]
-    raise EngineFailure(f"{errors.num_rows} of {total} documents ended in engine_error (more than "
-                        f"{share_allowed:.0%} allowed): {cause}")
+    raise EngineFailure(
+        f"{errors.num_rows} of {total} documents ended in engine_error (more than {share_allowed:.0%} allowed): {cause}"
+    )
 
 
 def usage_summary(stats_rows: list[str], wall: float, gpus: float) -> dict[str, float]:
@@ -119,20 +147,32 @@ def usage_summary(stats_rows: list[str], wall: float, gpus: float) -> dict[str, 
     tokens = merged.get("prompt_tokens", 0) + merged.get("completion_tokens", 0)
     tokens_per_s = tokens / wall if wall else 0.0
     return {
-        "requests_sent": int(merged.get("sent", 0)), "cache_hits": int(merged.get("cache_hits", 0)),
-        "prompt_tokens": int(merged.get("prompt_tokens", 0)), "completion_tokens": int(merged.get("completion_tokens", 0)),
-        "wall_seconds": round(wall, 3), "tokens_per_second": round(tokens_per_s, 2),
+        "requests_sent": int(merged.get("sent", 0)),
+        "cache_hits": int(merged.get("cache_hits", 0)),
+        "prompt_tokens": int(merged.get("prompt_tokens", 0)),
+        "completion_tokens": int(merged.get("completion_tokens", 0)),
+        "wall_seconds": round(wall, 3),
+        "tokens_per_second": round(tokens_per_s, 2),
         "gpu_hours_per_billion_tokens": round(1e9 / tokens_per_s / 3600 * gpus, 2) if tokens_per_s else None,
     }
 
 
-def run_l2_to_l3(spark: SparkSession, config: TiersConfig, root: str, l2_run: str | None = None, force: bool = False,
-                 server: ManagedServer | None = None) -> JobResult:
+def run_l2_to_l3(
+    spark: SparkSession,
+    config: TiersConfig,
+    root: str,
+    l2_run: str | None = None,
+    force: bool = False,
+    server: ManagedServer | None = None,
+) -> JobResult:
     catalog = Catalog(root)
     catalog.migrate()
     source, source_run = l2_path(catalog, l2_run)
-    payload = {"l2": source, "llm": config.llm.model_dump(mode="json", exclude={"endpoints", "server", "concurrency"}),
-               "l3": config.l3.model_dump(mode="json")}
+    payload = {
+        "l2": source,
+        "llm": config.llm.model_dump(mode="json", exclude={"endpoints", "server", "concurrency"}),
+        "l3": config.l3.model_dump(mode="json"),
+    }
 
     def body(run: JobRun) -> dict:
         l2 = spark.read.parquet(source).select("doc_id", "text")
@@ -141,18 +181,23 @@ def run_l2_to_l3(spark: SparkSession, config: TiersConfig, root: str, l2_run: st
         cache_path = str(catalog.root / CACHE)
         start = time.perf_counter()
         with engine_endpoints(config, server) as (endpoints, supervised):
-            rows = l2.repartition(partitions).mapInArrow(
-                lambda it: refine_partition(it, config, endpoints, cache_path), spark_ddl(L3_ROWS)
-            ).persist(StorageLevel.DISK_ONLY)
+            rows = (
+                l2.repartition(partitions)
+                .mapInArrow(lambda it: refine_partition(it, config, endpoints, cache_path), spark_ddl(L3_ROWS))
+                .persist(StorageLevel.DISK_ONLY)
+            )
             try:
                 outcome = F.col(schemas.OUTCOME)
-                rows.filter(outcome == "score").select(*[n for n in schemas.L3_SCORES.names if n != "run_id"]) \
-                    .withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("l3_scores"))
-                with_token_counts(rows.filter(outcome == "l3").select(*[n for n in schemas.L3.names if n != "run_id"]),
-                                  config.tokens.tokenizer) \
-                    .withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("L3", tier="L3"))
-                rows.filter(outcome == "rewrite_failed").select(*[n for n in schemas.L3_FAILURES.names if n != "run_id"]) \
-                    .withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("l3_failures"))
+                rows.filter(outcome == "score").select(
+                    *[n for n in schemas.L3_SCORES.names if n != "run_id"]
+                ).withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("l3_scores"))
+                with_token_counts(
+                    rows.filter(outcome == "l3").select(*[n for n in schemas.L3.names if n != "run_id"]),
+                    config.tokens.tokenizer,
+                ).withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("L3", tier="L3"))
+                rows.filter(outcome == "rewrite_failed").select(
+                    *[n for n in schemas.L3_FAILURES.names if n != "run_id"]
+                ).withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("l3_failures"))
                 stats = [r.details for r in rows.filter(outcome == "stats").select("details").collect()]
             finally:
                 rows.unpersist()
@@ -161,8 +206,14 @@ def run_l2_to_l3(spark: SparkSession, config: TiersConfig, root: str, l2_run: st
         engine_errors = check_engine_errors(run.stage("l3_scores"), config.l3.max_engine_error_share, supervised)
         l3_docs, _ = parquet_stats(run.stage("L3", tier="L3"))
         usage = usage_summary(stats, time.perf_counter() - start, config.llm.gpus_per_endpoint * len(endpoints))
-        return {"l2_in": total, "l3_scores": scored, "l3": l3_docs, "engine_errors": engine_errors, "l2_run": source_run,
-                **usage}
+        return {
+            "l2_in": total,
+            "l3_scores": scored,
+            "l3": l3_docs,
+            "engine_errors": engine_errors,
+            "l2_run": source_run,
+            **usage,
+        }
 
     result = run_job(catalog, JOB, payload, body, force, input_runs=[source_run])
     if not result.skipped:
@@ -171,9 +222,13 @@ def run_l2_to_l3(spark: SparkSession, config: TiersConfig, root: str, l2_run: st
 
 
 def main(argv: list[str] | None = None) -> int:
-    return job_main("Score L2 with an LLM and rewrite the best documents into L3.",
-                    lambda spark, config, args: run_l2_to_l3(spark, config, args.root, args.l2_run, force=args.force),
-                    argv, options={"--l2-run": {"help": "L2 run id (default: the latest current)"}})
+    return job_main(
+        "Score L2 with an LLM and rewrite the best documents into L3.",
+        lambda spark, config, args: run_l2_to_l3(spark, config, args.root, args.l2_run, force=args.force),
+        argv,
+        options={"--l2-run": {"help": "L2 run id (default: the latest current)"}},
+    )
+
 
 if __name__ == "__main__":
     sys.exit(main())

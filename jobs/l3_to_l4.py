@@ -10,6 +10,7 @@ Outputs: `L4` (canonical verified items), `l4_items` (every generated item and h
 `l4_checks`, `l4_passages`, `l4_failures`, `l4_postings`.
 Runnable with spark-submit: `spark-submit jobs/l3_to_l4.py --root DATA_ROOT [--l3-run RUN_ID]`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -48,10 +49,18 @@ log = logging.getLogger(__name__)
 
 JOB = "l3_to_l4"
 DOCUMENTS = pa.schema([("doc_id", pa.string()), ("passages", pa.int64()), ("status", pa.string())])
-ROWS = schemas.with_outcome(schemas.L4_ITEMS, pa.schema(
-    [f for s in (schemas.L4_PASSAGES, schemas.L4_CHECKS, schemas.L4_FAILURES, DOCUMENTS)
-     for f in s if f.name not in schemas.L4_ITEMS.names]
-    + [pa.field("doc_id", pa.string()), pa.field("details", pa.string())]))
+ROWS = schemas.with_outcome(
+    schemas.L4_ITEMS,
+    pa.schema(
+        [
+            f
+            for s in (schemas.L4_PASSAGES, schemas.L4_CHECKS, schemas.L4_FAILURES, DOCUMENTS)
+            for f in s
+            if f.name not in schemas.L4_ITEMS.names
+        ]
+        + [pa.field("doc_id", pa.string()), pa.field("details", pa.string())]
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -74,12 +83,15 @@ class EngineSpecs:
 
 
 @contextlib.contextmanager
-def engine_specs(config: TiersConfig, server: ManagedServer | None = None) -> Iterator[tuple[EngineSpecs, list[ManagedServer]]]:
+def engine_specs(
+    config: TiersConfig, server: ManagedServer | None = None
+) -> Iterator[tuple[EngineSpecs, list[ManagedServer]]]:
     """Endpoints for the generator, every LLM verifier and the judge; launches one managed server per
     distinct managed engine (`server`, when given, stands for the `llm` section's) for the job's lifetime."""
     launched: dict[str, EngineSpec] = {}
     supervised: list[ManagedServer] = []
     with contextlib.ExitStack() as stack:
+
         def spec(llm: LLMConfig | None) -> EngineSpec:
             llm = llm or config.llm
             key = llm.model_dump_json()
@@ -91,8 +103,15 @@ def engine_specs(config: TiersConfig, server: ManagedServer | None = None) -> It
                     launched[key] = EngineSpec(llm, (server.url,))
                 else:
                     s = llm.server
-                    running = stack.enter_context(ManagedServer(s.command, s.port, s.health_path, s.startup_timeout_s,
-                                                                model_path=s.model_path or smollm2_gguf()))
+                    running = stack.enter_context(
+                        ManagedServer(
+                            s.command,
+                            s.port,
+                            s.health_path,
+                            s.startup_timeout_s,
+                            model_path=s.model_path or smollm2_gguf(),
+                        )
+                    )
                     supervised.append(running)
                     launched[key] = EngineSpec(llm, (running.url,))
             return launched[key]
@@ -117,8 +136,9 @@ def token_counter(spec: str):
     return lambda text: count_tokens([text], spec)[0]
 
 
-def knowledge_partition(batches: Iterator[pa.RecordBatch], config: TiersConfig, specs: EngineSpecs,
-                        cache_path: str) -> Iterator[pa.RecordBatch]:
+def knowledge_partition(
+    batches: Iterator[pa.RecordBatch], config: TiersConfig, specs: EngineSpecs, cache_path: str
+) -> Iterator[pa.RecordBatch]:
     """mapInArrow body: the L4 work of each batch of documents; one stats row per partition."""
     built: dict[str, Any] = {}
 
@@ -129,8 +149,9 @@ def knowledge_partition(batches: Iterator[pa.RecordBatch], config: TiersConfig, 
             built[spec.key] = _build(spec, cache_path)
         return built[spec.key]
 
-    engines = Engines(engine(specs.generator), [Verifier(name, engine(spec)) for name, spec in specs.verifiers],
-                      engine(specs.judge))
+    engines = Engines(
+        engine(specs.generator), [Verifier(name, engine(spec)) for name, spec in specs.verifiers], engine(specs.judge)
+    )
     prompts = KnowledgePrompts.load(config.l4)
     counter = token_counter(config.tokens.tokenizer)
     roles: dict[str, dict[str, Any]] = {}
@@ -141,7 +162,9 @@ def knowledge_partition(batches: Iterator[pa.RecordBatch], config: TiersConfig, 
         tier_of = dict(zip(ids, batch.column("source_tier").to_pylist()))
         out = knowledge_batch(engines, list(zip(ids, texts)), prompts, config.l4, counter)
         for role, usage in out.usage.items():
-            total = roles.setdefault(role, {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0, "engine_seconds": 0.0})
+            total = roles.setdefault(
+                role, {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0, "engine_seconds": 0.0}
+            )
             for key in total:
                 total[key] += getattr(usage, key)
         rows = [{**r, "source_tier": tier_of[r["doc_id"]], schemas.OUTCOME: "passage"} for r in out.passages]
@@ -149,12 +172,17 @@ def knowledge_partition(batches: Iterator[pa.RecordBatch], config: TiersConfig, 
         rows += [{**r, schemas.OUTCOME: "check"} for r in out.checks]
         rows += [{**r, schemas.OUTCOME: "failure"} for r in out.failures]
         rows += [{**r, schemas.OUTCOME: "document"} for r in out.documents]
-        rows.append({"details": json.dumps({"repeated_in_passage": out.repeated_in_passage}), schemas.OUTCOME: "repeats"})
+        rows.append(
+            {"details": json.dumps({"repeated_in_passage": out.repeated_in_passage}), schemas.OUTCOME: "repeats"}
+        )
         yield pa.RecordBatch.from_pylist(rows, schema=ROWS)
     engine_list = list(built.values())
-    stats = {"sent": sum(getattr(e, "sent", 0) for e in engine_list),
-             "cache_hits": sum(getattr(e, "hits", 0) for e in engine_list),
-             "partition_seconds": time.perf_counter() - start, "roles": roles}
+    stats = {
+        "sent": sum(getattr(e, "sent", 0) for e in engine_list),
+        "cache_hits": sum(getattr(e, "hits", 0) for e in engine_list),
+        "partition_seconds": time.perf_counter() - start,
+        "roles": roles,
+    }
     for engine in engine_list:
         engine.close()
     yield pa.RecordBatch.from_pylist([{"details": json.dumps(stats), schemas.OUTCOME: "stats"}], schema=ROWS)
@@ -174,8 +202,9 @@ def resolve_inputs(catalog: Catalog, config: TiersConfig, l3_run: str | None) ->
     if config.l4.input.l3:
         outputs = catalog.committed_outputs(kind="L3", run_id=l3_run, current_only=l3_run is None)
         if not outputs:
-            raise MissingInput(f"no committed L3 output in {catalog.root} for run {l3_run or 'any'}; "
-                               "run `tiers run l2-to-l3` first")
+            raise MissingInput(
+                f"no committed L3 output in {catalog.root} for run {l3_run or 'any'}; run `tiers run l2-to-l3` first"
+            )
         paths["L3"] = [o.path for o in outputs]
         runs += [o.run_id for o in outputs]
     if config.l4.input.l2_min_llm_score is not None:
@@ -193,7 +222,9 @@ def input_documents(spark: SparkSession, inputs: Inputs, config: TiersConfig) ->
     """(doc_id, text, source_tier) of every input document, each once (L3 first when both tiers hold it)."""
     frames = []
     if "L3" in inputs.paths:
-        frames.append(spark.read.parquet(*inputs.paths["L3"]).select("doc_id", "text", F.lit("L3").alias("source_tier")))
+        frames.append(
+            spark.read.parquet(*inputs.paths["L3"]).select("doc_id", "text", F.lit("L3").alias("source_tier"))
+        )
     if "L2" in inputs.paths:
         scores = spark.read.parquet(*inputs.l3_scores)
         chosen = scores.filter(F.col("llm_score") >= config.l4.input.l2_min_llm_score).select("doc_id").distinct()
@@ -219,8 +250,16 @@ def _merge_stats(stats_rows: list[str], role_models: dict[str, str]) -> tuple[li
         data.update({key: sum(r[key] for r in per_role.values()) for key in ("prompt_tokens", "completion_tokens")})
         flat.append(json.dumps(data))
         for role, usage in per_role.items():
-            total = roles.setdefault(role, {"model": role_models.get(role, "?"), "requests": 0, "prompt_tokens": 0,
-                                            "completion_tokens": 0, "engine_seconds": 0.0})
+            total = roles.setdefault(
+                role,
+                {
+                    "model": role_models.get(role, "?"),
+                    "requests": 0,
+                    "prompt_tokens": 0,
+                    "completion_tokens": 0,
+                    "engine_seconds": 0.0,
+                },
+            )
             for key, value in usage.items():
                 total[key] += value
     return flat, roles
@@ -244,20 +283,32 @@ def eval_folder(config: TiersConfig) -> Path | None:
     for candidate in (folder, PROJECT / folder):
         if candidate.is_dir():
             return candidate
-    raise MissingInput(f"l4.eval_dir {config.l4.eval_dir} is not a folder: point it at the evaluation sets "
-                       "(items sharing a 13-gram with them are never promoted) or set it to null")
+    raise MissingInput(
+        f"l4.eval_dir {config.l4.eval_dir} is not a folder: point it at the evaluation sets "
+        "(items sharing a 13-gram with them are never promoted) or set it to null"
+    )
 
 
-def run_l3_to_l4(spark: SparkSession, config: TiersConfig, root: str, l3_run: str | None = None, force: bool = False,
-                 server: ManagedServer | None = None) -> JobResult:
+def run_l3_to_l4(
+    spark: SparkSession,
+    config: TiersConfig,
+    root: str,
+    l3_run: str | None = None,
+    force: bool = False,
+    server: ManagedServer | None = None,
+) -> JobResult:
     catalog = Catalog(root)
     catalog.migrate()
     inputs = resolve_inputs(catalog, config, l3_run)
     prompts = KnowledgePrompts.load(config.l4)
     evaluation = eval_folder(config)
-    payload = {"inputs": {tier: [catalog.relative(p) for p in paths] for tier, paths in inputs.paths.items()},
-               "llm": config.llm.model_dump(mode="json", exclude={"endpoints", "server", "concurrency"}),
-               "l4": config.l4.model_dump(mode="json"), "prompts": prompts.versions(), "tokens": config.tokens.tokenizer}
+    payload = {
+        "inputs": {tier: [catalog.relative(p) for p in paths] for tier, paths in inputs.paths.items()},
+        "llm": config.llm.model_dump(mode="json", exclude={"endpoints", "server", "concurrency"}),
+        "l4": config.l4.model_dump(mode="json"),
+        "prompts": prompts.versions(),
+        "tokens": config.tokens.tokenizer,
+    }
 
     def body(run: JobRun) -> dict:
         documents = input_documents(spark, inputs, config).persist(StorageLevel.DISK_ONLY)
@@ -267,55 +318,94 @@ def run_l3_to_l4(spark: SparkSession, config: TiersConfig, root: str, l3_run: st
         scratch = str(run.staging / "items_scratch")
         start = time.perf_counter()
         with engine_specs(config, server) as (specs, supervised):
-            rows = documents.repartition(partitions, "doc_id").mapInArrow(
-                lambda it: knowledge_partition(it, config, specs, cache_path), spark_ddl(ROWS)
-            ).persist(StorageLevel.DISK_ONLY)
+            rows = (
+                documents.repartition(partitions, "doc_id")
+                .mapInArrow(lambda it: knowledge_partition(it, config, specs, cache_path), spark_ddl(ROWS))
+                .persist(StorageLevel.DISK_ONLY)
+            )
             try:
                 outcome = F.col(schemas.OUTCOME)
 
                 def stage(kind: str, schema: pa.Schema, path: str) -> None:
-                    rows.filter(outcome == kind).select(*[n for n in schema.names if n != "run_id"]) \
-                        .withColumn("run_id", F.lit(run.run_id)).write.parquet(path)
+                    rows.filter(outcome == kind).select(*[n for n in schema.names if n != "run_id"]).withColumn(
+                        "run_id", F.lit(run.run_id)
+                    ).write.parquet(path)
 
                 stage("passage", schemas.L4_PASSAGES, run.stage("l4_passages"))
                 stage("check", schemas.L4_CHECKS, run.stage("l4_checks"))
                 stage("failure", schemas.L4_FAILURES, run.stage("l4_failures"))
                 stage("item", schemas.L4_ITEMS, scratch)
                 docs = dict(rows.filter(outcome == "document").groupBy("status").count().collect())
-                repeats = sum(json.loads(r.details)["repeated_in_passage"]
-                              for r in rows.filter(outcome == "repeats").select("details").collect())
-                engine_failed = {r.doc_id for r in rows.filter((outcome == "failure") & (F.col("status") == "engine_error"))
-                                 .select("doc_id").distinct().collect()}
+                repeats = sum(
+                    json.loads(r.details)["repeated_in_passage"]
+                    for r in rows.filter(outcome == "repeats").select("details").collect()
+                )
+                engine_failed = {
+                    r.doc_id
+                    for r in rows.filter((outcome == "failure") & (F.col("status") == "engine_error"))
+                    .select("doc_id")
+                    .distinct()
+                    .collect()
+                }
                 stats = [r.details for r in rows.filter(outcome == "stats").select("details").collect()]
             finally:
                 rows.unpersist()
                 documents.unpersist()
             failure_cause = next((s.failure_summary() for s in supervised if s.failure_summary()), "")
         if total and len(engine_failed) / total > config.l4.max_engine_error_share:
-            raise EngineFailure(f"{len(engine_failed)} of {total} documents had generation requests end in engine_error "
-                                f"(more than {config.l4.max_engine_error_share:.0%} allowed)"
-                                + (f": {failure_cause}" if failure_cause else ""))
+            raise EngineFailure(
+                f"{len(engine_failed)} of {total} documents had generation requests end in engine_error "
+                f"(more than {config.l4.max_engine_error_share:.0%} allowed)"
+                + (f": {failure_cause}" if failure_cause else "")
+            )
         check_conserved("L4 documents", total, processed=docs.get("processed", 0), failed=docs.get("failed", 0))
-        items = ds.dataset(scratch, format="parquet").to_table() if Path(scratch).exists() else \
-            schemas.L4_ITEMS.empty_table()
-        promotion = promote(items, run.run_id, build_index(evaluation) if evaluation else None, config.l4.merge_threshold,
-                            lambda texts: _tokens(texts, config.tokens.tokenizer))
+        items = (
+            ds.dataset(scratch, format="parquet").to_table()
+            if Path(scratch).exists()
+            else schemas.L4_ITEMS.empty_table()
+        )
+        promotion = promote(
+            items,
+            run.run_id,
+            build_index(evaluation) if evaluation else None,
+            config.l4.merge_threshold,
+            lambda texts: _tokens(texts, config.tokens.tokenizer),
+        )
         _write(promotion.items, run.stage("l4_items"))
         _write(promotion.l4, run.stage("L4", tier="L4"))
         _write(promotion.postings, run.stage("l4_postings"))
         status = promotion.items.column("status").to_pylist()
-        counts = {"documents_in": total, "documents_processed": docs.get("processed", 0),
-                  "documents_failed": docs.get("failed", 0), "generated": len(status),
-                  "verified": status.count("verified"), "rejected": status.count("rejected"),
-                  "failed": status.count("failed"), "repeated_in_passage": repeats,
-                  "eval_flagged": promotion.eval_flagged, "merged": promotion.merged, "l4": promotion.l4.num_rows}
-        check_conserved("L4 items", counts["generated"], verified=counts["verified"], rejected=counts["rejected"],
-                        failed=counts["failed"])
-        check_conserved("L4 promotion", counts["verified"], promoted=counts["l4"], merged=counts["merged"],
-                        eval_flagged=counts["eval_flagged"])
+        counts = {
+            "documents_in": total,
+            "documents_processed": docs.get("processed", 0),
+            "documents_failed": docs.get("failed", 0),
+            "generated": len(status),
+            "verified": status.count("verified"),
+            "rejected": status.count("rejected"),
+            "failed": status.count("failed"),
+            "repeated_in_passage": repeats,
+            "eval_flagged": promotion.eval_flagged,
+            "merged": promotion.merged,
+            "l4": promotion.l4.num_rows,
+        }
+        check_conserved(
+            "L4 items",
+            counts["generated"],
+            verified=counts["verified"],
+            rejected=counts["rejected"],
+            failed=counts["failed"],
+        )
+        check_conserved(
+            "L4 promotion",
+            counts["verified"],
+            promoted=counts["l4"],
+            merged=counts["merged"],
+            eval_flagged=counts["eval_flagged"],
+        )
         flat, roles = _merge_stats(stats, _role_models(specs))
-        usage = usage_summary(flat, time.perf_counter() - start,
-                              config.llm.gpus_per_endpoint * len(specs.generator.endpoints))
+        usage = usage_summary(
+            flat, time.perf_counter() - start, config.llm.gpus_per_endpoint * len(specs.generator.endpoints)
+        )
         counts.update(usage)
         counts["roles"] = roles
         counts["inputs"] = inputs.runs
@@ -336,9 +426,12 @@ def _tokens(texts: list[str], spec: str) -> list[int | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return job_main("Generate, verify and merge knowledge items from L3 into L4.",
-                    lambda spark, config, args: run_l3_to_l4(spark, config, args.root, args.l3_run, force=args.force),
-                    argv, options={"--l3-run": {"help": "L3 run id (default: every current L3)"}})
+    return job_main(
+        "Generate, verify and merge knowledge items from L3 into L4.",
+        lambda spark, config, args: run_l3_to_l4(spark, config, args.root, args.l3_run, force=args.force),
+        argv,
+        options={"--l3-run": {"help": "L3 run id (default: every current L3)"}},
+    )
 
 
 if __name__ == "__main__":

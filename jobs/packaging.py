@@ -2,6 +2,7 @@
 
 Third-party dependencies travel as a packed virtual environment (`venv-pack`, see docs/cluster.md).
 """
+
 from __future__ import annotations
 
 import zipfile
@@ -19,6 +20,10 @@ def build_pyfiles(out_dir: str | Path) -> Path:
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for package in PACKAGES:
             for path in sorted((PROJECT / package).rglob("*")):
-                if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".yaml", ".txt", ".json", ".ftz"):
+                if (
+                    path.is_file()
+                    and "__pycache__" not in path.parts
+                    and path.suffix in (".py", ".yaml", ".txt", ".json", ".ftz")
+                ):
                     zf.write(path, path.relative_to(PROJECT))
     return archive

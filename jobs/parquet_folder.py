@@ -1,5 +1,6 @@
 """Parquet folders written by the local engine, readable like Spark's: part files in a folder, every
 column nullable (as Spark writes them), an empty output still a file with its schema."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -89,8 +90,9 @@ def folder_files(folders: Iterable[str]) -> list[str]:
     return [str(path) for folder in folders for path in sorted(Path(folder).rglob("*.parquet"))]
 
 
-def iter_batches(files: Iterable[str], columns: list[str] | None = None,
-                 batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
+def iter_batches(
+    files: Iterable[str], columns: list[str] | None = None, batch_size: int = 65536
+) -> Iterator[pa.RecordBatch]:
     """The non-empty record batches of Parquet part files, file by file (read with ParquetFile, not
     pyarrow.dataset, whose import alone costs a quarter of a CPU-second because it imports pandas)."""
     for path in files:
@@ -99,8 +101,9 @@ def iter_batches(files: Iterable[str], columns: list[str] | None = None,
                 yield batch
 
 
-def read_files(files: Iterable[str], columns: list[str] | None = None,
-               keep: Callable[[pa.RecordBatch], pa.Array] | None = None) -> pa.Table | None:
+def read_files(
+    files: Iterable[str], columns: list[str] | None = None, keep: Callable[[pa.RecordBatch], pa.Array] | None = None
+) -> pa.Table | None:
     """All rows of Parquet part files as one table (the rows `keep` marks, when given); None without files."""
     files = list(files)
     if not files:

@@ -6,6 +6,7 @@ write one root. A killed job leaves a 'running' row and a staging folder; the ne
 (holding the lock, so no other job can be live) marks that row failed and removes its folders, so
 nothing half-written is ever registered or read.
 """
+
 from __future__ import annotations
 
 import errno
@@ -47,7 +48,11 @@ def disk_full(exc: BaseException) -> bool:
 def code_version() -> str:
     try:
         out = subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+            ["git", "describe", "--always", "--dirty"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
         if out.returncode == 0:
             return out.stdout.strip()
@@ -86,8 +91,15 @@ class JobResult:
 class JobRun:
     """Use as a context manager around a job body; call `stage()` for paths and `commit()` at the end."""
 
-    def __init__(self, catalog: Catalog, job: str, payload: dict[str, Any], force: bool = False,
-                 input_runs: list[str] | None = None, lock_wait_s: float = 0.0):
+    def __init__(
+        self,
+        catalog: Catalog,
+        job: str,
+        payload: dict[str, Any],
+        force: bool = False,
+        input_runs: list[str] | None = None,
+        lock_wait_s: float = 0.0,
+    ):
         self.catalog = catalog
         self.job = job
         self.payload = payload
@@ -106,7 +118,9 @@ class JobRun:
         if self.input_runs:
             return self.catalog.scope_of(self.input_runs)
         inputs = self.payload.get("inputs", self.payload)
-        return [self.job + ":" + hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]]
+        return [
+            self.job + ":" + hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        ]
 
     def __enter__(self) -> "JobRun":
         self._lock.acquire()
@@ -128,13 +142,17 @@ class JobRun:
         if not self.force:
             self.previous = self.catalog.find_committed(self.job, self.hash)
             if self.previous:
-                log.info("%s: identical configuration already committed as %s; skipping", self.job, self.previous["run_id"])
+                log.info(
+                    "%s: identical configuration already committed as %s; skipping", self.job, self.previous["run_id"]
+                )
                 if self.previous["superseded"]:
                     self.catalog.reinstate(self.previous["run_id"])
                     log.info("%s: run %s is current again", self.job, self.previous["run_id"])
                 return self
         self.staging.mkdir(parents=True, exist_ok=True)
-        self.catalog.start_run(self.run_id, self.job, self.payload, self.hash, code_version(), self.input_runs, self.scope())
+        self.catalog.start_run(
+            self.run_id, self.job, self.payload, self.hash, code_version(), self.input_runs, self.scope()
+        )
         return self
 
     @property
@@ -173,13 +191,18 @@ class JobRun:
                 self._remove_run_folders(self.run_id)
                 message = f"{exc_type.__name__}: {exc}"
                 if disk_full(exc):
-                    message = f"disk full: no space left on the device holding {self.catalog.root} ({exc_type.__name__})"
+                    message = (
+                        f"disk full: no space left on the device holding {self.catalog.root} ({exc_type.__name__})"
+                    )
                 self.catalog.fail_run(self.run_id, message)
         finally:
             self._lock.release()
         if exc is not None and not isinstance(exc, DiskFull) and disk_full(exc):
-            raise DiskFull(errno.ENOSPC, f"disk full: no space left on the device holding {self.catalog.root}; "
-                                         f"run {self.run_id} is marked failed and its staging removed") from exc
+            raise DiskFull(
+                errno.ENOSPC,
+                f"disk full: no space left on the device holding {self.catalog.root}; "
+                f"run {self.run_id} is marked failed and its staging removed",
+            ) from exc
         return False
 
     def _remove_run_folders(self, run_id: str) -> None:

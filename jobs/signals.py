@@ -10,6 +10,7 @@ a driver waiting on a Spark job sits in a socket read for as long as the job run
 also seen at once by a small thread (through the wakeup file descriptor), which cancels the Spark jobs:
 the main thread's wait returns and the handler runs.
 """
+
 from __future__ import annotations
 
 import logging

@@ -5,6 +5,7 @@ A job supplies its payload (what makes two runs identical) and a body that write
 `run.stage(kind)` and returns its counts; everything else about a job's life is here and in
 `jobs/runner.py` (the commit protocol).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,13 +23,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
 class MissingInput(ValueError):
     """The input a job reads is not committed on this root (for example "no committed L1"); exit code 2."""
 
 
-def run_job(catalog: Catalog, job: str, payload: dict[str, Any], body: Callable[[JobRun], dict[str, Any]],
-            force: bool = False, input_runs: list[str] | None = None) -> JobResult:
+def run_job(
+    catalog: Catalog,
+    job: str,
+    payload: dict[str, Any],
+    body: Callable[[JobRun], dict[str, Any]],
+    force: bool = False,
+    input_runs: list[str] | None = None,
+) -> JobResult:
     """Skip when an identical run is committed (unless `force`); else run `body` and commit its counts.
 
     `input_runs` are the committed runs the job reads (its lineage, and what its commit may supersede).
@@ -49,11 +55,21 @@ def check_conserved(what: str, total: int, **parts: int) -> None:
 JobBody = Callable[["SparkSession", TiersConfig, argparse.Namespace], "JobResult | dict[str, JobResult]"]
 
 
-INGEST_RUN_OPTION = {"--ingest-run": {"action": "append", "help": "L0 run ids to read (default: the current L0 runs not yet filtered with these settings)"}}
+INGEST_RUN_OPTION = {
+    "--ingest-run": {
+        "action": "append",
+        "help": "L0 run ids to read (default: the current L0 runs not yet filtered with these settings)",
+    }
+}
 
 
-def job_main(description: str, run: JobBody, argv: list[str] | None = None, with_inputs: bool = False,
-             options: dict[str, dict[str, Any]] | None = None) -> int:
+def job_main(
+    description: str,
+    run: JobBody,
+    argv: list[str] | None = None,
+    with_inputs: bool = False,
+    options: dict[str, dict[str, Any]] | None = None,
+) -> int:
     """Parse the shared job arguments plus `options` (flag -> argparse settings), start Spark (spark-submit
     decides the master), run, log the result."""
     from jobs.job_args import job_parser, parse_job_args
@@ -69,6 +85,11 @@ def job_main(description: str, run: JobBody, argv: list[str] | None = None, with
         log.error("%s", exc)
         return EXIT_USAGE
     for stage, result in (results if isinstance(results, dict) else {"job": results}).items():
-        log.info("%s %s as %s: %s", stage, "skipped (already committed)" if result.skipped else "committed",
-                 result.run_id, result.counts)
+        log.info(
+            "%s %s as %s: %s",
+            stage,
+            "skipped (already committed)" if result.skipped else "committed",
+            result.run_id,
+            result.counts,
+        )
     return EXIT_OK

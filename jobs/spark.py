@@ -1,4 +1,5 @@
 """The Spark session factory shared by every job."""
+
 from __future__ import annotations
 
 import logging
@@ -59,7 +60,11 @@ def get_spark(config: SparkConfig) -> SparkSession:
 
 def local_java_options(config: SparkConfig, java: str) -> str:
     """`spark.local_java_options`, plus the class-data archive when `spark.class_archive_dir` is set."""
-    archive = class_archive_options(config.class_archive_dir, java, config.local_java_options) if config.class_archive_dir else ""
+    archive = (
+        class_archive_options(config.class_archive_dir, java, config.local_java_options)
+        if config.class_archive_dir
+        else ""
+    )
     return " ".join(part for part in (config.local_java_options, archive) if part)
 
 

@@ -1,4 +1,5 @@
 """Arrow schemas as Spark DDL (the output schema `mapInArrow` needs); Spark stays out of tiers/."""
+
 from __future__ import annotations
 
 import pyarrow as pa

@@ -1,4 +1,5 @@
 """Whether a job can count `n_tokens` with the configured tokenizer (shared by both engines)."""
+
 from __future__ import annotations
 
 import logging
@@ -17,7 +18,10 @@ def can_count_tokens(spec: str) -> bool:
     except TokenizerError as exc:
         if spec != DEFAULT_TOKENIZER:
             raise
-        log.warning("n_tokens not counted: %s (the default tokenizer comes with the `llm` extra; "
-                    "or set tokens.tokenizer to a local tokenizer.json)", exc)
+        log.warning(
+            "n_tokens not counted: %s (the default tokenizer comes with the `llm` extra; "
+            "or set tokens.tokenizer to a local tokenizer.json)",
+            exc,
+        )
         return False
     return True

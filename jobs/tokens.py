@@ -3,6 +3,7 @@
 One call before a job writes its tier: `frame = with_token_counts(frame, spec)`. A frame that already
 has `n_tokens` (L2 inherits L1's) is returned unchanged, so counting happens once per text.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,9 @@ log = logging.getLogger(__name__)
 def _count_batches(batches: Iterator[pa.RecordBatch], spec: str, text_column: str) -> Iterator[pa.RecordBatch]:
     for batch in batches:
         counts = count_tokens(batch.column(text_column).to_pylist(), spec)
-        yield pa.RecordBatch.from_arrays([*batch.columns, pa.array(counts, pa.int64())],
-                                         names=[*batch.schema.names, TOKENS_COLUMN])
+        yield pa.RecordBatch.from_arrays(
+            [*batch.columns, pa.array(counts, pa.int64())], names=[*batch.schema.names, TOKENS_COLUMN]
+        )
 
 
 def without_token_counts(frame: DataFrame) -> DataFrame:

@@ -4,6 +4,7 @@ Layers, lowest first: tiers < classifiers < jobs, verification < cli (bench and 
 inside tiers/, the parts that tiers/config.py configures (ops, io, dedup, catalog, llm, ...) never import it.
 Every import counts, including those inside functions. Run: python scripts/import_graph.py [ROOT]
 """
+
 from __future__ import annotations
 
 import ast
@@ -12,8 +13,18 @@ from pathlib import Path
 
 LAYERS = {"tiers": 0, "classifiers": 1, "jobs": 2, "verification": 2, "cli": 3}
 # Inside tiers/, the configuration sits above the parts it configures: they never import it.
-CONFIGURED = ("tiers.ops", "tiers.io", "tiers.dedup", "tiers.catalog", "tiers.llm", "tiers.text", "tiers.validation",
-              "tiers.schemas", "tiers.ids", "tiers.resources")
+CONFIGURED = (
+    "tiers.ops",
+    "tiers.io",
+    "tiers.dedup",
+    "tiers.catalog",
+    "tiers.llm",
+    "tiers.text",
+    "tiers.validation",
+    "tiers.schemas",
+    "tiers.ids",
+    "tiers.resources",
+)
 
 
 def module_name(root: Path, path: Path) -> str:
@@ -43,7 +54,9 @@ def graph(root: Path) -> dict[str, set[str]]:
     edges: dict[str, set[str]] = {}
     for name, path in modules.items():
         targets = imports_of(path, name, path.name == "__init__.py", set(modules))
-        edges[name] = {t for t in targets if t in modules and t != name} | {t for t in targets if t.startswith("pyspark")}
+        edges[name] = {t for t in targets if t in modules and t != name} | {
+            t for t in targets if t.startswith("pyspark")
+        }
     return edges
 
 
@@ -96,7 +109,9 @@ def upward(edges: dict[str, set[str]]) -> list[tuple[str, str]]:
                 bad.append((source, target))
             elif top_s == "tiers" and top_t == "pyspark":
                 bad.append((source, target))
-            elif target == "tiers.config" and any(source == part or source.startswith(part + ".") for part in CONFIGURED):
+            elif target == "tiers.config" and any(
+                source == part or source.startswith(part + ".") for part in CONFIGURED
+            ):
                 bad.append((source, target))
     return sorted(bad)
 

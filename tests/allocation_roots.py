@@ -3,6 +3,7 @@
 Each tier is one committed run whose Parquet output has the columns the jobs write (L1: doc_id, text,
 url, crawl, n_tokens, parent_ids, run_id; l2_scores; L2 = L1 + scores; L3 rewrites with parent_id).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -37,9 +38,18 @@ def _write(folder: Path, batches: Iterable[pa.Table]) -> tuple[int, int]:
     return rows, sum(p.stat().st_size for p in folder.glob("*.parquet"))
 
 
-def commit(catalog: Catalog, job: str, kind: str, tier: str | None, batches: Iterable[pa.Table], run_id: str,
-           inputs: list[str] | None = None) -> str:
-    catalog.start_run(run_id, job, {"synthetic": job}, uuid.uuid4().hex, "test", input_runs=inputs or [], scope=["synthetic"])
+def commit(
+    catalog: Catalog,
+    job: str,
+    kind: str,
+    tier: str | None,
+    batches: Iterable[pa.Table],
+    run_id: str,
+    inputs: list[str] | None = None,
+) -> str:
+    catalog.start_run(
+        run_id, job, {"synthetic": job}, uuid.uuid4().hex, "test", input_runs=inputs or [], scope=["synthetic"]
+    )
     folder = catalog.root / kind / run_id
     rows, size = _write(folder, batches)
     catalog.commit_run(run_id, [OutputRecord(kind, str(folder), rows, size, tier)], {"rows": rows})
@@ -47,26 +57,45 @@ def commit(catalog: Catalog, job: str, kind: str, tier: str | None, batches: Ite
 
 
 def l1_table(docs: list[Doc], run_id: str) -> pa.Table:
-    return pa.table({
-        "doc_id": [d.doc_id for d in docs], "text": [d.text for d in docs],
-        "url": [f"https://example.org/{d.doc_id}" for d in docs], "crawl": [d.crawl for d in docs],
-        "n_tokens": pa.array([d.n_tokens for d in docs], pa.int64()),
-        "parent_ids": [[d.doc_id] for d in docs], "run_id": [run_id] * len(docs)})
+    return pa.table(
+        {
+            "doc_id": [d.doc_id for d in docs],
+            "text": [d.text for d in docs],
+            "url": [f"https://example.org/{d.doc_id}" for d in docs],
+            "crawl": [d.crawl for d in docs],
+            "n_tokens": pa.array([d.n_tokens for d in docs], pa.int64()),
+            "parent_ids": [[d.doc_id] for d in docs],
+            "run_id": [run_id] * len(docs),
+        }
+    )
 
 
 def scores_table(docs: list[Doc], run_id: str) -> pa.Table:
-    return pa.table({
-        "doc_id": [d.doc_id for d in docs], "lang": ["en"] * len(docs), "model_lang": ["en"] * len(docs),
-        "model_hash": ["synthetic"] * len(docs), "quality_score": pa.array([d.score for d in docs], pa.float64()),
-        "run_id": [run_id] * len(docs)})
+    return pa.table(
+        {
+            "doc_id": [d.doc_id for d in docs],
+            "lang": ["en"] * len(docs),
+            "model_lang": ["en"] * len(docs),
+            "model_hash": ["synthetic"] * len(docs),
+            "quality_score": pa.array([d.score for d in docs], pa.float64()),
+            "run_id": [run_id] * len(docs),
+        }
+    )
 
 
 def l3_table(docs: list[Doc], run_id: str) -> pa.Table:
-    return pa.table({
-        "doc_id": [d.doc_id for d in docs], "parent_id": [d.parent_id for d in docs], "task": [d.task for d in docs],
-        "model": ["SmolLM2-135M-Instruct"] * len(docs), "prompt_version": ["rewrite_v1"] * len(docs),
-        "text": [d.text for d in docs], "n_tokens": pa.array([d.n_tokens for d in docs], pa.int64()),
-        "run_id": [run_id] * len(docs)})
+    return pa.table(
+        {
+            "doc_id": [d.doc_id for d in docs],
+            "parent_id": [d.parent_id for d in docs],
+            "task": [d.task for d in docs],
+            "model": ["SmolLM2-135M-Instruct"] * len(docs),
+            "prompt_version": ["rewrite_v1"] * len(docs),
+            "text": [d.text for d in docs],
+            "n_tokens": pa.array([d.n_tokens for d in docs], pa.int64()),
+            "run_id": [run_id] * len(docs),
+        }
+    )
 
 
 def build_root(root: str | Path, l1: list[Doc], l2_ids: set[str], l3: list[Doc] | None = None) -> Catalog:

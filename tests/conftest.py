@@ -1,6 +1,7 @@
 """Shared fixtures (one local Spark session, the sample pipeline run) and the rule that a missing
 ../shared/data skips exactly the tests that read it: everything under tests/integration/ and the
 tests marked `shared_data`, each with the reason."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,7 +25,9 @@ def spark():
     from jobs.spark import get_spark
     from tiers.config import SparkConfig
 
-    session = get_spark(SparkConfig(master="local[2]", app_name="tiers-tests", conf={"spark.sql.shuffle.partitions": "4"}))
+    session = get_spark(
+        SparkConfig(master="local[2]", app_name="tiers-tests", conf={"spark.sql.shuffle.partitions": "4"})
+    )
     yield session
     session.stop()
 

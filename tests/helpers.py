@@ -1,5 +1,6 @@
 """What tests share: where the real samples are, the test configuration overrides, small readers of the
 samples, and a catalog connection opened the way any DuckDB client opens one."""
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ Only counts are computed. The model must apply its merges plainly: no subword pr
 does when the model has neither an unknown token nor byte fallback (`BytePairCounts.of` refuses a model
 where those would be used).
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,14 @@ class BytePairCounts:
         """The tables for `model`, whose byte `b` is written as `byte_chars[b]`; None for a model these
         counts do not reproduce."""
         vocab: dict[str, int] = model.get("vocab") or {}
-        if (model.get("type") != "BPE" or model.get("dropout") is not None or model.get("ignore_merges")
-                or model.get("continuing_subword_prefix") or model.get("end_of_word_suffix") or not vocab):
+        if (
+            model.get("type") != "BPE"
+            or model.get("dropout") is not None
+            or model.get("ignore_merges")
+            or model.get("continuing_subword_prefix")
+            or model.get("end_of_word_suffix")
+            or not vocab
+        ):
             return None
         byte_ids = np.array([vocab.get(char, -1) for char in byte_chars], dtype=np.int64)
         if (byte_ids < 0).any() and (model.get("unk_token") is not None or model.get("byte_fallback")):
@@ -53,8 +60,13 @@ class BytePairCounts:
         """Written to a temporary file, then moved to `path`, so a reader never sees half of it."""
         partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         with open(partial, "wb") as handle:
-            np.savez(handle, byte_ids=self.byte_ids, table_keys=self.table_keys, table_values=self.table_values,
-                     vocab_size=np.int64(self.vocab_size))
+            np.savez(
+                handle,
+                byte_ids=self.byte_ids,
+                table_keys=self.table_keys,
+                table_values=self.table_values,
+                vocab_size=np.int64(self.vocab_size),
+            )
         partial.replace(path)
 
     @classmethod
@@ -68,4 +80,6 @@ class BytePairCounts:
         bounds = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(e) for e in encoded], out=bounds[1:])
         data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-        return kernels.bpe_counts(data, bounds, self.byte_ids, self.table_keys, self.table_values, self.vocab_size).tolist()
+        return kernels.bpe_counts(
+            data, bounds, self.byte_ids, self.table_keys, self.table_values, self.vocab_size
+        ).tolist()

@@ -5,6 +5,7 @@ Layers, each merged key by key over the one before: the shipped defaults (`conf/
 `--set 'spark.conf."spark.sql.shuffle.partitions"=8'`). Every error names the key path and what is
 allowed, and is raised before any work starts.
 """
+
 from __future__ import annotations
 
 import re
@@ -66,8 +67,10 @@ class SparkConfig(Strict):
     def _settings_as_text(cls, value: Any) -> Any:
         """Spark settings are strings; numbers and booleans from YAML are written as Spark reads them."""
         if isinstance(value, dict):
-            return {k: str(v).lower() if isinstance(v, bool) else str(v) if isinstance(v, (int, float)) else v
-                    for k, v in value.items()}
+            return {
+                k: str(v).lower() if isinstance(v, bool) else str(v) if isinstance(v, (int, float)) else v
+                for k, v in value.items()
+            }
         return value
 
 
@@ -109,7 +112,9 @@ class DedupConfig(Strict):
 
 
 class L1Config(Strict):
-    operator_modules: list[str] = Field(default_factory=list)  # extra modules whose @register'ed operators steps may name
+    operator_modules: list[str] = Field(
+        default_factory=list
+    )  # extra modules whose @register'ed operators steps may name
     steps: list[StepConfig] = Field(default_factory=list)
     dedup: DedupConfig = DedupConfig()
 
@@ -200,7 +205,9 @@ class L3Config(Strict):
     temperature: float = Field(0.7, ge=0)
     max_tokens: int = Field(4096, ge=1)
     max_input_chars: int = Field(8000, ge=100)
-    docs_per_partition: int = Field(64, ge=1)  # tasks = docs / this; each keeps llm.concurrency requests per endpoint in flight
+    docs_per_partition: int = Field(
+        64, ge=1
+    )  # tasks = docs / this; each keeps llm.concurrency requests per endpoint in flight
     max_engine_error_share: float = Field(0.05, ge=0, le=1)  # above this share of engine_error documents the job fails
 
 
@@ -272,8 +279,12 @@ class L4Config(Strict):
     prompts: KnowledgePromptsConfig = KnowledgePromptsConfig()
     generation: GenerationConfig = GenerationConfig()
     verifiers: list[VerifierConfig] = Field(
-        default_factory=lambda: [VerifierConfig(name="extractive", kind="extractive"), VerifierConfig(name="llm", kind="llm")],
-        min_length=1)
+        default_factory=lambda: [
+            VerifierConfig(name="extractive", kind="extractive"),
+            VerifierConfig(name="llm", kind="llm"),
+        ],
+        min_length=1,
+    )
     min_agree: int = Field(2, ge=1)  # m of the k verifiers must match the generated answer
     support_judge: SupportJudgeConfig = SupportJudgeConfig()
     f1_threshold: float = Field(0.6, gt=0, le=1)
@@ -334,7 +345,9 @@ class TiersConfig(Strict):
                 continue
             owner = ports.setdefault(llm.server.port, ".".join(map(str, path)))
             if owner != ".".join(map(str, path)):
-                raise FieldProblem((*path, "server", "port"), f"port {llm.server.port} is already used by {owner}'s server")
+                raise FieldProblem(
+                    (*path, "server", "port"), f"port {llm.server.port} is already used by {owner}'s server"
+                )
         return self
 
 
@@ -351,7 +364,7 @@ def _key_path(key: str) -> list[str]:
             current += char
     parts.append(current)
     if quoted or not all(parts):
-        raise ValueError("expected section.key (quote a key that has dots: spark.conf.\"spark.x.y\")")
+        raise ValueError('expected section.key (quote a key that has dots: spark.conf."spark.x.y")')
     return parts
 
 
@@ -378,7 +391,9 @@ def merge(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
     """`layer` over `base`, key by key: mappings merge, anything else (lists included) replaces."""
     merged = dict(base)
     for key, value in layer.items():
-        merged[key] = merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        merged[key] = (
+            merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        )
     return merged
 
 
@@ -408,8 +423,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     if path:
         layer = _read_yaml(lambda: Path(path).read_text(encoding="utf-8"), str(path))
         if not set(layer) & set(TiersConfig.model_fields):
-            raise ConfigError(f"{path} sets nothing tiers knows: its top-level keys must be among "
-                              f"{', '.join(TiersConfig.model_fields)} (got {', '.join(map(str, layer)) or 'nothing'})")
+            raise ConfigError(
+                f"{path} sets nothing tiers knows: its top-level keys must be among "
+                f"{', '.join(TiersConfig.model_fields)} (got {', '.join(map(str, layer)) or 'nothing'})"
+            )
         data = merge(data, layer)
     for assignment in overrides:
         _apply_override(data, assignment)

@@ -5,6 +5,7 @@ of letters and digits) of every item in the evaluation folder: for JSONL files o
 string values in order, so a question followed by its answer is one text), for other text files
 (`.tsv`, `.txt`, `.bz2`) one text per line. Documents are checked in Arrow batches, vectorised.
 """
+
 from __future__ import annotations
 
 import bz2
@@ -69,8 +70,8 @@ def batch_ngram_hashes(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.nda
     grams = np.zeros(count, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for k in range(n):
-            grams = grams * _COMBINE + words[k: k + count]
-    inside = doc_of_word[:count] == doc_of_word[n - 1:]
+            grams = grams * _COMBINE + words[k : k + count]
+    inside = doc_of_word[:count] == doc_of_word[n - 1 :]
     return grams[inside], doc_of_word[:count][inside]
 
 

@@ -1,4 +1,5 @@
 """Stable identifiers: derived from provenance or content, never from row order."""
+
 from __future__ import annotations
 
 import hashlib

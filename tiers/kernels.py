@@ -7,6 +7,7 @@ compiled code costs a fraction of numpy's whole-array passes.
 
 All arithmetic is on uint64 (numba widens smaller integers); 32-bit results are masked.
 """
+
 from __future__ import annotations
 
 import numba
@@ -149,7 +150,7 @@ def sorted_sets(flat: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.nd
     position = 0
     written = 0
     for doc in range(len(counts)):
-        values = np.sort(flat[position:position + counts[doc]])
+        values = np.sort(flat[position : position + counts[doc]])
         position += counts[doc]
         start = written
         for j in range(len(values)):
@@ -232,8 +233,14 @@ def pair_jaccard(values: np.ndarray, offsets: np.ndarray, src: np.ndarray, dst: 
 
 
 @numba.njit(cache=True, nogil=True)
-def bpe_counts(data: np.ndarray, bounds: np.ndarray, byte_ids: np.ndarray, table_keys: np.ndarray,
-               table_values: np.ndarray, vocab_size: int) -> np.ndarray:
+def bpe_counts(
+    data: np.ndarray,
+    bounds: np.ndarray,
+    byte_ids: np.ndarray,
+    table_keys: np.ndarray,
+    table_values: np.ndarray,
+    vocab_size: int,
+) -> np.ndarray:
     """Tokens per piece (piece i is `data[bounds[i]:bounds[i + 1]]`, UTF-8) under byte-level BPE: each
     byte starts as the token `byte_ids[byte]` (a byte without one, -1, is left out, as `tokenizers`
     does without an unknown token), then `merged_size` applies the merges."""
@@ -252,8 +259,14 @@ def bpe_counts(data: np.ndarray, bounds: np.ndarray, byte_ids: np.ndarray, table
 
 
 @numba.njit(cache=True, nogil=True)
-def merged_size(symbols: np.ndarray, merges: np.ndarray, size: int, table_keys: np.ndarray,
-                table_values: np.ndarray, vocab_size: int) -> int:
+def merged_size(
+    symbols: np.ndarray,
+    merges: np.ndarray,
+    size: int,
+    table_keys: np.ndarray,
+    table_values: np.ndarray,
+    vocab_size: int,
+) -> int:
     """How many tokens `symbols[:size]` leave once the adjacent pair of lowest merge rank, the leftmost of
     equal ones, is merged until no pair has a merge. The `merge_table` maps `left * vocab_size + right` to
     (rank, merged token) packed as rank * vocab_size + token; `merges` is scratch as long as `symbols`
@@ -268,11 +281,13 @@ def merged_size(symbols: np.ndarray, merges: np.ndarray, size: int, table_keys: 
         if best_at < 0:
             break
         symbols[best_at] = merges[best_at] % vocab_size
-        symbols[best_at + 1:size - 1] = symbols[best_at + 2:size]
-        merges[best_at + 1:size - 2] = merges[best_at + 2:size - 1]
+        symbols[best_at + 1 : size - 1] = symbols[best_at + 2 : size]
+        merges[best_at + 1 : size - 2] = merges[best_at + 2 : size - 1]
         size -= 1
         if best_at > 0:
-            merges[best_at - 1] = _merge_of(symbols[best_at - 1], symbols[best_at], table_keys, table_values, vocab_size)
+            merges[best_at - 1] = _merge_of(
+                symbols[best_at - 1], symbols[best_at], table_keys, table_values, vocab_size
+            )
         if best_at < size - 1:
             merges[best_at] = _merge_of(symbols[best_at], symbols[best_at + 1], table_keys, table_values, vocab_size)
     return size

@@ -12,6 +12,7 @@ the tokenizer's class (a text holding an UNSEEN or REFUSED character is not coun
 or, with `digits_first`, the same behind Digits(individual_digits=True): each NUMBER character is a
 pre-token of its own, and a run of white space before one is not shortened.
 """
+
 from __future__ import annotations
 
 import numba
@@ -124,8 +125,16 @@ def _piece_hash(codes: np.ndarray, start: int, end: int) -> np.uint64:
 
 
 @numba.njit(cache=True, nogil=True)
-def _find(codes: np.ndarray, start: int, end: int, h: np.uint64, slots: np.ndarray, slot_hashes: np.ndarray,
-          entries: np.ndarray, arena: np.ndarray) -> int:
+def _find(
+    codes: np.ndarray,
+    start: int,
+    end: int,
+    h: np.uint64,
+    slots: np.ndarray,
+    slot_hashes: np.ndarray,
+    entries: np.ndarray,
+    arena: np.ndarray,
+) -> int:
     """The slot holding the pre-token `codes[start:end]` (hash `h`), or the empty slot where it belongs."""
     mask = len(slots) - 1
     slot = np.int64(h & np.uint64(mask))
@@ -146,9 +155,21 @@ def _find(codes: np.ndarray, start: int, end: int, h: np.uint64, slots: np.ndarr
 
 
 @numba.njit(cache=True, nogil=True)
-def text_counts(codes: np.ndarray, bounds: np.ndarray, classes: np.ndarray, digits_first: bool,
-                slots: np.ndarray, slot_hashes: np.ndarray, entries: np.ndarray, arena: np.ndarray, used: np.ndarray,
-                byte_ids: np.ndarray, table_keys: np.ndarray, table_values: np.ndarray, vocab_size: int) -> np.ndarray:
+def text_counts(
+    codes: np.ndarray,
+    bounds: np.ndarray,
+    classes: np.ndarray,
+    digits_first: bool,
+    slots: np.ndarray,
+    slot_hashes: np.ndarray,
+    entries: np.ndarray,
+    arena: np.ndarray,
+    used: np.ndarray,
+    byte_ids: np.ndarray,
+    table_keys: np.ndarray,
+    table_values: np.ndarray,
+    vocab_size: int,
+) -> np.ndarray:
     """Tokens per text (-1 for a text holding an UNSEEN or REFUSED character): the sum over its pre-tokens
     of their BPE counts (kernels.merged_size). The cache is an open-addressing table (`slots`: entry or -1,
     at most half full, with each entry's hash beside it) of `entries` (start in `arena`, length, count);
@@ -191,7 +212,7 @@ def text_counts(codes: np.ndarray, bounds: np.ndarray, classes: np.ndarray, digi
             if cacheable and used[0] < len(entries) and used[1] + (j - i) <= len(arena):
                 entry = used[0]
                 entries[entry, 0], entries[entry, 1], entries[entry, 2] = used[1], j - i, count
-                arena[used[1]:used[1] + (j - i)] = codes[i:j]
+                arena[used[1] : used[1] + (j - i)] = codes[i:j]
                 slots[slot], slot_hashes[slot] = entry, h
                 used[0] += 1
                 used[1] += j - i
@@ -224,9 +245,21 @@ class PreTokenCounts:
     def counts(self, codes: np.ndarray, bounds: np.ndarray) -> np.ndarray:
         """Tokens per text; -1 for a text holding an UNSEEN or REFUSED character. The cache is emptied
         afterwards once it is three quarters full."""
-        found = text_counts(codes, bounds, self.classes, self.digits_first, self._slots, self._slot_hashes,
-                            self._entries, self._arena, self._used, self.byte_pairs.byte_ids,
-                            self.byte_pairs.table_keys, self.byte_pairs.table_values, self.byte_pairs.vocab_size)
+        found = text_counts(
+            codes,
+            bounds,
+            self.classes,
+            self.digits_first,
+            self._slots,
+            self._slot_hashes,
+            self._entries,
+            self._arena,
+            self._used,
+            self.byte_pairs.byte_ids,
+            self.byte_pairs.table_keys,
+            self.byte_pairs.table_values,
+            self.byte_pairs.vocab_size,
+        )
         if 4 * self._used[0] >= 3 * len(self._entries) or 4 * self._used[1] >= 3 * len(self._arena):
             self._slots.fill(-1)
             self._used[:] = 0

@@ -4,6 +4,7 @@ Three layouts: the source tree (or an editable install), the `spark-submit --py-
 installed wheel, where `conf/` travels inside the package as `tiers/conf` (a symlink in the source
 tree that the wheel build resolves into files).
 """
+
 from __future__ import annotations
 
 import zipfile

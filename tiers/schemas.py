@@ -1,4 +1,5 @@
 """Arrow schemas of every tier and side output. docs/architecture.md documents each column."""
+
 from __future__ import annotations
 
 import pyarrow as pa
@@ -109,39 +110,99 @@ L3 = pa.schema(
     ]
 )
 
-L3_FAILURES = pa.schema([("doc_id", pa.string()), ("task", pa.string()), ("error", pa.string()), ("run_id", pa.string())])
+L3_FAILURES = pa.schema(
+    [("doc_id", pa.string()), ("task", pa.string()), ("error", pa.string()), ("run_id", pa.string())]
+)
 
-L4_PASSAGES = pa.schema([("passage_id", pa.string()), ("doc_id", pa.string()), ("source_tier", pa.string()),
-                         ("start", pa.int64()), ("end", pa.int64()), ("text", pa.string()), ("run_id", pa.string())])
+L4_PASSAGES = pa.schema(
+    [
+        ("passage_id", pa.string()),
+        ("doc_id", pa.string()),
+        ("source_tier", pa.string()),
+        ("start", pa.int64()),
+        ("end", pa.int64()),
+        ("text", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)
 """L4 passages: whole lines of an input document, `start`/`end` character offsets into its text."""
 
-L4_ITEMS = pa.schema([
-    ("ki_id", pa.string()), ("kind", pa.string()), ("text", pa.string()), ("answer", pa.string()),
-    ("answer_type", pa.string()), ("evidence", pa.string()), ("evidence_start", pa.int64()), ("evidence_end", pa.int64()),
-    ("passage_id", pa.string()), ("source_doc_id", pa.string()), ("source_tier", pa.string()), ("model", pa.string()),
-    ("status", pa.string()), ("grade", pa.string()), ("confidence", pa.float64()), ("reasons", pa.list_(pa.string())),
-    ("verifier_answers", pa.string()), ("raw_answer", pa.string()), ("eval_benchmark", pa.string()),
-    ("canonical_id", pa.string()), ("run_id", pa.string()),
-])
+L4_ITEMS = pa.schema(
+    [
+        ("ki_id", pa.string()),
+        ("kind", pa.string()),
+        ("text", pa.string()),
+        ("answer", pa.string()),
+        ("answer_type", pa.string()),
+        ("evidence", pa.string()),
+        ("evidence_start", pa.int64()),
+        ("evidence_end", pa.int64()),
+        ("passage_id", pa.string()),
+        ("source_doc_id", pa.string()),
+        ("source_tier", pa.string()),
+        ("model", pa.string()),
+        ("status", pa.string()),
+        ("grade", pa.string()),
+        ("confidence", pa.float64()),
+        ("reasons", pa.list_(pa.string())),
+        ("verifier_answers", pa.string()),
+        ("raw_answer", pa.string()),
+        ("eval_benchmark", pa.string()),
+        ("canonical_id", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)
 """Every generated item with how it ended: verified, rejected (reasons) or failed (raw answers, JSON by
 verifier); `eval_benchmark` names the evaluation set it overlaps; `canonical_id` the item it merged into."""
 
-L4 = pa.schema([
-    ("ki_id", pa.string()), ("kind", pa.string()), ("text", pa.string()), ("answer", pa.string()),
-    ("answer_type", pa.string()), ("evidence", pa.string()), ("evidence_start", pa.int64()), ("evidence_end", pa.int64()),
-    ("passage_id", pa.string()), ("source_doc_id", pa.string()), ("source_tier", pa.string()), ("grade", pa.string()),
-    ("confidence", pa.float64()), ("corroboration", pa.int64()), ("member_ids", pa.list_(pa.string())),
-    ("source_doc_ids", pa.list_(pa.string())), ("run_id", pa.string()),
-])
+L4 = pa.schema(
+    [
+        ("ki_id", pa.string()),
+        ("kind", pa.string()),
+        ("text", pa.string()),
+        ("answer", pa.string()),
+        ("answer_type", pa.string()),
+        ("evidence", pa.string()),
+        ("evidence_start", pa.int64()),
+        ("evidence_end", pa.int64()),
+        ("passage_id", pa.string()),
+        ("source_doc_id", pa.string()),
+        ("source_tier", pa.string()),
+        ("grade", pa.string()),
+        ("confidence", pa.float64()),
+        ("corroboration", pa.int64()),
+        ("member_ids", pa.list_(pa.string())),
+        ("source_doc_ids", pa.list_(pa.string())),
+        ("run_id", pa.string()),
+    ]
+)
 """The L4 tier: verified canonical items outside the evaluation sets; `corroboration` counts the distinct
 source documents of the items merged into it (`member_ids`). Written with `n_tokens` (text and answer)."""
 
-L4_CHECKS = pa.schema([("ki_id", pa.string()), ("check_name", pa.string()), ("model", pa.string()),
-                       ("passed", pa.bool_()), ("score", pa.float64()), ("detail", pa.string()), ("run_id", pa.string())])
+L4_CHECKS = pa.schema(
+    [
+        ("ki_id", pa.string()),
+        ("check_name", pa.string()),
+        ("model", pa.string()),
+        ("passed", pa.bool_()),
+        ("score", pa.float64()),
+        ("detail", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)
 
-L4_FAILURES = pa.schema([("doc_id", pa.string()), ("passage_id", pa.string()), ("task", pa.string()),
-                         ("status", pa.string()), ("error", pa.string()), ("raw_answer", pa.string()),
-                         ("attempts", pa.int32()), ("run_id", pa.string())])
+L4_FAILURES = pa.schema(
+    [
+        ("doc_id", pa.string()),
+        ("passage_id", pa.string()),
+        ("task", pa.string()),
+        ("status", pa.string()),
+        ("error", pa.string()),
+        ("raw_answer", pa.string()),
+        ("attempts", pa.int32()),
+        ("run_id", pa.string()),
+    ]
+)
 """Generation requests that ended without items: engine_error or malformed (after the retries), raw answer kept."""
 
 L4_POSTINGS = pa.schema([("ki_id", pa.string()), ("term", pa.string()), ("tf", pa.int32()), ("run_id", pa.string())])

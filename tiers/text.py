@@ -6,6 +6,7 @@ UTF-8 text; shingles are word n-grams. A word's 64-bit hash is a polynomial over
 through the MurmurHash3 finalizer; a shingle's 32-bit hash combines the hashes of its words. The loops
 are compiled (tiers/kernels.py) over one buffer for a whole batch of documents: no Python call per word.
 """
+
 from __future__ import annotations
 
 import re

@@ -23,6 +23,7 @@ tokenizer's own pre-tokenizer splits a probe of it (`_probe`) the same way (Unic
 between Python and the tokenizer's regex engine). A text holding a character that fails this check is
 encoded whole, and so is every text of any other tokenizer.
 """
+
 from __future__ import annotations
 
 import functools
@@ -88,17 +89,24 @@ def tokenizer_from_gguf(path: str | Path) -> "Tokenizer":
     kind = _gguf_string(reader, "tokenizer.ggml.model", "")
     pre = _gguf_string(reader, "tokenizer.ggml.pre", "default")
     if kind != "gpt2":
-        raise TokenizerError(f"{path}: tokenizer.ggml.model is {kind!r}; only byte-level BPE ('gpt2') GGUFs are supported")
+        raise TokenizerError(
+            f"{path}: tokenizer.ggml.model is {kind!r}; only byte-level BPE ('gpt2') GGUFs are supported"
+        )
     if pre not in DIGITS_FIRST:
-        raise TokenizerError(f"{path}: pre-tokenizer {pre!r} is not supported (supported: {', '.join(sorted(DIGITS_FIRST))}); "
-                             "name a tokenizer.json instead")
+        raise TokenizerError(
+            f"{path}: pre-tokenizer {pre!r} is not supported (supported: {', '.join(sorted(DIGITS_FIRST))}); "
+            "name a tokenizer.json instead"
+        )
     tokens = _gguf_strings(reader, "tokenizer.ggml.tokens")
     merges = [tuple(m.split(" ", 1)) for m in _gguf_strings(reader, "tokenizer.ggml.merges")]
     vocab = {token: index for index, token in enumerate(tokens)}
     tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=merges, fuse_unk=False, byte_fallback=False))
     byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-    tokenizer.pre_tokenizer = (pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
-                               if DIGITS_FIRST[pre] else byte_level)
+    tokenizer.pre_tokenizer = (
+        pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
+        if DIGITS_FIRST[pre]
+        else byte_level
+    )
     tokenizer.decoder = decoders.ByteLevel()
     return tokenizer
 
@@ -106,7 +114,7 @@ def tokenizer_from_gguf(path: str | Path) -> "Tokenizer":
 def resolve_spec(spec: str) -> tuple[str, str]:
     """('gguf' | 'json', absolute path) for a tokenizer spec; raises TokenizerError when nothing is there."""
     if spec.startswith(GGUF_PREFIX):
-        target = spec[len(GGUF_PREFIX):]
+        target = spec[len(GGUF_PREFIX) :]
         if target == "smollm2":
             from tiers.llm.local_model import smollm2_gguf
 
@@ -185,9 +193,15 @@ def _split_shape(config: dict) -> bool | None:
     GPT-2 pre-tokens' counts (see the module docstring); None for any other tokenizer."""
     model = config.get("model") or {}
     post = config.get("post_processor")
-    if (config.get("normalizer") is not None or config.get("added_tokens") or config.get("truncation") is not None
-            or config.get("padding") is not None or (post is not None and post.get("type") != "ByteLevel")
-            or model.get("type") != "BPE" or model.get("dropout") is not None):
+    if (
+        config.get("normalizer") is not None
+        or config.get("added_tokens")
+        or config.get("truncation") is not None
+        or config.get("padding") is not None
+        or (post is not None and post.get("type") != "ByteLevel")
+        or model.get("type") != "BPE"
+        or model.get("dropout") is not None
+    ):
         return None
     pre = config.get("pre_tokenizer") or {}
     steps = pre.get("pretokenizers", []) if pre.get("type") == "Sequence" else [pre]
@@ -225,8 +239,13 @@ class _SplitCounter:
     tokenizer `_split_shape` recognises; characters are classed by `classify` and checked against the
     tokenizer, as the module docstring says."""
 
-    def __init__(self, tokenizer: "Tokenizer", digits_first: bool, byte_pairs: BytePairCounts,
-                 classify: Callable[[str], int] = unicode_class):
+    def __init__(
+        self,
+        tokenizer: "Tokenizer",
+        digits_first: bool,
+        byte_pairs: BytePairCounts,
+        classify: Callable[[str], int] = unicode_class,
+    ):
         self._tokenizer = tokenizer
         self._classify = classify
         self._pieces = pretokens.PreTokenCounts(byte_pairs, digits_first, _CACHE_SIZE)
@@ -268,13 +287,13 @@ class _SplitCounter:
         classes = self._pieces.classes
         for char in chars:
             classes[ord(char)] = self._classify(char)
-        pending = [chars[start:start + _PROBE_BATCH] for start in range(0, len(chars), _PROBE_BATCH)]
+        pending = [chars[start : start + _PROBE_BATCH] for start in range(0, len(chars), _PROBE_BATCH)]
         while pending:
             batch = pending.pop()
             if self._same_split("".join(map(_probe, batch))):
                 continue
             if len(batch) > 1:
-                pending += [batch[:len(batch) // 2], batch[len(batch) // 2:]]
+                pending += [batch[: len(batch) // 2], batch[len(batch) // 2 :]]
             else:
                 classes[ord(batch[0])] = pretokens.REFUSED
                 log.debug("U+%04X: texts holding it are encoded whole", ord(batch[0]))
@@ -303,8 +322,10 @@ def _counting_shape(tokenizer: "Tokenizer") -> tuple[bool | None, BytePairCounts
     digits are split off first: reading them back costs a tenth of parsing that JSON and building them."""
     serialized = tokenizer.to_str()
     key = hashlib.sha256(serialized.encode()).hexdigest()[:16]
-    cached = {digits_first: TOKENIZER_CACHE / f"{key}.bpe{'-digits' if digits_first else ''}.npz"
-              for digits_first in (True, False)}
+    cached = {
+        digits_first: TOKENIZER_CACHE / f"{key}.bpe{'-digits' if digits_first else ''}.npz"
+        for digits_first in (True, False)
+    }
     for digits_first, path in cached.items():
         if path.is_file():
             try:
@@ -332,8 +353,9 @@ def _split_counter(spec: str) -> _SplitCounter | None:
         return None
     counter = _SplitCounter(tokenizer, digits_first, byte_pairs)
     if not counter.agreed.issuperset(map(chr, range(128))):
-        log.warning("tokenizer %s: the compiled split differs from the tokenizer's on ASCII; texts are encoded whole",
-                    spec)
+        log.warning(
+            "tokenizer %s: the compiled split differs from the tokenizer's on ASCII; texts are encoded whole", spec
+        )
         return None
     return counter
 

@@ -4,6 +4,7 @@ Strict means: unknown keys are errors, values are frozen, types are not coerced 
 the number 1, and `"8"` is not 8), and no number is negative (lengths, counts, ratios, thresholds and
 seeds never are). Errors name the key path and what is allowed.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -47,11 +48,15 @@ def allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return sorted(getattr(current, "model_fields", {}))
 
 
-def format_validation_error(error: ValidationError, model: type[BaseModel], where: str = "invalid configuration") -> str:
+def format_validation_error(
+    error: ValidationError, model: type[BaseModel], where: str = "invalid configuration"
+) -> str:
     """One line per problem: `key.path: what is wrong (got value)`, with the allowed keys for unknown ones."""
     lines = []
     for item in error.errors():
-        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and (p.startswith("function-") or p in _UNION_TAGS)))
+        loc = tuple(
+            p for p in item["loc"] if not (isinstance(p, str) and (p.startswith("function-") or p in _UNION_TAGS))
+        )
         problem = item.get("ctx", {}).get("error")
         if isinstance(problem, FieldProblem):
             lines.append(f"{'.'.join(str(p) for p in (*loc, *problem.path))}: {problem.message}")

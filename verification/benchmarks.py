@@ -4,6 +4,7 @@ Multiple-choice items become `ChoiceItem`s: one (context, continuation) pair per
 answer is the choice whose continuation has the highest log-likelihood (and, for acc_norm, per
 character). LAMBADA items are `TargetItem`s: the last word must be the greedy continuation.
 """
+
 from __future__ import annotations
 
 import bz2
@@ -41,7 +42,11 @@ def commonsense_qa(path: Path) -> list[ChoiceItem]:
     items = []
     for r in _jsonl(path):
         context = f"Question: {r['question']}\nAnswer:"
-        items.append(ChoiceItem(tuple((context, " " + t) for t in r["choices"]["text"]), r["choices"]["label"].index(r["answerKey"])))
+        items.append(
+            ChoiceItem(
+                tuple((context, " " + t) for t in r["choices"]["text"]), r["choices"]["label"].index(r["answerKey"])
+            )
+        )
     return items
 
 
@@ -50,8 +55,16 @@ def piqa(path: Path) -> list[ChoiceItem]:
     rows = list(_jsonl(path))
     if len(rows) != len(labels):
         raise ValueError(f"{path}: {len(rows)} items but {len(labels)} labels")
-    return [ChoiceItem(((f"Question: {r['goal']}\nAnswer:", " " + r["sol1"]), (f"Question: {r['goal']}\nAnswer:", " " + r["sol2"])), label)
-            for r, label in zip(rows, labels)]
+    return [
+        ChoiceItem(
+            (
+                (f"Question: {r['goal']}\nAnswer:", " " + r["sol1"]),
+                (f"Question: {r['goal']}\nAnswer:", " " + r["sol2"]),
+            ),
+            label,
+        )
+        for r, label in zip(rows, labels)
+    ]
 
 
 def hellaswag(path: Path) -> list[ChoiceItem]:
@@ -61,13 +74,18 @@ def hellaswag(path: Path) -> list[ChoiceItem]:
         lines.pop()
     if len(lines) % 6:
         raise ValueError(f"{path}: {len(lines)} lines is not a multiple of 6")
-    return [ChoiceItem(tuple((lines[i], " " + ending) for ending in lines[i + 2 : i + 6]), int(lines[i + 1]))
-            for i in range(0, len(lines), 6)]
+    return [
+        ChoiceItem(tuple((lines[i], " " + ending) for ending in lines[i + 2 : i + 6]), int(lines[i + 1]))
+        for i in range(0, len(lines), 6)
+    ]
 
 
 def winogrande(path: Path) -> list[ChoiceItem]:
     """Partial scoring: the same continuation after each context option."""
-    return [ChoiceItem(tuple((option, " " + r["continuation"]) for option in r["context_options"]), int(r["gold"])) for r in _jsonl(path)]
+    return [
+        ChoiceItem(tuple((option, " " + r["continuation"]) for option in r["context_options"]), int(r["gold"]))
+        for r in _jsonl(path)
+    ]
 
 
 def lambada(path: Path) -> list[TargetItem]:

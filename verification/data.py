@@ -1,4 +1,5 @@
 """Byte token streams and the candidate/default mixture used by the anneal."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,9 @@ class MixtureSampler:
     with the same seed therefore see the same default windows, and differ only in what the candidate adds.
     """
 
-    def __init__(self, default: np.ndarray, candidate: np.ndarray | None, candidate_share: float, length: int, seed: int):
+    def __init__(
+        self, default: np.ndarray, candidate: np.ndarray | None, candidate_share: float, length: int, seed: int
+    ):
         if len(default) <= length + 1 or (candidate is not None and len(candidate) <= length + 1):
             raise ValueError(f"each stream needs more than {length + 1} bytes")
         self.default, self.candidate = default, candidate
@@ -28,7 +31,9 @@ class MixtureSampler:
         self.candidate_rng = np.random.default_rng([seed, 1])
 
     def _windows(self, stream: np.ndarray, rng: np.random.Generator, count: int) -> list[np.ndarray]:
-        return [stream[start : start + self.length + 1] for start in rng.integers(0, len(stream) - self.length - 1, count)]
+        return [
+            stream[start : start + self.length + 1] for start in rng.integers(0, len(stream) - self.length - 1, count)
+        ]
 
     def batch(self, size: int) -> torch.Tensor:
         n_candidate = int(round(size * self.share))

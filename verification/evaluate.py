@@ -2,6 +2,7 @@
 last-word accuracy, bits per byte of gold continuations, and loss in bits per byte on held-out
 reference text. Baseline and candidate
 models go through exactly the same code."""
+
 from __future__ import annotations
 
 import math
@@ -37,7 +38,9 @@ def continuation_logprob(model: TinyLM, context: str, continuation: str, device:
 
 
 @torch.no_grad()
-def gold_continuation_bpb(model: TinyLM, pairs: list[tuple[str, str]], device: str = "cpu", batch_size: int = 128) -> list[float]:
+def gold_continuation_bpb(
+    model: TinyLM, pairs: list[tuple[str, str]], device: str = "cpu", batch_size: int = 128
+) -> list[float]:
     """Bits per byte of each continuation given its context, in batches (right padding cannot change
     what a causal model predicts at earlier positions)."""
     model.eval()

@@ -1,5 +1,6 @@
 """Evaluation items never leak into what the loop trains on: a pool or the default data that shares a
 word 13-gram with an evaluation item is refused, naming the pool, before any training."""
+
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -19,8 +20,12 @@ def refuse_eval_overlap(texts_by_name: Mapping[str, Sequence[str]], index: EvalI
         if hits:
             benchmarks = sorted({b for _, b in hits})
             example = " ".join(hits[0][0].split())[:80]
-            problems.append(f"pool {name!r}: {len(hits)} of {len(texts)} texts share a {index.n}-gram with "
-                            f"{', '.join(benchmarks)} (first: {example!r})")
+            problems.append(
+                f"pool {name!r}: {len(hits)} of {len(texts)} texts share a {index.n}-gram with "
+                f"{', '.join(benchmarks)} (first: {example!r})"
+            )
     if problems:
-        raise EvalLeak("refused: evaluation items would leak into training; remove these texts from the pools:\n  "
-                       + "\n  ".join(problems))
+        raise EvalLeak(
+            "refused: evaluation items would leak into training; remove these texts from the pools:\n  "
+            + "\n  ".join(problems)
+        )

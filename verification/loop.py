@@ -1,6 +1,7 @@
 """The seed-selection loop (Ultra-FineWeb): verify candidate pools, rank them, train the fastText
 classifier on the accepted ones against raw-crawl negatives, verify the classifier's selection,
 relabel, repeat."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -52,15 +53,32 @@ def record(catalog, loop_id: str, round_index: int, result: ExperimentResult) ->
         return
     v = result.verdict
     catalog.record_experiment(
-        loop_id, round_index, result.pool, json.dumps(result.config), json.dumps(result.baseline), json.dumps(result.candidate),
-        v.delta, v.low, v.high, v.accepted, result.seconds, result.tokens_per_arm,
+        loop_id,
+        round_index,
+        result.pool,
+        json.dumps(result.config),
+        json.dumps(result.baseline),
+        json.dumps(result.candidate),
+        v.delta,
+        v.low,
+        v.high,
+        v.accepted,
+        result.seconds,
+        result.tokens_per_arm,
     )
     record_parts(catalog, loop_id, round_index, result)
 
 
-def run_loop(pools: dict[str, list[str]], default_texts: list[str], negatives: list[str], material: EvalMaterial,
-             out_dir: str | Path, config: LoopConfig = LoopConfig(), catalog=None,
-             eval_index: EvalIndex | None = None) -> LoopResult:
+def run_loop(
+    pools: dict[str, list[str]],
+    default_texts: list[str],
+    negatives: list[str],
+    material: EvalMaterial,
+    out_dir: str | Path,
+    config: LoopConfig = LoopConfig(),
+    catalog=None,
+    eval_index: EvalIndex | None = None,
+) -> LoopResult:
     """`eval_index` given: a pool or default text overlapping an evaluation item is refused (`EvalLeak`)."""
     if eval_index is not None:
         refuse_eval_overlap({**pools, DEFAULT_POOL: default_texts}, eval_index)
@@ -69,11 +87,20 @@ def run_loop(pools: dict[str, list[str]], default_texts: list[str], negatives: l
     loop_id = f"verify-{uuid.uuid4().hex[:8]}"
     default = encode(default_texts)
     v = dataclasses.replace(config.verify, min_delta=config.accept.margin)
-    base, stats = pretrain(config.model, MixtureSampler(default, None, 0.0, config.model.context, seed=0),
-                           config.base_steps, v.batch_size, seed=0, lr=v.lr, device=v.device)
+    base, stats = pretrain(
+        config.model,
+        MixtureSampler(default, None, 0.0, config.model.context, seed=0),
+        config.base_steps,
+        v.batch_size,
+        seed=0,
+        lr=v.lr,
+        device=v.device,
+    )
     result = LoopResult(base_seconds=stats.seconds, base_tokens=stats.tokens)
     baseline = run_arm(base, default, None, material, v)
-    result.experiments = verify_pools({name: encode(texts) for name, texts in pools.items()}, base, default, material, v, baseline)
+    result.experiments = verify_pools(
+        {name: encode(texts) for name, texts in pools.items()}, base, default, material, v, baseline
+    )
     result.ranking, result.accepted = rank_and_accept(result.experiments, config.accept)
     for experiment in result.experiments:
         record(catalog, loop_id, 0, experiment)
@@ -84,7 +111,9 @@ def run_loop(pools: dict[str, list[str]], default_texts: list[str], negatives: l
     everything = [t for texts in pools.values() for t in texts]
     previous: bool | None = None
     for round_index in range(1, config.rounds + 1):
-        trained = train_classifier(positives, negatives, out / f"verified-{loop_id}-round{round_index}.bin", config.train)
+        trained = train_classifier(
+            positives, negatives, out / f"verified-{loop_id}-round{round_index}.bin", config.train
+        )
         result.model_path = trained.path
         scores = QualityModel(trained.path).score(everything)
         selection = [t for t, s in zip(everything, scores) if s >= 0.5]
@@ -103,14 +132,27 @@ def run_loop(pools: dict[str, list[str]], default_texts: list[str], negatives: l
     if catalog is not None and result.model_path:
         from classifiers.model import file_hash
 
-        catalog.record_model(file_hash(result.model_path), "en", result.model_path, "builtin",
-                             {"source": "verification", "loop": loop_id, "accepted": result.accepted},
-                             config.train.model_dump(mode="json"), {}, None)
+        catalog.record_model(
+            file_hash(result.model_path),
+            "en",
+            result.model_path,
+            "builtin",
+            {"source": "verification", "loop": loop_id, "accepted": result.accepted},
+            config.train.model_dump(mode="json"),
+            {},
+            None,
+        )
     return result
 
 
 def summary(result: LoopResult) -> dict:
     """Pools best first with delta and interval, the per-benchmark deltas, and what was accepted."""
-    return {"ranking": result.ranking, "accepted": result.accepted, "model_path": result.model_path,
-            "experiments": [{"pool": e.pool, **asdict(e.verdict), "seconds": round(e.seconds, 2), "parts": e.parts_summary()}
-                            for e in result.experiments]}
+    return {
+        "ranking": result.ranking,
+        "accepted": result.accepted,
+        "model_path": result.model_path,
+        "experiments": [
+            {"pool": e.pool, **asdict(e.verdict), "seconds": round(e.seconds, 2), "parts": e.parts_summary()}
+            for e in result.experiments
+        ],
+    }

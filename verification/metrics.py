@@ -8,6 +8,7 @@
 - `reference_bpb`: bits per byte on held-out reference text, negated. Circular when the reference
   resembles one candidate pool; kept for comparison.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,8 +47,13 @@ class EvalMaterial:
         return [REFERENCE] if self.metric == "reference_bpb" else [n for n, items in self.benchmarks.items() if items]
 
 
-def load_material(metric: Metric, eval_dir: str | Path | None = None, names: list[str] | None = None,
-                  items_per_benchmark: int | None = None, reference: np.ndarray | None = None) -> EvalMaterial:
+def load_material(
+    metric: Metric,
+    eval_dir: str | Path | None = None,
+    names: list[str] | None = None,
+    items_per_benchmark: int | None = None,
+    reference: np.ndarray | None = None,
+) -> EvalMaterial:
     """The material for `metric`: the first `items_per_benchmark` items of each named benchmark."""
     benchmarks = {}
     if metric != "reference_bpb":
@@ -59,7 +65,9 @@ def load_material(metric: Metric, eval_dir: str | Path | None = None, names: lis
 
 def gold_pairs(items: list[ChoiceItem | TargetItem]) -> list[tuple[str, str]]:
     """(context, correct continuation) of each item."""
-    return [item.pairs[item.gold] if isinstance(item, ChoiceItem) else (item.context, " " + item.target) for item in items]
+    return [
+        item.pairs[item.gold] if isinstance(item, ChoiceItem) else (item.context, " " + item.target) for item in items
+    ]
 
 
 def score_parts(model: TinyLM, material: EvalMaterial, device: str = "cpu") -> dict[str, float]:

@@ -1,5 +1,6 @@
 """A small byte-level causal language model, sized from a few thousand parameters (CPU tests) to
 about 100M (a GPU). Bytes need no tokenizer download and make every text scorable."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,7 +32,9 @@ class Block(nn.Module):
         self.norm1 = nn.LayerNorm(config.dim)
         self.attn = nn.MultiheadAttention(config.dim, config.heads, dropout=config.dropout, batch_first=True)
         self.norm2 = nn.LayerNorm(config.dim)
-        self.mlp = nn.Sequential(nn.Linear(config.dim, 4 * config.dim), nn.GELU(), nn.Linear(4 * config.dim, config.dim))
+        self.mlp = nn.Sequential(
+            nn.Linear(config.dim, 4 * config.dim), nn.GELU(), nn.Linear(4 * config.dim, config.dim)
+        )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         h = self.norm1(x)

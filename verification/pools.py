@@ -1,4 +1,5 @@
 """The YAML that names candidate pools, default data, negatives and reference text for the loop."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,13 +44,25 @@ class LoopSettings(StrictModel):
     device: str = "cpu"
 
     def loop_config(self) -> LoopConfig:
-        verify = VerifyConfig(tuple(self.seeds), self.candidate_share, self.anneal_steps, metric=self.metric, device=self.device)
-        return LoopConfig(ModelConfig.preset(self.model), self.base_steps, verify, self.rounds,
-                          accept=AcceptRule(self.accept.margin, self.accept.top_k))
+        verify = VerifyConfig(
+            tuple(self.seeds), self.candidate_share, self.anneal_steps, metric=self.metric, device=self.device
+        )
+        return LoopConfig(
+            ModelConfig.preset(self.model),
+            self.base_steps,
+            verify,
+            self.rounds,
+            accept=AcceptRule(self.accept.margin, self.accept.top_k),
+        )
 
     def material(self, reference_texts: list[str]) -> EvalMaterial:
-        return load_material(self.metric, self.eval_dir, list(self.benchmarks), self.items_per_benchmark,
-                             encode(reference_texts) if self.metric == "reference_bpb" else None)
+        return load_material(
+            self.metric,
+            self.eval_dir,
+            list(self.benchmarks),
+            self.items_per_benchmark,
+            encode(reference_texts) if self.metric == "reference_bpb" else None,
+        )
 
 
 class PoolsFile(StrictModel):

@@ -1,4 +1,5 @@
 """Pools ranked by their delta over the default, and which of them the loop accepts."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,5 +22,7 @@ def rank_and_accept(experiments: list[ExperimentResult], rule: AcceptRule) -> tu
     ranked = sorted(experiments, key=lambda e: e.verdict.delta, reverse=True)
     for position, experiment in enumerate(ranked):
         in_top = rule.top_k is None or position < rule.top_k
-        experiment.verdict = dataclasses.replace(experiment.verdict, accepted=experiment.verdict.low > rule.margin and in_top)
+        experiment.verdict = dataclasses.replace(
+            experiment.verdict, accepted=experiment.verdict.low > rule.margin and in_top
+        )
     return [e.pool for e in ranked], [e.pool for e in ranked if e.verdict.accepted]

@@ -3,6 +3,7 @@
 `experiment_parts`: one row per experiment and benchmark (or `reference`): the metric, the mean
 delta of candidate over baseline and its bootstrap interval.
 """
+
 from __future__ import annotations
 
 from verification.experiment import ExperimentResult
@@ -15,7 +16,11 @@ PARTS_TABLE = """CREATE TABLE IF NOT EXISTS experiment_parts (
 def record_parts(catalog, loop_id: str, round_index: int, result: ExperimentResult) -> None:
     with catalog.connect() as con:
         con.execute(PARTS_TABLE)
-        con.executemany("INSERT INTO experiment_parts (loop_id, round, pool, part, metric, delta, ci_low, ci_high) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [[loop_id, round_index, result.pool, part, result.config.get("metric"), v.delta, v.low, v.high]
-                         for part, v in result.per_part.items()])
+        con.executemany(
+            "INSERT INTO experiment_parts (loop_id, round, pool, part, metric, delta, ci_low, ci_high) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [loop_id, round_index, result.pool, part, result.config.get("metric"), v.delta, v.low, v.high]
+                for part, v in result.per_part.items()
+            ],
+        )

@@ -1,5 +1,6 @@
 """Warmup-stable-decay training: `pretrain` builds the nearly trained base on default data; `anneal`
 continues it on a candidate/default mixture with the decay phase only, for a token budget."""
+
 from __future__ import annotations
 
 import math
@@ -37,7 +38,9 @@ class TrainStats:
     final_loss: float
 
 
-def train(model: TinyLM, sampler: MixtureSampler, schedule: Schedule, batch_size: int, seed: int, device: str = "cpu") -> TrainStats:
+def train(
+    model: TinyLM, sampler: MixtureSampler, schedule: Schedule, batch_size: int, seed: int, device: str = "cpu"
+) -> TrainStats:
     torch.manual_seed(seed)
     model.to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=schedule.peak_lr, weight_decay=0.1, betas=(0.9, 0.95))
@@ -51,11 +54,20 @@ def train(model: TinyLM, sampler: MixtureSampler, schedule: Schedule, batch_size
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         loss_value = float(loss.detach())
-    return TrainStats(schedule.steps, schedule.steps * batch_size * sampler.length, time.perf_counter() - start, loss_value)
+    return TrainStats(
+        schedule.steps, schedule.steps * batch_size * sampler.length, time.perf_counter() - start, loss_value
+    )
 
 
-def pretrain(config: ModelConfig, sampler: MixtureSampler, steps: int, batch_size: int, seed: int, lr: float = 3e-3,
-             device: str = "cpu") -> tuple[TinyLM, TrainStats]:
+def pretrain(
+    config: ModelConfig,
+    sampler: MixtureSampler,
+    steps: int,
+    batch_size: int,
+    seed: int,
+    lr: float = 3e-3,
+    device: str = "cpu",
+) -> tuple[TinyLM, TrainStats]:
     """The base model: warmup and stable phases only, so it is 'nearly trained' and ready to anneal."""
     torch.manual_seed(seed)
     model = TinyLM(config)
@@ -63,8 +75,9 @@ def pretrain(config: ModelConfig, sampler: MixtureSampler, steps: int, batch_siz
     return model, stats
 
 
-def anneal(base: TinyLM, sampler: MixtureSampler, steps: int, batch_size: int, seed: int, lr: float = 3e-3,
-           device: str = "cpu") -> tuple[TinyLM, TrainStats]:
+def anneal(
+    base: TinyLM, sampler: MixtureSampler, steps: int, batch_size: int, seed: int, lr: float = 3e-3, device: str = "cpu"
+) -> tuple[TinyLM, TrainStats]:
     """A copy of the base trained with the decay phase only (lr from `lr` down to 0) on the mixture."""
     model = TinyLM(base.config)
     model.load_state_dict(base.state_dict())

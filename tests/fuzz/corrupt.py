@@ -11,6 +11,7 @@ quarantined.
 
     python -m tests.fuzz.corrupt --seed 7 --count 300 --out /tmp/fuzz   # files in /tmp/fuzz/files, truth.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -129,7 +130,12 @@ def _units_at(group: list[Unit], positions: list[int]) -> list[Unit]:
 
 def junk(rng: random.Random, size: int) -> bytes:
     """Random bytes that can never be a record: no newline, no gzip or zstd magic, no WARC line."""
-    out = bytes(rng.randrange(256) for _ in range(size)).replace(b"\n", b"?").replace(b"\x1f", b"?").replace(b"\x28", b"?")
+    out = (
+        bytes(rng.randrange(256) for _ in range(size))
+        .replace(b"\n", b"?")
+        .replace(b"\x1f", b"?")
+        .replace(b"\x28", b"?")
+    )
     return b"\x80" + out.replace(b"WARC", b"WORC")
 
 
@@ -163,7 +169,9 @@ def build_jsonl(rng: random.Random, records: list[dict], index: int) -> tuple[by
     if rng.random() < 0.2:
         units.insert(rng.randrange(len(units) + 1), Unit(b"\n\n", None, "ignored"))
     compression = rng.choice(["plain", "gzip", "gzip_members", "zstd_frames"])
-    suffix = {"plain": ".jsonl", "gzip": ".jsonl.gz", "gzip_members": ".jsonl.gz", "zstd_frames": ".jsonl.zst"}[compression]
+    suffix = {"plain": ".jsonl", "gzip": ".jsonl.gz", "gzip_members": ".jsonl.gz", "zstd_frames": ".jsonl.zst"}[
+        compression
+    ]
     groups = _groups(rng, units) if compression in ("gzip_members", "zstd_frames") else [units]
     blobs = [_compress(compression, b"".join(u.data for u in g)) for g in groups]
     damage.append(compression)
@@ -228,8 +236,9 @@ def _compress(compression: str, data: bytes) -> bytes:
     return data
 
 
-def _truncate(blobs: list[bytes], groups: list[list[Unit]], cut: int, compression: str, tail: int = 1,
-              warc: bool = False) -> tuple[list[bytes], list[list[Unit]]]:
+def _truncate(
+    blobs: list[bytes], groups: list[list[Unit]], cut: int, compression: str, tail: int = 1, warc: bool = False
+) -> tuple[list[bytes], list[list[Unit]]]:
     """Keep `cut` bytes; records wholly before the cut stay as they were, the one cut (or its member) is not.
 
     `tail` is how many bytes a cut record may lose and still parse (a JSONL line its newline; a WARC
@@ -247,7 +256,9 @@ def _truncate(blobs: list[bytes], groups: list[list[Unit]], cut: int, compressio
         if compression == "plain":
             kept_groups.append(_cut_units(group, cut - pos, tail=tail))
         else:  # a cut member gives back a prefix of its units, then one quarantine row
-            kept_groups.append([Unit(b"", None, "unknown") for u in group if warc or u.state != "ignored"] + [Unit(b"", None, "bad")])
+            kept_groups.append(
+                [Unit(b"", None, "unknown") for u in group if warc or u.state != "ignored"] + [Unit(b"", None, "bad")]
+            )
         break
     return kept_blobs, kept_groups
 
@@ -318,7 +329,9 @@ def build_warc(rng: random.Random, sources: list[list[bytes]], index: int) -> tu
             blobs.append(blobs.pop(k))
         groups.insert(k, [Unit(b"", None, "bad")])
         damage.append("junk_between")
-    truth = _truth(f"{index:04d}.warc" + ("" if compression == "plain" else ".gz"), "warc", [u for g in groups for u in g], damage)
+    truth = _truth(
+        f"{index:04d}.warc" + ("" if compression == "plain" else ".gz"), "warc", [u for g in groups for u in g], damage
+    )
     return b"".join(blobs), truth.name[4:], truth
 
 
@@ -330,16 +343,24 @@ def _record(headers: list[tuple[str, str]], block: bytes) -> bytes:
 def _response(rng: random.Random, body: bytes, extra: str = "") -> bytes:
     http = f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n{extra}\r\n".encode() + body
     rid = f"<urn:uuid:fuzz-{rng.getrandbits(64):016x}>"
-    return _record([("WARC-Type", "response"), ("WARC-Record-ID", rid), ("WARC-Target-URI", "http://fuzz.example/")], http)
+    return _record(
+        [("WARC-Type", "response"), ("WARC-Record-ID", rid), ("WARC-Target-URI", "http://fuzz.example/")], http
+    )
 
 
 def _bomb_record(rng: random.Random) -> bytes:
     """A response whose gzip HTTP body inflates far past the limit (a few KB on disk)."""
-    return _response(rng, gzip.compress(b"<html>" + b" " * (MAX_RECORD_BYTES * rng.randrange(8, 40)), mtime=0), "Content-Encoding: gzip\r\n")
+    return _response(
+        rng,
+        gzip.compress(b"<html>" + b" " * (MAX_RECORD_BYTES * rng.randrange(8, 40)), mtime=0),
+        "Content-Encoding: gzip\r\n",
+    )
 
 
 def _big_record(rng: random.Random) -> bytes:
-    return _response(rng, b"<html><body>" + b"big " * (MAX_RECORD_BYTES // 4 + rng.randrange(1000, 50000)) + b"</body></html>")
+    return _response(
+        rng, b"<html><body>" + b"big " * (MAX_RECORD_BYTES // 4 + rng.randrange(1000, 50000)) + b"</body></html>"
+    )
 
 
 def _wrong_length(record: bytes, rng: random.Random) -> bytes:
@@ -356,7 +377,8 @@ def _wrong_length(record: bytes, rng: random.Random) -> bytes:
 
 def _truth(name: str, fmt: str, units: list[Unit], damage: list[str]) -> FileTruth:
     return FileTruth(
-        name, fmt,
+        name,
+        fmt,
         intact=[u.key for u in units if u.state == "intact" and u.key],
         unknown=sum(u.state == "unknown" for u in units),
         bad=sum(u.state == "bad" for u in units),
@@ -412,8 +434,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     truths = generate(args.out.resolve() / "files", args.seed, args.count)
     (args.out / "truth.json").write_text(json.dumps([asdict(t) for t in truths], indent=1))
-    log.info("%d files in %s/files: %d intact records, %d units that must be quarantined, %d of unknown fate; truth.json beside them",
-             len(truths), args.out, sum(len(t.intact) for t in truths), sum(t.bad for t in truths), sum(t.unknown for t in truths))
+    log.info(
+        "%d files in %s/files: %d intact records, %d units that must be quarantined, %d of unknown fate; truth.json beside them",
+        len(truths),
+        args.out,
+        sum(len(t.intact) for t in truths),
+        sum(t.bad for t in truths),
+        sum(t.unknown for t in truths),
+    )
     return 0
 
 

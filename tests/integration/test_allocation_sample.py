@@ -1,6 +1,7 @@
 """On the sample data (l0-to-l2 through Spark): n_tokens in every tier equals the tokenizer's count of
 the stored text, the shipped plan allocates as it is, no evaluation-overlap document is allocated, and
 the exported pretrain shards load in datasets with the planned tokens (within 0.5 %)."""
+
 from __future__ import annotations
 
 import json
@@ -42,16 +43,22 @@ def test_shipped_plan_on_samples(allocated):
     assert {"pretrain", "decay", "midtrain"} <= set(stages)
     # Each source's chosen documents hold its allocated tokens to within half of its largest document.
     largest = con.execute("SELECT max(n_tokens) FROM l1").fetchone()[0]
-    targets = con.execute("SELECT stage, source, allocated_tokens, realized_tokens FROM allocation_targets t "
-                          "JOIN allocation_plans p USING (allocation_id) WHERE p.is_current").fetchall()
+    targets = con.execute(
+        "SELECT stage, source, allocated_tokens, realized_tokens FROM allocation_targets t "
+        "JOIN allocation_plans p USING (allocation_id) WHERE p.is_current"
+    ).fetchall()
     for stage, source, allocated, realized in targets:
         assert abs(realized - allocated) <= largest / 2 + 1, (stage, source, allocated, realized)
     realized_decay = sum(r for s, _, _, r in targets if s == "decay")
     realized_pretrain = sum(r for s, _, _, r in targets if s == "pretrain")
     assert realized_decay >= 0.1 * realized_pretrain
     # Buckets: 20 buckets, each near 5 % of scored L1 tokens.
-    shares = [s for (s,) in con.execute("SELECT sum(n_tokens) / (SELECT sum(n_tokens) FROM quality_buckets) "
-                                          "FROM quality_buckets GROUP BY bucket").fetchall()]
+    shares = [
+        s
+        for (s,) in con.execute(
+            "SELECT sum(n_tokens) / (SELECT sum(n_tokens) FROM quality_buckets) FROM quality_buckets GROUP BY bucket"
+        ).fetchall()
+    ]
     assert len(shares) == 20 and max(shares) < 0.12
 
 
@@ -70,11 +77,17 @@ def test_export_matches_plan(allocated, tmp_path):
     root, result = allocated
     exported = export_stage(root, "pretrain", tmp_path / "pretrain", "parquet", shard_rows=200)
     datasets = pytest.importorskip("datasets", reason="Hugging Face datasets is not installed")
-    loaded = datasets.load_dataset("parquet", data_files=[str(tmp_path / "pretrain" / f) for f in exported.shards],
-                                   split="train", cache_dir=str(tmp_path / "hf"))
+    loaded = datasets.load_dataset(
+        "parquet",
+        data_files=[str(tmp_path / "pretrain" / f) for f in exported.shards],
+        split="train",
+        cache_dir=str(tmp_path / "hf"),
+    )
     recounted = sum(count_tokens(loaded["text"]))
     con = open_catalog(root)
-    target = con.execute("SELECT sum(target_tokens) FROM allocation_targets t JOIN allocation_plans p USING (allocation_id) "
-                         "WHERE p.is_current AND stage = 'pretrain'").fetchone()[0]
+    target = con.execute(
+        "SELECT sum(target_tokens) FROM allocation_targets t JOIN allocation_plans p USING (allocation_id) "
+        "WHERE p.is_current AND stage = 'pretrain'"
+    ).fetchone()[0]
     assert abs(recounted - target) <= 0.005 * target
     assert json.loads((tmp_path / "pretrain" / "manifest.json").read_text())["tokens"] == recounted

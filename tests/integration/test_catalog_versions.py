@@ -1,4 +1,5 @@
 """Each tier has one current version (issue 12): re-selecting L2 replaces the selection, history stays."""
+
 from __future__ import annotations
 
 from jobs.l1_to_l2 import run_l1_to_l2
@@ -14,10 +15,14 @@ def current_l2(root) -> dict:
             "rows": one("SELECT count(*) FROM l2")[0],
             "distinct": one("SELECT count(DISTINCT doc_id) FROM l2")[0],
             "runs": one("SELECT count(DISTINCT run_id) FROM l2")[0],
-            "in_both": one("SELECT count(*) FROM l2 JOIN drops USING (doc_id) WHERE drops.stage = 'quality_classifier'")[0],
+            "in_both": one(
+                "SELECT count(*) FROM l2 JOIN drops USING (doc_id) WHERE drops.stage = 'quality_classifier'"
+            )[0],
             "l1": one("SELECT count(*) FROM l1")[0],
             "quality_drops": one("SELECT count(*) FROM drops WHERE stage = 'quality_classifier'")[0],
-            "history": one("SELECT count(*) FROM membership_history WHERE tier = 'L2' AND superseded_by IS NOT NULL")[0],
+            "history": one("SELECT count(*) FROM membership_history WHERE tier = 'L2' AND superseded_by IS NOT NULL")[
+                0
+            ],
         }
 
 

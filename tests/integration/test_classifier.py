@@ -1,4 +1,5 @@
 """Ultra-FineWeb preprocessing, training, save/load and language routing of the quality classifier."""
+
 from __future__ import annotations
 
 import gzip
@@ -41,7 +42,10 @@ def test_preprocessing_tokens_match_the_word_splitter():
         lowered = re.sub(r"\n{3,}", "\n\n", text).lower()
         from classifiers.preprocess import strip_accents
 
-        expected = [t.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t") for t in splitter.tokenize(strip_accents(lowered))]
+        expected = [
+            t.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+            for t in splitter.tokenize(strip_accents(lowered))
+        ]
         assert preprocess(text).split(" ") == (expected or [""])
 
 
@@ -105,12 +109,19 @@ def test_documents_are_routed_to_the_model_of_their_language(tmp_path, seeds, sp
 
     en = train_classifier(*seeds, tmp_path / "en.bin", SMALL)
     zh_pos, zh_neg = chinese_seeds()
-    zh = train_classifier(zh_pos, zh_neg, tmp_path / "zh.bin", ClassifierTrainConfig(bucket=20000, min_count=1, epoch=5))
-    models = {"en": ModelRef("en", en.path, "builtin", en.model_hash), "zh": ModelRef("zh", zh.path, "builtin", zh.model_hash)}
+    zh = train_classifier(
+        zh_pos, zh_neg, tmp_path / "zh.bin", ClassifierTrainConfig(bucket=20000, min_count=1, epoch=5)
+    )
+    models = {
+        "en": ModelRef("en", en.path, "builtin", en.model_hash),
+        "zh": ModelRef("zh", zh.path, "builtin", zh.model_hash),
+    }
     assert route("zh", models, None) == "zh" and route("fr", models, None) is None and route("fr", models, "en") == "en"
 
     texts = [seeds[0][0], zh_pos[0], zh_neg[0], "Un texte en français sur la qualité des données."]
-    batch = pa.RecordBatch.from_pydict({"doc_id": ["a", "b", "c", "d"], "lang": ["en", "zh", "zh", "fr"], "text": texts})
+    batch = pa.RecordBatch.from_pydict(
+        {"doc_id": ["a", "b", "c", "d"], "lang": ["en", "zh", "zh", "fr"], "text": texts}
+    )
     out = next(score_partition(iter([batch]), models, None)).to_pydict()
     assert out["model_lang"] == ["en", "zh", "zh", None]
     assert out["quality_score"][3] is None

@@ -1,4 +1,5 @@
 """Dedup's distributed connected components against a plain union-find, on adversarial graphs."""
+
 from __future__ import annotations
 
 import random

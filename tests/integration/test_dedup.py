@@ -1,4 +1,5 @@
 """MinHash signatures against datasketch; exact and near-duplicate dedup on Spark over real texts."""
+
 from __future__ import annotations
 
 import json

@@ -7,6 +7,7 @@ checks byte coverage before it commits. A larger batch:
 
     TIERS_FUZZ_COUNT=1000 TIERS_FUZZ_SEED=3 .venv/bin/python -m pytest -q tests/integration/test_fuzz_ingest.py
 """
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,9 @@ from tests.helpers import SHARED_DATA, TEST_OVERRIDES
 COUNT = int(os.environ.get("TIERS_FUZZ_COUNT", "200"))
 SEED = int(os.environ.get("TIERS_FUZZ_SEED", "20240610"))
 
-pytestmark = pytest.mark.skipif(not (SHARED_DATA / "dolma-test-samples").exists(), reason=f"shared samples missing at {SHARED_DATA}")
+pytestmark = pytest.mark.skipif(
+    not (SHARED_DATA / "dolma-test-samples").exists(), reason=f"shared samples missing at {SHARED_DATA}"
+)
 
 
 @pytest.fixture(scope="module", params=["spark", "local"])
@@ -34,7 +37,9 @@ def fuzz_run(spark, tmp_path_factory, request):
 
     files = tmp_path_factory.mktemp("fuzz") / "files"
     truths = generate(files, SEED, COUNT)
-    config = load_config(None, TEST_OVERRIDES + [f"ingest.max_record_bytes={MAX_RECORD_BYTES}", f"engine.kind={request.param}"])
+    config = load_config(
+        None, TEST_OVERRIDES + [f"ingest.max_record_bytes={MAX_RECORD_BYTES}", f"engine.kind={request.param}"]
+    )
     root = tmp_path_factory.mktemp("fuzz-root")
     result = run_ingest(Engine(config, spark if request.param == "spark" else None), config, [str(files)], str(root))
     l0 = ds.dataset(result.outputs["L0"], format="parquet").to_table(columns=["file", "metadata", "text"]).to_pylist()
@@ -62,7 +67,9 @@ def test_every_untouched_record_reaches_l0_and_the_rest_is_quarantined(fuzz_run)
         if missing:
             problems.append(f"{truth.name} {truth.damage}: {len(missing)} untouched records not in L0")
         if counts[truth.name] > len(truth.intact) + truth.unknown:
-            problems.append(f"{truth.name} {truth.damage}: {counts[truth.name]} L0 rows for {len(truth.intact)} untouched + {truth.unknown} damaged records")
+            problems.append(
+                f"{truth.name} {truth.damage}: {counts[truth.name]} L0 rows for {len(truth.intact)} untouched + {truth.unknown} damaged records"
+            )
         if truth.bad and not quarantined[truth.name]:
             problems.append(f"{truth.name} {truth.damage}: {truth.bad} damaged units but no quarantine row")
     assert problems == [], "\n".join(problems[:20])

@@ -1,6 +1,7 @@
 """A new crawl snapshot: L0 to L1 reads only the new L0 run, deduplicates it against the L1 already there
 (a copy is dropped naming the document it copies, which stays), and a rebuild over both snapshots
 replaces both runs (issue 17)."""
+
 from __future__ import annotations
 
 import json
@@ -49,16 +50,23 @@ def snapshots(spark, test_config, tmp_path_factory):
     l1_first = _l1(root)
     with open_catalog(root) as con:  # the raw texts of the longest L1 documents: the operators treat a copy alike
         (exact_id, exact_text), (near_id, near_text) = con.execute(
-            "SELECT doc_id, text FROM L0 WHERE doc_id IN (SELECT doc_id FROM L1) ORDER BY length(text) DESC LIMIT 2").fetchall()
+            "SELECT doc_id, text FROM L0 WHERE doc_id IN (SELECT doc_id FROM L1) ORDER BY length(text) DESC LIMIT 2"
+        ).fetchall()
     cut = near_text.rindex(" ", 0, len(near_text) - 40)
-    copies = {"exact": (exact_id, exact_text),
-              "near": (near_id, near_text[:cut] + " edited" + near_text[cut:])}  # one word more: Jaccard about 0.99
+    copies = {
+        "exact": (exact_id, exact_text),
+        "near": (near_id, near_text[:cut] + " edited" + near_text[cut:]),
+    }  # one word more: Jaccard about 0.99
     second = folder / "snapshot2.jsonl"
     _write_snapshot(second, texts[40:80] + [text for _, text in copies.values()])
     ingested = run_ingest(spark, test_config, [str(second)], root)
     with open_catalog(root) as con:
-        new_ids = {text: doc_id for doc_id, text in con.execute("SELECT doc_id, text FROM L0 WHERE run_id = ?",
-                                                                [ingested.run_id]).fetchall()}
+        new_ids = {
+            text: doc_id
+            for doc_id, text in con.execute(
+                "SELECT doc_id, text FROM L0 WHERE run_id = ?", [ingested.run_id]
+            ).fetchall()
+        }
     copies = {kind: (original, new_ids[text]) for kind, (original, text) in copies.items()}
     incremental = run_l0_to_l1(spark, test_config, root)
     return root, promoted, ingested, incremental, l1_first, copies
@@ -67,8 +75,9 @@ def snapshots(spark, test_config, tmp_path_factory):
 def test_only_the_new_snapshot_is_read(snapshots):
     root, promoted, ingested, incremental, _, _ = snapshots
     with open_catalog(root) as con:
-        runs = con.execute("SELECT job, input_runs FROM runs WHERE status = 'committed' AND job LIKE 'l1_%' "
-                           "ORDER BY started_at").fetchall()
+        runs = con.execute(
+            "SELECT job, input_runs FROM runs WHERE status = 'committed' AND job LIKE 'l1_%' ORDER BY started_at"
+        ).fetchall()
     filters = [inputs for job, inputs in runs if job == "l1_filter"]
     assert filters == [[promoted["ingest"].run_id], [ingested.run_id]]
     with open_catalog(root) as con:
@@ -82,9 +91,13 @@ def test_the_documents_already_in_l1_stay_and_their_new_copies_are_dropped_namin
     l1_now = _l1(root)
     assert set(l1_first) <= set(l1_now)
     with open_catalog(root) as con:
-        drops = {doc_id: json.loads(details)["kept"] for doc_id, details in con.execute(
-            "SELECT doc_id, details FROM drops WHERE run_id = ? AND stage IN ('exact_dedup', 'minhash_dedup')",
-            [incremental.run_id]).fetchall()}
+        drops = {
+            doc_id: json.loads(details)["kept"]
+            for doc_id, details in con.execute(
+                "SELECT doc_id, details FROM drops WHERE run_id = ? AND stage IN ('exact_dedup', 'minhash_dedup')",
+                [incremental.run_id],
+            ).fetchall()
+        }
     for original_id, copy_id in copies.values():
         assert drops[copy_id] == original_id
 
@@ -97,7 +110,12 @@ def test_l1_holds_no_copy_across_snapshots(snapshots):
     normalized = [" ".join(t.lower().split()) for t in l1_now.values()]
     assert len(normalized) == len(set(normalized))
     shingles = [_word_shingles(t) for t in l1_now.values()]
-    close = [(i, j) for i in range(len(shingles)) for j in range(i + 1, len(shingles)) if _jaccard(shingles[i], shingles[j]) >= 0.9]
+    close = [
+        (i, j)
+        for i in range(len(shingles))
+        for j in range(i + 1, len(shingles))
+        if _jaccard(shingles[i], shingles[j]) >= 0.9
+    ]
     assert close == []
 
 
@@ -121,8 +139,12 @@ def test_l2_scores_each_l1_run_once_and_only_its_documents(spark, test_config, s
     assert [r.skipped for r in first] == [False, False]
     assert sorted(r.counts["l1_in"] for r in first) == sorted(l1_per_run.values())
     with open_catalog(root) as con:
-        scored = dict(con.execute("SELECT r.input_runs[1], (r.counts_json::JSON->>'scored')::INT FROM runs r "
-                                  "WHERE job = 'l2_score' AND status = 'committed'").fetchall())
+        scored = dict(
+            con.execute(
+                "SELECT r.input_runs[1], (r.counts_json::JSON->>'scored')::INT FROM runs r "
+                "WHERE job = 'l2_score' AND status = 'committed'"
+            ).fetchall()
+        )
         l2_ids = {d for (d,) in con.execute("SELECT doc_id FROM L2").fetchall()}
         dropped = {d for (d,) in con.execute("SELECT doc_id FROM drops WHERE stage = 'quality_classifier'").fetchall()}
     assert scored == l1_per_run

@@ -3,6 +3,7 @@
 All crash classes go into ONE run, as in the report (0 of 33,287 good records were committed then):
 the job must commit every good record, quarantine the rest with file and offset, and never fail.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -16,7 +17,9 @@ from warcio.archiveiterator import ArchiveIterator
 
 from tests.helpers import DOLMA_CC, RESILIPARSE_WARC, SHARED_DATA
 
-pytestmark = pytest.mark.skipif(not DOLMA_CC.exists() or not RESILIPARSE_WARC.exists(), reason=f"shared samples missing at {SHARED_DATA}")
+pytestmark = pytest.mark.skipif(
+    not DOLMA_CC.exists() or not RESILIPARSE_WARC.exists(), reason=f"shared samples missing at {SHARED_DATA}"
+)
 
 
 def table(result, kind):
@@ -44,14 +47,28 @@ def hostile_run(spark, test_config, tmp_path_factory):
     broken[len(broken) // 3 : len(broken) // 3 + 20] = b"\xff" * 20
     files = {
         write(folder, b"good.jsonl.gz", good): ("good", len(lines)),
-        write(folder, b"members-one-bad.jsonl.gz", b"".join(members[:3]) + bytes(broken) + b"".join(members[4:])): ("partial", len(lines) - 100),
+        write(folder, b"members-one-bad.jsonl.gz", b"".join(members[:3]) + bytes(broken) + b"".join(members[4:])): (
+            "partial",
+            len(lines) - 100,
+        ),
         write(folder, b"fake.jsonl.zst", b"not zstd at all " * 64): ("bad", 0),
-        write(folder, b"damaged.jsonl.zst", zstandard.ZstdCompressor().compress(b"".join(lines))[:5000]): ("partial", None),
-        write(folder, b"deep.jsonl", lines[0] + b'{"text": "x", "a": ' + b"[" * 3000 + b"]" * 3000 + b"}\n" + lines[1]): ("partial", 2),
+        write(folder, b"damaged.jsonl.zst", zstandard.ZstdCompressor().compress(b"".join(lines))[:5000]): (
+            "partial",
+            None,
+        ),
+        write(
+            folder, b"deep.jsonl", lines[0] + b'{"text": "x", "a": ' + b"[" * 3000 + b"]" * 3000 + b"}\n" + lines[1]
+        ): ("partial", 2),
         write(folder, b"surrogate.jsonl", lines[0] + b'{"text": "a \\ud800 b"}\n' + lines[1]): ("partial", 2),
-        write(folder, b"bigint.jsonl", lines[0] + b'{"text": "n", "n": ' + b"1" * 4400 + b"}\n" + lines[1]): ("partial", 2),
+        write(folder, b"bigint.jsonl", lines[0] + b'{"text": "n", "n": ' + b"1" * 4400 + b"}\n" + lines[1]): (
+            "partial",
+            2,
+        ),
         write(folder, b"name-\xff\xfe.jsonl", b"".join(lines[:5])): ("good", 5),
-        write(folder, b"one-stream.warc.gz", gzip.compress(gzip.decompress(RESILIPARSE_WARC.read_bytes()))): ("good", 16),
+        write(folder, b"one-stream.warc.gz", gzip.compress(gzip.decompress(RESILIPARSE_WARC.read_bytes()))): (
+            "good",
+            16,
+        ),
     }
     root = tmp_path_factory.mktemp("hostile-root")
     result = run_ingest(spark, test_config, [str(folder)], str(root))

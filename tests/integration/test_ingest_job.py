@@ -1,4 +1,5 @@
 """The ingest job on real Spark with a real DuckDB catalog."""
+
 from __future__ import annotations
 
 import pyarrow.dataset as ds

@@ -1,4 +1,5 @@
 """L0 to L1 is two committed jobs: a new dedup setting (or a crash in dedup) re-runs dedup only (issue 9)."""
+
 from __future__ import annotations
 
 import duckdb
@@ -19,5 +20,8 @@ def test_a_new_dedup_threshold_reuses_the_committed_operators(spark, test_config
     assert again.counts["l0_in"] == again.counts["l1"] + again.counts["dropped"]
     assert again.counts["dedup_dropped"] >= first.counts["dedup_dropped"]
     with duckdb.connect(f"{root}/catalog.duckdb", read_only=True) as con:
-        jobs = [job for (job,) in con.execute("SELECT job FROM runs WHERE status = 'committed' ORDER BY started_at").fetchall()]
+        jobs = [
+            job
+            for (job,) in con.execute("SELECT job FROM runs WHERE status = 'committed' ORDER BY started_at").fetchall()
+        ]
     assert jobs == ["ingest", "l1_filter", "l1_dedup", "l1_dedup"]

@@ -3,6 +3,7 @@
 Before these checks, the bootstrap model scored every English document between 0.5000032 and
 0.5000117 and L2 was silently "all English L1".
 """
+
 from __future__ import annotations
 
 import json
@@ -33,12 +34,20 @@ def test_scores_in_a_narrow_band_are_refused():
 def test_the_bootstrap_model_separates_held_out_seeds_and_spreads_its_scores(pipeline_run):
     root, results = pipeline_run
     with open_catalog(root) as con:
-        metrics = json.loads(con.execute("SELECT metrics_json FROM models WHERE lang = 'en' ORDER BY created_at DESC LIMIT 1")
-                             .fetchone()[0])
-        scores = con.execute("SELECT quantile_cont(quality_score, 0.05), quantile_cont(quality_score, 0.95) "
-                             "FROM l2_scores WHERE model_lang = 'en'").fetchone()
-        without_model = dict(con.execute("SELECT coalesce(lang, 'unknown'), count(*) FROM l1 WHERE coalesce(lang, '') <> 'en' "
-                                         "GROUP BY 1").fetchall())
+        metrics = json.loads(
+            con.execute(
+                "SELECT metrics_json FROM models WHERE lang = 'en' ORDER BY created_at DESC LIMIT 1"
+            ).fetchone()[0]
+        )
+        scores = con.execute(
+            "SELECT quantile_cont(quality_score, 0.05), quantile_cont(quality_score, 0.95) "
+            "FROM l2_scores WHERE model_lang = 'en'"
+        ).fetchone()
+        without_model = dict(
+            con.execute(
+                "SELECT coalesce(lang, 'unknown'), count(*) FROM l1 WHERE coalesce(lang, '') <> 'en' GROUP BY 1"
+            ).fetchall()
+        )
     assert metrics["roc_auc"] >= 0.7 and metrics["n"] >= 60, metrics
     assert metrics["train_params"]["epoch"] > 3
     assert scores[1] - scores[0] >= 0.05, scores

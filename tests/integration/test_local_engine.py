@@ -6,6 +6,7 @@ documents of the first. One root runs on the test Spark session, the other on th
 output of every run (L0, quarantine, manifest, coverage, filtered, drops, L1, dedup index) must hold
 the same rows, and the comparison is not empty: both engines drop exact and near duplicates, and the
 second snapshot's copies of first-snapshot documents."""
+
 from __future__ import annotations
 
 import json
@@ -50,7 +51,10 @@ def snapshots(tmp_path_factory) -> list[list[str]]:
         copies += [text, text.replace(" ", "  ", 3), _edited(text, 0.03, rng), _edited(text, 0.12, rng)]
     second = texts[30:] + copies + [_edited(t, 0.05, rng) for t in texts[30:36]]
     folder = tmp_path_factory.mktemp("engine-inputs")
-    return [PIPELINE_INPUTS + [_snapshot(folder / "snapshot1.jsonl", first)], [_snapshot(folder / "snapshot2.jsonl", second)]]
+    return [
+        PIPELINE_INPUTS + [_snapshot(folder / "snapshot1.jsonl", first)],
+        [_snapshot(folder / "snapshot2.jsonl", second)],
+    ]
 
 
 def _promote_both_snapshots(engine, config, snapshots, root: Path) -> None:

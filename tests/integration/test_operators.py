@@ -1,4 +1,5 @@
 """Each L1 operator on small real texts from ../shared/data, with expectations checked by hand."""
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,19 @@ def reasons(result) -> list[str | None]:
 
 def test_every_registered_operator_builds_with_defaults_and_accounts_for_its_input(article):
     operators = load_operators()
-    assert set(operators) >= {"unicode_repair", "boilerplate_lines", "blank_lines", "length", "short_no_punct",
-                              "gopher_quality", "gopher_repetition", "c4", "fineweb", "langid", "pii"}
+    assert set(operators) >= {
+        "unicode_repair",
+        "boilerplate_lines",
+        "blank_lines",
+        "length",
+        "short_no_punct",
+        "gopher_quality",
+        "gopher_repetition",
+        "c4",
+        "fineweb",
+        "langid",
+        "pii",
+    }
     texts = [article, "x", article.upper(), ""]
     for name in operators:
         result = build(name, {}).process(batch_of(texts))
@@ -65,7 +77,11 @@ def test_blank_line_collapse():
 
 
 def test_boilerplate_lines_removes_short_navigation_lines_only(article):
-    text = "Skip to content\nHome | About | Contact\n" + article + "\nShare on Facebook\nPage 2 of 7\nAccept all cookies\nWeiterlesen"
+    text = (
+        "Skip to content\nHome | About | Contact\n"
+        + article
+        + "\nShare on Facebook\nPage 2 of 7\nAccept all cookies\nWeiterlesen"
+    )
     sentence = "This site uses cookies, which the author explains at length in the following long paragraph that is not boilerplate at all."
     result = run_op("boilerplate_lines", [text, sentence])
     assert result.kept.column("text").to_pylist() == [article, sentence]
@@ -107,10 +123,19 @@ def test_gopher_repetition(article):
 
 
 def test_c4_rules(article):
-    result = run_op("c4", [article, article + "\nLorem ipsum dolor sit amet.", article + "\nfunction() { return 1; }",
-                           "One sentence only. Two. Three."])
+    result = run_op(
+        "c4",
+        [
+            article,
+            article + "\nLorem ipsum dolor sit amet.",
+            article + "\nfunction() { return 1; }",
+            "One sentence only. Two. Three.",
+        ],
+    )
     assert reasons(result) == [None, "c4_lorem_ipsum", "c4_curly_bracket", "c4_too_few_sentences"]
-    cleaned = run_op("c4", [article + "\nPlease enable JavaScript to view the comments.\nRead our privacy policy here.\nOK"])
+    cleaned = run_op(
+        "c4", [article + "\nPlease enable JavaScript to view the comments.\nRead our privacy policy here.\nOK"]
+    )
     text = cleaned.kept.column("text").to_pylist()[0]
     assert text == article.strip()
     assert cleaned.kept.column("c4_lines_removed").to_pylist() == [3]
@@ -134,8 +159,11 @@ def test_language_id_on_real_texts(articles):
 
 
 def test_pii_replacement_counts(article):
-    text = (article[:300] + "\nContact jane.doe@example.org or +1 (415) 555-0132, office 030 1234 5678."
-            + "\nServer 192.168.10.1 and 2001:db8::8a2e:370:7334; version 1.2.3 and year 2019-07-17 stay.")
+    text = (
+        article[:300]
+        + "\nContact jane.doe@example.org or +1 (415) 555-0132, office 030 1234 5678."
+        + "\nServer 192.168.10.1 and 2001:db8::8a2e:370:7334; version 1.2.3 and year 2019-07-17 stay."
+    )
     result = run_op("pii", [text])
     out = result.kept.column("text").to_pylist()[0]
     counts = {k: result.kept.column(k).to_pylist()[0] for k in ("pii_emails", "pii_ips", "pii_phones")}

@@ -1,4 +1,5 @@
 """`l0-to-l2` end to end on real samples: counts conserved through L0, L1, L2; scores; re-selection."""
+
 from __future__ import annotations
 
 
@@ -26,14 +27,18 @@ def test_counts_are_conserved_through_every_tier(pipeline_run):
     assert ingest.counts["records_in"] == ingest.counts["l0"] + ingest.counts["quarantine"]
     assert l1.counts["l0_in"] == ingest.counts["l0"] == l1.counts["l1"] + l1.counts["dropped"]
     assert l2.counts["l1_in"] == l1.counts["l1"] == l2.counts["l2"] + l2.counts["dropped"]
-    _, rows = catalog.query("SELECT tier, count(DISTINCT doc_id) FROM membership WHERE tier IN ('L0', 'L1', 'L2') GROUP BY tier")
+    _, rows = catalog.query(
+        "SELECT tier, count(DISTINCT doc_id) FROM membership WHERE tier IN ('L0', 'L1', 'L2') GROUP BY tier"
+    )
     assert dict(rows) == {"L0": ingest.counts["l0"], "L1": l1.counts["l1"], "L2": l2.counts["l2"]}
     _, rows = catalog.query(
         "SELECT count(*) FROM l0 WHERE doc_id NOT IN (SELECT doc_id FROM l1) AND doc_id NOT IN "
         "(SELECT doc_id FROM drops WHERE stage <> 'quality_classifier')"
     )
     assert rows == [(0,)]
-    _, rows = catalog.query("SELECT count(*) FROM (SELECT doc_id FROM drops GROUP BY doc_id, run_id HAVING count(*) > 1)")
+    _, rows = catalog.query(
+        "SELECT count(*) FROM (SELECT doc_id FROM drops GROUP BY doc_id, run_id HAVING count(*) > 1)"
+    )
     assert rows == [(0,)]
     _, rows = catalog.query("SELECT count(*) FROM l1 WHERE parent_ids[1] <> doc_id")
     assert rows == [(0,)]
@@ -75,7 +80,9 @@ def test_a_new_threshold_reselects_without_rescoring(spark, test_config, pipelin
     assert result.counts["scoring_skipped"] is True
     assert result.counts["score_run"] == results["l1_to_l2"].counts["score_run"]
     assert result.counts["l2"] <= results["l1_to_l2"].counts["l2"]
-    selected = table(Catalog(root).committed_outputs(kind="L2")[-1].path, ["quality_score"]).column("quality_score").to_numpy()
+    selected = (
+        table(Catalog(root).committed_outputs(kind="L2")[-1].path, ["quality_score"]).column("quality_score").to_numpy()
+    )
     assert (selected >= 0.8).all()
     assert result.counts["l1_in"] == result.counts["l2"] + result.counts["dropped"]
 
@@ -91,6 +98,8 @@ def test_rerunning_the_same_command_skips_every_stage(spark, test_config, pipeli
 def test_status_reports_the_funnel(pipeline_run):
     root, results = pipeline_run
     report = Catalog(root).status()
-    assert report["tiers"]["L0"]["documents"] > report["tiers"]["L1"]["documents"] > report["tiers"]["L2"]["documents"] > 0
+    assert (
+        report["tiers"]["L0"]["documents"] > report["tiers"]["L1"]["documents"] > report["tiers"]["L2"]["documents"] > 0
+    )
     stages = {stage for stage, _, _ in report["drops"]}
     assert {"length", "langid", "exact_dedup", "quality_classifier"} <= stages

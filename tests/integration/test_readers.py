@@ -1,4 +1,5 @@
 """Readers on the real samples, checked against independent counts, and on crafted bad inputs."""
+
 from __future__ import annotations
 
 import gzip
@@ -25,7 +26,13 @@ def warcio_count(path, record_type):
 
 
 @pytest.mark.parametrize(
-    "path", [RESILIPARSE_WARC, DOLMA / "warc__sample-0000.warc.gz", DOLMA / "warc__sample-0001.warc.gz", WHIRLWIND / "whirlwind.warc.gz"]
+    "path",
+    [
+        RESILIPARSE_WARC,
+        DOLMA / "warc__sample-0000.warc.gz",
+        DOLMA / "warc__sample-0001.warc.gz",
+        WHIRLWIND / "whirlwind.warc.gz",
+    ],
 )
 def test_warc_response_counts_match_warcio(path):
     outcomes, stats = read_all(path)
@@ -130,7 +137,9 @@ def test_random_bytes_are_quarantined(tmp_path):
 def test_bad_json_and_wrong_encoding_lines_are_quarantined_with_line_numbers(tmp_path):
     path = tmp_path / "mixed.jsonl"
     path.write_bytes(
-        b'{"text": "fine"}\n{"text": broken\n' + '{"text": "caf\u00e9"}'.encode("latin-1") + b'\n[1, 2]\n{"txt": "x"}\n\n{"text": "end"}\n'
+        b'{"text": "fine"}\n{"text": broken\n'
+        + '{"text": "caf\u00e9"}'.encode("latin-1")
+        + b'\n[1, 2]\n{"txt": "x"}\n\n{"text": "end"}\n'
     )
     outcomes, stats = read_all(path)
     assert [o.kind for o in outcomes] == ["l0", "quarantine", "quarantine", "quarantine", "quarantine", "l0"]

@@ -1,4 +1,5 @@
 """The session factory: the local JVM runs with the configured Java options and maps the class archive."""
+
 from __future__ import annotations
 
 from pathlib import Path

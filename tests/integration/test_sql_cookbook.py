@@ -1,6 +1,7 @@
 """Every query of docs/sql.md runs against a catalog built from the sample data (a copy of the session's
 l0-to-l2 root, re-selected at two more L2 thresholds, then allocated with the shipped plan), and the
 answers agree with figures computed here from the tier files directly."""
+
 from __future__ import annotations
 
 import re
@@ -52,8 +53,10 @@ def test_answers_agree_with_the_files(cookbook_root):
     by_tier = {(stage, tier): tokens for stage, tier, _, _, tokens in con.execute(QUERIES[0]).fetchall()}
     # Recomputed from the allocation view and the tier Parquet files, not from allocation_rows.
     l2 = f"read_parquet('{cookbook_root}/L2/*/**/*.parquet', union_by_name = true)"
-    direct = con.execute("SELECT a.stage, sum(a.repeats * t.n_tokens) FROM allocation a JOIN l2 t USING (doc_id) "
-                         "WHERE a.tier = 'L2' GROUP BY 1").fetchall()
+    direct = con.execute(
+        "SELECT a.stage, sum(a.repeats * t.n_tokens) FROM allocation a JOIN l2 t USING (doc_id) "
+        "WHERE a.tier = 'L2' GROUP BY 1"
+    ).fetchall()
     for stage, tokens in direct:
         assert by_tier[(stage, "L2")] == tokens
     changes = dict(con.execute(QUERIES[-3]).fetchall())

@@ -1,4 +1,5 @@
 """Token counts of the real Dolma sample texts equal llama.cpp's encoding of the same GGUF."""
+
 from __future__ import annotations
 
 import pytest

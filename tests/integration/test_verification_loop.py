@@ -2,13 +2,16 @@
 byte of the evaluation items' correct continuations) a clean pool (gold article bodies) ranks above a
 spam pool (the resiliparse pages), experiments and their per-benchmark deltas are recorded, and fixed
 seeds repeat."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-torch = pytest.importorskip("torch", reason="the verification loop needs torch (scripts/setup.sh dev installs the CPU build)")
+torch = pytest.importorskip(
+    "torch", reason="the verification loop needs torch (scripts/setup.sh dev installs the CPU build)"
+)
 
 from tests.helpers import RESILIPARSE_WARC, SCRAPINGHUB, SHARED_DATA, dolma_texts  # noqa: E402
 from tiers.catalog import Catalog  # noqa: E402
@@ -20,32 +23,52 @@ from verification.loop import LoopConfig, run_loop  # noqa: E402
 from verification.metrics import load_material  # noqa: E402
 from verification.model import ModelConfig  # noqa: E402
 
-CONFIG = LoopConfig(ModelConfig(2, 64, 4, 96), base_steps=150, verify=VerifyConfig(seeds=(0, 1, 2), anneal_steps=40, batch_size=16),
-                    rounds=2, train=ClassifierTrainConfig(bucket=20000, min_count=1))
+CONFIG = LoopConfig(
+    ModelConfig(2, 64, 4, 96),
+    base_steps=150,
+    verify=VerifyConfig(seeds=(0, 1, 2), anneal_steps=40, batch_size=16),
+    rounds=2,
+    train=ClassifierTrainConfig(bucket=20000, min_count=1),
+)
 
 
 @pytest.fixture(scope="module")
 def data():
     gold = [v["articleBody"] for _, v in sorted(json.loads((SCRAPINGHUB / "ground-truth.json").read_text()).items())]
-    spam = [o.row["text"] for o in read_file(str(RESILIPARSE_WARC), "warc", ReaderOptions(), FileStats()) if o.kind == "l0"]
+    spam = [
+        o.row["text"] for o in read_file(str(RESILIPARSE_WARC), "warc", ReaderOptions(), FileStats()) if o.kind == "l0"
+    ]
     raw = [t for t in dolma_texts() if len(t) > 200]
-    return {"pools": {"gold_articles": gold[:90], "spam_pages": spam}, "default": raw[:300], "negatives": raw[300:],
-            "material": load_material("benchmark_bpb", SHARED_DATA / "eval", list(BENCHMARKS), 100)}
+    return {
+        "pools": {"gold_articles": gold[:90], "spam_pages": spam},
+        "default": raw[:300],
+        "negatives": raw[300:],
+        "material": load_material("benchmark_bpb", SHARED_DATA / "eval", list(BENCHMARKS), 100),
+    }
 
 
 def test_clean_pool_ranks_above_spam_and_experiments_are_recorded(tmp_path, data):
     torch.set_num_threads(1)
     catalog = Catalog(tmp_path)
     catalog.migrate()
-    result = run_loop(data["pools"], data["default"], data["negatives"], data["material"], tmp_path / "models", CONFIG, catalog)
+    result = run_loop(
+        data["pools"], data["default"], data["negatives"], data["material"], tmp_path / "models", CONFIG, catalog
+    )
     assert result.ranking == ["gold_articles", "spam_pages"]
     assert "spam_pages" not in result.accepted
     assert CONFIG.verify.metric == "benchmark_bpb"
-    _, parts = catalog.query("SELECT pool, count(DISTINCT part), count(*) FILTER (WHERE ci_low <= delta AND delta <= ci_high) "
-                             "FROM experiment_parts WHERE round = 0 GROUP BY pool ORDER BY pool")
-    assert parts == [("gold_articles", len(BENCHMARKS), len(BENCHMARKS)), ("spam_pages", len(BENCHMARKS), len(BENCHMARKS))]
-    _, rows = catalog.query("SELECT pool, round, delta, ci_low, ci_high, accepted, seconds, tokens_per_arm, baseline_json, "
-                            "candidate_json, config_json FROM experiments ORDER BY round, pool")
+    _, parts = catalog.query(
+        "SELECT pool, count(DISTINCT part), count(*) FILTER (WHERE ci_low <= delta AND delta <= ci_high) "
+        "FROM experiment_parts WHERE round = 0 GROUP BY pool ORDER BY pool"
+    )
+    assert parts == [
+        ("gold_articles", len(BENCHMARKS), len(BENCHMARKS)),
+        ("spam_pages", len(BENCHMARKS), len(BENCHMARKS)),
+    ]
+    _, rows = catalog.query(
+        "SELECT pool, round, delta, ci_low, ci_high, accepted, seconds, tokens_per_arm, baseline_json, "
+        "candidate_json, config_json FROM experiments ORDER BY round, pool"
+    )
     assert {r[0] for r in rows} >= {"gold_articles", "spam_pages"}
     for row in rows:
         assert all(value is not None for value in row)

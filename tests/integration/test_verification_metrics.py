@@ -1,13 +1,16 @@
 """The loop's metrics on real evaluation items with a tiny model on the CPU: the accuracy metric can
 accept a pool (no NaN), gold-continuation bits per byte agree with a byte-by-byte recomputation, and
 evaluation text is refused as training data, naming the pool."""
+
 from __future__ import annotations
 
 import math
 
 import pytest
 
-torch = pytest.importorskip("torch", reason="the verification loop needs torch (scripts/setup.sh dev installs the CPU build)")
+torch = pytest.importorskip(
+    "torch", reason="the verification loop needs torch (scripts/setup.sh dev installs the CPU build)"
+)
 
 from tests.helpers import SHARED_DATA, dolma_texts  # noqa: E402
 from tiers.eval_overlap import build_index  # noqa: E402
@@ -36,8 +39,14 @@ def test_accuracy_metric_accepts_a_pool_that_holds_the_answers(default_texts):
     answer_key = [context + answer for items in material.benchmarks.values() for context, answer in gold_pairs(items)]
     default = encode(default_texts)
     base, _ = pretrain(SMALL, MixtureSampler(default, None, 0.0, SMALL.context, 0), 150, 16, 0)
-    result = verify_pool("answer_key", base, default, encode(answer_key * 3), material,
-                         VerifyConfig(seeds=(0, 1, 2), anneal_steps=80, candidate_share=0.7))
+    result = verify_pool(
+        "answer_key",
+        base,
+        default,
+        encode(answer_key * 3),
+        material,
+        VerifyConfig(seeds=(0, 1, 2), anneal_steps=80, candidate_share=0.7),
+    )
     assert all(math.isfinite(x) for x in [*result.baseline, *result.candidate])
     assert result.verdict.accepted and result.verdict.low > 0
     assert set(result.per_part) == {"copa", "arc_easy"}
@@ -60,7 +69,7 @@ def test_gold_continuation_bpb_matches_a_byte_by_byte_recomputation():
     batched = gold_continuation_bpb(model, pairs, batch_size=5)  # batches mix lengths, so padding is exercised
     for (context, continuation), bpb in zip(pairs, batched):
         cont = list(continuation.encode())[: model.config.context - 1]
-        ctx = list(context.encode())[-(model.config.context - len(cont)):]
+        ctx = list(context.encode())[-(model.config.context - len(cont)) :]
         bits = 0.0
         with torch.no_grad():
             for k, byte in enumerate(cont):
@@ -74,12 +83,26 @@ def test_the_loop_refuses_a_pool_that_quotes_an_evaluation_item(tmp_path, defaul
     context, answer = gold_pairs(material.benchmarks["arc_easy"])[2]  # long enough to hold a 13-gram
     leaky = [*default_texts[:5], f"Study notes. {context}{answer} End of notes."]
     with pytest.raises(EvalLeak, match="pool 'leaky'.*arc_easy"):
-        run_loop({"clean": default_texts[5:20], "leaky": leaky}, default_texts, default_texts, material, tmp_path,
-                 LoopConfig(SMALL, base_steps=1), eval_index=build_index(EVAL))
+        run_loop(
+            {"clean": default_texts[5:20], "leaky": leaky},
+            default_texts,
+            default_texts,
+            material,
+            tmp_path,
+            LoopConfig(SMALL, base_steps=1),
+            eval_index=build_index(EVAL),
+        )
     assert not any(tmp_path.iterdir())  # refused before anything was trained or written
     with pytest.raises(EvalLeak, match="pool 'default'"):
-        run_loop({"clean": default_texts[5:20]}, leaky, default_texts, material, tmp_path, LoopConfig(SMALL, base_steps=1),
-                 eval_index=build_index(EVAL))
+        run_loop(
+            {"clean": default_texts[5:20]},
+            leaky,
+            default_texts,
+            material,
+            tmp_path,
+            LoopConfig(SMALL, base_steps=1),
+            eval_index=build_index(EVAL),
+        )
 
 
 def test_verify_seeds_command_refuses_the_leak_with_exit_2(tmp_path, default_texts):
@@ -96,8 +119,11 @@ def test_verify_seeds_command_refuses_the_leak_with_exit_2(tmp_path, default_tex
     (tmp_path / "pools.yaml").write_text(
         f"pools:\n  leaky:\n    - jsonl: {{path: {tmp_path / 'leaky.jsonl'}}}\n"
         f"default:\n  - jsonl: {{path: {tmp_path / 'clean.jsonl'}}}\nnegatives:\n  - jsonl: {{path: {tmp_path / 'clean.jsonl'}}}\n"
-        f"loop:\n  eval_dir: {EVAL}\n  benchmarks: [arc_easy]\n")
-    result = CliRunner().invoke(app, ["verify", "seeds", "--root", str(tmp_path / "root"), "--pools", str(tmp_path / "pools.yaml")])
+        f"loop:\n  eval_dir: {EVAL}\n  benchmarks: [arc_easy]\n"
+    )
+    result = CliRunner().invoke(
+        app, ["verify", "seeds", "--root", str(tmp_path / "root"), "--pools", str(tmp_path / "pools.yaml")]
+    )
     assert result.exit_code == 2, result.output
     assert "pool 'leaky'" in result.output and "arc_easy" in result.output
     bad = tmp_path / "bad.yaml"

@@ -1,4 +1,5 @@
 """Groundwork of the verification loop: every benchmark loader on its real file, and the decision rule."""
+
 from __future__ import annotations
 
 import pytest
@@ -57,7 +58,9 @@ def test_evaluation_scores_real_items_the_same_way_twice():
     for item in copa:  # recomputed here token by token, independently of continuation_logprob
         sums = [_sum_logprob(torch, model, ctx, cont) for ctx, cont in item.pairs]
         expected["acc"] += int(max(range(len(sums)), key=lambda k: sums[k][0]) == item.gold) / len(copa)
-        expected["acc_norm"] += int(max(range(len(sums)), key=lambda k: sums[k][0] / sums[k][1]) == item.gold) / len(copa)
+        expected["acc_norm"] += int(max(range(len(sums)), key=lambda k: sums[k][0] / sums[k][1]) == item.gold) / len(
+            copa
+        )
     assert first == pytest.approx(expected)
     logprob, length = continuation_logprob(model, copa[0].pairs[0][0], copa[0].pairs[0][1])
     assert logprob == pytest.approx(_sum_logprob(torch, model, *copa[0].pairs[0])[0], abs=1e-3)
@@ -74,7 +77,7 @@ def _sum_logprob(torch, model, context: str, continuation: str) -> tuple[float, 
     """log p(continuation | context) summed one byte at a time, each from its own forward pass over the
     prefix (the context cut on the left so that context and continuation fit one window, as scored)."""
     cont = list(continuation.encode())[: model.config.context - 1]
-    ctx = list(context.encode())[-(model.config.context - len(cont)):] or [0]
+    ctx = list(context.encode())[-(model.config.context - len(cont)) :] or [0]
     total = 0.0
     with torch.no_grad():
         for k, byte in enumerate(cont):
@@ -87,7 +90,7 @@ def _greedy_continues(torch, model, context: str, target: str) -> bool:
     tokens = list(context.encode())
     with torch.no_grad():
         for byte in target.encode():
-            if int(model(torch.tensor([tokens[-model.config.context:]]))[0, -1].argmax()) != byte:
+            if int(model(torch.tensor([tokens[-model.config.context :]]))[0, -1].argmax()) != byte:
                 return False
             tokens.append(byte)
     return True

@@ -1,4 +1,5 @@
 """`tiers allocate`, `tiers export` and the tokens column of `tiers catalog status`, as subprocesses."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,14 @@ from tests.unit.test_allocation import plan, root  # noqa: F401 - the hand-built
 
 
 def tiers(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=300,
-                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"}, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        cwd=cwd,
+    )
 
 
 def write_plan(path, data) -> str:
@@ -29,18 +36,25 @@ def test_allocate_export_status(root, tmp_path):  # noqa: F811
     import duckdb
 
     con = duckdb.connect(str(data_root / "catalog.duckdb"), read_only=True)
-    stored = con.execute("SELECT sum(a.repeats * l.n_tokens) FROM allocation a JOIN (SELECT doc_id, n_tokens FROM "
-                         "read_parquet(?) UNION ALL SELECT doc_id, n_tokens FROM read_parquet(?)) l USING (doc_id)",
-                         [str(data_root / "L1" / "l1run" / "*.parquet"), str(data_root / "L3" / "l3run" / "*.parquet")]).fetchone()[0]
+    stored = con.execute(
+        "SELECT sum(a.repeats * l.n_tokens) FROM allocation a JOIN (SELECT doc_id, n_tokens FROM "
+        "read_parquet(?) UNION ALL SELECT doc_id, n_tokens FROM read_parquet(?)) l USING (doc_id)",
+        [str(data_root / "L1" / "l1run" / "*.parquet"), str(data_root / "L3" / "l3run" / "*.parquet")],
+    ).fetchone()[0]
     con.close()
     assert f"tokens {stored:,}" in run.stdout and "overlapping evaluation sets (never allocated) 1" in run.stdout
-    export = tiers("export", "--root", str(data_root), "--stage", "decay", "--out", str(tmp_path / "out"), "--format", "jsonl")
+    export = tiers(
+        "export", "--root", str(data_root), "--stage", "decay", "--out", str(tmp_path / "out"), "--format", "jsonl"
+    )
     assert export.returncode == 0, export.stderr
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["stage"] == "decay" and manifest["format"] == "jsonl" and manifest["tokens"] > 0
     for line in (tmp_path / "out" / "megatron_data_args.txt").read_text().splitlines():  # --data-args-path
         weight, prefix = line.split()
-        assert float(weight) > 0 and (tmp_path / "out" / (prefix.rsplit("/", 1)[1].removesuffix("_text_document") + ".jsonl")).is_file()
+        assert (
+            float(weight) > 0
+            and (tmp_path / "out" / (prefix.rsplit("/", 1)[1].removesuffix("_text_document") + ".jsonl")).is_file()
+        )
     status = tiers("catalog", "status", "--root", str(data_root))
     assert status.returncode == 0, status.stderr
     assert "tokens" in status.stdout and "1,600" in status.stdout  # L1: 16 documents of 100 tokens
@@ -50,7 +64,9 @@ def test_unmeetable_and_invalid_plans(root, tmp_path):  # noqa: F811
     data_root, eval_dir = root
     bad = plan().model_dump(mode="json")
     bad["eval_dir"] = str(eval_dir)
-    bad["stages"].append({"name": "midtrain", "budget": {"tokens": 2000}, "sources": [{"name": "hq", "tiers": ["L2"], "weight": 1.0}]})
+    bad["stages"].append(
+        {"name": "midtrain", "budget": {"tokens": 2000}, "sources": [{"name": "hq", "tiers": ["L2"], "weight": 1.0}]}
+    )
     run = tiers("allocate", "--root", str(data_root), "--plan", write_plan(tmp_path / "bad.yaml", bad))
     assert run.returncode == 1
     assert "budget cannot be met" in run.stderr and "midtrain" in run.stderr and "missing" in run.stderr

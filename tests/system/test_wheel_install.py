@@ -3,6 +3,7 @@
 Nothing from the source tree is visible to the installed package: it runs from another directory, so
 conf/ and the language-ID model must come from the wheel.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,11 @@ pytestmark = pytest.mark.slow
 
 
 def run(cmd: list[str], cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith(("PYSPARK_", "SPARK_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith(("PYSPARK_", "SPARK_"))
+    }
     done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
     assert done.returncode == 0, f"{cmd[:4]} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done
@@ -34,14 +38,30 @@ def test_wheel_installs_with_pip_alone_and_runs_l0_to_l1(tmp_path):
     wheel = next(dist.glob("tiers-*.whl"))
     base_python = getattr(sys, "_base_executable", sys.executable)
     run([base_python, "-m", "venv", str(venv)], cwd=tmp_path)
-    run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel)],
-        cwd=tmp_path)
-    run([str(venv / "bin" / "tiers"), "run", "l0-to-l1", "--input", str(DOLMA_CC), "--root", str(root),
-         "--set", "spark.master=local[1]"], cwd=tmp_path)
+    run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel)],
+        cwd=tmp_path,
+    )
+    run(
+        [
+            str(venv / "bin" / "tiers"),
+            "run",
+            "l0-to-l1",
+            "--input",
+            str(DOLMA_CC),
+            "--root",
+            str(root),
+            "--set",
+            "spark.master=local[1]",
+        ],
+        cwd=tmp_path,
+    )
     with duckdb.connect(str(root / "catalog.duckdb"), read_only=True) as con:
         statuses = dict(con.execute("SELECT job, status FROM runs").fetchall())
     assert statuses and set(statuses.values()) == {"committed"}, statuses
     l1_files = list((root / "L1").rglob("*.parquet"))
     with duckdb.connect() as con:
-        langs = con.execute("SELECT count(*), count(DISTINCT lang) FROM read_parquet(?)", [[str(p) for p in l1_files]]).fetchone()
+        langs = con.execute(
+            "SELECT count(*), count(DISTINCT lang) FROM read_parquet(?)", [[str(p) for p in l1_files]]
+        ).fetchone()
     assert langs[0] > 0 and langs[1] >= 1, langs

@@ -1,5 +1,6 @@
 """Allocation on a hand-built catalog: numbers checked by hand (a cap that binds, a shortfall moved to
 the other source), an unmeetable budget, determinism, evaluation overlap, per-document caps."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,10 @@ from tests.allocation_roots import Doc, build_root
 from tiers.allocation.allocate import BudgetNotMet, allocate
 from tiers.allocation.plan import parse_plan
 
-EVAL_ITEM = ("which of these statements best explains why the planet mercury has almost no atmosphere "
-             "compared with the other rocky planets of the solar system")
+EVAL_ITEM = (
+    "which of these statements best explains why the planet mercury has almost no atmosphere "
+    "compared with the other rocky planets of the solar system"
+)
 
 
 def words(word: str, n: int) -> str:
@@ -30,21 +33,35 @@ def root(tmp_path):
     build_root(tmp_path / "root", l1, {d.doc_id for d in l1 if d.doc_id[0] in "bl"}, l3)
     eval_dir = tmp_path / "eval" / "arc_easy"
     eval_dir.mkdir(parents=True)
-    (eval_dir / "arc_easy.jsonl").write_text(json.dumps({"query": "Question: " + EVAL_ITEM, "choices": ["a", "b"]}) + "\n")
+    (eval_dir / "arc_easy.jsonl").write_text(
+        json.dumps({"query": "Question: " + EVAL_ITEM, "choices": ["a", "b"]}) + "\n"
+    )
     return tmp_path / "root", tmp_path / "eval"
 
 
 def plan(**changes):
     data = {
-        "seed": 7, "buckets": {"edges": [0.5]}, "caps": {"L1": 4, "L2": 4, "L3": 2},
+        "seed": 7,
+        "buckets": {"edges": [0.5]},
+        "caps": {"L1": 4, "L2": 4, "L3": 2},
         "stages": [
-            {"name": "pretrain", "budget": {"tokens": 4000}, "sources": [
-                {"name": "web", "tiers": ["L1"], "weight": 0.5},
-                {"name": "hq", "tiers": ["L2"], "weight": 0.3},
-                {"name": "rewrites", "tiers": ["L3"], "weight": 0.2}]},
-            {"name": "decay", "budget": {"share": 0.25, "of_stage": "pretrain"}, "sources": [
-                {"name": "top", "tiers": ["L1", "L2"], "buckets": [1], "weight": 0.6},
-                {"name": "rewrites", "tiers": ["L3"], "weight": 0.4}]},
+            {
+                "name": "pretrain",
+                "budget": {"tokens": 4000},
+                "sources": [
+                    {"name": "web", "tiers": ["L1"], "weight": 0.5},
+                    {"name": "hq", "tiers": ["L2"], "weight": 0.3},
+                    {"name": "rewrites", "tiers": ["L3"], "weight": 0.2},
+                ],
+            },
+            {
+                "name": "decay",
+                "budget": {"share": 0.25, "of_stage": "pretrain"},
+                "sources": [
+                    {"name": "top", "tiers": ["L1", "L2"], "buckets": [1], "weight": 0.6},
+                    {"name": "rewrites", "tiers": ["L3"], "weight": 0.4},
+                ],
+            },
         ],
     }
     data.update(changes)
@@ -91,20 +108,24 @@ def test_worked_example(root):
     # No document over its cap of 4 across stages.
     totals = con.execute("SELECT doc_id, sum(repeats) FROM allocation GROUP BY 1").fetchall()
     assert max(t for _, t in totals) <= 4
-    realized = dict(((s, src), t) for s, src, t in con.execute(
-        "SELECT stage, source, realized_tokens FROM allocation_targets").fetchall())
+    realized = dict(
+        ((s, src), t)
+        for s, src, t in con.execute("SELECT stage, source, realized_tokens FROM allocation_targets").fetchall()
+    )
     assert realized["pretrain", "rewrites"] == 400 and realized["pretrain", "hq"] == 1300
 
 
 def test_unmeetable_budget_fails_with_table(root):
     data_root, eval_dir = root
     bad = plan().model_dump(mode="json")
-    bad["stages"].append({"name": "midtrain", "budget": {"tokens": 2000}, "sources": [{"name": "hq", "tiers": ["L2"], "weight": 1.0}]})
+    bad["stages"].append(
+        {"name": "midtrain", "budget": {"tokens": 2000}, "sources": [{"name": "hq", "tiers": ["L2"], "weight": 1.0}]}
+    )
     with pytest.raises(BudgetNotMet) as failure:
         allocate(data_root, parse_plan(bad), eval_dir=eval_dir)
     table = str(failure.value)
     # L2 bucket 1 is used up by pretrain (1350) and decay (650): 0 of 2000 left.
-    line = next(l for l in table.splitlines() if l.startswith("midtrain") and "hq" in l)
+    line = next(row for row in table.splitlines() if row.startswith("midtrain") and "hq" in row)
     assert line.split()[-1] == "2,000" and line.split()[-3] == "0"
     con = duckdb.connect(str(data_root / "catalog.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM allocation_plans").fetchone()[0] == 0
@@ -118,7 +139,9 @@ def test_deterministic_manifest(root, tmp_path):
     other = allocate(data_root, plan(seed=8), eval_dir=eval_dir)
     assert other.manifest_hash != first.manifest_hash
     con = duckdb.connect(str(data_root / "catalog.duckdb"), read_only=True)
-    assert con.execute("SELECT allocation_id FROM allocation_plans WHERE is_current").fetchall() == [(other.allocation_id,)]
+    assert con.execute("SELECT allocation_id FROM allocation_plans WHERE is_current").fetchall() == [
+        (other.allocation_id,)
+    ]
 
 
 def test_curriculum_is_one_change(root):

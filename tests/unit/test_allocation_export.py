@@ -1,6 +1,7 @@
 """Export of a stage: shards that datasets, Polars and DuckDB read, repeats applied, tokens recounted
 with the tokenizer equal to the allocation's, a deterministic order, curriculum blocks, one schema in
 every shard, blends (Megatron prefixes of the exported shards)."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,10 @@ def test_export_parquet_loads_everywhere(root, tmp_path):  # noqa: F811
     assert loaded.num_rows == 39
     recounted = sum(count_tokens(loaded["text"]))
     con = duckdb.connect(str(data_root / "catalog.duckdb"), read_only=True)
-    planned = con.execute("SELECT sum(realized_tokens) FROM allocation_targets t JOIN allocation_plans p USING (allocation_id) "
-                          "WHERE p.is_current AND stage = 'pretrain'").fetchone()[0]
+    planned = con.execute(
+        "SELECT sum(realized_tokens) FROM allocation_targets t JOIN allocation_plans p USING (allocation_id) "
+        "WHERE p.is_current AND stage = 'pretrain'"
+    ).fetchone()[0]
     assert recounted == planned == manifest["tokens"]
     repeats = dict(con.execute("SELECT doc_id, repeats FROM allocation WHERE stage = 'pretrain'").fetchall())
     assert Counter(loaded["doc_id"]) == Counter(repeats)
@@ -45,12 +48,18 @@ def test_export_is_deterministic_and_jsonl(root, tmp_path):  # noqa: F811
     allocate(data_root, plan(), eval_dir=eval_dir)
     first = export_stage(data_root, "decay", tmp_path / "a", "jsonl", shard_rows=4)
     second = export_stage(data_root, "decay", tmp_path / "b", "jsonl", shard_rows=4)
-    assert [(tmp_path / "a" / f).read_bytes() for f in first.shards] == [(tmp_path / "b" / f).read_bytes() for f in second.shards]
-    lines = [json.loads(l) for f in first.shards for l in (tmp_path / "a" / f).read_text().splitlines()]
-    assert len(lines) == first.rows and [l["position"] for l in lines] == list(range(first.rows))
+    assert [(tmp_path / "a" / f).read_bytes() for f in first.shards] == [
+        (tmp_path / "b" / f).read_bytes() for f in second.shards
+    ]
+    lines = [json.loads(text) for f in first.shards for text in (tmp_path / "a" / f).read_text().splitlines()]
+    assert len(lines) == first.rows and [row["position"] for row in lines] == list(range(first.rows))
     datasets = pytest.importorskip("datasets", reason="Hugging Face datasets is not installed")
-    loaded = datasets.load_dataset("json", data_files=[str(tmp_path / "a" / f) for f in first.shards], split="train",
-                                   cache_dir=str(tmp_path / "hf"))
+    loaded = datasets.load_dataset(
+        "json",
+        data_files=[str(tmp_path / "a" / f) for f in first.shards],
+        split="train",
+        cache_dir=str(tmp_path / "hf"),
+    )
     assert loaded.num_rows == first.rows
 
 
@@ -58,9 +67,15 @@ def test_curriculum_writes_sources_in_order(root, tmp_path):  # noqa: F811
     data_root, eval_dir = root
     allocate(data_root, plan(order="curriculum"), eval_dir=eval_dir)
     result = export_stage(data_root, "pretrain", tmp_path / "c", "parquet")
-    order = duckdb.connect().execute(f"SELECT source FROM read_parquet('{tmp_path / 'c' / result.shards[0]}') ORDER BY position").fetchall()
+    order = (
+        duckdb.connect()
+        .execute(f"SELECT source FROM read_parquet('{tmp_path / 'c' / result.shards[0]}') ORDER BY position")
+        .fetchall()
+    )
     sources = [s for (s,) in order]
-    assert sources == ["web"] * sources.count("web") + ["hq"] * sources.count("hq") + ["rewrites"] * sources.count("rewrites")
+    assert sources == ["web"] * sources.count("web") + ["hq"] * sources.count("hq") + ["rewrites"] * sources.count(
+        "rewrites"
+    )
 
 
 def test_every_shard_has_one_schema(root, tmp_path):  # noqa: F811
@@ -93,13 +108,14 @@ def test_megatron_blend_names_the_exported_shards(root, tmp_path, fmt):  # noqa:
     assert len(prefixes) == len(result.shards) == 4
     for prefix, shard in zip(prefixes, manifest["shards"]):
         assert prefix.endswith(MEGATRON_SUFFIX) and Path(prefix).parent == out.resolve()
-        source = Path(prefix[:-len(MEGATRON_SUFFIX)] + "." + ("jsonl" if fmt == "jsonl" else "parquet"))
+        source = Path(prefix[: -len(MEGATRON_SUFFIX)] + "." + ("jsonl" if fmt == "jsonl" else "parquet"))
         assert source.is_file() and source.name == shard["file"]
     assert sum(weights) == pytest.approx(1.0, abs=1e-12)
     assert [w * manifest["tokens"] for w in weights] == pytest.approx([s["tokens"] for s in manifest["shards"]])
     assert blend["pretrain"]["tokens"] == manifest["tokens"] == 3900
     assert blend["pretrain"]["source_weights"] == pytest.approx(
-        {src: v["tokens"] / 3900 for src, v in manifest["sources"].items()})
+        {src: v["tokens"] / 3900 for src, v in manifest["sources"].items()}
+    )
     pairs = [line.split() for line in (out / "megatron_data_args.txt").read_text().splitlines()]
     assert [(float(w), p) for w, p in pairs] == list(zip(weights, prefixes))
     if fmt == "jsonl":  # what preprocess_data.py reads: one JSON object per line with the `text` key
@@ -114,7 +130,8 @@ def test_a_memory_cap_changes_nothing_in_the_result(root, tmp_path):  # noqa: F8
     assert capped.manifest_hash == free.manifest_hash
     first = export_stage(data_root, "decay", tmp_path / "free", "jsonl", shard_rows=4)
     second = export_stage(data_root, "decay", tmp_path / "capped", "jsonl", shard_rows=4, memory_limit="64MB")
-    assert [(tmp_path / "free" / f).read_bytes() for f in first.shards] == \
-        [(tmp_path / "capped" / f).read_bytes() for f in second.shards]
+    assert [(tmp_path / "free" / f).read_bytes() for f in first.shards] == [
+        (tmp_path / "capped" / f).read_bytes() for f in second.shards
+    ]
     assert not any(p.name.startswith(".") for p in (tmp_path / "capped").iterdir())  # nothing but the export in --out
     assert not any((Path(data_root) / "_staging").glob("duckdb_spill*"))  # the spill folders go with their runs

@@ -1,6 +1,7 @@
 """The pieces allocation and export work in (tiers/allocation/partition.py) change nothing in the result:
 tiny chunks and bins give the manifest hash and shards of one chunk and wide bins; the repeats equal a
 plain Python reading of the rule; the buckets equal those of the `quality_buckets` view, ties included."""
+
 from __future__ import annotations
 
 import math
@@ -39,15 +40,28 @@ def mixed_root(tmp_path):
 
 def mixed_plan(**changes):
     data = {
-        "seed": 5, "buckets": {"count": 5}, "caps": {"L1": 3, "L2": 4, "L3": 2}, "eval_dir": None,
+        "seed": 5,
+        "buckets": {"count": 5},
+        "caps": {"L1": 3, "L2": 4, "L3": 2},
+        "eval_dir": None,
         "stages": [
-            {"name": "pretrain", "budget": {"share": 1.37}, "sources": [
-                {"name": "web", "tiers": ["L1"], "weight": 0.6},
-                {"name": "hq", "tiers": ["L2"], "weight": 0.3},
-                {"name": "rewrites", "tiers": ["L3"], "weight": 0.1}]},
-            {"name": "decay", "budget": {"share": 0.3, "of_stage": "pretrain"}, "sources": [
-                {"name": "top", "tiers": ["L1", "L2"], "buckets": [3, 4], "weight": 0.8},
-                {"name": "rewrites", "tiers": ["L3"], "weight": 0.2}]},
+            {
+                "name": "pretrain",
+                "budget": {"share": 1.37},
+                "sources": [
+                    {"name": "web", "tiers": ["L1"], "weight": 0.6},
+                    {"name": "hq", "tiers": ["L2"], "weight": 0.3},
+                    {"name": "rewrites", "tiers": ["L3"], "weight": 0.1},
+                ],
+            },
+            {
+                "name": "decay",
+                "budget": {"share": 0.3, "of_stage": "pretrain"},
+                "sources": [
+                    {"name": "top", "tiers": ["L1", "L2"], "buckets": [3, 4], "weight": 0.8},
+                    {"name": "rewrites", "tiers": ["L3"], "weight": 0.2},
+                ],
+            },
         ],
     }
     data.update(changes)
@@ -82,12 +96,19 @@ def reference_repeats(root, plan) -> dict[tuple[str, str], int]:
     con.execute("SET file_search_path = ?", [str(root)])
     # the documents with their buckets from the catalog's `quality_buckets` view (a window over all of L1)
     docs = con.execute(f"SELECT * FROM ({home_documents_sql(con)}) WHERE n_tokens > 0").fetchall()
-    cells = con.execute("SELECT stage, stage_index, source, tier, bucket, unique_tokens, epochs FROM allocation_cells c "
-                        "JOIN allocation_plans p USING (allocation_id) WHERE p.is_current "
-                        "ORDER BY stage_index, source, tier, coalesce(bucket, -1)").fetchall()
-    hashes = dict(((d, s), h) for d, s, h in con.execute(
-        "SELECT d.doc_id, s.stage, md5_number_lower(d.doc_id || '|' || s.stage || '|' || ?) FROM (SELECT unnest(?) AS doc_id) d, "
-        "(SELECT unnest(?) AS stage) s", [str(plan.seed), [d[0] for d in docs], [s.name for s in plan.stages]]).fetchall())
+    cells = con.execute(
+        "SELECT stage, stage_index, source, tier, bucket, unique_tokens, epochs FROM allocation_cells c "
+        "JOIN allocation_plans p USING (allocation_id) WHERE p.is_current "
+        "ORDER BY stage_index, source, tier, coalesce(bucket, -1)"
+    ).fetchall()
+    hashes = dict(
+        ((d, s), h)
+        for d, s, h in con.execute(
+            "SELECT d.doc_id, s.stage, md5_number_lower(d.doc_id || '|' || s.stage || '|' || ?) FROM (SELECT unnest(?) AS doc_id) d, "
+            "(SELECT unnest(?) AS stage) s",
+            [str(plan.seed), [d[0] for d in docs], [s.name for s in plan.stages]],
+        ).fetchall()
+    )
     con.close()
     raw: dict[tuple[str, str], int] = {}
     for stage_index, stage in enumerate(plan.stages):
@@ -98,7 +119,9 @@ def reference_repeats(root, plan) -> dict[tuple[str, str], int]:
             goal = 0.0
             for c in mine:
                 goal += fraction[(c[3], c[4])]
-            members = sorted((d for d in docs if (d[1], d[2]) in whole), key=lambda d: (hashes[(d[0], stage.name)], d[0]))
+            members = sorted(
+                (d for d in docs if (d[1], d[2]) in whole), key=lambda d: (hashes[(d[0], stage.name)], d[0])
+            )
             pool = [d for d in members if fraction[(d[1], d[2])] > 1e-6]
             taken, running = set(), 0
             for doc_id, _, _, n in pool:
@@ -143,8 +166,10 @@ def test_buckets_equal_the_view(mixed_root):
         spec = mixed_plan().buckets
         create_bucket_view(con, spec)
         expected = dict(con.execute("SELECT doc_id, bucket FROM quality_buckets").fetchall())
-        scored = "(SELECT l1.doc_id, l1.n_tokens, s.quality_score AS score FROM l1 JOIN l2_scores s USING (doc_id) " \
-                 "WHERE s.quality_score IS NOT NULL)"
+        scored = (
+            "(SELECT l1.doc_id, l1.n_tokens, s.quality_score AS score FROM l1 JOIN l2_scores s USING (doc_id) "
+            "WHERE s.quality_score IS NOT NULL)"
+        )
         for layout in (TINY, WIDE, Layout(bin_rows=40)):
             expression = bucket_sql(boundaries(con, scored, edges_of(con, spec), layout))
             got = dict(con.execute(f"SELECT doc_id, {expression('score', 'doc_id')} FROM {scored}").fetchall())

@@ -1,5 +1,6 @@
 """Every configuration error is exit 2 with the key path and what is allowed (issue 10); a --config file
 is merged over the shipped defaults (issue 12)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -38,13 +39,16 @@ def test_spark_settings_with_dotted_keys_go_through_set():
     assert config.spark.conf == {"spark.sql.shuffle.partitions": "8", "spark.ui.enabled": "true"}
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"l2:\n  threshold: 0.5\n  threshold: 0.9\n", "duplicate key 'threshold'"),
-    (b"l2:\n  threshold: \xff\xfe\n", "is not UTF-8 text"),
-    (b"just a string\n", "top level must be a mapping"),
-    (b"", "sets nothing tiers knows"),
-    (b"colour: blue\n", "sets nothing tiers knows"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"l2:\n  threshold: 0.5\n  threshold: 0.9\n", "duplicate key 'threshold'"),
+        (b"l2:\n  threshold: \xff\xfe\n", "is not UTF-8 text"),
+        (b"just a string\n", "top level must be a mapping"),
+        (b"", "sets nothing tiers knows"),
+        (b"colour: blue\n", "sets nothing tiers knows"),
+    ],
+)
 def test_bad_config_files_are_named(tmp_path, content, message):
     path = tmp_path / "conf.yaml"
     path.write_bytes(content)
@@ -72,8 +76,13 @@ def test_a_partial_config_keeps_the_shipped_filters(tmp_path):
 def test_config_errors_exit_2_with_one_message_and_no_traceback(tmp_path):
     (tmp_path / "dir.yaml").mkdir()
     for args in (["--config", str(tmp_path / "dir.yaml")], ["--set", "ingest.max_record_bytes=true"]):
-        done = subprocess.run([sys.executable, "-m", "cli", "config", "show", *args], cwd=REPO, capture_output=True,
-                              text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "cli", "config", "show", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 2, done.stderr
         assert "Traceback" not in done.stderr and done.stdout == ""
 
@@ -81,8 +90,13 @@ def test_config_errors_exit_2_with_one_message_and_no_traceback(tmp_path):
 def test_config_show_prints_the_effective_configuration(tmp_path):
     partial = tmp_path / "partial.yaml"
     partial.write_text("l2:\n  threshold: 0.9\n")
-    done = subprocess.run([sys.executable, "-m", "cli", "config", "show", "--config", str(partial), "--set", "l3.max_tokens=99"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "config", "show", "--config", str(partial), "--set", "l3.max_tokens=99"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     import yaml
 
     shown = yaml.safe_load(done.stdout)

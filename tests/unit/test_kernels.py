@@ -1,5 +1,6 @@
 """The compiled loops of tiers/kernels.py against plain-Python definitions written from their docstrings
 (Python integers, one word or shingle at a time), on real texts and on edge cases."""
+
 from __future__ import annotations
 
 import gzip
@@ -29,8 +30,21 @@ WORD = re.compile(rb"[0-9a-z\x80-\xff]+")
 JAVA_SPACE = re.compile(r"[ \t\n\x0b\f\r]+")
 SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
-EDGE_TEXTS = ["", "a", " ", "  a  b ", "Hello, World! 123", "\t\nX\r\x0b\x0cY  ", "ΑΣ  Β", "İstanbul x",
-              "a\u00a0b  c", "日本語のテキスト です", "x" * 5000 + " y", "one two three four", "1 2 3 4 5 6 7"]
+EDGE_TEXTS = [
+    "",
+    "a",
+    " ",
+    "  a  b ",
+    "Hello, World! 123",
+    "\t\nX\r\x0b\x0cY  ",
+    "ΑΣ  Β",
+    "İstanbul x",
+    "a\u00a0b  c",
+    "日本語のテキスト です",
+    "x" * 5000 + " y",
+    "one two three four",
+    "1 2 3 4 5 6 7",
+]
 
 
 def fmix64(h: int) -> int:
@@ -59,7 +73,7 @@ def shingle_hashes(text: str, n: int) -> list[int]:
     out = []
     for first in range(len(words) - size + 1 if words else 0):
         h = 0
-        for w in words[first:first + size]:
+        for w in words[first : first + size]:
             h = (h * 0x100000001B3 + w) & M64
         out.append(h >> 32)
     return out
@@ -116,15 +130,17 @@ def test_sorted_sets_equal_numpy_unique(texts):
     present = counts > 0
     values, sizes = kernels.sorted_sets(flat, counts[present])
     bounds = np.concatenate([[0], np.cumsum(counts)])
-    expected = [np.unique(flat[bounds[i]:bounds[i + 1]]) for i in np.flatnonzero(present)]
+    expected = [np.unique(flat[bounds[i] : bounds[i + 1]]) for i in np.flatnonzero(present)]
     assert sizes.tolist() == [len(e) for e in expected]
     assert np.array_equal(values, np.concatenate(expected))
 
 
 def test_exact_keys_equal_the_java_whitespace_definition(texts):
     sample = texts + [None, "  \t ", "A  b", "a b", "\u2003a b"]
-    expected = [None if t is None else hashlib.sha256(JAVA_SPACE.sub(" ", t).strip(" ").lower().encode("utf-8")).hexdigest()
-                for t in sample]
+    expected = [
+        None if t is None else hashlib.sha256(JAVA_SPACE.sub(" ", t).strip(" ").lower().encode("utf-8")).hexdigest()
+        for t in sample
+    ]
     assert exact_keys(sample) == expected
     assert exact_keys(sample, LoweredBatch.of(sample)) == expected
     assert expected[-3] == expected[-2] != expected[-1]
@@ -140,12 +156,16 @@ def test_pair_jaccard_equals_set_arithmetic(texts):
     for value, a, b in zip(got.tolist(), src.tolist(), dst.tolist()):
         x, y = set(sketched.shingle_set(a).tolist()), set(sketched.shingle_set(b).tolist())
         assert value == len(x & y) / len(x | y)
-    assert kernels.pair_jaccard(np.empty(0, np.uint32), np.zeros(3, np.int64), np.array([0]), np.array([1])).tolist() == [1.0]
+    assert kernels.pair_jaccard(
+        np.empty(0, np.uint32), np.zeros(3, np.int64), np.array([0]), np.array([1])
+    ).tolist() == [1.0]
 
 
 def test_sketches_survive_their_index_columns(texts):
     sketched = sketch(texts, MinHashConfig())
-    table = pa.table({"signature": signature_column(sketched), "keys": keys_column(sketched), "shingles": shingles_column(sketched)})
+    table = pa.table(
+        {"signature": signature_column(sketched), "keys": keys_column(sketched), "shingles": shingles_column(sketched)}
+    )
     back = sketches_of(table.slice(1))
     assert np.array_equal(back.signatures, sketched.signatures[1:])
     assert np.array_equal(back.keys, sketched.keys[1:])

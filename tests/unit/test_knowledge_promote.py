@@ -1,6 +1,7 @@
 """Promotion on a hand-made item table: exact duplicates across documents merge into one canonical item
 whose corroboration counts distinct documents; an item quoting an evaluation set is flagged and never
 promoted; rejected and failed items stay out of L4; the result does not depend on row order."""
+
 from __future__ import annotations
 
 import pyarrow as pa
@@ -14,11 +15,29 @@ EVAL_LINE = "which gas do green plants take in from the air to make their food d
 
 
 def _item(ki_id: str, text: str, answer: str | None, doc: str, status: str = "verified") -> dict:
-    return {"ki_id": ki_id, "kind": "qa" if answer else "fact", "text": text, "answer": answer, "answer_type": "span",
-            "evidence": text, "evidence_start": 0, "evidence_end": len(text), "passage_id": f"p-{doc}",
-            "source_doc_id": doc, "source_tier": "L3", "model": "m", "status": status, "grade": "A", "confidence": 0.9,
-            "reasons": [] if status == "verified" else ["evidence_not_found"], "verifier_answers": "[]",
-            "raw_answer": None, "eval_benchmark": None, "canonical_id": None, "run_id": None}
+    return {
+        "ki_id": ki_id,
+        "kind": "qa" if answer else "fact",
+        "text": text,
+        "answer": answer,
+        "answer_type": "span",
+        "evidence": text,
+        "evidence_start": 0,
+        "evidence_end": len(text),
+        "passage_id": f"p-{doc}",
+        "source_doc_id": doc,
+        "source_tier": "L3",
+        "model": "m",
+        "status": status,
+        "grade": "A",
+        "confidence": 0.9,
+        "reasons": [] if status == "verified" else ["evidence_not_found"],
+        "verifier_answers": "[]",
+        "raw_answer": None,
+        "eval_benchmark": None,
+        "canonical_id": None,
+        "run_id": None,
+    }
 
 
 ITEMS = [

@@ -1,5 +1,6 @@
 """L4's prompts: every prompt of a passage begins with the same text, the whole passage included, so a
 server's prefix cache (vLLM) computes the passage once; each asks for JSON that its schema describes."""
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,9 @@ def test_the_answer_prompt_never_shows_a_generated_answer():
     assert "answer" in load_prompt(PATHS.answer).schema["required"]
 
 
-@pytest.mark.parametrize("path, key", [(PATHS.facts, "facts"), (PATHS.qa, "qa"), (PATHS.answer, "answer"),
-                                       (PATHS.support, "verdict")])
+@pytest.mark.parametrize(
+    "path, key", [(PATHS.facts, "facts"), (PATHS.qa, "qa"), (PATHS.answer, "answer"), (PATHS.support, "verdict")]
+)
 def test_each_prompt_is_versioned_and_has_a_schema(path, key):
     prompt = load_prompt(path)
     assert prompt.version.endswith("-v1") and key in prompt.schema["required"]

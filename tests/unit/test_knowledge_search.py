@@ -1,4 +1,5 @@
 """BM25 in DuckDB SQL over a postings table, against scores computed by hand on a three-item corpus."""
+
 from __future__ import annotations
 
 import math

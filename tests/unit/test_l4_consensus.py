@@ -1,4 +1,5 @@
 """The decision on one item, with verifiers that agree, disagree, time out or answer malformed JSON."""
+
 from __future__ import annotations
 
 import itertools
@@ -9,11 +10,20 @@ from tiers.l4.candidates import Candidate, SupportVerdict
 from tiers.l4.consensus import VerifierAnswer, decide
 from tiers.l4.gates import run_gates
 
-PASSAGE = ("The Tay Bridge was designed by Thomas Bouch and opened on 1 June 1878. It was 3,264 metres long.\n"
-           "It collapsed in a storm on 28 December 1879, killing 75 people.")
-QUESTION = Candidate("qa", "How many people died when the Tay Bridge collapsed?", "75", "number",
-                     "It collapsed in a storm on 28 December 1879, killing 75 people.")
-FACT = Candidate("fact", "The Tay Bridge was designed by Thomas Bouch.", None, None, "The Tay Bridge was designed by Thomas Bouch")
+PASSAGE = (
+    "The Tay Bridge was designed by Thomas Bouch and opened on 1 June 1878. It was 3,264 metres long.\n"
+    "It collapsed in a storm on 28 December 1879, killing 75 people."
+)
+QUESTION = Candidate(
+    "qa",
+    "How many people died when the Tay Bridge collapsed?",
+    "75",
+    "number",
+    "It collapsed in a storm on 28 December 1879, killing 75 people.",
+)
+FACT = Candidate(
+    "fact", "The Tay Bridge was designed by Thomas Bouch.", None, None, "The Tay Bridge was designed by Thomas Bouch"
+)
 
 AGREE = VerifierAnswer("extractive", None, "75")
 AGREE_LLM = VerifierAnswer("llm", "m", "75 people")
@@ -47,7 +57,9 @@ def test_a_disagreeing_or_unanswering_verifier_rejects_when_agreement_is_require
 def test_an_errored_verifier_never_agrees_and_its_error_is_recorded(broken):
     failed = _decide([AGREE, broken], min_agree=2)
     assert failed.status == "failed" and failed.reasons == ("verifiers_errored:1",)
-    assert any(c.name == "verifier:llm" and c.model == "m" and not c.passed and c.detail == broken.error for c in failed.checks)
+    assert any(
+        c.name == "verifier:llm" and c.model == "m" and not c.passed and c.detail == broken.error for c in failed.checks
+    )
     assert _decide([AGREE, broken], min_agree=1).status == "verified"  # not needed: the verdict stands
     assert _decide([broken, broken], min_agree=1).status == "failed"  # every verifier errored
     assert _decide([WRONG, broken], min_agree=2).status == "rejected"  # even agreeing, it could not make two

@@ -1,5 +1,6 @@
 """The deterministic gates: inline passages for each rule, then hand-checked passages of two real
 articles (../shared/data) with true items and five kinds of perturbed negatives."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,10 @@ from tests.l4_fixtures import EUROPA, MACBOOK, TRUE_FACTS, TRUE_QA, passage, per
 from tiers.l4.candidates import Candidate
 from tiers.l4.gates import GateSettings, run_gates
 
-PASSAGE = ("The Tay Bridge was designed by Thomas Bouch and opened on 1 June 1878. It was 3,264 metres long.\n"
-           "The Tay Bridge collapsed in a storm on 28 December 1879, killing 75 people.")
+PASSAGE = (
+    "The Tay Bridge was designed by Thomas Bouch and opened on 1 June 1878. It was 3,264 metres long.\n"
+    "The Tay Bridge collapsed in a storm on 28 December 1879, killing 75 people."
+)
 COLLAPSE = "The Tay Bridge collapsed in a storm on 28 December 1879"
 
 
@@ -29,18 +32,40 @@ def test_a_true_item_passes_every_gate_with_offsets_of_its_evidence():
     outcome = run_gates(qa("When did the Tay Bridge collapse?", "28 December 1879", "date"), PASSAGE)
     assert outcome.passed and outcome.reasons == ()
     assert PASSAGE[outcome.evidence_start : outcome.evidence_end] == COLLAPSE
-    assert [c.name for c in outcome.checks] == ["schema", "self_contained", "evidence_found", "numbers_in_passage", "content_in_evidence", "values_in_context"]
+    assert [c.name for c in outcome.checks] == [
+        "schema",
+        "self_contained",
+        "evidence_found",
+        "numbers_in_passage",
+        "content_in_evidence",
+        "values_in_context",
+    ]
 
 
-@pytest.mark.parametrize("answer, answer_type", [
-    ("28th December 1879", "date"), ("December 28, 1879", "date"), ("Dec 28 1879", "date"), ("1879", "date"),
-])
+@pytest.mark.parametrize(
+    "answer, answer_type",
+    [
+        ("28th December 1879", "date"),
+        ("December 28, 1879", "date"),
+        ("Dec 28 1879", "date"),
+        ("1879", "date"),
+    ],
+)
 def test_dates_written_differently_still_pass(answer, answer_type):
     assert run_gates(qa("When did the Tay Bridge collapse?", answer, answer_type), PASSAGE).passed
 
 
-@pytest.mark.parametrize("answer", ["29 December 1879", "27 December 1879", "28 December 1880", "28 December 1878",
-                                    "28 November 1879", "January 28, 1879"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "29 December 1879",
+        "27 December 1879",
+        "28 December 1880",
+        "28 December 1878",
+        "28 November 1879",
+        "January 28, 1879",
+    ],
+)
 def test_a_date_shifted_by_a_day_a_month_or_a_year_fails(answer):
     assert "numbers_in_passage" in failed_checks(qa("When did the Tay Bridge collapse?", answer, "date"))
     assert "numbers_in_passage" in failed_checks(fact(f"The Tay Bridge collapsed in a storm on {answer}."))
@@ -51,34 +76,49 @@ def test_numbers_are_compared_as_values():
     for answer in ("3264", "3,264", "3264 metres"):
         assert run_gates(qa("How long was the Tay Bridge in metres?", answer, "number", length), PASSAGE).passed, answer
     for answer in ("3,265", "3,624", "326"):
-        assert "numbers_in_passage" in failed_checks(qa("How long was the Tay Bridge in metres?", answer, "number", length))
-    assert "numbers_in_passage" in failed_checks(qa("How many of the 80 passengers died on the Tay Bridge?", "75", "number",
-                                                    "killing 75 people"))  # a number of the question, not in the passage
+        assert "numbers_in_passage" in failed_checks(
+            qa("How long was the Tay Bridge in metres?", answer, "number", length)
+        )
+    assert "numbers_in_passage" in failed_checks(
+        qa("How many of the 80 passengers died on the Tay Bridge?", "75", "number", "killing 75 people")
+    )  # a number of the question, not in the passage
 
 
 def test_evidence_is_located_exactly_then_ignoring_case_and_space_then_fuzzily():
-    for quote in (COLLAPSE, "the tay bridge   collapsed\nin a storm on 28 december 1879",
-                  "The Tay Bridge colapsed in a storm on 28 Decembre 1879"):
+    for quote in (
+        COLLAPSE,
+        "the tay bridge   collapsed\nin a storm on 28 december 1879",
+        "The Tay Bridge colapsed in a storm on 28 Decembre 1879",
+    ):
         outcome = run_gates(fact("The Tay Bridge collapsed in a storm in 1879.", quote), PASSAGE)
         assert outcome.passed, (quote, outcome.reasons)
         assert PASSAGE[outcome.evidence_start : outcome.evidence_end] == COLLAPSE
-    invented = run_gates(fact("The Tay Bridge collapsed in a storm in 1879.", "The Tay Bridge was rebuilt in stone after the storm"), PASSAGE)
+    invented = run_gates(
+        fact("The Tay Bridge collapsed in a storm in 1879.", "The Tay Bridge was rebuilt in stone after the storm"),
+        PASSAGE,
+    )
     assert "evidence_not_found" in invented.reasons and invented.evidence_start is None
     strict = GateSettings(fuzzy_ratio=0.99)
-    assert not run_gates(fact("The Tay Bridge collapsed in a storm in 1879.", "The Tay Bridge colapsed in a storm on 28 Decembre 1879"),
-                         PASSAGE, strict).passed
+    assert not run_gates(
+        fact("The Tay Bridge collapsed in a storm in 1879.", "The Tay Bridge colapsed in a storm on 28 Decembre 1879"),
+        PASSAGE,
+        strict,
+    ).passed
 
 
-@pytest.mark.parametrize("item", [
-    qa("What does the passage say about the Tay Bridge?", "it collapsed", "short_text"),
-    qa("According to the article, when did the Tay Bridge collapse?", "28 December 1879", "date"),
-    qa("When did it collapse?", "28 December 1879", "date"),
-    qa("When did they open the Tay Bridge?", "1878", "date", "opened on 1 June 1878"),
-    qa("When did the Tay Bridge collapse", "28 December 1879", "date"),
-    fact("It collapsed in a storm on 28 December 1879."),
-    fact("This bridge collapsed in a storm on 28 December 1879."),
-    fact("The author says the Tay Bridge collapsed in a storm on 28 December 1879."),
-])
+@pytest.mark.parametrize(
+    "item",
+    [
+        qa("What does the passage say about the Tay Bridge?", "it collapsed", "short_text"),
+        qa("According to the article, when did the Tay Bridge collapse?", "28 December 1879", "date"),
+        qa("When did it collapse?", "28 December 1879", "date"),
+        qa("When did they open the Tay Bridge?", "1878", "date", "opened on 1 June 1878"),
+        qa("When did the Tay Bridge collapse", "28 December 1879", "date"),
+        fact("It collapsed in a storm on 28 December 1879."),
+        fact("This bridge collapsed in a storm on 28 December 1879."),
+        fact("The author says the Tay Bridge collapsed in a storm on 28 December 1879."),
+    ],
+)
 def test_items_that_are_not_self_contained_fail(item):
     assert "self_contained" in failed_checks(item)
 
@@ -88,8 +128,9 @@ def test_content_words_of_the_claim_must_be_in_the_evidence():
     assert "content_in_evidence" in failed_checks(fact("The Tay Bridge collapsed in a violent winter storm."))
     assert "content_in_evidence" in failed_checks(fact("The Forth Bridge collapsed in a storm."))  # a name swapped
     assert "content_in_evidence" in failed_checks(fact("The Tay Bridge did not collapse in a storm."))  # negated
-    assert "content_in_evidence" in failed_checks(qa("Who designed the Tay Bridge?", "Benjamin Baker", "span",
-                                                     "The Tay Bridge was designed by Thomas Bouch"))
+    assert "content_in_evidence" in failed_checks(
+        qa("Who designed the Tay Bridge?", "Benjamin Baker", "span", "The Tay Bridge was designed by Thomas Bouch")
+    )
 
 
 def test_schema_limits_come_from_the_settings():
@@ -97,9 +138,14 @@ def test_schema_limits_come_from_the_settings():
     assert run_gates(long_fact, PASSAGE).reasons[0] == "text_length"
     assert run_gates(qa("When?", "1879", "date"), PASSAGE).reasons == ("text_length",)
     assert run_gates(qa("When did the Tay Bridge collapse?", "", "date"), PASSAGE).reasons == ("answer_length",)
-    assert run_gates(qa("When did the Tay Bridge collapse?", "1879", "date", "1879"), PASSAGE).reasons == ("evidence_length",)
-    assert run_gates(qa("When did the Tay Bridge collapse?", "1879", "date", "1879 storm"), PASSAGE,
-                     GateSettings(min_evidence_chars=20)).reasons == ("evidence_length",)
+    assert run_gates(qa("When did the Tay Bridge collapse?", "1879", "date", "1879"), PASSAGE).reasons == (
+        "evidence_length",
+    )
+    assert run_gates(
+        qa("When did the Tay Bridge collapse?", "1879", "date", "1879 storm"),
+        PASSAGE,
+        GateSettings(min_evidence_chars=20),
+    ).reasons == ("evidence_length",)
 
 
 REAL = [EUROPA, MACBOOK]
@@ -119,9 +165,13 @@ def test_hand_checked_true_items_pass_with_their_evidence_located(key):
 @pytest.mark.shared_data
 @pytest.mark.parametrize("key", REAL)
 def test_every_hand_checked_perturbation_is_rejected_by_the_gate_made_for_it(key):
-    expected_gate = {"number_swap": "numbers_in_passage", "date_shift": "numbers_in_passage",
-                     "entity_swap": "content_in_evidence", "negation": "content_in_evidence",
-                     "unsupported_clause": "content_in_evidence"}
+    expected_gate = {
+        "number_swap": "numbers_in_passage",
+        "date_shift": "numbers_in_passage",
+        "entity_swap": "content_in_evidence",
+        "negation": "content_in_evidence",
+        "unsupported_clause": "content_in_evidence",
+    }
     for kind, item in perturbed()[key]:
         outcome = run_gates(item, passage(key))
         assert not outcome.passed and outcome.reasons, (kind, item)
@@ -134,26 +184,35 @@ def test_the_fixtures_cover_the_five_kinds_of_perturbation():
     assert kinds == {"number_swap", "date_shift", "entity_swap", "negation", "unsupported_clause"}
 
 
-
 KECK = "Out of 17 observations by the Keck Observatory, the scientists spotted water vapor in 3."
 MATCHES = "Serbia takes on Japan and Britain plays the Netherlands."
 SARAKI = "Bukola Saraki, President of the Senate, went to court."
 
 
-@pytest.mark.parametrize("statement, evidence, reason", [
-    ("Out of 3 observations by the Keck Observatory, the scientists spotted water vapor in 17.", KECK, "value_out_of_context:3"),
-    ("Serbia takes on Britain and Britain plays the Netherlands.", MATCHES, "value_repeated:britain"),
-    ("Then Saraki Bukola, President of the Senate, went to court.", SARAKI, "values_reordered:saraki bukola"),
-])
+@pytest.mark.parametrize(
+    "statement, evidence, reason",
+    [
+        (
+            "Out of 3 observations by the Keck Observatory, the scientists spotted water vapor in 17.",
+            KECK,
+            "value_out_of_context:3",
+        ),
+        ("Serbia takes on Britain and Britain plays the Netherlands.", MATCHES, "value_repeated:britain"),
+        ("Then Saraki Bukola, President of the Senate, went to court.", SARAKI, "values_reordered:saraki bukola"),
+    ],
+)
 def test_a_value_moved_within_its_own_sentence_fails(statement, evidence, reason):
     assert reason in run_gates(fact(statement, evidence), f"{MATCHES}\n{KECK} {SARAKI}").reasons
 
 
-@pytest.mark.parametrize("statement, evidence", [
-    ("The scientists spotted water vapor in 3 of the 17 observations by the Keck Observatory.", KECK),
-    ("Serbia takes on Japan, and Britain plays the Netherlands.", MATCHES),
-    ("Bukola Saraki, the President of the Senate, went to court.", SARAKI),
-])
+@pytest.mark.parametrize(
+    "statement, evidence",
+    [
+        ("The scientists spotted water vapor in 3 of the 17 observations by the Keck Observatory.", KECK),
+        ("Serbia takes on Japan, and Britain plays the Netherlands.", MATCHES),
+        ("Bukola Saraki, the President of the Senate, went to court.", SARAKI),
+    ],
+)
 def test_the_same_values_in_a_reworded_fact_pass(statement, evidence):
     outcome = run_gates(fact(statement, evidence), f"{MATCHES}\n{KECK} {SARAKI}")
     assert outcome.passed, outcome.reasons

@@ -1,4 +1,5 @@
 """Passages of whole lines within token bounds, with stable ids and exact offsets."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,7 +33,9 @@ def test_a_short_tail_joins_the_passage_before_it():
     text = _lines(5) + "Tail.\n"  # four lines fill 52 of 60 tokens; the fifth and the tail make 15, under 30
     [only] = split_passages("doc", text, min_tokens=30, max_tokens=60)
     assert only.text == text.strip()
-    assert len(split_passages("doc", _lines(9), min_tokens=30, max_tokens=60)) == 2  # 52, 52 and a 13-token tail that joins the second
+    assert (
+        len(split_passages("doc", _lines(9), min_tokens=30, max_tokens=60)) == 2
+    )  # 52, 52 and a 13-token tail that joins the second
     assert len(split_passages("doc", "Only a short line.\n", 30, 60)) == 1  # nothing to join: kept
 
 

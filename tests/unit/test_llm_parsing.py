@@ -1,4 +1,5 @@
 """Tolerant parsing of rubric answers and the request cache key, without a model."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,7 +38,9 @@ def test_cache_key_depends_on_model_prompt_messages_and_sampling():
         ChatRequest(base.messages, Sampling(temperature=0.0, max_tokens=11), None, "v1").cache_key("m"),
     }
     assert len(keys) == 5
-    assert base.cache_key("m") == ChatRequest((("user", "rate this"),), Sampling(temperature=0.0, max_tokens=10), None, "v1").cache_key("m")
+    assert base.cache_key("m") == ChatRequest(
+        (("user", "rate this"),), Sampling(temperature=0.0, max_tokens=10), None, "v1"
+    ).cache_key("m")
 
 
 def test_request_cache_keeps_answers_not_failures(tmp_path):

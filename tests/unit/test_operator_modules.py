@@ -1,4 +1,5 @@
 """Operators can live outside the repository: `l1.operator_modules` imports them (issue 9)."""
+
 from __future__ import annotations
 
 import sys
@@ -44,13 +45,17 @@ def test_an_operator_from_a_module_outside_the_repository_runs_in_a_pipeline(tmp
     (package / "__init__.py").write_text("")
     (package / "shouting.py").write_text(SHOUTING_FILTER)
     monkeypatch.syspath_prepend(str(tmp_path))
-    config = load_config(None, ["l1.operator_modules=[my_ops_pkg.shouting]",
-                                "l1.steps=[{name: shouting, params: {max_upper_ratio: 0.4}}]"])
+    config = load_config(
+        None,
+        ["l1.operator_modules=[my_ops_pkg.shouting]", "l1.steps=[{name: shouting, params: {max_upper_ratio: 0.4}}]"],
+    )
     pipeline = OperatorPipeline.from_steps(config.l1.steps, config.l1.operator_modules)
     texts = ["A quiet sentence about gardens.", "THIS IS ALL SHOUTING, ALL OF IT!", "Mixed CASE text here."]
     batch = pa.RecordBatch.from_pydict({"doc_id": ["a", "b", "c"], "text": texts})
     out = pipeline.run(batch)
     assert out.kept.column("doc_id").to_pylist() == ["a", "c"]
-    assert out.dropped.column("doc_id").to_pylist() == ["b"] and out.dropped.column("reason").to_pylist() == ["mostly_capitals"]
+    assert out.dropped.column("doc_id").to_pylist() == ["b"] and out.dropped.column("reason").to_pylist() == [
+        "mostly_capitals"
+    ]
     assert out.stats["shouting"].docs_in == 3
     assert "my_ops_pkg.shouting" in sys.modules

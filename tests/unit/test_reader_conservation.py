@@ -3,6 +3,7 @@
 Each file is built here, so the expected records are known independently of the reader; every read
 is also checked for byte coverage (`check_coverage` against the file's size on disk).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -36,8 +37,14 @@ def response(n: int, body: bytes = b"", encoding: str | None = None) -> bytes:
     text = body or f"<html><body><p>page number {n} has some words in it</p></body></html>".encode()
     extra = f"Content-Encoding: {encoding}\r\n" if encoding else ""
     http = f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n{extra}\r\n".encode() + text
-    return _record([("WARC-Type", "response"), ("WARC-Record-ID", f"<urn:uuid:rec-{n}>"),
-                    ("WARC-Target-URI", f"http://example.com/{n}")], http)
+    return _record(
+        [
+            ("WARC-Type", "response"),
+            ("WARC-Record-ID", f"<urn:uuid:rec-{n}>"),
+            ("WARC-Target-URI", f"http://example.com/{n}"),
+        ],
+        http,
+    )
 
 
 def request(n: int) -> bytes:
@@ -90,7 +97,10 @@ def test_a_wrong_content_length_costs_one_record_not_the_next_ones(tmp_path, del
     head, _, rest = records[2].partition(b"Content-Length: ")
     length, _, tail = rest.partition(b"\r\n")
     records[2] = head + b"Content-Length: " + str(int(length) + delta).encode() + b"\r\n" + tail
-    for name, data in (("plain.warc", b"".join(records)), ("members.warc.gz", b"".join(gzip.compress(r) for r in records))):
+    for name, data in (
+        ("plain.warc", b"".join(records)),
+        ("members.warc.gz", b"".join(gzip.compress(r) for r in records)),
+    ):
         path = tmp_path / name
         path.write_bytes(data)
         outcomes = read(path)
@@ -171,9 +181,17 @@ def test_zstd_jsonl_resynchronises_after_a_damaged_frame(tmp_path):
 @pytest.mark.parametrize(
     "name, data, error_type",
     [
-        ("corrupt.jsonl.gz", gzip.compress(lines(0, 50))[:40] + b"\x00\xff" * 30 + gzip.compress(lines(0, 50))[100:], "CorruptCompression"),
+        (
+            "corrupt.jsonl.gz",
+            gzip.compress(lines(0, 50))[:40] + b"\x00\xff" * 30 + gzip.compress(lines(0, 50))[100:],
+            "CorruptCompression",
+        ),
         ("fake.jsonl.zst", b"this is not zstd at all\n" * 10, "CorruptCompression"),
-        ("damaged.jsonl.zst", zstandard.ZstdCompressor().compress(lines(0, 300))[:-40] + b"\x00" * 7 + b"\x01", "TruncatedMember"),
+        (
+            "damaged.jsonl.zst",
+            zstandard.ZstdCompressor().compress(lines(0, 300))[:-40] + b"\x00" * 7 + b"\x01",
+            "TruncatedMember",
+        ),
         ("deep.jsonl", b'{"text": "a", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}\n", "JSONDecodeError"),
         ("surrogate.jsonl", b'{"text": "lone \\ud800 surrogate"}\n', "UnicodeError"),
         ("bigint.jsonl", b'{"text": "a", "n": ' + b"9" * 5000 + b"}\n", "JSONDecodeError"),

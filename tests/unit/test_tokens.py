@@ -1,5 +1,6 @@
 """The SmolLM2 tokenizer rebuilt from the GGUF gives llama.cpp's own token ids (an independent
 implementation reading the same file), and a tokenizer.json named in config counts the same."""
+
 from __future__ import annotations
 
 import pytest

@@ -2,6 +2,7 @@
 count must equal the length of the tokenizer's own encoding of the whole text, on real web text and on
 strings made to hit the places where the split could go wrong; and the split must equal the GPT-2 regex
 run by the `regex` module."""
+
 from __future__ import annotations
 
 import random
@@ -15,29 +16,139 @@ from tiers.tokens import DEFAULT_TOKENIZER, count_tokens, load_tokenizer, unicod
 # (tokens._SPACE), alone and behind Digits(individual_digits=True) as one regex (a number character is a
 # piece of its own, and the lookahead of white space stops at one).
 SPACE = tokens._SPACE
-GPT2_SPLIT = (rf"'(?:s|t|re|ve|m|ll|d)| ?\p{{L}}+| ?\p{{N}}+| ?[^{SPACE}\p{{L}}\p{{N}}]+"
-              rf"|[{SPACE}]+(?![^{SPACE}])|[{SPACE}]+")
-DIGITS_GPT2_SPLIT = (rf"'(?:s|t|re|ve|m|ll|d)| ?\p{{L}}+|\p{{N}}| ?[^{SPACE}\p{{L}}\p{{N}}]+"
-                     rf"|[{SPACE}]+(?![^{SPACE}\p{{N}}])|[{SPACE}]+")
+GPT2_SPLIT = (
+    rf"'(?:s|t|re|ve|m|ll|d)| ?\p{{L}}+| ?\p{{N}}+| ?[^{SPACE}\p{{L}}\p{{N}}]+"
+    rf"|[{SPACE}]+(?![^{SPACE}])|[{SPACE}]+"
+)
+DIGITS_GPT2_SPLIT = (
+    rf"'(?:s|t|re|ve|m|ll|d)| ?\p{{L}}+|\p{{N}}| ?[^{SPACE}\p{{L}}\p{{N}}]+"
+    rf"|[{SPACE}]+(?![^{SPACE}\p{{N}}])|[{SPACE}]+"
+)
 
-WHITESPACE = ["\t", "\n", "\v", "\f", "\r", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0", "\u1680",
-              *map(chr, range(0x2000, 0x200B)), "\u2028", "\u2029", "\u202f", "\u205f", "\u3000",
-              "\u180e", "\u200b", "\u200d", "\u2060", "\ufeff"]
+WHITESPACE = [
+    "\t",
+    "\n",
+    "\v",
+    "\f",
+    "\r",
+    "\x1c",
+    "\x1d",
+    "\x1e",
+    "\x1f",
+    "\x85",
+    "\xa0",
+    "\u1680",
+    *map(chr, range(0x2000, 0x200B)),
+    "\u2028",
+    "\u2029",
+    "\u202f",
+    "\u205f",
+    "\u3000",
+    "\u180e",
+    "\u200b",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+]
 # numbers that are not ASCII digits: Nd of other scripts, No (superscripts, fractions, circled), Nl (Roman)
 NUMBERS = ["٣", "४", "๕", "１", "²", "³", "½", "①", "Ⅻ", "〇", "𝟘", "߀"]
-OTHER = ["'", "’", "`", "-", "_", ".", ",", "!", "@", "#", "\x00", "\x7f", "é", "e\u0301", "\u0301", "ß", "Ø",
-         "日", "本", "語", "中", "，", "。", "한", "글", "𠀀", "ر", "ش", "א", "\u200e", "\u202e", "ـ", "ก", "\u0e31",
-         "😀", "👍🏽", "👨\u200d👩\u200d👧", "🇺🇸", "\ufffd", "\U000e0001", "ǅ", "ʰ", "ⅰ"]
+OTHER = [
+    "'",
+    "’",
+    "`",
+    "-",
+    "_",
+    ".",
+    ",",
+    "!",
+    "@",
+    "#",
+    "\x00",
+    "\x7f",
+    "é",
+    "e\u0301",
+    "\u0301",
+    "ß",
+    "Ø",
+    "日",
+    "本",
+    "語",
+    "中",
+    "，",
+    "。",
+    "한",
+    "글",
+    "𠀀",
+    "ر",
+    "ش",
+    "א",
+    "\u200e",
+    "\u202e",
+    "ـ",
+    "ก",
+    "\u0e31",
+    "😀",
+    "👍🏽",
+    "👨\u200d👩\u200d👧",
+    "🇺🇸",
+    "\ufffd",
+    "\U000e0001",
+    "ǅ",
+    "ʰ",
+    "ⅰ",
+]
 APOSTROPHES = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'LL", "''s", "'", "'''", "’s"]
 HANDWRITTEN = [
-    "", "a", " ", "  ", "\n", " \n ", "abc123def", "1a2b3c", " 1 2  3   4 ", "1\n\n2", "x²y³", "½ cup", "3.14e-10",
-    "٣٤٥ and ४५६", "Ⅻ ⅻ ①②", "0x1F 007 1,000,000", "it's we'll they've I'm you'd she's DON'T", "rock'n'roll",
-    "I'm'd've'll", "a 'll b", " 's", "x 's", "1's '1 '", "''s'''s", "’s ’ll", "e\u0301\u0301 \u0301 a\u0308\u0301",
-    "Z\u0324\u0354\u0367\u0311a\u0308\u0356\u032d l\u036e g\u030c o\u0319", "😀👍🏽 a😀b  😀\n😀", "🇺🇸🇫🇷",
-    "日本語のテキスト、中文，标点。한국어 텍스트", "𠀀𪜀 𰀀", "\u200b\u200d\ufeffx", "tab\tthen  two\t\t",
-    "trailing   ", "   leading", "a  \n  b", "a \u3000b", "\xa0\xa0x\xa0", "x\u2028y\u2029z", "x\x1cy\x1fz",
-    "\x85\x85a", "mixed \t\n\r\v\f end", " " * 50 + "x", "\n" * 30, "a" * 1000, "1" * 500, "é" * 300,
-    "http://example.com/path?q=1&b=2 user@example.org", "<|im_start|>user\nhi<|im_end|>", "def f(x):\n    return 1\n",
+    "",
+    "a",
+    " ",
+    "  ",
+    "\n",
+    " \n ",
+    "abc123def",
+    "1a2b3c",
+    " 1 2  3   4 ",
+    "1\n\n2",
+    "x²y³",
+    "½ cup",
+    "3.14e-10",
+    "٣٤٥ and ४५६",
+    "Ⅻ ⅻ ①②",
+    "0x1F 007 1,000,000",
+    "it's we'll they've I'm you'd she's DON'T",
+    "rock'n'roll",
+    "I'm'd've'll",
+    "a 'll b",
+    " 's",
+    "x 's",
+    "1's '1 '",
+    "''s'''s",
+    "’s ’ll",
+    "e\u0301\u0301 \u0301 a\u0308\u0301",
+    "Z\u0324\u0354\u0367\u0311a\u0308\u0356\u032d l\u036e g\u030c o\u0319",
+    "😀👍🏽 a😀b  😀\n😀",
+    "🇺🇸🇫🇷",
+    "日本語のテキスト、中文，标点。한국어 텍스트",
+    "𠀀𪜀 𰀀",
+    "\u200b\u200d\ufeffx",
+    "tab\tthen  two\t\t",
+    "trailing   ",
+    "   leading",
+    "a  \n  b",
+    "a \u3000b",
+    "\xa0\xa0x\xa0",
+    "x\u2028y\u2029z",
+    "x\x1cy\x1fz",
+    "\x85\x85a",
+    "mixed \t\n\r\v\f end",
+    " " * 50 + "x",
+    "\n" * 30,
+    "a" * 1000,
+    "1" * 500,
+    "é" * 300,
+    "http://example.com/path?q=1&b=2 user@example.org",
+    "<|im_start|>user\nhi<|im_end|>",
+    "def f(x):\n    return 1\n",
 ]
 
 
@@ -94,7 +205,7 @@ def test_every_character_in_context(tokenizer, counter):
     """A sample of all code points, each in the contexts of the check: where the regex module's Unicode
     classes differ from the tokenizer's, the text must be encoded whole."""
     chars = [chr(code) for code in range(0, 0x110000, 47) if not 0xD800 <= code < 0xE000]
-    texts = ["".join(map(tokens._probe, chars[i:i + 16])) for i in range(0, len(chars), 16)]
+    texts = ["".join(map(tokens._probe, chars[i : i + 16])) for i in range(0, len(chars), 16)]
     assert count_tokens(texts) == encoded(tokenizer, texts)
 
 
@@ -161,10 +272,16 @@ def test_compiled_byte_pair_counts_equal_the_model_on_every_byte_and_real_pieces
 
     byte_pairs = BytePairCounts.of(json.loads(tokenizer.to_str())["model"], tokens._BYTE_LEVEL_CHARS)
     split = tokens._split_counter(tokens.DEFAULT_TOKENIZER).pieces
-    pieces = sorted({piece for text in [*dolma_texts()[:200], *adversarial(300, seed=4)] if text for piece in split(text)})
+    pieces = sorted(
+        {piece for text in [*dolma_texts()[:200], *adversarial(300, seed=4)] if text for piece in split(text)}
+    )
     pieces += [bytes([b]).decode("latin-1") for b in range(256)] + ["a\x04b", "\x00", " \x1f\x1f", "a" * 300]
+
     def model_count(piece: str) -> int:
-        return len(tokenizer.model.tokenize(piece.encode("utf-8").decode("latin-1").translate(tokens._BYTE_LEVEL_TABLE)))
+        return len(
+            tokenizer.model.tokenize(piece.encode("utf-8").decode("latin-1").translate(tokens._BYTE_LEVEL_TABLE))
+        )
+
     assert byte_pairs.counts(pieces) == [model_count(piece) for piece in pieces]
 
 
@@ -175,7 +292,12 @@ def test_models_the_compiled_counts_do_not_reproduce_are_refused(tokenizer):
 
     model = json.loads(tokenizer.to_str())["model"]
     assert BytePairCounts.of(model, tokens._BYTE_LEVEL_CHARS) is not None
-    for change in ({"ignore_merges": True}, {"dropout": 0.1}, {"continuing_subword_prefix": "##"}, {"unk_token": "<unk>"}):
+    for change in (
+        {"ignore_merges": True},
+        {"dropout": 0.1},
+        {"continuing_subword_prefix": "##"},
+        {"unk_token": "<unk>"},
+    ):
         assert BytePairCounts.of({**model, **change}, tokens._BYTE_LEVEL_CHARS) is None, change
 
 
@@ -233,8 +355,9 @@ def test_the_gguf_tokenizer_is_cached_as_json_and_counts_alike(tokenizer, tmp_pa
     monkeypatch.setattr(tokens, "tokenizer_from_gguf", lambda _: pytest.fail("rebuilt although cached"))
     cached = tokens._gguf_tokenizer_cached(path)
     texts = adversarial(300) + ["The quick brown fox, 1234 jumps.", "  leading\tand trailing  "]
-    assert [len(e.ids) for e in cached.encode_batch(texts, add_special_tokens=False)] == \
-        [len(e.ids) for e in built.encode_batch(texts, add_special_tokens=False)]
+    assert [len(e.ids) for e in cached.encode_batch(texts, add_special_tokens=False)] == [
+        len(e.ids) for e in built.encode_batch(texts, add_special_tokens=False)
+    ]
     entry.write_text("not json")
     monkeypatch.setattr(tokens, "tokenizer_from_gguf", lambda p: built)
     assert tokens._gguf_tokenizer_cached(path) is built

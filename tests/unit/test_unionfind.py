@@ -1,4 +1,5 @@
 """Union-find (the reference for dedup's connected components) and the LSH S-curve helpers."""
+
 from __future__ import annotations
 
 import random

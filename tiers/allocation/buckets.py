@@ -16,6 +16,7 @@ or below its own (quality_score, doc_id). This module finds the boundaries:
 A bin holds about `Layout.bin_rows` documents unless many documents share one score; only then does
 a refinement sort more. `bucket_sql` turns the boundaries into an SQL expression.
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,22 +57,29 @@ def _bin_sql(low: float | None, high: float | None, bins: int) -> str:
         scale = bins / (high - low)
         scale = scale if math.isfinite(scale) else 0.0
     finite = f"least({bins - 1}, greatest(0, floor((score - {double(low or 0.0)}) * {double(scale)})))::BIGINT"
-    return (f"CASE WHEN isnan(score) THEN {bins + 1} WHEN score = 'inf'::DOUBLE THEN {bins} "
-            f"WHEN score = '-inf'::DOUBLE THEN -1 ELSE {finite} END")
+    return (
+        f"CASE WHEN isnan(score) THEN {bins + 1} WHEN score = 'inf'::DOUBLE THEN {bins} "
+        f"WHEN score = '-inf'::DOUBLE THEN -1 ELSE {finite} END"
+    )
 
 
 def _first_key(con: duckdb.DuckDBPyConnection, scored: str, bin_sql: str, b: int) -> Boundary:
-    return con.execute(f"SELECT score, doc_id FROM {scored} WHERE {bin_sql} = {b} ORDER BY score, doc_id LIMIT 1").fetchone()
+    return con.execute(
+        f"SELECT score, doc_id FROM {scored} WHERE {bin_sql} = {b} ORDER BY score, doc_id LIMIT 1"
+    ).fetchone()
 
 
-def _first_at_or_above(con: duckdb.DuckDBPyConnection, scored: str, bin_sql: str, b: int, before: int, total: int,
-                       edge: float) -> Boundary | None:
+def _first_at_or_above(
+    con: duckdb.DuckDBPyConnection, scored: str, bin_sql: str, b: int, before: int, total: int, edge: float
+) -> Boundary | None:
     """The first document of bin `b` whose percentile (the view's expression, with the `before` tokens of
     earlier bins added) is at or above `edge`, or None."""
     row = con.execute(
         f"SELECT score, doc_id FROM (SELECT score, doc_id, ({before}::HUGEINT + sum(n_tokens) OVER (ORDER BY score, doc_id "
         f"ROWS UNBOUNDED PRECEDING) - n_tokens / 2.0) / {total}::HUGEINT AS percentile FROM {scored} WHERE {bin_sql} = {b}) "
-        "WHERE ? <= percentile ORDER BY score, doc_id LIMIT 1", [edge]).fetchone()
+        "WHERE ? <= percentile ORDER BY score, doc_id LIMIT 1",
+        [edge],
+    ).fetchone()
     return (row[0], row[1]) if row else None
 
 
@@ -80,7 +88,8 @@ def boundaries(con: duckdb.DuckDBPyConnection, scored: str, edges: list[float], 
     (doc_id, n_tokens, score) of every scored L1 document."""
     count, total, low, high = con.execute(
         f"SELECT count(*), coalesce(sum(n_tokens), 0), min(score) FILTER (WHERE isfinite(score)), "
-        f"max(score) FILTER (WHERE isfinite(score)) FROM {scored}").fetchone()
+        f"max(score) FILTER (WHERE isfinite(score)) FROM {scored}"
+    ).fetchone()
     total = int(total)
     if not edges or not count or total == 0:
         return []
@@ -117,7 +126,9 @@ def boundaries(con: duckdb.DuckDBPyConnection, scored: str, edges: list[float], 
 def bucket_sql(found: list[Boundary]) -> Callable[[str, str], str]:
     """`f(score, doc_id)` -> SQL of the bucket: NULL without a score, else how many boundaries lie at
     or below (score, doc_id)."""
+
     def expression(score: str, doc_id: str) -> str:
         terms = " + ".join(f"(({score}, {doc_id}) >= ({double(s)}, {string(d)}))::INTEGER" for s, d in found) or "0"
         return f"CASE WHEN {score} IS NULL THEN NULL ELSE ({terms})::INTEGER END"
+
     return expression

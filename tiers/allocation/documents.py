@@ -10,6 +10,7 @@
 - `home_texts_sql()`, `scored_sql()`: the texts of the home documents and the scored L1 documents of
   a chunk, for the evaluation-overlap check and the quality buckets (`tiers.allocation.buckets`).
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -33,8 +34,10 @@ def check_token_columns(con: duckdb.DuckDBPyConnection) -> None:
         if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {view} LIMIT 1)").fetchone()[0] == 0:
             continue
         if "n_tokens" not in columns_of(con, view):
-            raise MissingTokens(f"the current {view.upper()} has no n_tokens column (written before token counting): "
-                                f"re-run the job that writes {view.upper()} with --force")
+            raise MissingTokens(
+                f"the current {view.upper()} has no n_tokens column (written before token counting): "
+                f"re-run the job that writes {view.upper()} with --force"
+            )
 
 
 def edge_list_sql(spec: BucketsSpec) -> str:
@@ -74,8 +77,12 @@ def _has_l3(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT count(*) FROM (SELECT 1 FROM l3 LIMIT 1)").fetchone()[0] > 0
 
 
-def home_documents_sql(con: duckdb.DuckDBPyConnection, chunk: Chunk | None = None, scored: str | None = None,
-                       bucket: Callable[[str, str], str] | None = None) -> str:
+def home_documents_sql(
+    con: duckdb.DuckDBPyConnection,
+    chunk: Chunk | None = None,
+    scored: str | None = None,
+    bucket: Callable[[str, str], str] | None = None,
+) -> str:
     """SQL for (doc_id, tier, bucket, n_tokens): each current document once, at its home tier.
 
     Without `scored` the buckets come from the `quality_buckets` view. With it, `scored` is a relation
@@ -97,8 +104,10 @@ def home_documents_sql(con: duckdb.DuckDBPyConnection, chunk: Chunk | None = Non
     ]
     l4 = l4_select(con)
     if l4:
-        parts.insert(0, f"SELECT doc_id, 'L4' AS tier, NULL::INTEGER AS bucket, n_tokens FROM ({l4}) "
-                        f"WHERE {chunk.where('doc_id')}")
+        parts.insert(
+            0,
+            f"SELECT doc_id, 'L4' AS tier, NULL::INTEGER AS bucket, n_tokens FROM ({l4}) WHERE {chunk.where('doc_id')}",
+        )
     if not _has_l3(con):
         parts.pop(-3)  # an empty L3 view may lack n_tokens
     return " UNION ALL ".join(parts)
@@ -107,9 +116,11 @@ def home_documents_sql(con: duckdb.DuckDBPyConnection, chunk: Chunk | None = Non
 def home_texts_sql(con: duckdb.DuckDBPyConnection, chunk: Chunk | None = None) -> str:
     """SQL for (doc_id, tier, text) of every current document (of `chunk`) at its home tier."""
     chunk = chunk or Chunk(0, 1)
-    parts = [f"SELECT doc_id, 'L2' AS tier, text FROM l2 WHERE {chunk.where('doc_id')}",
-             f"SELECT l1.doc_id, 'L1' AS tier, l1.text FROM l1 ANTI JOIN (SELECT doc_id FROM l2 WHERE "
-             f"{chunk.where('doc_id')}) USING (doc_id) WHERE {chunk.where('l1.doc_id')}"]
+    parts = [
+        f"SELECT doc_id, 'L2' AS tier, text FROM l2 WHERE {chunk.where('doc_id')}",
+        f"SELECT l1.doc_id, 'L1' AS tier, l1.text FROM l1 ANTI JOIN (SELECT doc_id FROM l2 WHERE "
+        f"{chunk.where('doc_id')}) USING (doc_id) WHERE {chunk.where('l1.doc_id')}",
+    ]
     if _has_l3(con):
         parts.insert(0, f"SELECT doc_id, 'L3' AS tier, text FROM l3 WHERE {chunk.where('doc_id')}")
     l4 = l4_select(con)
@@ -131,9 +142,11 @@ def texts_sql(con: duckdb.DuckDBPyConnection) -> str:
 
 def scored_sql(chunk: Chunk) -> str:
     """SQL for (doc_id, n_tokens, score) of the scored L1 documents of `chunk` (what `quality_buckets` ranks)."""
-    return (f"SELECT l1.doc_id, l1.n_tokens, s.quality_score AS score FROM l1 JOIN (SELECT doc_id, quality_score "
-            f"FROM l2_scores WHERE {chunk.where('doc_id')}) s USING (doc_id) "
-            f"WHERE s.quality_score IS NOT NULL AND {chunk.where('l1.doc_id')}")
+    return (
+        f"SELECT l1.doc_id, l1.n_tokens, s.quality_score AS score FROM l1 JOIN (SELECT doc_id, quality_score "
+        f"FROM l2_scores WHERE {chunk.where('doc_id')}) s USING (doc_id) "
+        f"WHERE s.quality_score IS NOT NULL AND {chunk.where('l1.doc_id')}"
+    )
 
 
 def tokens_per_tier(con: duckdb.DuckDBPyConnection) -> dict[str, int | None]:
@@ -141,6 +154,9 @@ def tokens_per_tier(con: duckdb.DuckDBPyConnection) -> dict[str, int | None]:
     totals: dict[str, int | None] = {}
     for tier in ("L0", "L1", "L2", "L3", "L4"):
         columns = columns_of(con, tier.lower())
-        totals[tier] = (int(con.execute(f"SELECT coalesce(sum(n_tokens), 0) FROM {tier.lower()}").fetchone()[0])
-                        if "n_tokens" in columns else None)
+        totals[tier] = (
+            int(con.execute(f"SELECT coalesce(sum(n_tokens), 0) FROM {tier.lower()}").fetchone()[0])
+            if "n_tokens" in columns
+            else None
+        )
     return totals

@@ -32,6 +32,7 @@ Beside the shards:
 - `bucket_weights.json`: per stage of the allocation, `[weight, repetition_factor]` for each home tier
   and quality bucket (mixture-search tools read these).
 """
+
 from __future__ import annotations
 
 import json
@@ -52,9 +53,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SHARD_ROWS = 100_000
 MEGATRON_SUFFIX = "_text_document"  # preprocess_data.py's `_{json key}_{level}` for --json-keys text, no sentence split
-PREFIX_RULE = ("<--out>/<shard file name without extension>" + MEGATRON_SUFFIX + ": the --output-prefix "
-               "'<--out>/<shard file name without extension>' given to Megatron-LM tools/preprocess_data.py "
-               "--input <the shard as JSON lines> --json-keys text writes <prefix>.bin and <prefix>.idx")
+PREFIX_RULE = (
+    "<--out>/<shard file name without extension>" + MEGATRON_SUFFIX + ": the --output-prefix "
+    "'<--out>/<shard file name without extension>' given to Megatron-LM tools/preprocess_data.py "
+    "--input <the shard as JSON lines> --json-keys text writes <prefix>.bin and <prefix>.idx"
+)
 COLUMNS = ["doc_id", "text", "n_tokens", "tier", "bucket", "source", "repeat", "position"]
 
 
@@ -96,11 +99,14 @@ def _stage_rows_sql(plan: Plan, stage: str) -> str:
               FROM allocation_rows WHERE allocation_id = $id AND stage = $stage)"""
 
 
-def stage_order(con: duckdb.DuckDBPyConnection, plan: Plan, stage: str, params: dict, rows: int, layout: Layout) -> StageOrder:
+def stage_order(
+    con: duckdb.DuckDBPyConnection, plan: Plan, stage: str, params: dict, rows: int, layout: Layout
+) -> StageOrder:
     order = StageOrder(_stage_rows_sql(plan, stage), layout.bin_bits(rows), [])
     position = 0
-    for b, n in con.execute(f"SELECT {order.bin_sql} AS bin, count(*) FROM ({order.rows_sql}) GROUP BY ALL ORDER BY ALL",
-                            params).fetchall():
+    for b, n in con.execute(
+        f"SELECT {order.bin_sql} AS bin, count(*) FROM ({order.rows_sql}) GROUP BY ALL ORDER BY ALL", params
+    ).fetchall():
         order.bins.append((int(b), position, int(n)))
         position += n
     return order
@@ -113,18 +119,27 @@ def _shard_keys(con: duckdb.DuckDBPyConnection, order: StageOrder, params: dict,
     if overlap:
         (first_bin, base), (last_bin, _) = overlap[0], overlap[-1]
         where = f"{order.bin_sql} BETWEEN {first_bin} AND {last_bin}"
-    con.execute(f"""
+    con.execute(
+        f"""
         CREATE OR REPLACE TEMP TABLE shard_keys AS
         SELECT * FROM (
             SELECT {base}::BIGINT + row_number() OVER (ORDER BY rank, h, doc_id, rep) - 1 AS position,
                    doc_id, tier, bucket, source, stage, n_tokens, rep
             FROM ({order.rows_sql}) WHERE {where})
-        WHERE position >= {low} AND position < {high}""", params)
+        WHERE position >= {low} AND position < {high}""",
+        params,
+    )
 
 
-def export_stage(root: str | Path, stage: str, out: str | Path, fmt: Literal["parquet", "jsonl"] = "parquet",
-                 shard_rows: int = DEFAULT_SHARD_ROWS, memory_limit: str | None = None,
-                 layout: Layout | None = None) -> ExportResult:
+def export_stage(
+    root: str | Path,
+    stage: str,
+    out: str | Path,
+    fmt: Literal["parquet", "jsonl"] = "parquet",
+    shard_rows: int = DEFAULT_SHARD_ROWS,
+    memory_limit: str | None = None,
+    layout: Layout | None = None,
+) -> ExportResult:
     """Write `stage` of the current allocation under `out` (see the module docstring); `layout` sets the
     histogram's bins (the shards do not depend on it)."""
     layout = layout or Layout()
@@ -135,8 +150,9 @@ def export_stage(root: str | Path, stage: str, out: str | Path, fmt: Literal["pa
         allocation_id = current_allocation(con)
         if allocation_id is None:
             raise ExportError(f"no allocation in {catalog.root}: run `tiers allocate --root {root} --plan ...` first")
-        plan_json, manifest_hash = con.execute("SELECT plan_json, manifest_hash FROM allocation_plans WHERE allocation_id = ?",
-                                               [allocation_id]).fetchone()
+        plan_json, manifest_hash = con.execute(
+            "SELECT plan_json, manifest_hash FROM allocation_plans WHERE allocation_id = ?", [allocation_id]
+        ).fetchone()
         plan = parse_plan(json.loads(plan_json))
         names = [s.name for s in plan.stages]
         if stage not in names:
@@ -147,10 +163,21 @@ def export_stage(root: str | Path, stage: str, out: str | Path, fmt: Literal["pa
         order = stage_order(con, plan, stage, params, rows, layout)
         out.mkdir(parents=True, exist_ok=True)
         shards = _write_shards(con, order, params, out, stage, fmt, rows, shard_rows, totals["unbucketed"] > 0)
-        manifest = {"stage": stage, "allocation_id": allocation_id, "manifest_hash": manifest_hash, "format": fmt,
-                    "order": plan.order_of(plan.stage(stage)), "seed": plan.seed, "shards": shards, "documents": rows,
-                    "unique_documents": totals["unique"], "tokens": tokens, "sources": totals["sources"],
-                    "tiers": totals["tiers"], "columns": COLUMNS}
+        manifest = {
+            "stage": stage,
+            "allocation_id": allocation_id,
+            "manifest_hash": manifest_hash,
+            "format": fmt,
+            "order": plan.order_of(plan.stage(stage)),
+            "seed": plan.seed,
+            "shards": shards,
+            "documents": rows,
+            "unique_documents": totals["unique"],
+            "tokens": tokens,
+            "sources": totals["sources"],
+            "tiers": totals["tiers"],
+            "columns": COLUMNS,
+        }
         (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
         write_megatron_blend(out, stage, shards, totals["sources"])
         write_bucket_weights(con, allocation_id, out)
@@ -161,20 +188,45 @@ def export_stage(root: str | Path, stage: str, out: str | Path, fmt: Literal["pa
 def _stage_totals(con: duckdb.DuckDBPyConnection, allocation_id: str, stage: str) -> dict:
     """Rows (repeats applied), documents and tokens of the stage, per source and per tier."""
     where = "allocation_id = ? AND stage = ?"
-    sources = {src: {"rows": int(n), "documents": int(d), "tokens": int(t)} for src, n, d, t in con.execute(
-        f"SELECT source, sum(repeats), count(*), sum(repeats * n_tokens) FROM allocation_rows WHERE {where} "
-        "GROUP BY 1 ORDER BY 1", [allocation_id, stage]).fetchall()}
-    tiers = {tier: int(t) for tier, t in con.execute(
-        f"SELECT tier, sum(repeats * n_tokens) FROM allocation_rows WHERE {where} GROUP BY 1 ORDER BY 1",
-        [allocation_id, stage]).fetchall()}
-    unbucketed = con.execute(f"SELECT count(*) FROM allocation_rows WHERE {where} AND bucket IS NULL",
-                             [allocation_id, stage]).fetchone()[0]
-    return {"sources": sources, "tiers": tiers, "rows": sum(s["rows"] for s in sources.values()), "unbucketed": unbucketed,
-            "unique": sum(s["documents"] for s in sources.values()), "tokens": sum(s["tokens"] for s in sources.values())}
+    sources = {
+        src: {"rows": int(n), "documents": int(d), "tokens": int(t)}
+        for src, n, d, t in con.execute(
+            f"SELECT source, sum(repeats), count(*), sum(repeats * n_tokens) FROM allocation_rows WHERE {where} "
+            "GROUP BY 1 ORDER BY 1",
+            [allocation_id, stage],
+        ).fetchall()
+    }
+    tiers = {
+        tier: int(t)
+        for tier, t in con.execute(
+            f"SELECT tier, sum(repeats * n_tokens) FROM allocation_rows WHERE {where} GROUP BY 1 ORDER BY 1",
+            [allocation_id, stage],
+        ).fetchall()
+    }
+    unbucketed = con.execute(
+        f"SELECT count(*) FROM allocation_rows WHERE {where} AND bucket IS NULL", [allocation_id, stage]
+    ).fetchone()[0]
+    return {
+        "sources": sources,
+        "tiers": tiers,
+        "rows": sum(s["rows"] for s in sources.values()),
+        "unbucketed": unbucketed,
+        "unique": sum(s["documents"] for s in sources.values()),
+        "tokens": sum(s["tokens"] for s in sources.values()),
+    }
 
 
-def _write_shards(con: duckdb.DuckDBPyConnection, order: StageOrder, params: dict, out: Path, stage: str, fmt: str,
-                  rows: int, shard_rows: int, nullable_bucket: bool) -> list[dict]:
+def _write_shards(
+    con: duckdb.DuckDBPyConnection,
+    order: StageOrder,
+    params: dict,
+    out: Path,
+    stage: str,
+    fmt: str,
+    rows: int,
+    shard_rows: int,
+    nullable_bucket: bool,
+) -> list[dict]:
     """One COPY per shard. Every shard gets the same schema: DuckDB marks a Parquet column required when
     the rows it writes cannot hold NULL, so `bucket` is kept nullable in every shard of a stage that has
     documents without a bucket (L3, L4), even in a shard that has none of them."""
@@ -206,24 +258,36 @@ def write_megatron_blend(out: Path, stage: str, shards: list[dict], sources: dic
     """megatron_blend.json and megatron_data_args.txt: weight and prefix of every shard of the stage."""
     total = sum(s["tokens"] for s in shards)
     pairs = [(s["tokens"] / total, megatron_prefix(out, s["file"])) for s in shards if total and s["tokens"]]
-    blend = {stage: {"data_path": [x for pair in pairs for x in pair], "tokens": total,
-                     "shards": [s["file"] for s in shards if total and s["tokens"]], "json_keys": ["text"],
-                     "prefix_rule": PREFIX_RULE,
-                     "source_weights": {src: v["tokens"] / total for src, v in sources.items()} if total else {}}}
+    blend = {
+        stage: {
+            "data_path": [x for pair in pairs for x in pair],
+            "tokens": total,
+            "shards": [s["file"] for s in shards if total and s["tokens"]],
+            "json_keys": ["text"],
+            "prefix_rule": PREFIX_RULE,
+            "source_weights": {src: v["tokens"] / total for src, v in sources.items()} if total else {},
+        }
+    }
     (out / "megatron_blend.json").write_text(json.dumps(blend, indent=1))
     (out / "megatron_data_args.txt").write_text("".join(f"{weight!r} {prefix}\n" for weight, prefix in pairs))
 
 
 def write_bucket_weights(con: duckdb.DuckDBPyConnection, allocation_id: str, out: Path) -> None:
     """bucket_weights.json of the whole allocation (every stage): [token share, repetition factor] per cell."""
-    totals = dict(con.execute("SELECT stage, sum(repeats * n_tokens) FROM allocation_rows WHERE allocation_id = ? "
-                              "GROUP BY ALL", [allocation_id]).fetchall())
+    totals = dict(
+        con.execute(
+            "SELECT stage, sum(repeats * n_tokens) FROM allocation_rows WHERE allocation_id = ? GROUP BY ALL",
+            [allocation_id],
+        ).fetchall()
+    )
     buckets: dict[str, dict[str, list[float]]] = {}
     for stage, tier, bucket, tokens, unique in con.execute(
-            "SELECT r.stage, r.tier, r.bucket, sum(r.repeats * r.n_tokens), any_value(c.unique_tokens) "
-            "FROM allocation_rows r JOIN allocation_cells c ON c.allocation_id = r.allocation_id AND c.stage = r.stage "
-            "AND c.tier = r.tier AND c.bucket IS NOT DISTINCT FROM r.bucket WHERE r.allocation_id = ? "
-            "GROUP BY r.stage, r.tier, r.bucket ORDER BY min(r.stage_index), 2, 3", [allocation_id]).fetchall():
+        "SELECT r.stage, r.tier, r.bucket, sum(r.repeats * r.n_tokens), any_value(c.unique_tokens) "
+        "FROM allocation_rows r JOIN allocation_cells c ON c.allocation_id = r.allocation_id AND c.stage = r.stage "
+        "AND c.tier = r.tier AND c.bucket IS NOT DISTINCT FROM r.bucket WHERE r.allocation_id = ? "
+        "GROUP BY r.stage, r.tier, r.bucket ORDER BY min(r.stage_index), 2, 3",
+        [allocation_id],
+    ).fetchall():
         name = f"{tier}" if bucket is None else f"{tier}/bucket_{bucket:02d}"
         buckets.setdefault(stage, {})[name] = [round(tokens / totals[stage], 6), round(tokens / unique, 4)]
     (out / "bucket_weights.json").write_text(json.dumps(buckets, indent=1))

@@ -19,6 +19,7 @@ Two kinds of pieces:
 The results do not depend on the layout: any `chunk_docs` and bin count give the same allocation and
 the same shards (the tests check this with tiny chunks and bins against the defaults).
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,18 @@ BYTES_PER_CHUNK_DOC = 2_560  # with a cap: a chunk of cap / 2.5 KB documents (10
 MIN_CHUNK_DOCS, MAX_CHUNK_DOCS = 10_000, 10_000_000
 DEFAULT_BIN_ROWS = 1_000  # target rows per bin of a histogram
 MAX_BIN_BITS = 16
-UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-         "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+UNITS = {
+    "": 1,
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
 
 
 def limit_bytes(memory_limit: str) -> int | None:

@@ -8,6 +8,7 @@ document is not also drawn as L1; name both tiers to draw from L1 as a whole) an
 quality buckets. Caps bound the epochs of one document across all stages, per home tier.
 Errors name the key path and what is allowed, like `conf/pipeline.yaml`'s.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -88,7 +89,9 @@ class Source(StrictModel):
                 raise FieldProblem(("buckets",), "give at least one bucket, or leave buckets out for all")
             unscored = [t for t in self.tiers if t not in BUCKETED_TIERS]
             if unscored:
-                raise FieldProblem(("buckets",), f"buckets apply to L1 and L2 only (quality_score); {', '.join(unscored)} has none")
+                raise FieldProblem(
+                    ("buckets",), f"buckets apply to L1 and L2 only (quality_score); {', '.join(unscored)} has none"
+                )
         return self
 
     def overlaps(self, other: "Source") -> bool:
@@ -111,8 +114,11 @@ class Stage(StrictModel):
                 raise FieldProblem(("sources", i, "name"), f"source {source.name!r} is named twice in this stage")
             for earlier in self.sources[:i]:
                 if source.overlaps(earlier):
-                    raise FieldProblem(("sources", i), f"{source.name!r} draws documents that {earlier.name!r} also draws "
-                                       "(same tier, overlapping buckets); split them by buckets or tiers")
+                    raise FieldProblem(
+                        ("sources", i),
+                        f"{source.name!r} draws documents that {earlier.name!r} also draws "
+                        "(same tier, overlapping buckets); split them by buckets or tiers",
+                    )
         return self
 
 
@@ -121,7 +127,9 @@ class Plan(StrictModel):
     order: Literal["shuffle", "curriculum"] = "shuffle"
     buckets: BucketsSpec = BucketsSpec()
     caps: dict[Literal["L1", "L2", "L3", "L4"], float] = Field(default_factory=lambda: dict(DEFAULT_CAPS))
-    l4_stages: list[Literal["pretrain", "decay", "midtrain", "sft", "rl"]] = Field(default_factory=lambda: ["midtrain", "sft", "rl"])
+    l4_stages: list[Literal["pretrain", "decay", "midtrain", "sft", "rl"]] = Field(
+        default_factory=lambda: ["midtrain", "sft", "rl"]
+    )
     min_decay_share: float = Field(0.10, ge=0, le=1)  # decay tokens >= this share of pretrain tokens
     eval_dir: str | None = "../shared/data/eval"  # documents with a 13-gram in these sets are never allocated
     overlap_ngram: int = Field(13, ge=3)
@@ -140,28 +148,45 @@ class Plan(StrictModel):
                 raise FieldProblem(("stages", i, "name"), f"stage {stage.name!r} is listed twice")
             earlier = names[:i]
             if earlier and STAGE_ORDER.index(stage.name) < STAGE_ORDER.index(earlier[-1]):
-                raise FieldProblem(("stages", i, "name"), f"stages run in the order {', '.join(STAGE_ORDER)}; "
-                                   f"{stage.name!r} cannot follow {earlier[-1]!r}")
+                raise FieldProblem(
+                    ("stages", i, "name"),
+                    f"stages run in the order {', '.join(STAGE_ORDER)}; {stage.name!r} cannot follow {earlier[-1]!r}",
+                )
             ref = stage.budget.of_stage
             if ref is not None and ref not in earlier:
-                raise FieldProblem(("stages", i, "budget", "of_stage"), f"must name an earlier stage (earlier: {', '.join(earlier) or 'none'})")
+                raise FieldProblem(
+                    ("stages", i, "budget", "of_stage"),
+                    f"must name an earlier stage (earlier: {', '.join(earlier) or 'none'})",
+                )
             for j, source in enumerate(stage.sources):
                 if "L4" in source.tiers and stage.name not in self.l4_stages:
-                    raise FieldProblem(("stages", i, "sources", j, "tiers"),
-                                       f"L4 items are allowed only in {', '.join(self.l4_stages)} (l4_stages), not in {stage.name}")
+                    raise FieldProblem(
+                        ("stages", i, "sources", j, "tiers"),
+                        f"L4 items are allowed only in {', '.join(self.l4_stages)} (l4_stages), not in {stage.name}",
+                    )
                 for bucket in source.buckets or []:
                     if not 0 <= bucket < self.buckets.n_buckets:
-                        raise FieldProblem(("stages", i, "sources", j, "buckets"),
-                                           f"bucket {bucket} does not exist: buckets are 0 to {self.buckets.n_buckets - 1}")
+                        raise FieldProblem(
+                            ("stages", i, "sources", j, "buckets"),
+                            f"bucket {bucket} does not exist: buckets are 0 to {self.buckets.n_buckets - 1}",
+                        )
         if "decay" in names and "pretrain" in names:
             decay, pretrain = self.stage("decay").budget, self.stage("pretrain").budget
-            if decay.tokens is not None and pretrain.tokens is not None and decay.tokens < self.min_decay_share * pretrain.tokens:
-                raise FieldProblem(("stages", names.index("decay"), "budget", "tokens"),
-                                   f"decay must be at least min_decay_share {self.min_decay_share} of pretrain's "
-                                   f"{pretrain.tokens} tokens (got {decay.tokens})")
+            if (
+                decay.tokens is not None
+                and pretrain.tokens is not None
+                and decay.tokens < self.min_decay_share * pretrain.tokens
+            ):
+                raise FieldProblem(
+                    ("stages", names.index("decay"), "budget", "tokens"),
+                    f"decay must be at least min_decay_share {self.min_decay_share} of pretrain's "
+                    f"{pretrain.tokens} tokens (got {decay.tokens})",
+                )
             if decay.of_stage == "pretrain" and decay.share < self.min_decay_share:
-                raise FieldProblem(("stages", names.index("decay"), "budget", "share"),
-                                   f"decay must be at least min_decay_share {self.min_decay_share} of pretrain (got {decay.share})")
+                raise FieldProblem(
+                    ("stages", names.index("decay"), "budget", "share"),
+                    f"decay must be at least min_decay_share {self.min_decay_share} of pretrain (got {decay.share})",
+                )
         return self
 
     def stage(self, name: str) -> Stage:

@@ -16,6 +16,7 @@ h = hash(doc_id, stage, seed), then doc_id. Its two global passes become small p
 documents at a time. Every comparison uses the same SQL expressions and types as the one-statement
 version did, so the repeats are the same to the document.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,8 +46,10 @@ def cand_sql(docs: str) -> str:
 
 def pick1_sql(shift: int) -> str:
     """Whether a candidate row `c` joined with its `first_pass` row `f` is taken by the first pass."""
-    return (f"coalesce(c.in_pool AND (c.h >> {shift} < f.edge_bin OR (c.h >> {shift} = f.edge_bin AND "
-            "(c.h < f.last_h OR (c.h = f.last_h AND c.doc_id <= f.last_id)))), false)")
+    return (
+        f"coalesce(c.in_pool AND (c.h >> {shift} < f.edge_bin OR (c.h >> {shift} = f.edge_bin AND "
+        "(c.h < f.last_h OR (c.h = f.last_h AND c.doc_id <= f.last_id)))), false)"
+    )
 
 
 @dataclass(frozen=True)
@@ -58,17 +61,22 @@ class Passes:
 def first_pass(con: duckdb.DuckDBPyConnection, docs: str, seed: str, bits: int) -> Passes:
     """Create `first_pass (stage, source, goal, edge_bin, last_h, last_id, picked)`."""
     shift, sentinel = 64 - bits, 1 << bits
-    con.execute(f"""
+    con.execute(
+        f"""
         CREATE OR REPLACE TEMP TABLE pool_bins AS
         SELECT stage, source, any_value(goal) AS goal, h >> {shift} AS bin, sum(n_tokens) AS tokens
-        FROM ({cand_sql(docs)}) WHERE in_pool GROUP BY stage, source, bin""", {"seed": seed})
+        FROM ({cand_sql(docs)}) WHERE in_pool GROUP BY stage, source, bin""",
+        {"seed": seed},
+    )
     edges = con.execute("""
         WITH c AS (SELECT *, sum(tokens) OVER (PARTITION BY stage, source ORDER BY bin) - tokens AS before FROM pool_bins)
         SELECT stage, source, any_value(goal), arg_min(bin, bin) FILTER (WHERE before + tokens > goal - 1e-6),
                arg_min(before, bin) FILTER (WHERE before + tokens > goal - 1e-6), sum(tokens)
         FROM c GROUP BY stage, source ORDER BY stage, source""").fetchall()
-    con.execute("CREATE OR REPLACE TEMP TABLE first_pass (stage VARCHAR, source VARCHAR, goal DOUBLE, edge_bin BIGINT, "
-                "last_h UBIGINT, last_id VARCHAR, picked HUGEINT)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE first_pass (stage VARCHAR, source VARCHAR, goal DOUBLE, edge_bin BIGINT, "
+        "last_h UBIGINT, last_id VARCHAR, picked HUGEINT)"
+    )
     refined = 0
     for stage, source, goal, edge_bin, before, pool in edges:
         last_h = last_id = None
@@ -80,24 +88,37 @@ def first_pass(con: duckdb.DuckDBPyConnection, docs: str, seed: str, bits: int) 
                 refined += 1
                 last_h, last_id, within = _edge_bin(con, docs, seed, shift, stage, source, edge_bin, before, goal)
                 picked = before + within
-        con.execute("INSERT INTO first_pass VALUES (?, ?, ?, ?, ?, ?, ?::HUGEINT)",
-                    [stage, source, goal, edge_bin, last_h, last_id, str(picked)])
+        con.execute(
+            "INSERT INTO first_pass VALUES (?, ?, ?, ?, ?, ?, ?::HUGEINT)",
+            [stage, source, goal, edge_bin, last_h, last_id, str(picked)],
+        )
     con.execute("DROP TABLE pool_bins")
     log.debug("first pass: %d sources, %d bins ranked exactly", len(edges), refined)
     return Passes(shift, sentinel)
 
 
-def _edge_bin(con: duckdb.DuckDBPyConnection, docs: str, seed: str, shift: int, stage: str, source: str, edge_bin: int,
-              before: int, goal: float) -> tuple[int | None, str | None, int]:
+def _edge_bin(
+    con: duckdb.DuckDBPyConnection,
+    docs: str,
+    seed: str,
+    shift: int,
+    stage: str,
+    source: str,
+    edge_bin: int,
+    before: int,
+    goal: float,
+) -> tuple[int | None, str | None, int]:
     """The last key the first pass takes in `edge_bin` and the tokens it takes there."""
-    row = con.execute(f"""
+    row = con.execute(
+        f"""
         WITH b AS (
             SELECT h, doc_id, n_tokens, {int(before)}::HUGEINT + sum(n_tokens) OVER (ORDER BY h, doc_id ROWS UNBOUNDED PRECEDING)
                    - n_tokens / 2.0 < goal - 1e-6 AS pick
             FROM ({cand_sql(docs)}) WHERE stage = $stage AND source = $source AND in_pool AND h >> {shift} = {edge_bin})
         SELECT max(h) FILTER (WHERE pick), coalesce(sum(n_tokens) FILTER (WHERE pick), 0),
                (SELECT doc_id FROM b WHERE pick ORDER BY h DESC, doc_id DESC LIMIT 1) FROM b""",
-                      {"seed": seed, "stage": stage, "source": source}).fetchone()
+        {"seed": seed, "stage": stage, "source": source},
+    ).fetchone()
     return row[0], row[2], int(row[1])
 
 
@@ -116,12 +137,15 @@ def second_pass(con: duckdb.DuckDBPyConnection, docs: str, seed: str, passes: Pa
                       AND c.n_tokens <= f.goal - f.picked ORDER BY c.h, c.doc_id LIMIT {k}) c
                 JOIN first_pass f USING (stage, source)"""
             params = {"seed": seed, "stage": stage, "source": source}
-            seen, kept = con.execute(f"SELECT count(*), count(*) FILTER (WHERE filled <= gap + 1e-6) FROM ({fits})",
-                                     params).fetchone()
+            seen, kept = con.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE filled <= gap + 1e-6) FROM ({fits})", params
+            ).fetchone()
             if seen < k or kept < k:
                 break
             k *= 2
-        con.execute(f"INSERT INTO second_pass SELECT $stage, $source, doc_id FROM ({fits}) WHERE filled <= gap + 1e-6", params)
+        con.execute(
+            f"INSERT INTO second_pass SELECT $stage, $source, doc_id FROM ({fits}) WHERE filled <= gap + 1e-6", params
+        )
     return int(con.execute("SELECT count(*) FROM second_pass").fetchone()[0])
 
 
@@ -149,8 +173,9 @@ class RowsSummary:
     digest: int = 0  # bit_xor of hash(doc_id, stage, repeats) over the rows: the rows' fingerprint
 
 
-def write_rows(con: duckdb.DuckDBPyConnection, docs: ChunkFiles, rows: ChunkFiles, parts: list[Chunk], seed: str,
-               passes: Passes) -> RowsSummary:
+def write_rows(
+    con: duckdb.DuckDBPyConnection, docs: ChunkFiles, rows: ChunkFiles, parts: list[Chunk], seed: str, passes: Passes
+) -> RowsSummary:
     """Per chunk: repeats per document and stage, capped across stages, into `rows`; returns the totals."""
     summary = RowsSummary()
     for chunk in parts:
@@ -158,7 +183,8 @@ def write_rows(con: duckdb.DuckDBPyConnection, docs: ChunkFiles, rows: ChunkFile
         rows.write(con, chunk, sql, {"seed": seed})
         documents, tokens, digest = con.execute(
             f"SELECT count(DISTINCT doc_id), coalesce(sum(repeats * n_tokens), 0), "
-            f"coalesce(bit_xor(md5_number_lower(doc_id || '|' || stage || '|' || repeats)), 0) FROM {rows.one(chunk)}").fetchone()
+            f"coalesce(bit_xor(md5_number_lower(doc_id || '|' || stage || '|' || repeats)), 0) FROM {rows.one(chunk)}"
+        ).fetchone()
         summary.documents += int(documents)
         summary.tokens += int(tokens)
         summary.digest ^= int(digest)

@@ -14,6 +14,7 @@ its capacity across all stages is `cap(tier) * unique_tokens`. Stages are filled
 What no source can give is *missing*; `solve` returns it per stage and source, and `allocate` fails
 with that table.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -75,12 +76,16 @@ def _budget(plan: Plan, index: int, stage: Stage, available: float, budgets: dic
     else:
         value = spec.share * available
     if stage.name == "decay" and "pretrain" in budgets and value < plan.min_decay_share * budgets["pretrain"] - EPSILON:
-        raise PlanError(f"stages.{index}.budget: decay's {value:,.0f} tokens are less than min_decay_share "
-                        f"{plan.min_decay_share} of pretrain's {budgets['pretrain']:,.0f}")
+        raise PlanError(
+            f"stages.{index}.budget: decay's {value:,.0f} tokens are less than min_decay_share "
+            f"{plan.min_decay_share} of pretrain's {budgets['pretrain']:,.0f}"
+        )
     return value
 
 
-def _fill_cells(tokens: float, cells: list[Cell], remaining: dict[tuple[str, int | None], float]) -> dict[tuple[str, int | None], float]:
+def _fill_cells(
+    tokens: float, cells: list[Cell], remaining: dict[tuple[str, int | None], float]
+) -> dict[tuple[str, int | None], float]:
     """Spread `tokens` over `cells` at equal epochs (tokens / unique tokens); a cell gives at most its
     remaining capacity, and what it cannot give goes to the others, again at equal epochs."""
     given: dict[tuple[str, int | None], float] = {}
@@ -118,9 +123,16 @@ def solve(plan: Plan, cells: list[Cell]) -> list[StageResult]:
         budget = _budget(plan, index, stage, available, budgets)
         budgets[stage.name] = budget
         total_weight = sum(s.weight for s in stage.sources)
-        rows = [SourceResult(stage.name, s.name, s.weight, budget * s.weight / total_weight,
-                             sum(remaining[(c.tier, c.bucket)] for c in group))
-                for s, group in zip(stage.sources, source_cells)]
+        rows = [
+            SourceResult(
+                stage.name,
+                s.name,
+                s.weight,
+                budget * s.weight / total_weight,
+                sum(remaining[(c.tier, c.bucket)] for c in group),
+            )
+            for s, group in zip(stage.sources, source_cells)
+        ]
         left = budget
         active = [i for i, row in enumerate(rows) if row.capacity > EPSILON]
         while left > EPSILON and active:

@@ -8,6 +8,7 @@
 - `eval_overlap`: the evaluation-overlap flag of each checked document, per evaluation index;
 - view `allocation (doc_id, stage, tier, repeats)`: the current allocation.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -39,7 +40,8 @@ TABLES = [
 
 ALLOCATION_VIEW = (
     "CREATE OR REPLACE VIEW allocation AS SELECT r.doc_id, r.stage, r.tier, r.repeats FROM allocation_rows r "
-    "JOIN allocation_plans p ON p.allocation_id = r.allocation_id AND p.is_current")
+    "JOIN allocation_plans p ON p.allocation_id = r.allocation_id AND p.is_current"
+)
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -11,6 +11,7 @@ job over the same inputs (its *scope*: the set of ingest-level inputs it derives
 L2 replaces the selection while a new crawl snapshot adds to L0. The views show current outputs only;
 `membership_history` keeps every version with the run that superseded it.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,14 @@ log = logging.getLogger(__name__)
 CATALOG_FILE = "catalog.duckdb"
 TIER_KINDS = ("L0", "L1", "L2", "L3", "L4")
 DOCUMENT_TIERS = ("L0", "L1", "L2", "L3")  # tiers of documents (doc_id); L4 holds knowledge items (ki_id)
-_DUCKDB_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "int32": "INTEGER", "double": "DOUBLE", "bool": "BOOLEAN",
-                 "list<item: string>": "VARCHAR[]"}
+_DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "int64": "BIGINT",
+    "int32": "INTEGER",
+    "double": "DOUBLE",
+    "bool": "BOOLEAN",
+    "list<item: string>": "VARCHAR[]",
+}
 
 
 def empty_columns(schema) -> str:
@@ -46,11 +53,11 @@ def empty_columns(schema) -> str:
 # empty view has before anything of that kind is committed.
 KIND_VIEWS: dict[str, str] = {
     "drops": "NULL::VARCHAR AS doc_id, NULL::VARCHAR AS stage, NULL::VARCHAR AS reason, NULL::VARCHAR AS details, "
-             "NULL::VARCHAR AS run_id",
-    "quarantine": "NULL::VARCHAR AS file, NULL::BIGINT AS \"offset\", NULL::BIGINT AS line, NULL::VARCHAR AS error_type, "
-                  "NULL::VARCHAR AS error, NULL::VARCHAR AS run_id",
+    "NULL::VARCHAR AS run_id",
+    "quarantine": 'NULL::VARCHAR AS file, NULL::BIGINT AS "offset", NULL::BIGINT AS line, NULL::VARCHAR AS error_type, '
+    "NULL::VARCHAR AS error, NULL::VARCHAR AS run_id",
     "l2_scores": "NULL::VARCHAR AS doc_id, NULL::VARCHAR AS lang, NULL::VARCHAR AS model_lang, NULL::DOUBLE AS quality_score, "
-                 "NULL::VARCHAR AS run_id",
+    "NULL::VARCHAR AS run_id",
     "l3_scores": "NULL::VARCHAR AS doc_id, NULL::INTEGER AS llm_score, NULL::VARCHAR AS status, NULL::VARCHAR AS run_id",
     "l3_failures": "NULL::VARCHAR AS doc_id, NULL::VARCHAR AS task, NULL::VARCHAR AS error, NULL::VARCHAR AS run_id",
     "l4_checks": empty_columns(schemas.L4_CHECKS),
@@ -130,8 +137,10 @@ class Catalog:
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                    raise CatalogError(f"cannot open {self.path}: another process holds it ({str(exc).splitlines()[0]}); "
-                                       "close DuckDB clients that have it open") from None
+                    raise CatalogError(
+                        f"cannot open {self.path}: another process holds it ({str(exc).splitlines()[0]}); "
+                        "close DuckDB clients that have it open"
+                    ) from None
                 if not warned:
                     log.warning("%s is open in another process; waiting up to %.0f s", self.path, wait_s)
                     warned = True
@@ -156,7 +165,9 @@ class Catalog:
         if self.path in _MIGRATED and self.path.exists():
             return LATEST
         with self.connect() as con:
-            con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ)")
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ)"
+            )
             current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
             for version, description, sql in MIGRATIONS:
                 if version <= current:
@@ -226,30 +237,52 @@ class Catalog:
             rows = con.execute(
                 f"SELECT run_id, input_runs, config_json FROM runs r WHERE job = ? AND status = 'committed' AND NOT {SUPERSEDED} "
                 "ORDER BY started_at",
-                [job]).fetchall()
+                [job],
+            ).fetchall()
         return [(run_id, list(inputs or []), json.loads(config or "{}")) for run_id, inputs, config in rows]
 
     def consumed_inputs(self, job: str, settings: dict[str, Any]) -> set[str]:
         """The input runs read by the current committed runs of `job` whose payload `settings` equal these:
         what an incremental run of `job` with these settings need not read again."""
         wanted = json.loads(json.dumps(settings, sort_keys=True, default=str))
-        return {run for _, inputs, payload in self.current_runs(job) if payload.get("settings") == wanted for run in inputs}
+        return {
+            run for _, inputs, payload in self.current_runs(job) if payload.get("settings") == wanted for run in inputs
+        }
 
-    def start_run(self, run_id: str, job: str, config: dict[str, Any], config_hash: str, code_version: str,
-                  input_runs: list[str] | None = None, scope: list[str] | None = None) -> None:
+    def start_run(
+        self,
+        run_id: str,
+        job: str,
+        config: dict[str, Any],
+        config_hash: str,
+        code_version: str,
+        input_runs: list[str] | None = None,
+        scope: list[str] | None = None,
+    ) -> None:
         with self.connect() as con:
             con.execute(
                 "INSERT INTO runs (run_id, job, config_json, config_hash, code_version, started_at, status, input_runs, scope) "
                 "VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
-                [run_id, job, json.dumps(config, sort_keys=True), config_hash, code_version, _now(), input_runs or [],
-                 json.dumps(scope or [])],
+                [
+                    run_id,
+                    job,
+                    json.dumps(config, sort_keys=True),
+                    config_hash,
+                    code_version,
+                    _now(),
+                    input_runs or [],
+                    json.dumps(scope or []),
+                ],
             )
 
     def fail_run(self, run_id: str, error: str) -> None:
         """Mark a run failed; waits longer than a commit does, so a run is not left 'running' because a
         reader held the catalog through the commit's wait."""
         with self.connect(wait_s=max(self.commit_wait_s, FAIL_WAIT_S)) as con:
-            con.execute("UPDATE runs SET status = 'failed', ended_at = ?, error = ? WHERE run_id = ?", [_now(), error[:4000], run_id])
+            con.execute(
+                "UPDATE runs SET status = 'failed', ended_at = ?, error = ? WHERE run_id = ?",
+                [_now(), error[:4000], run_id],
+            )
 
     def commit_run(self, run_id: str, outputs: list[OutputRecord], counts: dict[str, Any]) -> list[str]:
         """Register outputs, supersede the earlier runs of the same job whose scope this run's covers,
@@ -275,41 +308,107 @@ class Catalog:
                 raise
         return superseded
 
-    def record_model(self, model_hash: str, lang: str, path: str, tokenizer: str, seeds: dict, params: dict, metrics: dict, run_id: str | None) -> None:
+    def record_model(
+        self,
+        model_hash: str,
+        lang: str,
+        path: str,
+        tokenizer: str,
+        seeds: dict,
+        params: dict,
+        metrics: dict,
+        run_id: str | None,
+    ) -> None:
         with self.connect() as con:
             con.execute("DELETE FROM models WHERE model_hash = ?", [model_hash])
             con.execute(
                 "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [model_hash, lang, path, tokenizer, json.dumps(seeds), json.dumps(params), json.dumps(metrics), run_id, _now()],
+                [
+                    model_hash,
+                    lang,
+                    path,
+                    tokenizer,
+                    json.dumps(seeds),
+                    json.dumps(params),
+                    json.dumps(metrics),
+                    run_id,
+                    _now(),
+                ],
             )
 
     def record_llm_usage(self, run_id: str, model: str, engine: str, usage: dict[str, Any]) -> None:
-        columns = ("requests_sent", "cache_hits", "prompt_tokens", "completion_tokens", "wall_seconds",
-                   "tokens_per_second", "gpu_hours_per_billion_tokens")
+        columns = (
+            "requests_sent",
+            "cache_hits",
+            "prompt_tokens",
+            "completion_tokens",
+            "wall_seconds",
+            "tokens_per_second",
+            "gpu_hours_per_billion_tokens",
+        )
         with self.connect() as con:
-            con.execute(f"INSERT OR REPLACE INTO llm_usage VALUES (?, ?, ?, {', '.join('?' * len(columns))})",
-                        [run_id, model, engine, *(usage.get(c) for c in columns)])
+            con.execute(
+                f"INSERT OR REPLACE INTO llm_usage VALUES (?, ?, ?, {', '.join('?' * len(columns))})",
+                [run_id, model, engine, *(usage.get(c) for c in columns)],
+            )
 
     def record_llm_roles(self, run_id: str, roles: dict[str, dict[str, Any]]) -> None:
         """Usage per role of one run (L4: generator, verifier:<name>, judge), each with its model."""
         with self.connect() as con:
             for role, usage in roles.items():
-                con.execute("INSERT OR REPLACE INTO llm_usage_roles VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            [run_id, role, usage["model"], usage.get("requests"), usage.get("prompt_tokens"),
-                             usage.get("completion_tokens"), usage.get("engine_seconds")])
+                con.execute(
+                    "INSERT OR REPLACE INTO llm_usage_roles VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        run_id,
+                        role,
+                        usage["model"],
+                        usage.get("requests"),
+                        usage.get("prompt_tokens"),
+                        usage.get("completion_tokens"),
+                        usage.get("engine_seconds"),
+                    ],
+                )
 
-    def record_experiment(self, loop_id: str, round_index: int, pool: str, config_json: str, baseline_json: str,
-                          candidate_json: str, delta: float, low: float, high: float, accepted: bool, seconds: float,
-                          tokens: int) -> None:
+    def record_experiment(
+        self,
+        loop_id: str,
+        round_index: int,
+        pool: str,
+        config_json: str,
+        baseline_json: str,
+        candidate_json: str,
+        delta: float,
+        low: float,
+        high: float,
+        accepted: bool,
+        seconds: float,
+        tokens: int,
+    ) -> None:
         with self.connect() as con:
-            con.execute("INSERT INTO experiments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [loop_id, round_index, pool, config_json, baseline_json, candidate_json, delta, low, high, accepted,
-                         seconds, tokens, _now()])
+            con.execute(
+                "INSERT INTO experiments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    loop_id,
+                    round_index,
+                    pool,
+                    config_json,
+                    baseline_json,
+                    candidate_json,
+                    delta,
+                    low,
+                    high,
+                    accepted,
+                    seconds,
+                    tokens,
+                    _now(),
+                ],
+            )
 
     # -- parameterised reads ---------------------------------------------------------------
 
-    def committed_outputs(self, kind: str | None = None, run_id: str | None = None,
-                          current_only: bool = False) -> list[OutputRecord]:
+    def committed_outputs(
+        self, kind: str | None = None, run_id: str | None = None, current_only: bool = False
+    ) -> list[OutputRecord]:
         """Committed outputs (absolute paths), oldest first; `current_only` leaves out superseded ones."""
         clauses, params = ["r.status = 'committed'"], []
         if kind:
@@ -326,7 +425,9 @@ class Catalog:
                 f"WHERE {' AND '.join(clauses)} ORDER BY o.committed_at",
                 params,
             ).fetchall()
-        return [OutputRecord(kind, str(self.root / path), n, size, tier, run) for kind, path, n, size, tier, run in rows]
+        return [
+            OutputRecord(kind, str(self.root / path), n, size, tier, run) for kind, path, n, size, tier, run in rows
+        ]
 
     def output_of(self, kind: str, run_id: str | None) -> OutputRecord | None:
         """The output of `kind` of the given run, or the latest current one when no run is given."""
@@ -350,7 +451,9 @@ class Catalog:
         with self.connect(read_only=True) as con:
             row = con.execute(
                 f"SELECT run_id FROM runs r WHERE job = ? AND status = 'committed' AND NOT {SUPERSEDED} "
-                "ORDER BY ended_at DESC LIMIT 1", [job]).fetchone()
+                "ORDER BY ended_at DESC LIMIT 1",
+                [job],
+            ).fetchone()
         return row[0] if row else None
 
     def models_for(self, lang: str, tokenizer: str, fingerprint: str, params_json: str) -> list[tuple[str, str, str]]:
@@ -359,7 +462,8 @@ class Catalog:
             return con.execute(
                 "SELECT model_hash, path, metrics_json FROM models WHERE lang = ? AND tokenizer = ? "
                 "AND json_extract_string(seeds_json, '$.fingerprint') = ? AND params_json = ?",
-                [lang, tokenizer, fingerprint, params_json]).fetchall()
+                [lang, tokenizer, fingerprint, params_json],
+            ).fetchall()
 
     def latest_verified_model(self, lang: str) -> tuple[str, str, str] | None:
         """(model_hash, path, tokenizer) of the verification loop's latest classifier for `lang`."""
@@ -369,7 +473,8 @@ class Catalog:
             return con.execute(
                 "SELECT model_hash, path, tokenizer FROM models WHERE lang = ? AND "
                 "json_extract_string(seeds_json, '$.source') = 'verification' ORDER BY created_at DESC LIMIT 1",
-                [lang]).fetchone()
+                [lang],
+            ).fetchone()
 
     # -- views -----------------------------------------------------------------------------
 
@@ -397,7 +502,11 @@ class Catalog:
             return f"SELECT {columns} FROM read_parquet([{', '.join(map(_parquet_glob, paths))}], union_by_name = true)"
 
         membership = [
-            source(tiers.get(t, []), f"doc_id, '{t}' AS tier, run_id", f"NULL::VARCHAR AS doc_id, '{t}' AS tier, NULL::VARCHAR AS run_id")
+            source(
+                tiers.get(t, []),
+                f"doc_id, '{t}' AS tier, run_id",
+                f"NULL::VARCHAR AS doc_id, '{t}' AS tier, NULL::VARCHAR AS run_id",
+            )
             for t in DOCUMENT_TIERS
         ]
         con.execute("CREATE OR REPLACE VIEW membership AS " + " UNION ALL ".join(membership))
@@ -405,15 +514,21 @@ class Catalog:
             f"SELECT doc_id, '{tier}' AS tier, run_id, " + (f"'{by}'" if by else "NULL::VARCHAR") + " AS superseded_by "
             f"FROM read_parquet({_parquet_glob(path)}, union_by_name = true)"
             for tier, path, by in history
-        ] or ["SELECT NULL::VARCHAR AS doc_id, NULL::VARCHAR AS tier, NULL::VARCHAR AS run_id, NULL::VARCHAR AS superseded_by WHERE false"]
+        ] or [
+            "SELECT NULL::VARCHAR AS doc_id, NULL::VARCHAR AS tier, NULL::VARCHAR AS run_id, NULL::VARCHAR AS superseded_by WHERE false"
+        ]
         con.execute("CREATE OR REPLACE VIEW membership_history AS " + " UNION ALL ".join(versions))
         for kind, empty in KIND_VIEWS.items():
             con.execute(f"CREATE OR REPLACE VIEW {kind} AS " + source(current.get(kind, []), "*", empty))
         for tier in TIER_KINDS:
-            empty = "NULL::VARCHAR AS doc_id" if tier in DOCUMENT_TIERS else empty_columns(schemas.with_tokens(schemas.L4))
+            empty = (
+                "NULL::VARCHAR AS doc_id" if tier in DOCUMENT_TIERS else empty_columns(schemas.with_tokens(schemas.L4))
+            )
             if tier == "L3":  # an empty L3 still answers queries that follow rewrites to their parents
-                empty += (", NULL::VARCHAR AS parent_id, NULL::VARCHAR AS task, NULL::VARCHAR AS model, NULL::VARCHAR AS prompt_version, "
-                          "NULL::VARCHAR AS text, NULL::BIGINT AS n_tokens, NULL::VARCHAR AS run_id")
+                empty += (
+                    ", NULL::VARCHAR AS parent_id, NULL::VARCHAR AS task, NULL::VARCHAR AS model, NULL::VARCHAR AS prompt_version, "
+                    "NULL::VARCHAR AS text, NULL::BIGINT AS n_tokens, NULL::VARCHAR AS run_id"
+                )
             con.execute(f"CREATE OR REPLACE VIEW {tier.lower()} AS " + source(tiers.get(tier, []), "*", empty))
         from tiers.allocation.store import ensure_tables  # the allocation's tables and its view `allocation`
 
@@ -423,9 +538,15 @@ class Catalog:
 
     def readable_directories(self, con: duckdb.DuckDBPyConnection) -> list[str]:
         """The output-kind folders of committed outputs, relative and absolute (the only files user SQL may read)."""
-        kinds = {path.split("/", 1)[0] for (path,) in con.execute(
-            "SELECT DISTINCT o.path FROM outputs o JOIN runs r USING (run_id) WHERE r.status = 'committed'").fetchall()}
-        return sorted({f"{kind}/" for kind in kinds} | {f"{self.root / kind}/" for kind in kinds}) or [f"{self.root}/L0/"]
+        kinds = {
+            path.split("/", 1)[0]
+            for (path,) in con.execute(
+                "SELECT DISTINCT o.path FROM outputs o JOIN runs r USING (run_id) WHERE r.status = 'committed'"
+            ).fetchall()
+        }
+        return sorted({f"{kind}/" for kind in kinds} | {f"{self.root / kind}/" for kind in kinds}) or [
+            f"{self.root}/L0/"
+        ]
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
         """Run SQL that only reads: every statement is checked first, and file access is limited to the
@@ -448,16 +569,22 @@ class Catalog:
         """Per tier: current documents (L4: items), bytes, runs; drops by stage and reason; quarantine count;
         L3 scoring and L4 items by status."""
         with self.connect(read_only=True) as con:
-            sizes = dict(con.execute(
-                "SELECT o.tier, sum(o.bytes) FROM outputs o JOIN runs r USING (run_id) "
-                "WHERE o.tier IS NOT NULL AND o.superseded_by IS NULL AND r.status = 'committed' GROUP BY 1").fetchall())
+            sizes = dict(
+                con.execute(
+                    "SELECT o.tier, sum(o.bytes) FROM outputs o JOIN runs r USING (run_id) "
+                    "WHERE o.tier IS NOT NULL AND o.superseded_by IS NULL AND r.status = 'committed' GROUP BY 1"
+                ).fetchall()
+            )
             tiers = {
                 tier: {"documents": docs, "bytes": int(sizes.get(tier) or 0), "runs": runs}
                 for tier, docs, runs in con.execute(
-                    "SELECT tier, count(DISTINCT doc_id), count(DISTINCT run_id) FROM membership GROUP BY tier").fetchall()
+                    "SELECT tier, count(DISTINCT doc_id), count(DISTINCT run_id) FROM membership GROUP BY tier"
+                ).fetchall()
                 if docs
             }
-            drops = con.execute("SELECT stage, reason, count(DISTINCT doc_id) FROM drops GROUP BY ALL ORDER BY 1, 3 DESC").fetchall()
+            drops = con.execute(
+                "SELECT stage, reason, count(DISTINCT doc_id) FROM drops GROUP BY ALL ORDER BY 1, 3 DESC"
+            ).fetchall()
             quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
             runs = con.execute("SELECT status, count(*) FROM runs GROUP BY 1").fetchall()
             l3_status = con.execute("SELECT status, count(*) FROM l3_scores GROUP BY 1 ORDER BY 2 DESC").fetchall()
@@ -468,21 +595,34 @@ class Catalog:
             no_model = con.execute(
                 "SELECT coalesce(lang, 'unknown'), count(*) FROM l2_scores WHERE model_lang IS NULL GROUP BY 1 ORDER BY 2 DESC"
             ).fetchall()
-        return {"tiers": tiers, "drops": drops, "quarantine": quarantined, "runs": dict(runs),
-                "l3_status": dict(l3_status), "l4_status": dict(l4_status), "no_model_languages": dict(no_model)}
+        return {
+            "tiers": tiers,
+            "drops": drops,
+            "quarantine": quarantined,
+            "runs": dict(runs),
+            "l3_status": dict(l3_status),
+            "l4_status": dict(l4_status),
+            "no_model_languages": dict(no_model),
+        }
 
 
 def _supersede_covered(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
     """Mark superseded by `run_id` the current outputs of the other committed runs of its job whose scope
     is within its own (a run over snapshots 1 and 2 replaces the runs over 1 and over 2, not a run over 3);
     returns their run ids."""
-    superseded = [r[0] for r in con.execute(
-        "SELECT DISTINCT o.run_id FROM outputs o JOIN runs r USING (run_id) JOIN runs me ON me.run_id = ? "
-        "WHERE r.job = me.job AND r.scope <> '[]' AND r.status = 'committed' AND o.run_id <> me.run_id "
-        "AND o.superseded_by IS NULL "
-        "AND list_has_all(from_json(me.scope, '[\"VARCHAR\"]'), from_json(r.scope, '[\"VARCHAR\"]'))",
-        [run_id]).fetchall()]
+    superseded = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT o.run_id FROM outputs o JOIN runs r USING (run_id) JOIN runs me ON me.run_id = ? "
+            "WHERE r.job = me.job AND r.scope <> '[]' AND r.status = 'committed' AND o.run_id <> me.run_id "
+            "AND o.superseded_by IS NULL "
+            "AND list_has_all(from_json(me.scope, '[\"VARCHAR\"]'), from_json(r.scope, '[\"VARCHAR\"]'))",
+            [run_id],
+        ).fetchall()
+    ]
     if superseded:
-        con.execute("UPDATE outputs SET superseded_by = ? WHERE list_contains(?, run_id) AND superseded_by IS NULL",
-                    [run_id, superseded])
+        con.execute(
+            "UPDATE outputs SET superseded_by = ? WHERE list_contains(?, run_id) AND superseded_by IS NULL",
+            [run_id, superseded],
+        )
     return superseded

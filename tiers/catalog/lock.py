@@ -5,6 +5,7 @@ lock from a killed process is taken over at once); the file's content (job, PID,
 names the holder in the message a second job gets. Re-entrant within a process: a chain of stages
 holds it once and each stage's job takes it again.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -63,10 +64,15 @@ class RootLock:
                     raise RootLocked(
                         f"{self.root} is being written by job {held.get('owner', '?')} (pid {held.get('pid', '?')} on "
                         f"{held.get('host', '?')}, since {held.get('started_at', '?')}); wait for it to finish, or "
-                        "raise catalog.lock_wait_s to wait") from None
+                        "raise catalog.lock_wait_s to wait"
+                    ) from None
                 time.sleep(0.5)
-        record = {"owner": self.owner, "pid": os.getpid(), "host": socket.gethostname(),
-                  "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        record = {
+            "owner": self.owner,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(record).encode(), 0)
         with self._guard:

@@ -1,4 +1,5 @@
 """Catalog schema, versioned: each migration runs once, in order, recorded in `schema_version`."""
+
 from __future__ import annotations
 
 MIGRATIONS: list[tuple[int, str, str]] = [

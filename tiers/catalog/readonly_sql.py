@@ -5,6 +5,7 @@ them runs; the connection can read only the data root's output folders and canno
 settings, so COPY ... TO, EXPORT, ATTACH, INSTALL/LOAD, SET, PRAGMA, CALL and file functions pointed
 elsewhere are all refused.
 """
+
 from __future__ import annotations
 
 import duckdb
@@ -26,8 +27,10 @@ def checked_statements(con: duckdb.DuckDBPyConnection, sql: str) -> list:
     for statement in statements:
         if statement.type not in ALLOWED_TYPES:
             kind = str(statement.type).rsplit(".", 1)[-1]
-            raise ReadOnlyViolation(f"SQL here is read-only: only queries (SELECT, EXPLAIN) run; refused a {kind} statement: "
-                                    f"{statement.query.strip()[:80]}")
+            raise ReadOnlyViolation(
+                f"SQL here is read-only: only queries (SELECT, EXPLAIN) run; refused a {kind} statement: "
+                f"{statement.query.strip()[:80]}"
+            )
     return statements
 
 

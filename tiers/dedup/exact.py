@@ -1,6 +1,7 @@
 """The exact-dedup key of a text: SHA-256 of the text with runs of ASCII white space made one space,
 spaces trimmed, lower-cased (what jobs/dedup.py computes in Spark with `regexp_replace`, `trim`,
 `lower` and `sha2`)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,5 +17,7 @@ def exact_keys(texts: Sequence[str | None], batch: LoweredBatch | None = None) -
     collapsed, bounds = kernels.collapse_spaces(batch.buffer, batch.bounds)
     view = memoryview(collapsed)
     ends = bounds.tolist()
-    return [None if text is None else hashlib.sha256(view[ends[i]:ends[i + 1]]).hexdigest()
-            for i, text in enumerate(texts)]
+    return [
+        None if text is None else hashlib.sha256(view[ends[i] : ends[i + 1]]).hexdigest()
+        for i, text in enumerate(texts)
+    ]

@@ -8,6 +8,7 @@ same signature (tested).
 
 Shingles and their hashes come from `tiers/text.py`.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -53,8 +54,8 @@ def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_we
     best, best_cost = (1, num_perm), float("inf")
     for b in range(1, num_perm + 1):
         for r in range(1, num_perm // b + 1):
-            fp = np.trapezoid(1 - (1 - xs_low ** r) ** b, xs_low)
-            fn = np.trapezoid(1 - (1 - (1 - xs_high ** r) ** b), xs_high)
+            fp = np.trapezoid(1 - (1 - xs_low**r) ** b, xs_low)
+            fn = np.trapezoid(1 - (1 - (1 - xs_high**r) ** b), xs_high)
             cost = fp_weight * fp + fn_weight * fn
             if cost < best_cost:
                 best, best_cost = (b, r), cost

@@ -13,6 +13,7 @@ Same steps, same decisions, so both engines drop the same documents:
 Documents are addressed by position; callers order them by id (reference documents first), so the
 smallest position is the smallest id, as on Spark.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,13 +59,17 @@ class Sketches:
     set_offsets: np.ndarray
 
     def shingle_set(self, i: int) -> np.ndarray:
-        return self.set_values[self.set_offsets[i]:self.set_offsets[i + 1]]
+        return self.set_values[self.set_offsets[i] : self.set_offsets[i + 1]]
 
     def followed_by(self, other: "Sketches") -> "Sketches":
         """These sketches then `other`'s, as sketches of positions 0 to n - 1."""
-        return Sketches(np.arange(len(self.present) + len(other.present)), np.vstack([self.signatures, other.signatures]),
-                        np.vstack([self.keys, other.keys]), np.concatenate([self.set_values, other.set_values]),
-                        np.concatenate([self.set_offsets[:-1], other.set_offsets + self.set_offsets[-1]]))
+        return Sketches(
+            np.arange(len(self.present) + len(other.present)),
+            np.vstack([self.signatures, other.signatures]),
+            np.vstack([self.keys, other.keys]),
+            np.concatenate([self.set_values, other.set_values]),
+            np.concatenate([self.set_offsets[:-1], other.set_offsets + self.set_offsets[-1]]),
+        )
 
 
 def sketch(texts: Sequence[str | None] | LoweredBatch, config: MinHashSettings) -> Sketches:
@@ -119,7 +124,9 @@ def verified_pairs(sketches: Sketches, src: np.ndarray, dst: np.ndarray, config:
     low, high = estimate_margin(config.jaccard_threshold, config.num_perm)
     keep = estimate >= high
     unsure = np.flatnonzero((estimate >= low) & (estimate < high))
-    exact = kernels.pair_jaccard(sketches.set_values, sketches.set_offsets, src[unsure].astype(np.int64), dst[unsure].astype(np.int64))
+    exact = kernels.pair_jaccard(
+        sketches.set_values, sketches.set_offsets, src[unsure].astype(np.int64), dst[unsure].astype(np.int64)
+    )
     keep[unsure] = exact >= config.jaccard_threshold
     return keep
 

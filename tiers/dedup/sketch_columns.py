@@ -1,6 +1,7 @@
 """Sketches as the Arrow columns of a dedup index (signature: list<int32> of the uint32 bit patterns,
 keys: list<int64>, shingles: the sorted shingle-hash set as bytes) and back, without a Python object
 per value."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,7 +29,9 @@ def keys_column(sketches: Sketches) -> pa.ListArray:
 def shingles_column(sketches: Sketches) -> pa.BinaryArray:
     offsets = (sketches.set_offsets * 4).astype(np.int32)
     values = np.ascontiguousarray(sketches.set_values, dtype=np.uint32)
-    return pa.BinaryArray.from_buffers(pa.binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(values)])
+    return pa.BinaryArray.from_buffers(
+        pa.binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(values)]
+    )
 
 
 def _matrix(column: pa.ChunkedArray | pa.Array, dtype: type, rows: int) -> np.ndarray:
@@ -42,9 +45,11 @@ def shingle_sets(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.nda
     if rows == 0:
         return np.empty(0, np.uint32), np.zeros(1, np.int64)
     shingles = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    offsets = np.frombuffer(shingles.buffers()[1], dtype=np.int32)[shingles.offset: shingles.offset + rows + 1].astype(np.int64)
+    offsets = np.frombuffer(shingles.buffers()[1], dtype=np.int32)[shingles.offset : shingles.offset + rows + 1].astype(
+        np.int64
+    )
     data = np.frombuffer(shingles.buffers()[2], dtype=np.uint8)
-    return data[offsets[0]: offsets[-1]].view(np.uint32), (offsets - offsets[0]) // 4
+    return data[offsets[0] : offsets[-1]].view(np.uint32), (offsets - offsets[0]) // 4
 
 
 def pair_jaccard(first: pa.Array, second: pa.Array) -> np.ndarray:
@@ -61,5 +66,10 @@ def sketches_of(table: pa.Table) -> Sketches:
     """The sketches of index rows that all have a signature (positions 0 to n - 1)."""
     rows = table.num_rows
     values, offsets = shingle_sets(table["shingles"])
-    return Sketches(np.arange(rows), _matrix(table["signature"], np.int32, rows).view(np.uint32),
-                    _matrix(table["keys"], np.int64, rows), values, offsets)
+    return Sketches(
+        np.arange(rows),
+        _matrix(table["signature"], np.int32, rows).view(np.uint32),
+        _matrix(table["keys"], np.int64, rows),
+        values,
+        offsets,
+    )

@@ -3,6 +3,7 @@
 Used inside one Spark task (the local pass of `jobs/dedup.py`'s connected components, bounded by the
 edges of one partition) and as the reference the distributed algorithm is tested against.
 """
+
 from __future__ import annotations
 
 from typing import Hashable, Iterable

@@ -14,6 +14,7 @@ A reader records *spans* on two layers:
 driver listed, stream spans must tile exactly the decoded bytes, ignored spans must give a reason,
 and the units of all spans must equal the L0 plus quarantine rows the job wrote for the file.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,8 +51,16 @@ class Span:
     reason: str = ""
 
     def row(self, file: str) -> dict[str, object]:
-        return {"file": file, "layer": self.layer, "start": self.start, "end": self.end, "kind": self.kind,
-                "units": self.units, "out": self.out, "reason": self.reason}
+        return {
+            "file": file,
+            "layer": self.layer,
+            "start": self.start,
+            "end": self.end,
+            "kind": self.kind,
+            "units": self.units,
+            "out": self.out,
+            "reason": self.reason,
+        }
 
 
 @dataclass
@@ -67,7 +76,13 @@ class Ledger:
         if end == start and units == 0 and out == 0:
             return
         last = self._last.get(layer)
-        if last is not None and kind in _MERGEABLE and last.kind == kind and last.reason == reason and last.end == start:
+        if (
+            last is not None
+            and kind in _MERGEABLE
+            and last.kind == kind
+            and last.reason == reason
+            and last.end == start
+        ):
             last.end, last.units, last.out = end, last.units + units, last.out + out
             return
         span = Span(layer, start, end, kind, units, out, reason)
@@ -107,5 +122,7 @@ def check_coverage(spans: Iterable[Span], size: int, rows_written: int) -> list[
             problems.append(f"{layer} spans end at byte {position}, beyond the {total} bytes there are")
     units = sum(s.units for s in by_layer[RAW] + by_layer[STREAM])
     if units != rows_written:
-        problems.append(f"spans account for {units} input units but the job wrote {rows_written} L0 and quarantine rows")
+        problems.append(
+            f"spans account for {units} input units but the job wrote {rows_written} L0 and quarantine rows"
+        )
     return problems

@@ -8,6 +8,7 @@ verified, so a corrupt member that small passes on nothing; a longer member is p
 decoded. A file that ends inside a member passes on what was decoded (it is correct) and then a Gap.
 Every raw byte ends in a `raw` span of the ledger (see `tiers/io/coverage.py`).
 """
+
 from __future__ import annotations
 
 import zlib
@@ -210,7 +211,13 @@ def _members(rb: RawBuffer, codec: Codec, ledger: Ledger, hold: int) -> Iterator
                 ledger.add(RAW, start, start + dropped, IGNORED, reason=f"padding outside {codec.name} members")
             else:
                 ledger.add(RAW, start, start + dropped, QUARANTINE, units=1)
-                yield Gap(start, start + dropped, "CorruptCompression", f"{dropped} bytes outside any {codec.name} member", prefix)
+                yield Gap(
+                    start,
+                    start + dropped,
+                    "CorruptCompression",
+                    f"{dropped} bytes outside any {codec.name} member",
+                    prefix,
+                )
             continue
         yield from _member(rb, codec, ledger, hold)
 

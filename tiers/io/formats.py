@@ -2,6 +2,7 @@
 
 Only names and sizes are read here; file contents are opened inside executors.
 """
+
 from __future__ import annotations
 
 import glob
@@ -59,7 +60,9 @@ def expand_inputs(patterns: list[str]) -> list[InputFile]:
             fmt = detect_format(candidate)
             if fmt is None:
                 if explicit:
-                    raise InputError(f"{candidate}: unsupported format; supported: {', '.join(FORMATS)} (plain, .gz or .zst)")
+                    raise InputError(
+                        f"{candidate}: unsupported format; supported: {', '.join(FORMATS)} (plain, .gz or .zst)"
+                    )
                 log.info("skipping %s: not a supported input format", candidate)
                 continue
             path = os.path.abspath(candidate)

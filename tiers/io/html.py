@@ -3,6 +3,7 @@
 resiliparse was chosen over trafilatura by measurement: see bench/html_extraction.py and
 docs/architecture.md for the figures.
 """
+
 from __future__ import annotations
 
 import re

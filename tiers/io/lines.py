@@ -4,6 +4,7 @@ Each non-blank line is one input unit (a `record` span of one unit); blank lines
 reason; a line longer than `max_bytes` is quarantined without being held in memory; the incomplete
 line before a decoding gap belongs to the gap's quarantine row, and reading resumes after the gap.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -74,7 +75,13 @@ def iter_lines(events: Iterator[Chunk | Gap], ledger: Ledger, max_bytes: int) ->
                     first, prefix = oversize
                     number += 1
                     ledger.add(STREAM, first, start, QUARANTINE, units=1)
-                    yield LineError(first, number, "RecordTooLarge", f"line of {start - first} bytes over the limit of {max_bytes}", prefix)
+                    yield LineError(
+                        first,
+                        number,
+                        "RecordTooLarge",
+                        f"line of {start - first} bytes over the limit of {max_bytes}",
+                        prefix,
+                    )
                     oversize = None
                 continue
             pending += piece
@@ -87,6 +94,8 @@ def iter_lines(events: Iterator[Chunk | Gap], ledger: Ledger, max_bytes: int) ->
         first, prefix = oversize
         number += 1
         ledger.add(STREAM, first, start, QUARANTINE, units=1)
-        yield LineError(first, number, "RecordTooLarge", f"line of {start - first} bytes over the limit of {max_bytes}", prefix)
+        yield LineError(
+            first, number, "RecordTooLarge", f"line of {start - first} bytes over the limit of {max_bytes}", prefix
+        )
     elif pending:
         yield from emit(start + len(pending), bytes(pending))

@@ -6,6 +6,7 @@ Every byte of the file is accounted for in `FileStats.ledger` (`tiers/io/coverag
 exception escapes `read_file`: whatever fails becomes quarantine rows for that file. Error messages
 name the file and the offset.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,12 +63,20 @@ def display_path(path: str) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def quarantine(file: str, offset: int | None, line: int | None, error_type: str, error: str, raw: bytes = b"") -> Outcome:
+def quarantine(
+    file: str, offset: int | None, line: int | None, error_type: str, error: str, raw: bytes = b""
+) -> Outcome:
     where = f"{file}, offset {offset}" + (f", line {line}" if line is not None else "")
     return Outcome(
         "quarantine",
-        {"file": file, "offset": offset, "line": line, "error_type": error_type, "error": f"{where}: {error}",
-         "raw_prefix": bytes(raw[:256])},
+        {
+            "file": file,
+            "offset": offset,
+            "line": line,
+            "error_type": error_type,
+            "error": f"{where}: {error}",
+            "raw_prefix": bytes(raw[:256]),
+        },
     )
 
 
@@ -97,7 +106,9 @@ def _checked(row: dict[str, Any]) -> dict[str, Any]:
             try:
                 value.encode("utf-8")
             except UnicodeEncodeError as exc:
-                raise UnicodeError(f"field {name!r} is not valid Unicode: {exc.reason} at character {exc.start}") from None
+                raise UnicodeError(
+                    f"field {name!r} is not valid Unicode: {exc.reason} at character {exc.start}"
+                ) from None
     return row
 
 
@@ -116,7 +127,9 @@ class _Digest:
 # -- WARC / WET ----------------------------------------------------------------------------
 
 
-def _warc_document(file: str, fmt: str, record: WarcRecord, crawl: str | None, options: ReaderOptions, digest: _Digest) -> Outcome:
+def _warc_document(
+    file: str, fmt: str, record: WarcRecord, crawl: str | None, options: ReaderOptions, digest: _Digest
+) -> Outcome:
     headers = record.headers
     url = headers.get("warc-target-uri", "").strip("<>") or None
     record_id = headers.get("warc-record-id") or f"{digest()}@{record.start}"
@@ -127,7 +140,9 @@ def _warc_document(file: str, fmt: str, record: WarcRecord, crawl: str | None, o
     else:
         http_headers, body = split_http(record.block, options.max_record_bytes)
         content_type = http_headers.get("content-type", "")
-        if any(t in content_type.lower() for t in _HTML_TYPES) or (not content_type and b"<html" in body[:2048].lower()):
+        if any(t in content_type.lower() for t in _HTML_TYPES) or (
+            not content_type and b"<html" in body[:2048].lower()
+        ):
             html, charset = decode_html(body, charset_from_content_type(content_type))
             text = options.html_extractor(html)
         elif content_type.lower().startswith("text/"):
@@ -139,21 +154,23 @@ def _warc_document(file: str, fmt: str, record: WarcRecord, crawl: str | None, o
         metadata["uncompressed_offset"] = record.start
     return Outcome(
         "l0",
-        _checked({
-            "doc_id": doc_id_from_provenance("warc", record_id),
-            "text": text,
-            "url": url,
-            "source": crawl,
-            "source_format": fmt,
-            "crawl": crawl,
-            "fetched_at": parse_timestamp(headers.get("warc-date")),
-            "content_type": content_type or None,
-            "charset": charset,
-            "metadata": json.dumps(metadata),
-            "file": file,
-            "offset": record.offset,
-            "line": None,
-        }),
+        _checked(
+            {
+                "doc_id": doc_id_from_provenance("warc", record_id),
+                "text": text,
+                "url": url,
+                "source": crawl,
+                "source_format": fmt,
+                "crawl": crawl,
+                "fetched_at": parse_timestamp(headers.get("warc-date")),
+                "content_type": content_type or None,
+                "charset": charset,
+                "metadata": json.dumps(metadata),
+                "file": file,
+                "offset": record.offset,
+                "line": None,
+            }
+        ),
     )
 
 
@@ -183,8 +200,15 @@ def read_warc(path: str, fmt: str, options: ReaderOptions, stats: FileStats) -> 
 # -- JSONL ---------------------------------------------------------------------------------
 
 
-def _jsonl_document(file: str, line_no: int, offset: int | None, raw: bytes, options: ReaderOptions,
-                    digest: _Digest, source_format: str = "jsonl") -> Outcome:
+def _jsonl_document(
+    file: str,
+    line_no: int,
+    offset: int | None,
+    raw: bytes,
+    options: ReaderOptions,
+    digest: _Digest,
+    source_format: str = "jsonl",
+) -> Outcome:
     try:
         obj = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -196,15 +220,27 @@ def _jsonl_document(file: str, line_no: int, offset: int | None, raw: bytes, opt
     except ValueError as exc:  # e.g. an integer over the interpreter's digit limit
         return quarantine(file, offset, line_no, "JSONDecodeError", str(exc), raw)
     if not isinstance(obj, dict):
-        return quarantine(file, offset, line_no, "SchemaError", f"expected a JSON object, got {type(obj).__name__}", raw)
+        return quarantine(
+            file, offset, line_no, "SchemaError", f"expected a JSON object, got {type(obj).__name__}", raw
+        )
     return _object_document(file, line_no, offset, obj, raw, options, digest, source_format)
 
 
-def _object_document(file: str, line_no: int, offset: int | None, obj: dict[str, Any], raw: bytes,
-                     options: ReaderOptions, digest: _Digest, source_format: str) -> Outcome:
+def _object_document(
+    file: str,
+    line_no: int,
+    offset: int | None,
+    obj: dict[str, Any],
+    raw: bytes,
+    options: ReaderOptions,
+    digest: _Digest,
+    source_format: str,
+) -> Outcome:
     text = obj.get(options.text_field)
     if not isinstance(text, str):
-        return quarantine(file, offset, line_no, "SchemaError", f"field {options.text_field!r} missing or not a string", raw)
+        return quarantine(
+            file, offset, line_no, "SchemaError", f"field {options.text_field!r} missing or not a string", raw
+        )
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     lookup = {**meta, **obj}
     url = next((lookup[k] for k in _JSON_URL_KEYS if isinstance(lookup.get(k), str)), None)
@@ -222,21 +258,23 @@ def _object_document(file: str, line_no: int, offset: int | None, obj: dict[str,
         return quarantine(file, offset, line_no, "SchemaError", f"record cannot be serialised: {exc}", raw)
     return Outcome(
         "l0",
-        _checked({
-            "doc_id": doc_id,
-            "text": text,
-            "url": url,
-            "source": obj.get("source") if isinstance(obj.get("source"), str) else None,
-            "source_format": source_format,
-            "crawl": crawl,
-            "fetched_at": fetched,
-            "content_type": "text/plain",
-            "charset": "utf-8",
-            "metadata": metadata,
-            "file": file,
-            "offset": offset,
-            "line": line_no,
-        }),
+        _checked(
+            {
+                "doc_id": doc_id,
+                "text": text,
+                "url": url,
+                "source": obj.get("source") if isinstance(obj.get("source"), str) else None,
+                "source_format": source_format,
+                "crawl": crawl,
+                "fetched_at": fetched,
+                "content_type": "text/plain",
+                "charset": "utf-8",
+                "metadata": metadata,
+                "file": file,
+                "offset": offset,
+                "line": line_no,
+            }
+        ),
     )
 
 
@@ -279,7 +317,9 @@ def read_parquet(path: str, options: ReaderOptions, stats: FileStats) -> Iterato
             rows = parquet.read_row_group(group).to_pylist()
         except Exception as exc:  # noqa: BLE001 - a damaged row group is quarantined, the next one read
             units += 1
-            yield quarantine(file, None, row_no + 1, type(exc).__name__, f"row group {group} ({expected} rows) unreadable: {exc}")
+            yield quarantine(
+                file, None, row_no + 1, type(exc).__name__, f"row group {group} ({expected} rows) unreadable: {exc}"
+            )
             row_no += expected
             continue
         for obj in rows:
@@ -297,8 +337,12 @@ def read_parquet(path: str, options: ReaderOptions, stats: FileStats) -> Iterato
 
 def read_file(path: str, fmt: str, options: ReaderOptions, stats: FileStats) -> Iterator[Outcome]:
     """Every input unit of one file; never raises for a bad file (only for an unknown format)."""
-    readers = {"warc": lambda: read_warc(path, fmt, options, stats), "wet": lambda: read_warc(path, fmt, options, stats),
-               "jsonl": lambda: read_jsonl(path, options, stats), "parquet": lambda: read_parquet(path, options, stats)}
+    readers = {
+        "warc": lambda: read_warc(path, fmt, options, stats),
+        "wet": lambda: read_warc(path, fmt, options, stats),
+        "jsonl": lambda: read_jsonl(path, options, stats),
+        "parquet": lambda: read_parquet(path, options, stats),
+    }
     if fmt not in readers:
         raise ValueError(f"unsupported format {fmt!r}")
     ledger = stats.ledger
@@ -320,7 +364,9 @@ def read_file(path: str, fmt: str, options: ReaderOptions, stats: FileStats) -> 
         yield quarantine(display_path(path), 0, None, "EmptyFile", "file holds no records")
     stats.records = ledger.units()
     if stats.records != emitted:
-        log.warning("%s: ledger counts %d units but %d outcomes were emitted", display_path(path), stats.records, emitted)
+        log.warning(
+            "%s: ledger counts %d units but %d outcomes were emitted", display_path(path), stats.records, emitted
+        )
 
 
 def _file_failure(path: str, fmt: str, ledger: Ledger, exc: BaseException) -> Outcome:

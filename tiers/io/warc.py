@@ -7,6 +7,7 @@ end of the data); otherwise it is quarantined up to the next `WARC/1.` line and 
 there, so a wrong Content-Length costs one record, not the ones after it. A record larger than
 `max_bytes` is skipped without being held in memory. Every decoded byte ends in a `stream` span.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -87,7 +88,9 @@ class _Parser:
             self.pos0 += self.i
             self.i = 0
             first = self.pos0
-            self.marks = [m for k, m in enumerate(self.marks) if k + 1 == len(self.marks) or self.marks[k + 1][0] > first]
+            self.marks = [
+                m for k, m in enumerate(self.marks) if k + 1 == len(self.marks) or self.marks[k + 1][0] > first
+            ]
         self.marks.append((self.at(len(self.buf)), chunk.member_start))
         self.buf += chunk.data
 
@@ -118,12 +121,23 @@ class _Parser:
                 start, end, offset, prefix = self.skip
                 self.skip = None
                 self.ledger.add(STREAM, start, self.at(self.i), QUARANTINE, units=1)
-                cut = "" if self.at(self.i) == end else f"; cut at the next WARC header at uncompressed offset {self.at(self.i)}"
-                yield WarcError(offset, "RecordTooLarge", f"record of {end - start} bytes over the limit of {self.max_bytes}{cut}", prefix)
+                cut = (
+                    ""
+                    if self.at(self.i) == end
+                    else f"; cut at the next WARC header at uncompressed offset {self.at(self.i)}"
+                )
+                yield WarcError(
+                    offset,
+                    "RecordTooLarge",
+                    f"record of {end - start} bytes over the limit of {self.max_bytes}{cut}",
+                    prefix,
+                )
                 continue
             space = self._space()
             if space:
-                self.ledger.add(STREAM, self.at(self.i), self.at(self.i + space), IGNORED, reason="whitespace between WARC records")
+                self.ledger.add(
+                    STREAM, self.at(self.i), self.at(self.i + space), IGNORED, reason="whitespace between WARC records"
+                )
                 self.consume(space)
             left = len(self.buf) - self.i
             if left == 0:
@@ -178,10 +192,14 @@ class _Parser:
                 return None
             nxt = self.next_header(block_start)
             if nxt >= 0:
-                return self.quarantine(nxt - i, "WarcFormatError", f"Content-Length {length_text} runs into the next WARC record")
+                return self.quarantine(
+                    nxt - i, "WarcFormatError", f"Content-Length {length_text} runs into the next WARC record"
+                )
             if mode == BOUNDARY:
                 return None
-            return self.quarantine(len(buf) - i, "TruncatedRecord", f"block has {len(buf) - block_start} of {length_text} bytes")
+            return self.quarantine(
+                len(buf) - i, "TruncatedRecord", f"block has {len(buf) - block_start} of {length_text} bytes"
+            )
         if buf.startswith(b"\r\n\r\n", end):  # the record's own closing blank line: the length is right
             return self._accept(i, headers, block_start, end, end + 4)
         j = end
@@ -198,7 +216,9 @@ class _Parser:
                     return None
             if nxt < 0:
                 nxt = len(buf)
-            return self.quarantine(nxt - i, "WarcFormatError", f"Content-Length {length_text} does not end at a record boundary")
+            return self.quarantine(
+                nxt - i, "WarcFormatError", f"Content-Length {length_text} does not end at a record boundary"
+            )
         return self._accept(i, headers, block_start, end, j)
 
     def _accept(self, i: int, headers: dict[str, str], block_start: int, end: int, j: int) -> WarcRecord:

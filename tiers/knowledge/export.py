@@ -1,5 +1,6 @@
 """L4 as training data: verifiable-answer records for RL, and passages with their verified QA pairs
 appended for mid-training; JSON lines or Parquet, written by DuckDB from the catalog's views."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,8 +30,9 @@ ORDER BY p.passage_id
 """
 
 
-def export_l4(con: duckdb.DuckDBPyConnection, kind: ExportKind, out_dir: str | Path,
-              fmt: ExportFormat = "jsonl") -> tuple[Path, int]:
+def export_l4(
+    con: duckdb.DuckDBPyConnection, kind: ExportKind, out_dir: str | Path, fmt: ExportFormat = "jsonl"
+) -> tuple[Path, int]:
     """Write `kind` records to `out_dir/l4_<kind>.<jsonl|parquet>`; returns (file, records)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ and the search postings.
 Items are sorted by `ki_id` first, so the canonical item of a group, and with it every output, does not
 depend on the order in which executors returned them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,14 +33,21 @@ def searchable_text(text: str | None, answer: str | None) -> str:
     return " ".join(part for part in (text, answer) if part)
 
 
-def promote(items: pa.Table, run_id: str, index: EvalIndex | None, merge_threshold: float,
-            count_tokens: Callable[[list[str]], list[int | None]]) -> Promotion:
+def promote(
+    items: pa.Table,
+    run_id: str,
+    index: EvalIndex | None,
+    merge_threshold: float,
+    count_tokens: Callable[[list[str]], list[int | None]],
+) -> Promotion:
     items = items.sort_by("ki_id")
     rows = items.to_pylist()
     said = [searchable_text(r["text"], r["answer"]) for r in rows]
     flags = index.matches(said) if index is not None else [None] * len(rows)
     candidates = [i for i, r in enumerate(rows) if r["status"] == "verified" and flags[i] is None]
-    groups = canonical_groups([(rows[i]["kind"], rows[i]["text"], rows[i]["answer"]) for i in candidates], merge_threshold)
+    groups = canonical_groups(
+        [(rows[i]["kind"], rows[i]["text"], rows[i]["answer"]) for i in candidates], merge_threshold
+    )
     members: dict[int, list[int]] = {}
     for position, group in enumerate(groups):
         members.setdefault(candidates[group], []).append(candidates[position])
@@ -51,13 +59,15 @@ def promote(items: pa.Table, run_id: str, index: EvalIndex | None, merge_thresho
     l4_rows = []
     for head, group in sorted(members.items()):
         h = rows[head]
-        l4_rows.append({
-            **{name: h[name] for name in schemas.L4.names if name in h},
-            "corroboration": len({rows[m]["source_doc_id"] for m in group}),
-            "member_ids": sorted(rows[m]["ki_id"] for m in group),
-            "source_doc_ids": sorted({rows[m]["source_doc_id"] for m in group}),
-            "run_id": run_id,
-        })
+        l4_rows.append(
+            {
+                **{name: h[name] for name in schemas.L4.names if name in h},
+                "corroboration": len({rows[m]["source_doc_id"] for m in group}),
+                "member_ids": sorted(rows[m]["ki_id"] for m in group),
+                "source_doc_ids": sorted({rows[m]["source_doc_id"] for m in group}),
+                "run_id": run_id,
+            }
+        )
     l4 = pa.Table.from_pylist(l4_rows, schema=schemas.L4)
     tokens = count_tokens([searchable_text(r["text"], r["answer"]) for r in l4_rows])
     l4 = l4.append_column(schemas.N_TOKENS, pa.array(tokens, pa.int64()))

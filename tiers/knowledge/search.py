@@ -8,6 +8,7 @@ items searched (the current L4 by default, every generated item with `everything
     score(d, q) = sum over t in q of  idf(t) * tf(t, d) * (k1 + 1) / (tf(t, d) + k1 * (1 - b + b * |d| / avgdl))
     idf(t) = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
 """
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,11 @@ def terms(text: str | None) -> list[str]:
 
 def postings(ki_ids: Iterable[str], texts: Iterable[str]) -> list[dict[str, Any]]:
     """One row per (item, term) with the term's frequency in the item's text."""
-    return [{"ki_id": ki, "term": term, "tf": tf} for ki, text in zip(ki_ids, texts) for term, tf in Counter(terms(text)).items()]
+    return [
+        {"ki_id": ki, "term": term, "tf": tf}
+        for ki, text in zip(ki_ids, texts)
+        for term, tf in Counter(terms(text)).items()
+    ]
 
 
 BM25_SQL = """
@@ -54,8 +59,15 @@ LIMIT ?
 """
 
 
-def bm25(con: duckdb.DuckDBPyConnection, query: str, limit: int = 10, postings_table: str = "l4_postings",
-         scope: str = "SELECT ki_id FROM l4", k1: float = K1, b: float = B) -> list[tuple[str, float]]:
+def bm25(
+    con: duckdb.DuckDBPyConnection,
+    query: str,
+    limit: int = 10,
+    postings_table: str = "l4_postings",
+    scope: str = "SELECT ki_id FROM l4",
+    k1: float = K1,
+    b: float = B,
+) -> list[tuple[str, float]]:
     """(ki_id, score) of the best `limit` items of `scope` for `query`, best first."""
     words = terms(query)
     if not words:
@@ -85,8 +97,11 @@ def _columns(con: duckdb.DuckDBPyConnection, view: str) -> set[str]:
 
 def _lineage_sql(con: duckdb.DuckDBPyConnection, items: str) -> str:
     """Item -> passage -> source document (L3, or L2) -> its parent -> the L0 record."""
-    l0 = ("SELECT doc_id, file, \"offset\", line, url FROM l0" if {"file", "offset", "line", "url"} <= _columns(con, "l0")
-          else "SELECT doc_id, NULL AS file, NULL AS \"offset\", NULL AS line, NULL AS url FROM l0")
+    l0 = (
+        'SELECT doc_id, file, "offset", line, url FROM l0'
+        if {"file", "offset", "line", "url"} <= _columns(con, "l0")
+        else 'SELECT doc_id, NULL AS file, NULL AS "offset", NULL AS line, NULL AS url FROM l0'
+    )
     return f"""
         SELECT i.ki_id, i.kind, i.text, i.answer, i.evidence, i.status, i.grade, i.confidence, i.corroboration,
                i.passage_id, i.source_doc_id, i.source_tier, l3.parent_id, l3.task,
@@ -111,10 +126,38 @@ def search(con: duckdb.DuckDBPyConnection, query: str, limit: int = 10, everythi
         row = con.execute(_lineage_sql(con, items) + " LIMIT 1", [ki]).fetchone()
         if row is None:
             continue
-        (ki_id, kind, text, answer, evidence, status, grade, confidence, corroboration, passage_id, source_doc_id,
-         source_tier, parent_id, task, l0_doc_id, file, offset, line, url) = row
-        lineage = {"passage_id": passage_id, "source_tier": source_tier, "source_doc_id": source_doc_id,
-                   "l3_task": task, "parent_id": parent_id, "l0_doc_id": l0_doc_id, "l0_file": file,
-                   "l0_offset": offset, "l0_line": line, "url": url}
+        (
+            ki_id,
+            kind,
+            text,
+            answer,
+            evidence,
+            status,
+            grade,
+            confidence,
+            corroboration,
+            passage_id,
+            source_doc_id,
+            source_tier,
+            parent_id,
+            task,
+            l0_doc_id,
+            file,
+            offset,
+            line,
+            url,
+        ) = row
+        lineage = {
+            "passage_id": passage_id,
+            "source_tier": source_tier,
+            "source_doc_id": source_doc_id,
+            "l3_task": task,
+            "parent_id": parent_id,
+            "l0_doc_id": l0_doc_id,
+            "l0_file": file,
+            "l0_offset": offset,
+            "l0_line": line,
+            "url": url,
+        }
         hits.append(Hit(ki_id, score, kind, text, answer, evidence, status, grade, confidence, corroboration, lineage))
     return hits

@@ -1,6 +1,7 @@
 """Model output parsed into candidate items and verifier answers, tolerant of code fences and text
 around the JSON. A whole answer that is not the expected JSON raises `MalformedOutput`; one broken
 item inside a good answer becomes a candidate with empty fields, which the schema gate rejects."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,15 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 ANSWER_TYPES = ("span", "number", "date", "yes_no", "short_text")
-_ANSWER_TYPE_ALIASES = {"yes/no": "yes_no", "yesno": "yes_no", "boolean": "yes_no", "short text": "short_text",
-                        "text": "short_text", "numeric": "number", "entity": "span"}
+_ANSWER_TYPE_ALIASES = {
+    "yes/no": "yes_no",
+    "yesno": "yes_no",
+    "boolean": "yes_no",
+    "short text": "short_text",
+    "text": "short_text",
+    "numeric": "number",
+    "entity": "span",
+}
 NO_ANSWER = {"", "unanswerable", "unknown", "none", "n/a", "not stated", "not given", "null"}
 
 
@@ -70,8 +78,12 @@ def answer_type(value: Any) -> str:
 
 
 def parse_facts(raw: str) -> list[Candidate]:
-    return [Candidate("fact", _field(item, "statement"), None, None, _field(item, "evidence"))
-            if isinstance(item, dict) else Candidate("fact", "", None, None, "") for item in _list(raw, "facts")]
+    return [
+        Candidate("fact", _field(item, "statement"), None, None, _field(item, "evidence"))
+        if isinstance(item, dict)
+        else Candidate("fact", "", None, None, "")
+        for item in _list(raw, "facts")
+    ]
 
 
 def parse_qa(raw: str) -> list[Candidate]:
@@ -80,8 +92,15 @@ def parse_qa(raw: str) -> list[Candidate]:
         if not isinstance(item, dict):
             out.append(Candidate("qa", "", "", "", ""))
             continue
-        out.append(Candidate("qa", _field(item, "question"), _field(item, "answer"), answer_type(item.get("answer_type")),
-                             _field(item, "evidence")))
+        out.append(
+            Candidate(
+                "qa",
+                _field(item, "question"),
+                _field(item, "answer"),
+                answer_type(item.get("answer_type")),
+                _field(item, "evidence"),
+            )
+        )
     return out
 
 

@@ -1,4 +1,5 @@
 """One check of one item: a row of the catalog view `l4_checks`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -12,6 +12,7 @@ Grade and confidence count independent checks: the gates are one, each agreeing 
 supporting judge one more. Grade A: three or more; B: two; C: the gates alone. Confidence: the share
 of the checks tried that agreed (an errored verifier counts as tried).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,15 +45,25 @@ def _grade(agreeing_checks: int) -> str:
     return "A" if agreeing_checks >= 3 else "B" if agreeing_checks == 2 else "C"
 
 
-def decide(candidate: Candidate, gates: GateOutcome, answers: Sequence[VerifierAnswer], support: SupportVerdict | None,
-           min_agree: int, f1_threshold: float = 0.6) -> Decision:
+def decide(
+    candidate: Candidate,
+    gates: GateOutcome,
+    answers: Sequence[VerifierAnswer],
+    support: SupportVerdict | None,
+    min_agree: int,
+    f1_threshold: float = 0.6,
+) -> Decision:
     checks = list(gates.checks)
     if not gates.passed:
         return Decision("rejected", None, 0.0, gates.reasons, tuple(checks))
     if candidate.kind == "fact":
         if support is None:
             return Decision("verified", _grade(1), 0.5, (), tuple(checks))
-        checks.append(Check("support_judge", None, support.verdict == "supported", None, f"{support.verdict}: {support.quote[:200]}"))
+        checks.append(
+            Check(
+                "support_judge", None, support.verdict == "supported", None, f"{support.verdict}: {support.quote[:200]}"
+            )
+        )
         if support.verdict != "supported":
             return Decision("rejected", None, 0.5, (f"judge_{support.verdict}",), tuple(checks))
         return Decision("verified", _grade(2), 1.0, (), tuple(checks))
@@ -62,7 +73,9 @@ def decide(candidate: Candidate, gates: GateOutcome, answers: Sequence[VerifierA
             errored += 1
             checks.append(Check(f"verifier:{a.verifier}", a.model, False, None, a.error[:500]))
             continue
-        matched, score = match_answers(candidate.answer or "", a.answer, candidate.answer_type or "short_text", f1_threshold)
+        matched, score = match_answers(
+            candidate.answer or "", a.answer, candidate.answer_type or "short_text", f1_threshold
+        )
         agree += matched
         checks.append(Check(f"verifier:{a.verifier}", a.model, matched, score, f"answer: {a.answer!r}"[:500]))
     tried = 1 + len(answers)

@@ -6,6 +6,7 @@ a number or a date not already in the question, yes/no by whether the best sente
 question's content with as many negations, and for spans the run of words outside the question
 nearest to the words it shares with the question (capitalised runs first for who/where questions).
 """
+
 from __future__ import annotations
 
 import math
@@ -15,9 +16,11 @@ from tiers.l4.language import STOPWORDS, content_words, negation_count, numbers,
 
 _SENTENCE_BREAK = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+|\n+")
 _TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\uFFFF][\w'’\-.,]*[A-Za-z0-9\u00C0-\uFFFF%]|[A-Za-z0-9\u00C0-\uFFFF%]")
-_DATE = re.compile(r"\b(?:\d{1,2}\s+)?(?:January|February|March|April|May|June|July|August|September|October|November|"
-                   r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?)?,?"
-                   r"(?:\s+\d{4})?\b|\b\d{4}\b")
+_DATE = re.compile(
+    r"\b(?:\d{1,2}\s+)?(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?)?,?"
+    r"(?:\s+\d{4})?\b|\b\d{4}\b"
+)
 _NUMBER_TOKEN = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?%?")
 _JOINERS = {"of", "de", "von", "van", "&"}
 _TYPE_WORDS = {"year", "date", "day", "month", "many", "much", "number", "amount"}
@@ -98,9 +101,16 @@ def _tokens(sentence: str) -> tuple[list[str], set[int]]:
     """Tokens without trailing commas and full stops, and the positions of those followed by punctuation."""
     found = list(_TOKEN.finditer(sentence))
     initial = re.compile(r"[A-Z]")
-    breaks = {i for i, m in enumerate(found)
-              if m.group()[-1] in ",." or (i + 1 < len(found) and sentence[m.end() : found[i + 1].start()].strip()
-                                            and not (initial.fullmatch(m.group()) and sentence[m.end()] == "."))}
+    breaks = {
+        i
+        for i, m in enumerate(found)
+        if m.group()[-1] in ",."
+        or (
+            i + 1 < len(found)
+            and sentence[m.end() : found[i + 1].start()].strip()
+            and not (initial.fullmatch(m.group()) and sentence[m.end()] == ".")
+        )
+    }
     return [m.group().rstrip(",.") for m in found], breaks
 
 

@@ -18,6 +18,7 @@
   evidence says it (a name copied over another one of the sentence fails), and two values side by
   side in the fact ("Saraki Bukola") are side by side in that order in the evidence.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,9 +34,11 @@ from tiers.l4.candidates import ANSWER_TYPES, Candidate
 from tiers.l4.checks import Check
 from tiers.l4.language import STOPWORDS, content_words, months, negation_count, numbers, stem, words
 
-_REFERENCES = re.compile(r"\b(?:the|this|that|above|following|given)\s+(?:passage|article|text|document|excerpt|paragraph|"
-                         r"story|author|writer|section|source|report|post)\b|\baccording to (?:the|this)\b|\bmentioned above\b",
-                         re.IGNORECASE)
+_REFERENCES = re.compile(
+    r"\b(?:the|this|that|above|following|given)\s+(?:passage|article|text|document|excerpt|paragraph|"
+    r"story|author|writer|section|source|report|post)\b|\baccording to (?:the|this)\b|\bmentioned above\b",
+    re.IGNORECASE,
+)
 _OPENING_PRONOUN = re.compile(r"^(?:he|she|it|they|this|these|those|his|her|its|their|him|them)\b", re.IGNORECASE)
 _PRONOUNS = {"he", "she", "him", "her", "his", "hers", "they", "them", "their", "theirs"}
 
@@ -172,8 +175,11 @@ def _content_in_evidence(c: Candidate, evidence: str, s: GateSettings) -> tuple[
         return None, 1.0
     missing = [w for w in wanted if w not in have]
     share = 1 - len(missing) / len(wanted)
-    names = [w for w in re.findall(r"(?<=\w)\s+([A-Z][\w'’-]*)", claim or "")
-             if any(stem(part) not in have for part in words(w))]
+    names = [
+        w
+        for w in re.findall(r"(?<=\w)\s+([A-Z][\w'’-]*)", claim or "")
+        if any(stem(part) not in have for part in words(w))
+    ]
     if names:
         return "name_not_in_evidence", share
     if c.kind == "qa" and share < s.min_content_share:
@@ -239,11 +245,17 @@ def run_gates(candidate: Candidate, passage_text: str, settings: GateSettings = 
         return GateOutcome(False, tuple(reasons), None, None, tuple(checks))
     record("self_contained", _self_contained(candidate))
     found = locate(candidate.evidence, passage_text, settings.fuzzy_ratio)
-    record("evidence_found", None if found else "evidence_not_found", found[2] if found else 0.0,
-           f"{found[0]}:{found[1]}" if found else "")
+    record(
+        "evidence_found",
+        None if found else "evidence_not_found",
+        found[2] if found else 0.0,
+        f"{found[0]}:{found[1]}" if found else "",
+    )
     evidence = passage_text[found[0] : found[1]] if found else candidate.evidence
     record("numbers_in_passage", _numbers_in_passage(candidate, passage_text, evidence))
     problem, share = _content_in_evidence(candidate, evidence, settings)
     record("content_in_evidence", problem, share)
     record("values_in_context", _values_in_context(candidate, evidence, settings))
-    return GateOutcome(not reasons, tuple(reasons), found[0] if found else None, found[1] if found else None, tuple(checks))
+    return GateOutcome(
+        not reasons, tuple(reasons), found[0] if found else None, found[1] if found else None, tuple(checks)
+    )

@@ -1,4 +1,5 @@
 """Stable identities of knowledge items, from what they say and where they come from."""
+
 from __future__ import annotations
 
 from tiers.ids import doc_id_from_provenance

@@ -1,23 +1,45 @@
 """Word-level helpers the L4 checks share: normalised words, stopwords, negations, numbers and dates."""
+
 from __future__ import annotations
 
 import re
 import string
 
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a an the and or but if then than that this these those there here of in on at to for from by with without about
 as into onto over under after before during between among through per via is are was were be been being am do
 does did done has have had having will would shall should can could may might must it its it's he she they them
 their theirs his her hers him we us our you your i me my mine what which who whom whose when where why how
 not no nor also just only very so such too more most less least some any each every all both either neither
 other another same own one ones up down out off again further once yes
-""".split())
+""".split()
+)
 NEGATIONS = frozenset({"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot"})
-MONTHS = {m: i + 1 for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
-                                          "september", "october", "november", "december"])}
+MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ]
+    )
+}
 MONTHS.update({m[:3]: n for m, n in list(MONTHS.items())})
 MONTHS["sept"] = 9
-_MONTH_NAMES = {short: full for full in list(MONTHS)[:12] for short in (full[:3], "sept" if full == "september" else full[:3])}
+_MONTH_NAMES = {
+    short: full for full in list(MONTHS)[:12] for short in (full[:3], "sept" if full == "september" else full[:3])
+}
 
 _WORD = re.compile(r"[A-Za-z0-9\u00C0-\uFFFF]+(?:['’][A-Za-z]+)?")
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])[-+]?\d+(?:\.\d+)?")

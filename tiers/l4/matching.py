@@ -1,5 +1,6 @@
 """Does a verifier's answer match the generated one? Normalised exact match, token F1 above a
 threshold, numeric equality, equal dates, or the same yes/no."""
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ their answers normalise equal and the Jaccard similarity of their content-word s
 `max_postings` items are not used to pair), so the work grows with the pairs that share a rare word.
 Each group's canonical item is its first (lowest index); callers sort items first for determinism.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -18,8 +19,9 @@ from tiers.l4.language import content_words
 from tiers.l4.matching import normalize_answer
 
 
-def canonical_groups(items: Sequence[tuple[str, str, str | None]], threshold: float = 0.8,
-                     max_postings: int = 200) -> list[int]:
+def canonical_groups(
+    items: Sequence[tuple[str, str, str | None]], threshold: float = 0.8, max_postings: int = 200
+) -> list[int]:
     """Per item (kind, text, answer): the index of its group's canonical item."""
     groups = UnionFind()
     first_of_key: dict[str, int] = {}
@@ -42,6 +44,10 @@ def canonical_groups(items: Sequence[tuple[str, str, str | None]], threshold: fl
             continue
         for x, a in enumerate(members):
             for b in members[x + 1 :]:
-                if answers[a] == answers[b] and groups.find(a) != groups.find(b) and jaccard(bags[a], bags[b]) >= threshold:
+                if (
+                    answers[a] == answers[b]
+                    and groups.find(a) != groups.find(b)
+                    and jaccard(bags[a], bags[b]) >= threshold
+                ):
                     groups.union(a, b)
     return [groups.find(i) for i in range(len(items))]

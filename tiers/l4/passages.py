@@ -4,6 +4,7 @@ A line longer than `max_tokens` is cut at sentence ends (and a sentence longer s
 boundaries); a passage shorter than `min_tokens` joins the one before it when the two fit. Offsets are
 character offsets into the document: `text[start:end] == passage.text`.
 """
+
 from __future__ import annotations
 
 import math
@@ -71,8 +72,13 @@ def _word_chunks(text: str, a: int, b: int, count: Callable[[str], int], max_tok
     return chunks
 
 
-def split_passages(doc_id: str, text: str, min_tokens: int = 30, max_tokens: int = 512,
-                   count_tokens: Callable[[str], int] | None = None) -> list[Passage]:
+def split_passages(
+    doc_id: str,
+    text: str,
+    min_tokens: int = 30,
+    max_tokens: int = 512,
+    count_tokens: Callable[[str], int] | None = None,
+) -> list[Passage]:
     count = count_tokens or estimate_tokens
     groups: list[list[int]] = []  # [start, end, tokens]
     for start, end in _pieces(text, count, max_tokens):

@@ -3,6 +3,7 @@
 A SQLite file beside the tier data (<root>/llm_cache/requests.sqlite, WAL mode) shared by the
 executors of one machine; a re-run or a resumed run sends no request already answered.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,18 +57,28 @@ class RequestCache:
         con = self._connection()
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
-            rows = con.execute(f"SELECT key, result FROM answers WHERE key IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+            rows = con.execute(
+                f"SELECT key, result FROM answers WHERE key IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
             for key, blob in rows:
                 data = json.loads(blob)
-                found[key] = ChatResult(data["text"], data["prompt_tokens"], data["completion_tokens"], data["seconds"], cached=True)
+                found[key] = ChatResult(
+                    data["text"], data["prompt_tokens"], data["completion_tokens"], data["seconds"], cached=True
+                )
         return found
 
     def put(self, key: str, result: ChatResult) -> None:
         """Only successful answers are cached, so failures are retried by the next run."""
         if not result.ok:
             return
-        blob = json.dumps({"text": result.text, "prompt_tokens": result.prompt_tokens,
-                           "completion_tokens": result.completion_tokens, "seconds": result.seconds})
+        blob = json.dumps(
+            {
+                "text": result.text,
+                "prompt_tokens": result.prompt_tokens,
+                "completion_tokens": result.completion_tokens,
+                "seconds": result.seconds,
+            }
+        )
         self._connection().execute("INSERT OR REPLACE INTO answers VALUES (?, ?)", (key, blob))
 
     def __len__(self) -> int:

@@ -1,4 +1,5 @@
 """What every engine takes and returns."""
+
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,13 @@ class ChatRequest:
     def cache_key(self, model: str) -> str:
         """Hash of model, prompt version, messages and sampling settings: equal keys, equal answers."""
         blob = json.dumps(
-            {"model": model, "prompt": self.prompt_version, "messages": self.messages, "sampling": asdict(self.sampling),
-             "schema": self.json_schema},
+            {
+                "model": model,
+                "prompt": self.prompt_version,
+                "messages": self.messages,
+                "sampling": asdict(self.sampling),
+                "schema": self.json_schema,
+            },
             sort_keys=True,
         )
         return hashlib.sha256(blob.encode()).hexdigest()

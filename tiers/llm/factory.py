@@ -1,4 +1,5 @@
 """Build the configured engine (inside executors for HTTP, on the driver for vLLM offline)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,6 +28,13 @@ def build_engine(config: EngineSettings, endpoints: list[str], cache_path: str |
 
         engine = VllmOfflineEngine(config.model, **config.offline_args)
     else:
-        engine = OpenAIHttpEngine(endpoints, config.model, config.concurrency, config.timeout_s, config.retries,
-                                  config.backoff_s, config.structured_output)
+        engine = OpenAIHttpEngine(
+            endpoints,
+            config.model,
+            config.concurrency,
+            config.timeout_s,
+            config.retries,
+            config.backoff_s,
+            config.structured_output,
+        )
     return CachedEngine(engine, RequestCache(cache_path)) if cache_path else engine

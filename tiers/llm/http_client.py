@@ -1,5 +1,6 @@
 """An OpenAI-compatible chat-completions client: several endpoints, bounded concurrency, timeouts,
 retries with exponential back-off and jitter, JSON-schema structured output where supported."""
+
 from __future__ import annotations
 
 import itertools
@@ -21,8 +22,16 @@ RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
 class OpenAIHttpEngine:
-    def __init__(self, endpoints: list[str], model: str, concurrency: int = 4, timeout_s: float = 120.0,
-                 retries: int = 3, backoff_s: float = 1.0, structured_output: StructuredOutput = "json_schema"):
+    def __init__(
+        self,
+        endpoints: list[str],
+        model: str,
+        concurrency: int = 4,
+        timeout_s: float = 120.0,
+        retries: int = 3,
+        backoff_s: float = 1.0,
+        structured_output: StructuredOutput = "json_schema",
+    ):
         if not endpoints:
             raise ValueError("at least one endpoint is needed")
         self.endpoints = [e.rstrip("/") for e in endpoints]
@@ -31,8 +40,10 @@ class OpenAIHttpEngine:
         self.retries = retries
         self.backoff_s = backoff_s
         self.structured_output = structured_output
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=10.0),
-                                    limits=httpx.Limits(max_connections=concurrency * len(self.endpoints)))
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout_s, connect=10.0),
+            limits=httpx.Limits(max_connections=concurrency * len(self.endpoints)),
+        )
         self._next = itertools.cycle(range(len(self.endpoints)))
         self._lock = threading.Lock()
         self._down_until: dict[str, float] = {}
@@ -55,12 +66,20 @@ class OpenAIHttpEngine:
 
     def _body(self, request: ChatRequest) -> dict[str, Any]:
         s = request.sampling
-        body: dict[str, Any] = {"model": self.model, "messages": request.payload_messages(), "temperature": s.temperature,
-                                "max_tokens": s.max_tokens, "top_p": s.top_p}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": request.payload_messages(),
+            "temperature": s.temperature,
+            "max_tokens": s.max_tokens,
+            "top_p": s.top_p,
+        }
         if s.seed is not None:
             body["seed"] = s.seed
         if request.json_schema is not None and self.structured_output == "json_schema":
-            body["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": request.json_schema}}
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": request.json_schema},
+            }
         elif request.json_schema is not None and self.structured_output == "json_object":
             body["response_format"] = {"type": "json_object", "schema": request.json_schema}
         return body
@@ -78,7 +97,9 @@ class OpenAIHttpEngine:
                     error = f"{endpoint}: HTTP {response.status_code}: {response.text[:200]}"
                     failed = endpoint
                 elif response.status_code >= 400:
-                    return ChatResult("", error=f"{endpoint}: HTTP {response.status_code}: {response.text[:500]}", attempts=attempt)
+                    return ChatResult(
+                        "", error=f"{endpoint}: HTTP {response.status_code}: {response.text[:500]}", attempts=attempt
+                    )
                 else:
                     data = response.json()
                     usage = data.get("usage") or {}

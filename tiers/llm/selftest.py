@@ -4,6 +4,7 @@ A llama-cpp-python compiled with native CPU flags can segfault on the first prom
 token (seen on AVX-512/AMX CPUs), so the check runs where a crash cannot take the caller down, and
 says what to do. Run it as `python -m tiers.llm.selftest [--model GGUF]` (the set-up script does).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,10 @@ from dataclasses import dataclass
 
 from tiers.llm.local_model import smollm2_gguf
 
-PORTABLE_INSTALL = ('CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install --no-cache-dir --force-reinstall --no-deps '
-                    '"llama-cpp-python[server]>=0.3.7,<0.4"')
+PORTABLE_INSTALL = (
+    'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install --no-cache-dir --force-reinstall --no-deps '
+    '"llama-cpp-python[server]>=0.3.7,<0.4"'
+)
 
 _CHILD = """
 import sys
@@ -48,20 +51,27 @@ def check_llama_cpp(model_path: str | None = None, timeout_s: float = 120.0) -> 
     import importlib.util
 
     if importlib.util.find_spec("llama_cpp") is None:
-        return SelfTest(False, "llama-cpp-python is not installed: pip install 'tiers[llm]' (with CMAKE_ARGS=\"-DGGML_NATIVE=OFF\")")
+        return SelfTest(
+            False, "llama-cpp-python is not installed: pip install 'tiers[llm]' (with CMAKE_ARGS=\"-DGGML_NATIVE=OFF\")"
+        )
     if model_path is None:
         try:
             model_path = smollm2_gguf()
         except RuntimeError as exc:
             return SelfTest(False, str(exc))
     try:
-        done = subprocess.run([sys.executable, "-c", _CHILD, model_path], capture_output=True, text=True, timeout=timeout_s)
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD, model_path], capture_output=True, text=True, timeout=timeout_s
+        )
     except subprocess.TimeoutExpired:
         return SelfTest(False, f"llama.cpp gave no answer to one short prompt within {timeout_s:.0f}s")
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or [""])[-1][:200]
-        return SelfTest(False, f"llama.cpp {describe_exit(done.returncode)} on a multi-token prompt {tail!r}; "
-                               f"rebuild it portably: {PORTABLE_INSTALL}")
+        return SelfTest(
+            False,
+            f"llama.cpp {describe_exit(done.returncode)} on a multi-token prompt {tail!r}; "
+            f"rebuild it portably: {PORTABLE_INSTALL}",
+        )
     return SelfTest(True, f"llama.cpp answered a multi-token prompt ({done.stdout.strip()} tokens) with {model_path}")
 
 

@@ -3,6 +3,7 @@
 The server runs on 127.0.0.1 in its own process group; a watchdog restarts it if it dies; `stop`
 (also called on exit) ends it by its process id.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -15,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 
@@ -32,8 +32,15 @@ def free_port() -> int:
 
 
 class ManagedServer:
-    def __init__(self, command: str, port: int, health_path: str = "/v1/models", startup_timeout_s: float = 120.0,
-                 log_file: str | None = None, model_path: str | None = None):
+    def __init__(
+        self,
+        command: str,
+        port: int,
+        health_path: str = "/v1/models",
+        startup_timeout_s: float = 120.0,
+        log_file: str | None = None,
+        model_path: str | None = None,
+    ):
         self.port = port
         self.url = f"http://127.0.0.1:{port}/v1"
         self.command = command.format(python=sys.executable, port=port, model_path=model_path or "")
@@ -63,8 +70,13 @@ class ManagedServer:
     def _launch(self) -> None:
         output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         with self._lock:
-            self.process = subprocess.Popen(shlex.split(self.command), stdout=output, stderr=subprocess.STDOUT,
-                                            start_new_session=True, env={**os.environ, "HOST": "127.0.0.1"})
+            self.process = subprocess.Popen(
+                shlex.split(self.command),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, "HOST": "127.0.0.1"},
+            )
         log.info("started %s (pid %d)", self.command, self.process.pid)
         self.wait_ready()
 
@@ -90,7 +102,9 @@ class ManagedServer:
             if process is not None and process.poll() is not None and not self._stopping.is_set():
                 self.exits.append(process.returncode)
                 self.restarts += 1
-                log.warning("server (pid %d) exited with %s; restarting (%d)", process.pid, process.returncode, self.restarts)
+                log.warning(
+                    "server (pid %d) exited with %s; restarting (%d)", process.pid, process.returncode, self.restarts
+                )
                 try:
                     self._launch()
                 except (RuntimeError, TimeoutError) as exc:
@@ -98,8 +112,11 @@ class ManagedServer:
 
     def probe(self, timeout_s: float = 120.0) -> None:
         """One real multi-token chat request: a server that answers health checks may still crash on prompts."""
-        body = {"messages": [{"role": "user", "content": "Name three colours of the rainbow, please."}],
-                "max_tokens": 8, "temperature": 0.0}
+        body = {
+            "messages": [{"role": "user", "content": "Name three colours of the rainbow, please."}],
+            "max_tokens": 8,
+            "temperature": 0.0,
+        }
         try:
             response = httpx.post(f"{self.url}/chat/completions", json=body, timeout=timeout_s)
             response.raise_for_status()
@@ -108,8 +125,10 @@ class ManagedServer:
             time.sleep(0.5)
             process = self.process
             if process is not None and process.poll() is not None:
-                raise RuntimeError(f"server {describe_exit(process.returncode)} on its first multi-token request "
-                                   f"({self.command}); for llama.cpp: {PORTABLE_INSTALL}") from None
+                raise RuntimeError(
+                    f"server {describe_exit(process.returncode)} on its first multi-token request "
+                    f"({self.command}); for llama.cpp: {PORTABLE_INSTALL}"
+                ) from None
             raise RuntimeError(f"server did not answer a test request: {type(exc).__name__}: {exc}") from None
 
     def failure_summary(self) -> str:

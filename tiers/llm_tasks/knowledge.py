@@ -8,6 +8,7 @@ engine given, normally a `CachedEngine`, so a re-run sends nothing already answe
 ends `verified`, `rejected` (reasons) or `failed` (raw answers); every generation request that fails
 (engine error, or malformed after the retries) becomes one failure row with the raw answer.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -98,8 +99,14 @@ class _Item:
     raw: dict[str, str] = field(default_factory=dict)
 
 
-def _ask(engine, requests: list[ChatRequest], parsers: Sequence[Callable[[str], Any]], retries: int, role: str,
-         out: KnowledgeOutput) -> list[tuple[Any, ChatResult, int]]:
+def _ask(
+    engine,
+    requests: list[ChatRequest],
+    parsers: Sequence[Callable[[str], Any]],
+    retries: int,
+    role: str,
+    out: KnowledgeOutput,
+) -> list[tuple[Any, ChatResult, int]]:
     """Send `requests` (one `complete` call per round); re-ask those whose answer does not parse with a new
     seed, up to `retries` times. Per request: (parsed value or None, last result, attempts); a malformed
     last answer leaves the parser's message in `result.extra["malformed"]`."""
@@ -126,27 +133,36 @@ def _ask(engine, requests: list[ChatRequest], parsers: Sequence[Callable[[str], 
 
 def _reseeded(request: ChatRequest, seed: int) -> ChatRequest:
     s = request.sampling
-    return ChatRequest(request.messages, Sampling(s.temperature, s.max_tokens, s.top_p, seed), request.json_schema,
-                       request.prompt_version)
+    return ChatRequest(
+        request.messages,
+        Sampling(s.temperature, s.max_tokens, s.top_p, seed),
+        request.json_schema,
+        request.prompt_version,
+    )
 
 
 def _raw(result: ChatResult) -> str:
     return result.text if result.ok else f"engine error: {result.error}"
 
 
-def passage_requests(passages: Sequence[Passage], prompts: KnowledgePrompts, config: L4Config) -> list[tuple[Passage, str, ChatRequest]]:
+def passage_requests(
+    passages: Sequence[Passage], prompts: KnowledgePrompts, config: L4Config
+) -> list[tuple[Passage, str, ChatRequest]]:
     """One generation request per passage and configured kind; the passage opens every prompt."""
     sampling = Sampling(temperature=config.generation.temperature, max_tokens=config.generation.max_tokens, seed=0)
     out = []
     for passage in passages:
         for kind in config.generation.kinds:
             prompt = prompts.facts if kind == "fact" else prompts.qa
-            out.append((passage, kind, ChatRequest(prompt.messages(passage.text), sampling, prompt.schema, prompt.version)))
+            out.append(
+                (passage, kind, ChatRequest(prompt.messages(passage.text), sampling, prompt.schema, prompt.version))
+            )
     return out
 
 
-def generate(engine, passages: Sequence[Passage], prompts: KnowledgePrompts, config: L4Config,
-             out: KnowledgeOutput) -> list[_Item]:
+def generate(
+    engine, passages: Sequence[Passage], prompts: KnowledgePrompts, config: L4Config, out: KnowledgeOutput
+) -> list[_Item]:
     """Facts and QA pairs of every passage. A failed request becomes a row of `out.failures` (engine error,
     or malformed after the retries, with the raw answer); a repeat within a passage (same ki_id) is counted
     in `out.repeated_in_passage`."""
@@ -158,11 +174,17 @@ def generate(engine, passages: Sequence[Passage], prompts: KnowledgePrompts, con
     for (passage, kind, _), (candidates, result, attempts) in zip(jobs, answers):
         if candidates is None:
             malformed = result.ok
-            out.failures.append({
-                "doc_id": passage.doc_id, "passage_id": passage.passage_id, "task": TASKS[kind],
-                "status": "malformed" if malformed else "engine_error",
-                "error": result.extra.get("malformed", "") if malformed else result.error,
-                "raw_answer": _raw(result), "attempts": attempts})
+            out.failures.append(
+                {
+                    "doc_id": passage.doc_id,
+                    "passage_id": passage.passage_id,
+                    "task": TASKS[kind],
+                    "status": "malformed" if malformed else "engine_error",
+                    "error": result.extra.get("malformed", "") if malformed else result.error,
+                    "raw_answer": _raw(result),
+                    "attempts": attempts,
+                }
+            )
             continue
         for candidate in candidates:
             item_id = ki_id(candidate.kind, candidate.text, candidate.answer, passage.passage_id)
@@ -182,8 +204,9 @@ def _verifier_answer(verifier: Verifier, parsed: Any, result: ChatResult) -> Ver
     return VerifierAnswer(verifier.name, verifier.model, parsed)
 
 
-def resolve(engines: Engines, items: Sequence[_Item], prompts: KnowledgePrompts, config: L4Config,
-            out: KnowledgeOutput) -> None:
+def resolve(
+    engines: Engines, items: Sequence[_Item], prompts: KnowledgePrompts, config: L4Config, out: KnowledgeOutput
+) -> None:
     """Re-solve every question that passed its gates with every verifier (the question only, never the
     generated answer), and judge every fact that passed with the support judge when one is configured."""
     sampling = Sampling(temperature=0.0, max_tokens=config.generation.answer_max_tokens, seed=0)
@@ -195,19 +218,36 @@ def resolve(engines: Engines, items: Sequence[_Item], prompts: KnowledgePrompts,
                 answer = extractive_answer(it.candidate.text, it.candidate.answer_type, it.passage.text)
                 it.answers.append(VerifierAnswer(verifier.name, verifier.model, answer))
             continue
-        requests = [ChatRequest(prompts.answer.messages(it.passage.text, question=it.candidate.text), sampling,
-                                prompts.answer.schema, prompts.answer.version) for it in questions]
-        for it, (parsed, result, _) in zip(questions, _ask(verifier.engine, requests, [parse_answer] * len(requests),
-                                                            retries, f"verifier:{verifier.name}", out)):
+        requests = [
+            ChatRequest(
+                prompts.answer.messages(it.passage.text, question=it.candidate.text),
+                sampling,
+                prompts.answer.schema,
+                prompts.answer.version,
+            )
+            for it in questions
+        ]
+        for it, (parsed, result, _) in zip(
+            questions,
+            _ask(verifier.engine, requests, [parse_answer] * len(requests), retries, f"verifier:{verifier.name}", out),
+        ):
             it.answers.append(_verifier_answer(verifier, parsed, result))
             it.raw[verifier.name] = _raw(result)
     if engines.judge is None:
         return
     facts = [it for it in items if it.candidate.kind == "fact" and it.gates.passed]
-    requests = [ChatRequest(prompts.support.messages(it.passage.text, statement=it.candidate.text), sampling,
-                            prompts.support.schema, prompts.support.version) for it in facts]
-    for it, (parsed, result, _) in zip(facts, _ask(engines.judge, requests, [parse_support] * len(requests), retries,
-                                                    "judge", out)):
+    requests = [
+        ChatRequest(
+            prompts.support.messages(it.passage.text, statement=it.candidate.text),
+            sampling,
+            prompts.support.schema,
+            prompts.support.version,
+        )
+        for it in facts
+    ]
+    for it, (parsed, result, _) in zip(
+        facts, _ask(engines.judge, requests, [parse_support] * len(requests), retries, "judge", out)
+    ):
         it.support = parsed
         it.raw["support_judge"] = _raw(result)
 
@@ -215,13 +255,24 @@ def resolve(engines: Engines, items: Sequence[_Item], prompts: KnowledgePrompts,
 def _item_row(it: _Item, decision, generator_model: str) -> dict[str, Any]:
     c = it.candidate
     return {
-        "ki_id": it.ki_id, "kind": c.kind, "text": c.text, "answer": c.answer, "answer_type": c.answer_type,
-        "evidence": c.evidence, "evidence_start": it.gates.evidence_start, "evidence_end": it.gates.evidence_end,
-        "passage_id": it.passage.passage_id, "source_doc_id": it.passage.doc_id, "model": generator_model,
-        "status": decision.status, "grade": decision.grade, "confidence": decision.confidence,
+        "ki_id": it.ki_id,
+        "kind": c.kind,
+        "text": c.text,
+        "answer": c.answer,
+        "answer_type": c.answer_type,
+        "evidence": c.evidence,
+        "evidence_start": it.gates.evidence_start,
+        "evidence_end": it.gates.evidence_end,
+        "passage_id": it.passage.passage_id,
+        "source_doc_id": it.passage.doc_id,
+        "model": generator_model,
+        "status": decision.status,
+        "grade": decision.grade,
+        "confidence": decision.confidence,
         "reasons": list(decision.reasons),
-        "verifier_answers": json.dumps([{"verifier": a.verifier, "model": a.model, "answer": a.answer, "error": a.error}
-                                        for a in it.answers]),
+        "verifier_answers": json.dumps(
+            [{"verifier": a.verifier, "model": a.model, "answer": a.answer, "error": a.error} for a in it.answers]
+        ),
         "raw_answer": json.dumps(it.raw) if decision.status == "failed" else None,
     }
 
@@ -229,8 +280,14 @@ def _item_row(it: _Item, decision, generator_model: str) -> dict[str, Any]:
 def _check_row(item_id: str, check: Check, judge_model: str | None) -> dict[str, Any]:
     """One `l4_checks` row; a check without a model is a gate ("gates") or the support judge's."""
     model = check.model or (judge_model if check.name == "support_judge" else GATES_MODEL)
-    return {"ki_id": item_id, "check_name": check.name, "model": model, "passed": check.passed,
-            "score": None if check.score is None else float(check.score), "detail": check.detail}
+    return {
+        "ki_id": item_id,
+        "check_name": check.name,
+        "model": model,
+        "passed": check.passed,
+        "score": None if check.score is None else float(check.score),
+        "detail": check.detail,
+    }
 
 
 def _judge_failed(it: _Item, judge_model: str) -> Decision:
@@ -239,8 +296,13 @@ def _judge_failed(it: _Item, judge_model: str) -> Decision:
     return Decision("failed", None, 0.0, ("support_judge_failed",), (*it.gates.checks, check))
 
 
-def knowledge_batch(engines: Engines, docs: Sequence[tuple[str, str]], prompts: KnowledgePrompts, config: L4Config,
-                    count_tokens: Callable[[str], int] | None = None) -> KnowledgeOutput:
+def knowledge_batch(
+    engines: Engines,
+    docs: Sequence[tuple[str, str]],
+    prompts: KnowledgePrompts,
+    config: L4Config,
+    count_tokens: Callable[[str], int] | None = None,
+) -> KnowledgeOutput:
     """Passages, items (each decided), checks and failures of a batch of (doc_id, text) documents."""
     out = KnowledgeOutput()
     passages: list[Passage] = []
@@ -248,8 +310,10 @@ def knowledge_batch(engines: Engines, docs: Sequence[tuple[str, str]], prompts: 
         split = split_passages(doc_id, text or "", config.passages.min_tokens, config.passages.max_tokens, count_tokens)
         passages += split
         out.documents.append({"doc_id": doc_id, "passages": len(split)})
-    out.passages = [{"passage_id": p.passage_id, "doc_id": p.doc_id, "start": p.start, "end": p.end, "text": p.text}
-                    for p in passages]
+    out.passages = [
+        {"passage_id": p.passage_id, "doc_id": p.doc_id, "start": p.start, "end": p.end, "text": p.text}
+        for p in passages
+    ]
     items = generate(engines.generator, passages, prompts, config, out)
     for it in items:
         it.gates = run_gates(it.candidate, it.passage.text)

@@ -1,5 +1,6 @@
 """Tolerant parsing of a `{score, reason}` answer: strict JSON, the first JSON object in the text,
 then a `score: N` pattern. Returns None when nothing valid is found."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Versioned prompts from conf/prompts/: the rubric scorer, the rewriting tasks and L4's knowledge prompts."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,4 +34,7 @@ load_prompt = load_score_prompt
 
 def load_rewrite_prompts(path: str) -> dict[str, Prompt]:
     data = yaml.safe_load(read_project_text(path))
-    return {name: Prompt(name, f"{data['version']}/{name}", task["system"], task["user"]) for name, task in data["tasks"].items()}
+    return {
+        name: Prompt(name, f"{data['version']}/{name}", task["system"], task["user"])
+        for name, task in data["tasks"].items()
+    }

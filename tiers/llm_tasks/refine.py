@@ -1,5 +1,6 @@
 """L3 work on a batch of documents, engine-agnostic: rubric scoring with retries on unparseable
 answers, then rewriting of the documents that score at or above the threshold."""
+
 from __future__ import annotations
 
 import threading
@@ -24,11 +25,15 @@ class RefineOutput:
 
 def score_requests(texts: list[str], prompt: Prompt, config: L3Config, attempt: int) -> list[ChatRequest]:
     sampling = Sampling(temperature=config.score_temperature, max_tokens=config.score_max_tokens, seed=attempt)
-    return [ChatRequest(prompt.messages(t[: config.max_input_chars]), sampling, prompt.schema, prompt.version) for t in texts]
+    return [
+        ChatRequest(prompt.messages(t[: config.max_input_chars]), sampling, prompt.schema, prompt.version)
+        for t in texts
+    ]
 
 
-def score_documents(engine, ids: list[str], texts: list[str], prompt: Prompt, config: L3Config, usage: Usage,
-                    parallel: int = 1) -> list[dict[str, Any]]:
+def score_documents(
+    engine, ids: list[str], texts: list[str], prompt: Prompt, config: L3Config, usage: Usage, parallel: int = 1
+) -> list[dict[str, Any]]:
     """Score every document; an unparseable answer is asked again at once (new seed), then recorded as failed.
 
     Documents run concurrently, each with its own retries, so one slow answer never holds back the rest.
@@ -43,21 +48,35 @@ def score_documents(engine, ids: list[str], texts: list[str], prompt: Prompt, co
                 usage.add(result)
             parsed = parse_score(result.text) if result.ok else None
             if parsed is not None:
-                return {"doc_id": ids[i], "llm_score": parsed[0], "llm_reason": parsed[1], "status": "scored",
-                        "raw_answer": None, "attempts": attempt + 1}
-        return {"doc_id": ids[i], "llm_score": None, "llm_reason": None,
-                "status": "engine_error" if result.error else "unparseable",
-                "raw_answer": result.error or result.text, "attempts": config.parse_retries + 1}
+                return {
+                    "doc_id": ids[i],
+                    "llm_score": parsed[0],
+                    "llm_reason": parsed[1],
+                    "status": "scored",
+                    "raw_answer": None,
+                    "attempts": attempt + 1,
+                }
+        return {
+            "doc_id": ids[i],
+            "llm_score": None,
+            "llm_reason": None,
+            "status": "engine_error" if result.error else "unparseable",
+            "raw_answer": result.error or result.text,
+            "attempts": config.parse_retries + 1,
+        }
 
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(ids) or 1))) as pool:
         return list(pool.map(one, range(len(ids))))
 
 
-def rewrite_documents(engine, ids: list[str], texts: list[str], tasks: dict[str, Prompt], config: L3Config, model: str,
-                      usage: Usage) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def rewrite_documents(
+    engine, ids: list[str], texts: list[str], tasks: dict[str, Prompt], config: L3Config, model: str, usage: Usage
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     sampling = Sampling(temperature=config.temperature, max_tokens=config.max_tokens, seed=0)
     jobs = [(i, name, prompt) for i in range(len(ids)) for name, prompt in tasks.items()]
-    requests = [ChatRequest(p.messages(texts[i][: config.max_input_chars]), sampling, None, p.version) for i, _, p in jobs]
+    requests = [
+        ChatRequest(p.messages(texts[i][: config.max_input_chars]), sampling, None, p.version) for i, _, p in jobs
+    ]
     results = engine.complete(requests) if requests else []
     rewrites, failures = [], []
     for (i, name, prompt), result in zip(jobs, results):
@@ -65,21 +84,37 @@ def rewrite_documents(engine, ids: list[str], texts: list[str], tasks: dict[str,
         if not result.ok or not result.text.strip():
             failures.append({"doc_id": ids[i], "task": name, "error": result.error or "empty answer"})
             continue
-        rewrites.append({
-            "doc_id": doc_id_from_provenance("l3", ids[i], name, model, prompt.version),
-            "parent_id": ids[i], "task": name, "model": model, "prompt_version": prompt.version, "text": result.text.strip(),
-        })
+        rewrites.append(
+            {
+                "doc_id": doc_id_from_provenance("l3", ids[i], name, model, prompt.version),
+                "parent_id": ids[i],
+                "task": name,
+                "model": model,
+                "prompt_version": prompt.version,
+                "text": result.text.strip(),
+            }
+        )
     return rewrites, failures
 
 
-def refine_batch(engine, ids: list[str], texts: list[str], score_prompt: Prompt, tasks: dict[str, Prompt],
-                 config: L3Config, model: str, parallel: int = 1) -> RefineOutput:
+def refine_batch(
+    engine,
+    ids: list[str],
+    texts: list[str],
+    score_prompt: Prompt,
+    tasks: dict[str, Prompt],
+    config: L3Config,
+    model: str,
+    parallel: int = 1,
+) -> RefineOutput:
     out = RefineOutput()
     out.scores = score_documents(engine, ids, texts, score_prompt, config, out.usage, parallel)
-    chosen = [i for i, row in enumerate(out.scores) if row["llm_score"] is not None and row["llm_score"] >= config.rewrite_threshold]
+    chosen = [
+        i
+        for i, row in enumerate(out.scores)
+        if row["llm_score"] is not None and row["llm_score"] >= config.rewrite_threshold
+    ]
     out.rewrites, out.rewrite_failures = rewrite_documents(
         engine, [ids[i] for i in chosen], [texts[i] for i in chosen], tasks, config, model, out.usage
     )
     return out
-
-

@@ -5,6 +5,7 @@ Two kinds cover almost every step:
 - `TextFilter` scores each document (scores become columns), then `decide` returns a reason to drop
   or None to keep: scoring is kept apart from the keep decision.
 """
+
 from __future__ import annotations
 
 import json
@@ -131,7 +132,14 @@ class TextFilter(Operator):
             keep.append(reason is None)
             if reason is not None:
                 public = {k: v for k, v in scores.items() if not k.startswith("_")}
-                drops.append({"doc_id": ids[i], "stage": self.name, "reason": reason, "details": json.dumps(public, default=float)})
+                drops.append(
+                    {
+                        "doc_id": ids[i],
+                        "stage": self.name,
+                        "reason": reason,
+                        "details": json.dumps(public, default=float),
+                    }
+                )
         if any_rewrite:
             batch = _set_column(batch, "text", pa.array(rewritten, pa.string()))
         for name, dtype in self.adds.items():

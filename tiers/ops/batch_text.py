@@ -4,6 +4,7 @@ Documents are concatenated (in chunks of about `CHUNK` bytes or characters) and 
 numpy passes instead of several Python or regex passes per document; every function here gives
 exactly what its per-document definition in tiers.ops.gopher gives.
 """
+
 from __future__ import annotations
 
 import functools
@@ -152,8 +153,9 @@ class _Grams:
         excess[docs] = np.maximum(excess[docs], share - limit)
 
 
-def _degenerate_sizes(words: _Words, top: dict[int, float], dup: dict[int, float], top_excess: np.ndarray,
-                      dup_excess: np.ndarray) -> None:
+def _degenerate_sizes(
+    words: _Words, top: dict[int, float], dup: dict[int, float], top_excess: np.ndarray, dup_excess: np.ndarray
+) -> None:
     """n-gram sizes below 1: every 'n-gram' hashes to 0, so there is one, len(words) - n + 1 times."""
     for d, (first, count) in enumerate(zip(words.first.tolist(), words.count.tolist())):
         for n, limit in top.items():
@@ -220,8 +222,10 @@ def text_counts(texts: list[str]) -> dict[str, list[int]]:
     """Per text: `words` (runs of \\w), `word_chars` (their characters), `tokens` (str.split), `alpha_tokens`
     (tokens with a letter), `lines` (split at \\n, not blank), `bullet_lines` (first non-space character
     a Gopher bullet) and `ellipsis_lines` (ending in '...' or '…' before trailing space)."""
-    out: dict[str, list[int]] = {name: [] for name in
-                                 ("words", "word_chars", "tokens", "alpha_tokens", "lines", "bullet_lines", "ellipsis_lines")}
+    out: dict[str, list[int]] = {
+        name: []
+        for name in ("words", "word_chars", "tokens", "alpha_tokens", "lines", "bullet_lines", "ellipsis_lines")
+    }
     for part in chunks([len(text) + 1 for text in texts], CHUNK):
         for name, values in _chunk_counts(texts[part]).items():
             out[name] += values
@@ -248,7 +252,8 @@ def _chunk_counts(texts: list[str]) -> dict[str, list[int]]:
     last = token_end[line_end] - 1
     ellipsis = np.zeros(len(token_start), dtype=bool)
     ellipsis[line_end] = (codes[last] == _ELLIPSIS) | (
-        (codes[last] == _DOT) & (codes[last - 1] == _DOT) & (codes[last - 2] == _DOT))
+        (codes[last] == _DOT) & (codes[last - 1] == _DOT) & (codes[last - 2] == _DOT)
+    )
     bullet = new_line & np.isin(codes[token_start], _BULLETS)
 
     def per_text(flags: np.ndarray) -> list[int]:

@@ -4,6 +4,7 @@ Patterns per language live in conf/boilerplate/<lang>.txt; only short lines (at 
 words) are candidates, so a sentence that merely mentions cookies stays. In the spirit of the
 UltraData-Math L1 cleaner and CCNet/RefinedWeb line-level boilerplate rules.
 """
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ policy / cookie lines; optionally drop lines not ending in terminal punctuation.
 "lorem ipsum", a curly bracket, or fewer than `min_sentences` sentences left. The share of lines ending
 in terminal punctuation is kept as a score.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,6 +1,7 @@
 """FineWeb's custom rules (Penedo et al. 2024, "The FineWeb Datasets", section 3.5), datatrove's
 FineWebQualityFilter defaults: share of lines ending in punctuation >= 0.12; share of short lines
 (<= 30 chars) <= 0.67; characters in duplicated lines <= 1 %; newlines per word <= 0.3."""
+
 from __future__ import annotations
 
 from operator import methodcaller
@@ -38,8 +39,12 @@ class FineWebFilter(TextFilter):
     def score(self, text: str, row: dict[str, Any]) -> dict[str, Any]:
         lines = [line for line in map(str.strip, text.split("\n")) if line]
         if not lines:
-            return {"fineweb_line_punct_ratio": 0.0, "fineweb_short_line_ratio": 1.0,
-                    "fineweb_dup_line_char_ratio": 0.0, "fineweb_newline_word_ratio": 0.0}
+            return {
+                "fineweb_line_punct_ratio": 0.0,
+                "fineweb_short_line_ratio": 1.0,
+                "fineweb_dup_line_char_ratio": 0.0,
+                "fineweb_newline_word_ratio": 0.0,
+            }
         dup_chars = sum(map(len, lines)) - sum(map(len, set(lines)))  # all but each line's first copy
         n_words = max(len(text.split()), 1)
         newlines = text.count("\n")

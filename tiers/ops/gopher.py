@@ -6,6 +6,7 @@ without spaces are skipped by default; the n-gram rules hash words as tiers.text
 filters score a whole batch at once (tiers.ops.batch_text), with the same results as scoring each
 document alone.
 """
+
 from __future__ import annotations
 
 import re
@@ -67,8 +68,9 @@ class GopherQuality(TextFilter):
     def __init__(self, params: GopherQualityParams | None = None):
         super().__init__(params)
         self.stop_words = {lang: frozenset(ws) for lang, ws in self.params.stop_words.items()}
-        self._stop_patterns = {lang: [_whole_word(w) for w in sorted(ws) if _WORDS.fullmatch(w)]
-                               for lang, ws in self.stop_words.items()}
+        self._stop_patterns = {
+            lang: [_whole_word(w) for w in sorted(ws) if _WORDS.fullmatch(w)] for lang, ws in self.stop_words.items()
+        }
 
     def score(self, text: str, row: dict[str, Any]) -> dict[str, Any]:
         return self.score_batch([text], [row])[0]

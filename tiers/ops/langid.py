@@ -1,5 +1,6 @@
 """Language ID with fastText's lid.176.ftz, shipped with tiers and loaded offline. Adds `lang` and `lang_score`;
 keeps languages in `languages` (all when empty) with score >= `min_score` (FineWeb: 0.65)."""
+
 from __future__ import annotations
 
 import tempfile

@@ -1,5 +1,6 @@
 """Length rules from the UltraData-Math L1 cleaner: 80 to 1,000,000 characters; a document of at
 most 200 characters with no '.' or ',' is dropped."""
+
 from __future__ import annotations
 
 from typing import Any, ClassVar

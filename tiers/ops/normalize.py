@@ -4,6 +4,7 @@ Defaults follow the UltraData-Math L1 cleaner: remove zero-width, bidi and contr
 (keeping tab, newline, carriage return), map no-break and ideographic spaces to a space, remove
 private-use characters; collapse `([ \\t]*\\n){3,}` to one blank line.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,6 +14,7 @@ import pyarrow as pa
 
 from tiers.ops.base import Params, TextMapper
 from tiers.ops.registry import register
+
 
 def _char_class(codes: list[int]) -> str:
     """A regex character class for a list of code points, as ranges."""

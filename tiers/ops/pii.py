@@ -8,6 +8,7 @@ for only inside the stretches of text made of the characters they can contain (`
 `_phone_regions`): the same matches as scanning the whole text, without trying the patterns at every
 position.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -88,8 +89,9 @@ def _phone_regions(text: str) -> Iterator[tuple[int, int]]:
         yield start, tail.end()
 
 
-def _matches(pattern: re.Pattern[str], text: str, regions: Iterator[tuple[int, int]],
-             accept: Callable[[str], bool]) -> list[tuple[int, int]]:
+def _matches(
+    pattern: re.Pattern[str], text: str, regions: Iterator[tuple[int, int]], accept: Callable[[str], bool]
+) -> list[tuple[int, int]]:
     """Spans of the accepted matches of `pattern` inside each region, searched with one character
     of right context so that look-aheads see what they would in the whole text."""
     spans = []

@@ -1,4 +1,5 @@
 """Run a list of operators over record batches, collecting drops and per-operator statistics."""
+
 from __future__ import annotations
 
 import time
@@ -61,7 +62,9 @@ class OperatorPipeline:
                         op_stats.reasons[reason] = op_stats.reasons.get(reason, 0) + 1
             op_stats.docs_out += batch.num_rows
         dropped = pa.Table.from_batches(drops, DROP_SCHEMA).combine_chunks().to_batches() if drops else []
-        return PipelineOutput(conform(batch, schema), dropped[0] if dropped else pa.RecordBatch.from_pylist([], schema=DROP_SCHEMA), stats)
+        return PipelineOutput(
+            conform(batch, schema), dropped[0] if dropped else pa.RecordBatch.from_pylist([], schema=DROP_SCHEMA), stats
+        )
 
 
 def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:

@@ -4,6 +4,7 @@ Built-in operators register when `tiers.ops.library` is imported; operators writ
 when their module is imported, and `l1.operator_modules` in config names such modules (see
 docs/operators.md). This module imports no operator, so there is no import circle.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -33,7 +34,9 @@ def load_operators(modules: Iterable[str] = ()) -> dict[str, type[Operator]]:
         try:
             importlib.import_module(module)
         except Exception as exc:  # noqa: BLE001 - any failure while importing user code is reported the same way
-            raise OperatorModuleError(f"operator module {module!r} cannot be imported: {type(exc).__name__}: {exc}") from None
+            raise OperatorModuleError(
+                f"operator module {module!r} cannot be imported: {type(exc).__name__}: {exc}"
+            ) from None
     return dict(_REGISTRY)
 
 

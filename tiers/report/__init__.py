@@ -2,6 +2,7 @@
 
 `data` computes the aggregates in DuckDB (read-only), `render` draws them with matplotlib as inline SVG.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

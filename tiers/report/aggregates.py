@@ -1,4 +1,5 @@
 """SQL building blocks shared by the report's sections: binned histograms and 'current run' lookups."""
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,17 @@ def grouped_expr(column: str, keep: list[str]) -> str:
     return f"CASE WHEN {column} IN ({listed}) THEN {column} ELSE {quote(OTHER)} END"
 
 
-def histogram(src: CatalogSource, values_sql: str, lo: float, hi: float, bins: int,
-              edge: Callable[[float], float] = lambda e: e, groups: list[str] | None = None,
-              trim: bool = False, digits: int = 3) -> Table:
+def histogram(
+    src: CatalogSource,
+    values_sql: str,
+    lo: float,
+    hi: float,
+    bins: int,
+    edge: Callable[[float], float] = lambda e: e,
+    groups: list[str] | None = None,
+    trim: bool = False,
+    digits: int = 3,
+) -> Table:
     """Counts of `v` in `bins` equal-width bins over [lo, hi] (values outside are clamped), per group `g`.
 
     `values_sql` must select columns `g` and `v`. `edge` maps bin edges to the units shown (e.g. 10**e for
@@ -50,12 +59,12 @@ def histogram(src: CatalogSource, values_sql: str, lo: float, hi: float, bins: i
         table_rows.append((round(start, digits), round(stop, digits), *(counts.get((b, g), 0) for g in order)))
     if trim:
         nonempty = [i for i, row in enumerate(table_rows) if any(row[2:])]
-        table_rows = table_rows[nonempty[0]:nonempty[-1] + 1] if nonempty else []
+        table_rows = table_rows[nonempty[0] : nonempty[-1] + 1] if nonempty else []
     return Table(("from", "to", *order), tuple(table_rows))
 
 
 def log_edge(e: float) -> float:
-    return float(10 ** e)
+    return float(10**e)
 
 
 def current_runs(src: CatalogSource, view: str) -> set[str]:
@@ -65,7 +74,9 @@ def current_runs(src: CatalogSource, view: str) -> set[str]:
     return {r[0] for r in src.rows(f"SELECT DISTINCT run_id FROM {src.rel(view)} WHERE run_id IS NOT NULL")}
 
 
-def job_runs(src: CatalogSource, job: str, prefer: set[str] | None = None, latest_only: bool = False) -> list[tuple[str, dict, dict]]:
+def job_runs(
+    src: CatalogSource, job: str, prefer: set[str] | None = None, latest_only: bool = False
+) -> list[tuple[str, dict, dict]]:
     """Committed runs of `job` as (run_id, config, counts); those in `prefer` (the views' current runs) when any are.
 
     With a report restricted to one run, only that run (if it is of this job)."""

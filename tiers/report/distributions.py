@@ -1,4 +1,5 @@
 """Panels of distributions (language, scores, length) and of deduplication, binned inside DuckDB."""
+
 from __future__ import annotations
 
 from tiers.report.aggregates import OTHER, current_runs, grouped_expr, histogram, job_runs, log_edge, top_values
@@ -28,11 +29,14 @@ def languages(src: CatalogSource) -> Panel:
     if not src.has("l1", "lang"):
         return Panel.absent(key, title, "No L1 documents with a lang column yet.")
     score = "avg(lang_score)" if src.has("l1", "lang_score") else "NULL"
-    rows = src.rows(f"SELECT coalesce(lang, '(none)'), count(*), {score} FROM {src.rel('l1')} GROUP BY 1 ORDER BY 2 DESC, 1")
+    rows = src.rows(
+        f"SELECT coalesce(lang, '(none)'), count(*), {score} FROM {src.rel('l1')} GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
     if not rows:
         return Panel.absent(key, title, "L1 holds no documents yet.")
     return Panel(
-        key=key, title=title,
+        key=key,
+        title=title,
         caption=f"L1 documents per detected language (top {TOP_LANGUAGES}, the rest as 'other') and the mean language-ID score.",
         table=Table(("lang", "documents", "mean lang_score"), tuple(_aggregate_other(rows, TOP_LANGUAGES))),
         chart=Chart("barh", x="lang", y=("documents", "mean lang_score")),
@@ -45,12 +49,19 @@ def lang_score(src: CatalogSource) -> Panel:
         return Panel.absent(key, title, "No L1 documents with lang_score yet.")
     relation = src.rel("l1")
     keep = top_values(src, relation, "lang", HIST_LANGUAGES)
-    table = histogram(src, f"SELECT {grouped_expr('lang', keep)} AS g, lang_score AS v FROM {relation}", 0.0, 1.0, SCORE_BINS,
-                      groups=[*keep, OTHER])
+    table = histogram(
+        src,
+        f"SELECT {grouped_expr('lang', keep)} AS g, lang_score AS v FROM {relation}",
+        0.0,
+        1.0,
+        SCORE_BINS,
+        groups=[*keep, OTHER],
+    )
     if len(table.columns) == 2:
         return Panel.absent(key, title, "L1 holds no documents with a language score yet.")
     return Panel(
-        key=key, title=title,
+        key=key,
+        title=title,
         caption="Distribution of the language-ID confidence of L1 documents, per language (documents per bin of 0.05).",
         table=table,
         chart=Chart("hist", x="from", x2="to", y=table.columns[2:], xlabel="lang_score", ylabel="documents"),
@@ -72,19 +83,36 @@ def quality_score(src: CatalogSource) -> Panel:
     relation = src.rel("l2_scores")
     lang = "lang" if src.has("l2_scores", "lang") else quote("all")
     keep = top_values(src, relation, lang, HIST_LANGUAGES) if lang == "lang" else []
-    table = histogram(src, f"SELECT {grouped_expr(lang, keep)} AS g, quality_score AS v FROM {relation}", 0.0, 1.0, SCORE_BINS,
-                      groups=[*keep, OTHER])
+    table = histogram(
+        src,
+        f"SELECT {grouped_expr(lang, keep)} AS g, quality_score AS v FROM {relation}",
+        0.0,
+        1.0,
+        SCORE_BINS,
+        groups=[*keep, OTHER],
+    )
     unscored = int(src.one(f"SELECT count(*) FROM {relation} WHERE quality_score IS NULL"))
     if len(table.columns) == 2:
-        return Panel.absent(key, title, f"No document has a quality score yet ({unscored:,} without a model for their language).")
+        return Panel.absent(
+            key, title, f"No document has a quality score yet ({unscored:,} without a model for their language)."
+        )
     threshold = l2_threshold(src)
     drawn = f"; the line is the L2 selection threshold {threshold:g}" if threshold is not None else ""
     return Panel(
-        key=key, title=title,
+        key=key,
+        title=title,
         caption=f"Classifier p(high quality) for scored L1 documents, per language (bins of 0.05){drawn}.",
         table=table,
-        chart=Chart("hist", x="from", x2="to", y=table.columns[2:], xlabel="quality_score", ylabel="documents",
-                    vline=threshold, vline_label="threshold"),
+        chart=Chart(
+            "hist",
+            x="from",
+            x2="to",
+            y=table.columns[2:],
+            xlabel="quality_score",
+            ylabel="documents",
+            vline=threshold,
+            vline_label="threshold",
+        ),
         notes=(f"{unscored:,} documents have no quality score (no model for their language).",) if unscored else (),
     )
 
@@ -93,12 +121,15 @@ def llm_score(src: CatalogSource) -> Panel:
     key, title = "llm_score", "LLM rubric score (L3)"
     if not src.has("l3_scores", "llm_score"):
         return Panel.absent(key, title, "No L3 scores yet (l2-to-l3 has not run).")
-    counts = dict(src.rows(f"SELECT llm_score, count(*) FROM {src.rel('l3_scores')} WHERE llm_score IS NOT NULL GROUP BY 1"))
+    counts = dict(
+        src.rows(f"SELECT llm_score, count(*) FROM {src.rel('l3_scores')} WHERE llm_score IS NOT NULL GROUP BY 1")
+    )
     if not counts:
         return Panel.absent(key, title, "No L3 document has an LLM score yet.")
     scores = sorted(set(range(6)) | set(counts))
     return Panel(
-        key=key, title=title,
+        key=key,
+        title=title,
         caption="L2 documents per LLM rubric score (0-5), answers that parsed only.",
         table=Table(("llm_score", "documents"), tuple((s, int(counts.get(s, 0))) for s in scores)),
         chart=Chart("bars", x="llm_score", y=("documents",), xlabel="llm_score", ylabel="documents"),
@@ -107,19 +138,34 @@ def llm_score(src: CatalogSource) -> Panel:
 
 def doc_length(src: CatalogSource) -> Panel:
     key, title = "doc_length", "Document length per tier"
-    parts = [f"SELECT {quote(t)} AS g, log10(greatest(length(text), 1)) AS v FROM {src.rel(t.lower())}"
-             for t in ("L0", "L1", "L2", "L3") if src.has(t.lower(), "text")]
+    parts = [
+        f"SELECT {quote(t)} AS g, log10(greatest(length(text), 1)) AS v FROM {src.rel(t.lower())}"
+        for t in ("L0", "L1", "L2", "L3")
+        if src.has(t.lower(), "text")
+    ]
     if not parts:
         return Panel.absent(key, title, "No tier holds documents yet.")
-    table = histogram(src, " UNION ALL ".join(parts), 0.0, float(LENGTH_DECADES), LENGTH_DECADES * LENGTH_BINS_PER_DECADE,
-                      edge=log_edge, groups=["L0", "L1", "L2", "L3"], trim=True, digits=0)
+    table = histogram(
+        src,
+        " UNION ALL ".join(parts),
+        0.0,
+        float(LENGTH_DECADES),
+        LENGTH_DECADES * LENGTH_BINS_PER_DECADE,
+        edge=log_edge,
+        groups=["L0", "L1", "L2", "L3"],
+        trim=True,
+        digits=0,
+    )
     if len(table.columns) == 2:
         return Panel.absent(key, title, "No tier holds documents yet.")
     return Panel(
-        key=key, title=title,
+        key=key,
+        title=title,
         caption="Documents per length in characters (quarter-decade bins, log scale), one colour per tier.",
         table=table,
-        chart=Chart("hist", x="from", x2="to", y=table.columns[2:], xlabel="characters", ylabel="documents", log_x=True),
+        chart=Chart(
+            "hist", x="from", x2="to", y=table.columns[2:], xlabel="characters", ylabel="documents", log_x=True
+        ),
     )
 
 
@@ -140,13 +186,25 @@ def dedup_clusters(src: CatalogSource) -> Panel:
         return Panel.absent(key, title, "No duplicates removed yet.")
     counts = {(size, reason): n for size, reason, n in rows}
     sizes = sorted({r[0] for r in rows})
-    table = Table(("cluster size", "exact clusters", "near clusters"),
-                  tuple((s, int(counts.get((s, "exact_duplicate"), 0)), int(counts.get((s, "near_duplicate"), 0))) for s in sizes))
+    table = Table(
+        ("cluster size", "exact clusters", "near clusters"),
+        tuple(
+            (s, int(counts.get((s, "exact_duplicate"), 0)), int(counts.get((s, "near_duplicate"), 0))) for s in sizes
+        ),
+    )
     return Panel(
-        key=key, title=title,
+        key=key,
+        title=title,
         caption="Clusters of duplicates by size (documents in the cluster, the kept one included), exact and near (MinHash).",
         table=table,
-        chart=Chart("bars", x="cluster size", y=("exact clusters", "near clusters"), xlabel="cluster size", ylabel="clusters", log_y=True),
+        chart=Chart(
+            "bars",
+            x="cluster size",
+            y=("exact clusters", "near clusters"),
+            xlabel="cluster size",
+            ylabel="clusters",
+            log_y=True,
+        ),
     )
 
 
@@ -156,12 +214,19 @@ def dedup_removed(src: CatalogSource) -> Panel:
         return Panel.absent(key, title, "No drops view yet, so no dedup counts.")
     if not src.one(f"SELECT count(*) FROM {src.rel('drops')}"):
         return Panel.absent(key, title, "Nothing dropped yet: no L0 → L1 run with dedup has committed.")
-    counts = {reason: (int(docs), int(clusters)) for reason, docs, clusters in
-              src.rows(f"SELECT reason, sum(size - 1), count(*) FROM ({_dedup_clusters_sql(src)}) GROUP BY 1")}
-    rows = tuple((label, *counts.get(reason, (0, 0))) for reason, label in
-                 (("exact_duplicate", "exact"), ("near_duplicate", "near (MinHash)")))
+    counts = {
+        reason: (int(docs), int(clusters))
+        for reason, docs, clusters in src.rows(
+            f"SELECT reason, sum(size - 1), count(*) FROM ({_dedup_clusters_sql(src)}) GROUP BY 1"
+        )
+    }
+    rows = tuple(
+        (label, *counts.get(reason, (0, 0)))
+        for reason, label in (("exact_duplicate", "exact"), ("near_duplicate", "near (MinHash)"))
+    )
     return Panel(
-        key=key, title=title,
+        key=key,
+        title=title,
         caption="Documents removed by exact dedup (same normalised text) and by MinHash near-dedup, and their clusters.",
         table=Table(("dedup", "documents removed", "clusters"), rows),
         chart=Chart("barh", x="dedup", y=("documents removed", "clusters")),

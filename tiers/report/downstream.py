@@ -1,12 +1,20 @@
 """Panels for the LLM tiers (L3 usage and failures, L4 items), the verification loop and allocation."""
+
 from __future__ import annotations
 
 from tiers.report.aggregates import finite
 from tiers.report.model import Chart, Panel, Table
 from tiers.report.source import CatalogSource
 
-USAGE_COLUMNS = ("requests_sent", "cache_hits", "prompt_tokens", "completion_tokens", "wall_seconds",
-                 "tokens_per_second", "gpu_hours_per_billion_tokens")
+USAGE_COLUMNS = (
+    "requests_sent",
+    "cache_hits",
+    "prompt_tokens",
+    "completion_tokens",
+    "wall_seconds",
+    "tokens_per_second",
+    "gpu_hours_per_billion_tokens",
+)
 ALLOCATION_TABLES = ("allocation", "allocation_plan", "allocations")
 
 
@@ -22,10 +30,24 @@ def llm_usage(src: CatalogSource) -> Panel:
         return Panel.absent(key, title, "No L3 run has recorded LLM usage yet (l2-to-l3 has not run).")
     rows = [tuple(round(v, 2) if isinstance(v, float) else v for v in map(finite, row)) for row in rows]
     return Panel(
-        key=key, title=title,
+        key=key,
+        title=title,
         caption="Per L3 run: requests sent, cache hits, tokens, wall time, tokens per second and projected GPU-hours per billion tokens.",
-        table=Table(("run_id", "model", "engine", "requests", "cache hits", "prompt tokens", "completion tokens",
-                     "wall seconds", "tokens per second", "GPU-hours per B tokens"), tuple(rows)),
+        table=Table(
+            (
+                "run_id",
+                "model",
+                "engine",
+                "requests",
+                "cache hits",
+                "prompt tokens",
+                "completion tokens",
+                "wall seconds",
+                "tokens per second",
+                "GPU-hours per B tokens",
+            ),
+            tuple(rows),
+        ),
         chart=Chart("barh", x="run_id", y=("tokens per second", "GPU-hours per B tokens")),
     )
 
@@ -34,11 +56,14 @@ def l3_status(src: CatalogSource) -> Panel:
     key, title = "l3_status", "L3: scoring outcomes by status"
     if not src.has("l3_scores", "status"):
         return Panel.absent(key, title, "No L3 scores yet (l2-to-l3 has not run).")
-    rows = src.rows(f"SELECT status, count(*) FROM {src.rel('l3_scores')} WHERE status IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1")
+    rows = src.rows(
+        f"SELECT status, count(*) FROM {src.rel('l3_scores')} WHERE status IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1"
+    )
     if not rows:
         return Panel.absent(key, title, "No L3 scores yet (l2-to-l3 has not run).")
     return Panel(
-        key=key, title=title,
+        key=key,
+        title=title,
         caption="L2 documents by scoring outcome: scored, unparseable after re-asking, or engine error.",
         table=Table(("status", "documents"), tuple(rows)),
         chart=Chart("barh", x="status", y=("documents",), xlabel="documents"),
@@ -53,8 +78,13 @@ def _l4_counts(src: CatalogSource, view: str, column: str, key: str, title: str,
     rows = src.rows(f"SELECT CAST({column} AS VARCHAR), count(*) FROM {src.rel(view)} GROUP BY 1 ORDER BY 2 DESC, 1")
     if not rows:
         return Panel.absent(key, title, f"The view {view} is empty.")
-    return Panel(key=key, title=title, caption=caption, table=Table((column, "items"), tuple(rows)),
-                 chart=Chart("barh", x=column, y=("items",), xlabel="items"))
+    return Panel(
+        key=key,
+        title=title,
+        caption=caption,
+        table=Table((column, "items"), tuple(rows)),
+        chart=Chart("barh", x=column, y=("items",), xlabel="items"),
+    )
 
 
 def l4_grades(src: CatalogSource) -> Panel:
@@ -62,7 +92,9 @@ def l4_grades(src: CatalogSource) -> Panel:
 
 
 def l4_checks(src: CatalogSource) -> Panel:
-    return _l4_counts(src, "l4_checks", "check_name", "l4_checks", "L4: items by check", "L4 verification results per check.")
+    return _l4_counts(
+        src, "l4_checks", "check_name", "l4_checks", "L4: items by check", "L4 verification results per check."
+    )
 
 
 def experiments(src: CatalogSource) -> Panel:
@@ -75,17 +107,30 @@ def experiments(src: CatalogSource) -> Panel:
     loop_id = loop[0][0]
     rows = src.rows(
         "SELECT round, pool, delta, ci_low, ci_high, CASE WHEN accepted THEN 'accepted' ELSE 'rejected' END "
-        "FROM experiments WHERE loop_id = ? ORDER BY round, pool, created_at", [loop_id])
-    rows = [(f"round {r} · {pool}", r, pool, *(None if v is None else round(v, 4) for v in map(finite, (d, lo, hi))), verdict)
-            for r, pool, d, lo, hi, verdict in rows]
+        "FROM experiments WHERE loop_id = ? ORDER BY round, pool, created_at",
+        [loop_id],
+    )
+    rows = [
+        (
+            f"round {r} · {pool}",
+            r,
+            pool,
+            *(None if v is None else round(v, 4) for v in map(finite, (d, lo, hi))),
+            verdict,
+        )
+        for r, pool, d, lo, hi, verdict in rows
+    ]
     notes = [f"Loop {loop_id}; {len(loop) - 1} earlier loop(s) not shown."] if len(loop) > 1 else [f"Loop {loop_id}."]
     if src.run_id:
         notes.append("Experiments are not tied to a run id, so this section is not restricted to the chosen run.")
     return Panel(
-        key=key, title=title,
+        key=key,
+        title=title,
         caption="Gain of the candidate arm over the baseline with its bootstrap 95 % interval; a pool is accepted when the interval lies above zero.",
         table=Table(("experiment", "round", "pool", "delta", "ci low", "ci high", "decision"), tuple(rows)),
-        chart=Chart("intervals", x="experiment", y=("delta", "ci low", "ci high"), group="decision", xlabel="delta", vline=0.0),
+        chart=Chart(
+            "intervals", x="experiment", y=("delta", "ci low", "ci high"), group="decision", xlabel="delta", vline=0.0
+        ),
         notes=tuple(notes),
     )
 
@@ -96,11 +141,14 @@ def allocation(src: CatalogSource) -> Panel:
     if name is None:
         return Panel.absent(key, title, "No allocation plan in the catalog yet (the allocation work has not landed).")
     if not src.has(name, "tier", "tokens"):
-        return Panel.absent(key, title, f"The catalog has {name}, but without the tier and tokens columns this report reads.")
+        return Panel.absent(
+            key, title, f"The catalog has {name}, but without the tier and tokens columns this report reads."
+        )
     epochs = "sum(epochs)" if src.has(name, "epochs") else "NULL"
     rows = src.rows(f"SELECT CAST(tier AS VARCHAR), sum(tokens)::BIGINT, {epochs} FROM {name} GROUP BY 1 ORDER BY 1")
     return Panel(
-        key=key, title=title,
+        key=key,
+        title=title,
         caption="Tokens allocated per tier and the epochs each tier is seen.",
         table=Table(("tier", "tokens", "epochs"), tuple(rows)),
         chart=Chart("barh", x="tier", y=("tokens", "epochs")),

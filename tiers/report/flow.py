@@ -1,4 +1,5 @@
 """Panels about how documents flow: the tier funnel, drops by reason, per-operator work, and the runs."""
+
 from __future__ import annotations
 
 from tiers.report.aggregates import current_runs, job_runs, share
@@ -43,7 +44,9 @@ def funnel(src: CatalogSource) -> Panel:
         title="Funnel L0 → L4",
         caption="Distinct documents in each tier (and tokens where tiers carry n_tokens); quarantine holds records that could not be parsed.",
         table=Table(columns, tuple(rows)),
-        chart=Chart("barh", x="stage", y=("documents", "tokens") if with_tokens else ("documents",), xlabel="documents"),
+        chart=Chart(
+            "barh", x="stage", y=("documents", "tokens") if with_tokens else ("documents",), xlabel="documents"
+        ),
         notes=tuple(notes),
     )
 
@@ -59,7 +62,8 @@ def drops_by_reason(src: CatalogSource) -> Panel:
     if not rows:
         return Panel.absent(key, title, "No documents dropped yet (no L1 or L2 run has committed).")
     return Panel(
-        key=key, title=title,
+        key=key,
+        title=title,
         caption="Documents each stage removed, by reason (colour = stage).",
         table=Table(("stage", "reason", "documents"), tuple(rows)),
         chart=Chart("barh", x="reason", y=("documents",), group="stage", xlabel="documents dropped"),
@@ -101,9 +105,12 @@ def operators(src: CatalogSource) -> Panel:
     run_ids = [r[0] for r in dedup_runs]
     if run_ids and src.has("drops", "reason", "run_id"):
         placeholders = ", ".join("?" * len(run_ids))
-        dedup = dict(src.rows(
-            f"SELECT reason, count(*) FROM drops WHERE run_id IN ({placeholders}) AND reason IN ('exact_duplicate', 'near_duplicate') GROUP BY 1",
-            run_ids))
+        dedup = dict(
+            src.rows(
+                f"SELECT reason, count(*) FROM drops WHERE run_id IN ({placeholders}) AND reason IN ('exact_duplicate', 'near_duplicate') GROUP BY 1",
+                run_ids,
+            )
+        )
         docs_in = last_out
         for reason, label in DEDUP_REASONS.items():
             removed = int(dedup.get(reason, 0))
@@ -111,7 +118,8 @@ def operators(src: CatalogSource) -> Panel:
             docs_in -= removed
         notes.append("Dedup steps run in Spark after the operators; their seconds are not recorded separately.")
     return Panel(
-        key=key, title=title,
+        key=key,
+        title=title,
         caption=f"L1 operators in pipeline order over {len(runs)} L0 → L1 run(s): documents in, dropped, seconds inside the operator summed over Spark tasks.",
         table=Table(("operator", "documents in", "dropped", "seconds", "docs per second"), tuple(rows)),
         chart=Chart("barh", x="operator", y=("dropped", "seconds")),
@@ -134,14 +142,35 @@ def runs_panel(src: CatalogSource) -> Panel:
         return Panel.absent(key, title, "No runs recorded yet.")
     total = src.one("SELECT count(*) FROM runs")
     first = min(r[4] for r in rows)
-    rows = [(job, run_id, status, started.strftime("%Y-%m-%d %H:%M:%S"), round(epoch - first, 1), duration, config_hash, code or "")
-            for job, run_id, status, started, epoch, duration, config_hash, code in reversed(rows)]
+    rows = [
+        (
+            job,
+            run_id,
+            status,
+            started.strftime("%Y-%m-%d %H:%M:%S"),
+            round(epoch - first, 1),
+            duration,
+            config_hash,
+            code or "",
+        )
+        for job, run_id, status, started, epoch, duration, config_hash, code in reversed(rows)
+    ]
     notes = [f"Showing the latest {MAX_RUNS} of {total} runs."] if total > len(rows) else []
     return Panel(
-        key=key, title=title,
+        key=key,
+        title=title,
         caption="Every job run: when it started, how long it took, and the config hash and code version it ran with.",
-        table=Table(("job", "run_id", "status", "started (UTC)", "start (s)", "duration (s)", "config hash", "code version"), tuple(rows)),
-        chart=Chart("timeline", x="run_id", y=("start (s)", "duration (s)"), group="status", xlabel="seconds since the first run shown"),
+        table=Table(
+            ("job", "run_id", "status", "started (UTC)", "start (s)", "duration (s)", "config hash", "code version"),
+            tuple(rows),
+        ),
+        chart=Chart(
+            "timeline",
+            x="run_id",
+            y=("start (s)", "duration (s)"),
+            group="status",
+            xlabel="seconds since the first run shown",
+        ),
         notes=tuple(notes),
     )
 
@@ -155,4 +184,9 @@ def funnel_line(tiers: dict[str, dict], quarantine: int) -> str:
         pct = share(docs, l0)
         parts.append(f"{tier} {docs:,}" + (f" ({pct:g}%)" if pct is not None and tier != "L0" else ""))
     l4 = tiers.get("L4", {}).get("documents", 0)
-    return "funnel: " + " → ".join(parts) + (f" → L4 {l4:,} items" if l4 else " → L4 (not built)") + f"; quarantine {quarantine:,}"
+    return (
+        "funnel: "
+        + " → ".join(parts)
+        + (f" → L4 {l4:,} items" if l4 else " → L4 (not built)")
+        + f"; quarantine {quarantine:,}"
+    )

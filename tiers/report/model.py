@@ -3,6 +3,7 @@
 The chart is drawn from the panel's own table, so the figure and the numbers printed under it cannot
 disagree. Nothing here knows about SQL or about plotting.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """Draw a panel's chart from its table with matplotlib, as inline SVG (no display, no network, no pyplot state)."""
+
 from __future__ import annotations
 
 import io
@@ -13,8 +14,14 @@ from tiers.report.model import Chart, Panel, Table
 
 WIDTH = 7.2  # inches; the page is about 760 px wide
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
-STATUS_COLOURS = {"committed": "#59a14f", "failed": "#e15759", "running": "#f28e2b", "skipped": "#bab0ac",
-                  "accepted": "#59a14f", "rejected": "#e15759"}
+STATUS_COLOURS = {
+    "committed": "#59a14f",
+    "failed": "#e15759",
+    "running": "#f28e2b",
+    "skipped": "#bab0ac",
+    "accepted": "#59a14f",
+    "rejected": "#e15759",
+}
 STYLE = {
     "svg.fonttype": "none",  # text stays text: smaller files, selectable labels, the browser's own fonts
     "font.family": "sans-serif",
@@ -52,7 +59,9 @@ def _legend_for_groups(ax: Axes, table: Table, chart: Chart) -> None:
 
     groups = list(dict.fromkeys(table.column(chart.group))) if chart.group else []
     if len(groups) > 1:
-        ax.legend(handles=[Patch(color=_colour(g, i), label=str(g)) for i, g in enumerate(groups)], fontsize=7, frameon=False)
+        ax.legend(
+            handles=[Patch(color=_colour(g, i), label=str(g)) for i, g in enumerate(groups)], fontsize=7, frameon=False
+        )
 
 
 def _barh(fig: Figure, table: Table, chart: Chart) -> None:
@@ -87,7 +96,13 @@ def _hist(fig: Figure, table: Table, chart: Chart) -> None:
     if chart.log_x:
         ax.set_xscale("log")
     if chart.vline is not None:
-        ax.axvline(chart.vline, color="#333333", linestyle="--", linewidth=1.2, label=f"{chart.vline_label} {chart.vline:g}".strip())
+        ax.axvline(
+            chart.vline,
+            color="#333333",
+            linestyle="--",
+            linewidth=1.2,
+            label=f"{chart.vline_label} {chart.vline:g}".strip(),
+        )
     ax.set_xlabel(chart.xlabel)
     ax.set_ylabel(chart.ylabel)
     ax.legend(fontsize=7, frameon=False)
@@ -154,7 +169,7 @@ def figure_svg(panel: Panel) -> str:
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]
+    return svg[svg.index("<svg") :]
 
 
 def strip_dimensions(svg: str) -> str:

@@ -1,4 +1,5 @@
 """Render a report as one self-contained HTML page: inline CSS and inline SVG figures, no scripts, no links out."""
+
 from __future__ import annotations
 
 import html
@@ -48,7 +49,8 @@ def _table_html(key: str, table: Table) -> str:
     body = []
     for row in table.rows:
         cells = "".join(
-            f'<td class="n">{format_value(v)}</td>' if isinstance(v, (int, float)) and not isinstance(v, bool)
+            f'<td class="n">{format_value(v)}</td>'
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
             else f"<td>{html.escape(format_value(v))}</td>"
             for v in row
         )
@@ -68,8 +70,10 @@ def _panel_html(panel: Panel) -> str:
     rows = len(panel.table.rows)
     table = _table_html(panel.key, panel.table)
     table = table if rows <= 14 else f"<details><summary>the numbers ({rows} rows)</summary>{table}</details>"
-    return (f'{title}<figure id="panel-{panel.key}" data-panel="{panel.key}">{svg}'
-            f"<figcaption>{html.escape(panel.caption)}</figcaption>{table}</figure>{notes}")
+    return (
+        f'{title}<figure id="panel-{panel.key}" data-panel="{panel.key}">{svg}'
+        f"<figcaption>{html.escape(panel.caption)}</figcaption>{table}</figure>{notes}"
+    )
 
 
 def _section_html(section: Section) -> str:
@@ -89,7 +93,7 @@ def render_html(report: ReportData) -> str:
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>tiers report: {html.escape(report.root)}</title><style>{CSS}</style></head><body>"
-        f"<h1>tiers report</h1><p class=\"meta\">{html.escape(report.root)} · {html.escape(scope)} · "
+        f'<h1>tiers report</h1><p class="meta">{html.escape(report.root)} · {html.escape(scope)} · '
         f"generated {html.escape(report.generated_at)}{version}</p><nav>{nav}</nav>{notes}{body}</body></html>\n"
     )
 

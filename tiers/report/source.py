@@ -1,5 +1,6 @@
 """Read-only access to the catalog for the report: which tables and views exist, their columns, and
 relations optionally restricted to one run. Only aggregates leave DuckDB."""
+
 from __future__ import annotations
 
 import logging
