@@ -82,7 +82,8 @@ def main() -> None:
     )
     print(f"tiers pair in-process {n / (ours_cpu + predict_cpu):8.1f} docs per CPU-second")
 
-    from jobs.l1_to_l2 import SCORE_COLUMNS, score_partition
+    from jobs.l1_to_l2_spark import score_partition
+    from jobs.l2_rows import SCORE_COLUMNS
     from jobs.spark import get_spark
     from jobs.spark_schema import spark_ddl
     from tiers.config import SparkConfig

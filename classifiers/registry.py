@@ -1,7 +1,10 @@
-"""Which quality model serves which language: external files, or models trained from seed sets.
+"""Which quality model serves which language.
 
-Trained models are stored under <root>/models and recorded in the catalog's `models` table with their
-seeds, parameters and held-out metrics; identical seeds and parameters reuse the stored model.
+For each language of `l2.models`, in order: a configured file (`path`), the verification loop's
+classifier, a model trained from the seeds file `l2.seeds` when it lists the language, else the model
+that ships in the package (classifiers/shipped.py). Trained models are stored under <root>/models;
+every model used is recorded in the catalog's `models` table with its seeds, parameters and held-out
+metrics, and identical seeds and parameters reuse the stored model.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 
 from classifiers.model import file_hash
 from classifiers.seeds import collect, load_seeds, seeds_fingerprint
+from classifiers.shipped import shipped_card, shipped_model_path
 from classifiers.train import NotEnoughSeeds, train_classifier
 from tiers.catalog import Catalog
 from tiers.config import L2Config
@@ -30,7 +34,7 @@ class ModelRef:
 
 
 def train_language(catalog: Catalog, config: L2Config, lang: str, tokenizer: str) -> ModelRef:
-    seeds = load_seeds(config.seeds).languages.get(lang)
+    seeds = load_seeds(config.seeds).languages.get(lang) if config.seeds else None
     if seeds is None:
         raise NotEnoughSeeds(f"no seed sources for language {lang!r} in {config.seeds}")
     pos, neg = collect(seeds, catalog)
@@ -62,9 +66,25 @@ def verified_model(catalog: Catalog, lang: str) -> ModelRef | None:
     return None
 
 
+def shipped_model(catalog: Catalog, lang: str) -> ModelRef | None:
+    """The package's own model for a language, recorded in the catalog with its card; None when none ships."""
+    card = shipped_card(lang)
+    path = shipped_model_path(lang)
+    if card is None or path is None:
+        return None
+    metrics = {**card["heldout"], "train_params": card["params"]}
+    seeds = {"shipped": card["seeds"], "recipe": card["recipe"]}
+    catalog.record_model(card["model_hash"], lang, str(path), card["tokenizer"], seeds, card["params"], metrics, None)
+    return ModelRef(lang, str(path), card["tokenizer"], card["model_hash"], metrics)
+
+
+def _seeds_list(config: L2Config, lang: str) -> bool:
+    return bool(config.seeds) and lang in load_seeds(config.seeds).languages
+
+
 def resolve_models(catalog: Catalog, config: L2Config) -> dict[str, ModelRef]:
-    """One model per configured language: a configured file, else the verification loop's classifier,
-    else one trained from the bootstrap seeds; languages without enough seeds are left out, with a warning."""
+    """One model per configured language (see the module docstring for the order); a language with none
+    is left out with a warning, and its documents follow `l2.languages_without_model`."""
     models: dict[str, ModelRef] = {}
     for lang, spec in config.models.items():
         if spec.path:
@@ -80,8 +100,23 @@ def resolve_models(catalog: Catalog, config: L2Config) -> dict[str, ModelRef]:
             log.info("%s model: the verification loop's classifier %s", lang, verified.path)
             models[lang] = verified
             continue
-        try:
-            models[lang] = train_language(catalog, config, lang, spec.tokenizer)
-        except NotEnoughSeeds as exc:
-            log.warning("no %s quality model: %s; %s documents are routed to the fallback", lang, exc, lang)
+        if _seeds_list(config, lang):
+            try:
+                models[lang] = train_language(catalog, config, lang, spec.tokenizer)
+                continue
+            except NotEnoughSeeds as exc:
+                log.warning("cannot train a %s model from %s: %s", lang, config.seeds, exc)
+        shipped = shipped_model(catalog, lang)
+        if shipped is not None:
+            log.info("%s model: the shipped default %s", lang, shipped.path)
+            models[lang] = shipped
+            continue
+        log.warning(
+            "no %s quality model (set l2.models.%s.path, or list %s in a seeds file named by l2.seeds); "
+            "%s documents follow l2.languages_without_model",
+            lang,
+            lang,
+            lang,
+            lang,
+        )
     return models

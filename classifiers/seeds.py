@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError, model_validator
 
+from classifiers.shipped import shipped_seed_texts
 from tiers.catalog import Catalog
 from tiers.config import ConfigError
 from tiers.resources import PROJECT, read_project_text
@@ -29,17 +31,21 @@ class JsonlField(StrictModel):
     field: str = "text"
 
 
+SOURCE_KINDS = ("json_values", "jsonl", "text_files", "sql", "shipped")
+
+
 class SeedSource(StrictModel):
     json_values: JsonValues | None = None
     jsonl: JsonlField | None = None
     text_files: str | None = None
     sql: str | None = None
+    shipped: Literal["openstax_en"] | None = None  # seed text inside the package (its train split)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "SeedSource":
-        given = [k for k in ("json_values", "jsonl", "text_files", "sql") if getattr(self, k) is not None]
+        given = [k for k in SOURCE_KINDS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of json_values, jsonl, text_files, sql (got {given or 'none'})")
+            raise ValueError(f"give exactly one of {', '.join(SOURCE_KINDS)} (got {given or 'none'})")
         return self
 
 
@@ -80,12 +86,17 @@ def _resolve(path: str) -> Path:
 
 
 def read_source(source: SeedSource, catalog: Catalog | None) -> list[str]:
+    if source.shipped:
+        return shipped_seed_texts("train")
     if source.json_values:
         data: dict[str, Any] = json.loads(_resolve(source.json_values.path).read_text(encoding="utf-8"))
         return [v[source.json_values.field] for v in data.values() if isinstance(v.get(source.json_values.field), str)]
     if source.jsonl:
         texts = []
-        with open(_resolve(source.jsonl.path), encoding="utf-8") as handle:
+        path = _resolve(source.jsonl.path)
+        with (
+            gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
+        ) as handle:
             for line in handle:
                 value = json.loads(line).get(source.jsonl.field) if line.strip() else None
                 if isinstance(value, str):

@@ -23,6 +23,9 @@ class TrainOptions:
     config: str | None
 
 
+DEFAULT_ROOT_SEEDS = "conf/seeds/root_en.yaml"
+
+
 def _fail(message: str, code: int = 2) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
@@ -32,7 +35,9 @@ def _fail(message: str, code: int = 2) -> None:
 def train(
     root: str = typer.Option(..., help="data root (its catalog answers SQL seed sources; the model is stored there)"),
     lang: str = typer.Option("en", help="language of the model"),
-    seeds: Optional[str] = typer.Option(None, help="seeds YAML (default: l2.seeds from the config)"),
+    seeds: Optional[str] = typer.Option(
+        None, help="seeds YAML (default: l2.seeds from the config, else conf/seeds/root_en.yaml)"
+    ),
     config: Optional[str] = typer.Option(None, help="pipeline YAML (for l2.train settings)"),
 ) -> None:
     """Train a model from positive and negative seed sets; record hash, seeds and held-out metrics."""
@@ -43,6 +48,8 @@ def train(
     options = TrainOptions(root, lang, seeds, config)
     try:
         cfg = load_config(options.config, [f"l2.seeds={options.seeds}"] if options.seeds else [])
+        if cfg.l2.seeds is None:
+            cfg = load_config(options.config, [f"l2.seeds={DEFAULT_ROOT_SEEDS}"])
         catalog = Catalog(options.root)
         catalog.migrate()
         spec = cfg.l2.models.get(options.lang)

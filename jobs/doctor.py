@@ -74,9 +74,28 @@ def _l2_models(config: TiersConfig, root: Path) -> tuple[str, str]:
     missing = [f"{lang}: {path}" for lang, path in given.items() if not Path(path).exists()]
     if missing:
         return "fail", "configured L2 models not found: " + ", ".join(missing)
-    if given:
-        return "ok", f"configured L2 model(s) found for {', '.join(sorted(given))}"
-    return "ok", f"no external L2 model configured; trained from {config.l2.seeds} on first run"
+    from classifiers.model import QualityModel
+    from classifiers.seeds import load_seeds
+    from classifiers.shipped import shipped_card, shipped_model_path
+
+    found = [f"{lang} (configured)" for lang in sorted(given)]
+    try:
+        seeded = set(load_seeds(config.l2.seeds).languages) if config.l2.seeds else set()
+    except ValueError as exc:
+        return "fail", f"l2.seeds: {exc}"
+    for lang in sorted(set(config.l2.models) - set(given)):
+        if lang in seeded:
+            found.append(f"{lang} (trained from {config.l2.seeds} on first run)")
+            continue
+        path = shipped_model_path(lang)
+        if path is None:
+            return "warn", (
+                f"no L2 model for {lang}: none ships and l2.seeds does not list it; its documents follow "
+                f"l2.languages_without_model ({config.l2.languages_without_model})"
+            )
+        QualityModel(path).score(["a short probe sentence."])
+        found.append(f"{lang} (shipped, held-out AUC {shipped_card(lang)['heldout']['roc_auc']})")
+    return "ok", "L2 models: " + ", ".join(found) if found else "no L2 language configured (l2.models)"
 
 
 def _llm(config: TiersConfig, root: Path) -> tuple[str, str]:

@@ -2,80 +2,34 @@
 
 Two committed steps: `l2_score` (quality_score for every L1 document; re-run only when L1 or a model
 changes) and `l2_select` (L2 = score >= threshold; a new threshold re-selects without re-scoring).
+Documents of a language without a model follow `l2.languages_without_model` (drop or keep). Each step
+runs on Spark (`jobs/l1_to_l2_spark.py`) or, for a small input with no session running, in this
+process (`jobs/l1_to_l2_local.py`); both compute their rows with `jobs/l2_rows.py`.
 Runnable with spark-submit: `spark-submit jobs/l1_to_l2.py --root DATA_ROOT --l1-run RUN_ID`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
-from collections import defaultdict
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.dataset as ds
-from pyspark import SparkFiles
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
-from classifiers.model import QualityModel
 from classifiers.registry import ModelRef, resolve_models
+from jobs.engine import SPARK, Engine, engine_of
 from jobs.runner import JobResult, JobRun, parquet_stats
 from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
-from jobs.spark_schema import spark_ddl
-from jobs.tokens import with_token_counts
-from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
 SCORE_JOB, SELECT_JOB = "l2_score", "l2_select"
-SCORE_COLUMNS = pa.schema([f for f in schemas.L2_SCORES if f.name != "run_id"])
-
-
-def route(lang: str | None, models: dict[str, ModelRef], fallback: str | None) -> str | None:
-    """The model language for a document language: its own model, else the fallback, else none."""
-    if lang in models:
-        return lang
-    return fallback if fallback in models else None
-
-
-def score_partition(
-    batches: Iterator[pa.RecordBatch], models: dict[str, ModelRef], fallback: str | None
-) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body: load each model once per executor process, score each batch per language.
-
-    On a cluster the models arrive through `addFile`; in local mode they are read where they are.
-    """
-    loaded = {}
-    for lang, ref in models.items():
-        shipped = SparkFiles.get(os.path.basename(ref.path))
-        loaded[lang] = QualityModel.cached(shipped if os.path.exists(shipped) else ref.path, ref.tokenizer)
-    for batch in batches:
-        ids = batch.column("doc_id").to_pylist()
-        langs = batch.column("lang").to_pylist()
-        texts = batch.column("text").to_pylist()
-        routed = [route(lang, models, fallback) for lang in langs]
-        scores = np.full(len(ids), np.nan)
-        by_model: dict[str, list[int]] = defaultdict(list)
-        for i, model_lang in enumerate(routed):
-            if model_lang is not None:
-                by_model[model_lang].append(i)
-        for model_lang, rows in by_model.items():
-            scores[rows] = loaded[model_lang].score([texts[i] for i in rows])
-        yield pa.RecordBatch.from_arrays(
-            [
-                pa.array(ids, pa.string()),
-                pa.array(langs, pa.string()),
-                pa.array(routed, pa.string()),
-                pa.array([models[m].model_hash if m else None for m in routed], pa.string()),
-                pa.array(scores, pa.float64(), mask=np.isnan(scores)),
-            ],
-            schema=SCORE_COLUMNS,
-        )
 
 
 class ClassifierRejected(RuntimeError):
@@ -122,25 +76,37 @@ def l1_path(catalog: Catalog, l1_run: str) -> str:
     return outputs[0].path
 
 
-def run_scoring(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_run: str, force: bool) -> JobResult:
+def _on_spark(engine: Engine, stage: str, source: str) -> bool:
+    """Choose the engine before the run exists: starting Spark without Java exits 2 with no failed run."""
+    _, l1_bytes = parquet_stats(source)
+    on_spark = engine.choose(stage, l1_bytes) == SPARK
+    if on_spark:
+        engine.spark()
+    return on_spark
+
+
+def run_scoring(engine: Engine, config: TiersConfig, catalog: Catalog, l1_run: str, force: bool) -> JobResult:
     source = l1_path(catalog, l1_run)
     models = resolve_models(catalog, config.l2)
     check_held_out(models, config)
+    fallback = config.l2.fallback_language
     payload = {
         "l1": source,
         "models": {lang: ref.model_hash for lang, ref in sorted(models.items())},
         "tokenizers": {lang: ref.tokenizer for lang, ref in sorted(models.items())},
-        "fallback": config.l2.fallback_language,
+        "fallback": fallback,
     }
+    on_spark = _on_spark(engine, SCORE_JOB, source)
 
     def body(run: JobRun) -> dict:
-        if not spark.sparkContext.master.startswith("local"):
-            for ref in models.values():
-                spark.sparkContext.addFile(ref.path)
-        fallback = config.l2.fallback_language
-        l1 = spark.read.parquet(source).select("doc_id", "lang", "text")
-        scored = l1.mapInArrow(lambda it: score_partition(it, models, fallback), spark_ddl(SCORE_COLUMNS))
-        scored.withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("l2_scores"))
+        if on_spark:
+            from jobs.l1_to_l2_spark import write_scores
+
+            write_scores(engine.spark(), source, models, fallback, run)
+        else:
+            from jobs.l1_to_l2_local import write_scores
+
+            write_scores(source, models, fallback, run)
         l1_rows, _ = parquet_stats(source)
         scored_rows, _ = parquet_stats(run.stage("l2_scores"))
         check_conserved("L2 scoring", l1_rows, scores=scored_rows)
@@ -148,9 +114,12 @@ def run_scoring(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_r
         check_spread(spreads, config)
         if unscored:
             log.warning(
-                "no quality model for %s: %d documents get no score and will not reach L2",
+                "no quality model for %s: %d documents have no score and are %s (l2.languages_without_model: "
+                "%s; a model of your own: l2.models.LANG.path)",
                 ", ".join(f"{lang} ({n})" for lang, n in sorted(unscored.items())),
                 sum(unscored.values()),
+                "kept in L2 unscored" if config.l2.languages_without_model == "keep" else "not promoted to L2",
+                config.l2.languages_without_model,
             )
         return {
             "l1_in": l1_rows,
@@ -158,38 +127,33 @@ def run_scoring(spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_r
             "models": payload["models"],
             "score_spread": {lang: [round(lo, 6), round(hi, 6)] for lang, (lo, hi, _) in spreads.items()},
             "no_model_languages": unscored,
+            "languages_without_model": config.l2.languages_without_model,
         }
 
     return run_job(catalog, SCORE_JOB, payload, body, force, input_runs=[l1_run])
 
 
 def run_selection(
-    spark: SparkSession, config: TiersConfig, catalog: Catalog, l1_run: str, score_run: str, force: bool
+    engine: Engine, config: TiersConfig, catalog: Catalog, l1_run: str, score_run: str, force: bool
 ) -> JobResult:
     source = l1_path(catalog, l1_run)
     scores_path = catalog.committed_outputs(kind="l2_scores", run_id=score_run)[0].path
     threshold = config.l2.threshold
+    keep_unscored = config.l2.languages_without_model == "keep"
     payload = {"l1": source, "scores": scores_path, "threshold": threshold}
+    if keep_unscored:
+        payload["languages_without_model"] = "keep"
+    on_spark = _on_spark(engine, SELECT_JOB, source)
 
     def body(run: JobRun) -> dict:
-        l1 = spark.read.parquet(source).drop("run_id")
-        scores = spark.read.parquet(scores_path).select("doc_id", "model_lang", "model_hash", "quality_score")
-        joined = l1.join(scores, "doc_id", "left")
-        selected = joined.filter(F.col("quality_score") >= threshold)
-        selected = with_token_counts(selected, config.tokens.tokenizer)  # L1's n_tokens when it has them
-        selected.withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("L2", tier="L2"))
-        rejected = joined.filter(F.col("quality_score").isNull() | (F.col("quality_score") < threshold))
-        reason = F.when(F.col("quality_score").isNull(), F.lit("no_model_for_language")).otherwise(
-            F.lit("below_quality_threshold")
-        )
-        details = F.to_json(F.struct(F.col("lang"), F.col("quality_score"), F.lit(threshold).alias("threshold")))
-        rejected.select(
-            "doc_id",
-            F.lit("quality_classifier").alias("stage"),
-            reason.alias("reason"),
-            details.alias("details"),
-            F.lit(run.run_id).alias("run_id"),
-        ).write.parquet(run.stage("drops"))
+        if on_spark:
+            from jobs.l1_to_l2_spark import write_selection
+
+            write_selection(engine.spark(), config, source, scores_path, keep_unscored, run)
+        else:
+            from jobs.l1_to_l2_local import write_selection
+
+            write_selection(source, scores_path, threshold, keep_unscored, run)
         l1_rows, _ = parquet_stats(source)
         l2_rows, _ = parquet_stats(run.stage("L2", tier="L2"))
         dropped, _ = parquet_stats(run.stage("drops"))
@@ -199,11 +163,14 @@ def run_selection(
     return run_job(catalog, SELECT_JOB, payload, body, force, input_runs=[l1_run, score_run])
 
 
-def run_l1_to_l2(spark: SparkSession, config: TiersConfig, root: str, l1_run: str, force: bool = False) -> JobResult:
+def run_l1_to_l2(
+    spark: "SparkSession | Engine", config: TiersConfig, root: str, l1_run: str, force: bool = False
+) -> JobResult:
+    engine = engine_of(spark, config)
     catalog = Catalog(root)
     catalog.migrate()
-    scoring = run_scoring(spark, config, catalog, l1_run, force)
-    selection = run_selection(spark, config, catalog, l1_run, scoring.run_id, force)
+    scoring = run_scoring(engine, config, catalog, l1_run, force)
+    selection = run_selection(engine, config, catalog, l1_run, scoring.run_id, force)
     selection.counts = {
         **selection.counts,
         "score_run": scoring.run_id,
@@ -223,7 +190,7 @@ def current_l1_runs(catalog: Catalog) -> list[str]:
 
 
 def run_l1_to_l2_current(
-    spark: SparkSession,
+    spark: "SparkSession | Engine",
     config: TiersConfig,
     root: str,
     force: bool = False,

@@ -61,7 +61,7 @@ def run_l0_to_l2(
 
     results = run_l0_to_l1(spark, config, inputs, root, force=force, wrap=wrap)
     results["l1_to_l2"] = wrap(
-        "L1 -> L2", lambda: run_l1_to_l2(session_of(spark), config, root, results["l0_to_l1"].run_id, force=force)
+        "L1 -> L2", lambda: run_l1_to_l2(spark, config, root, results["l0_to_l1"].run_id, force=force)
     )
     return results
 
@@ -92,10 +92,8 @@ def run_l1_to_l2_stage(
     from jobs.l1_to_l2 import run_l1_to_l2, run_l1_to_l2_current
 
     if l1_run:
-        return {
-            "l1_to_l2": wrap("L1 -> L2", lambda: run_l1_to_l2(session_of(spark), config, root, l1_run, force=force))
-        }
-    results = run_l1_to_l2_current(session_of(spark), config, root, force=force, wrap=wrap)
+        return {"l1_to_l2": wrap("L1 -> L2", lambda: run_l1_to_l2(spark, config, root, l1_run, force=force))}
+    results = run_l1_to_l2_current(spark, config, root, force=force, wrap=wrap)
     return {f"l1_to_l2 {result.run_id}": result for result in results}
 
 

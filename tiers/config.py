@@ -166,7 +166,10 @@ class L2Config(Strict):
     min_score_spread: float = Field(0.05, ge=0, le=1)  # p95 - p5 of a model's corpus scores below this fails the job
     models: dict[str, LanguageModelConfig] = Field(default_factory=dict)
     fallback_language: str | None = None
-    seeds: str = "conf/seeds/bootstrap.yaml"
+    # Documents of a language no model scores: drop (stay in L1, dropped from L2 as no_model_for_language)
+    # or keep (enter L2 unscored). Drop by default: L2's promise is "a quality model judged it".
+    languages_without_model: Literal["drop", "keep"] = "drop"
+    seeds: str | None = None  # null: the shipped models; a seeds file (conf/seeds/) trains the root's own
     train: ClassifierTrainConfig = ClassifierTrainConfig()
 
 

@@ -13,7 +13,7 @@ from classifiers.model import QualityModel
 from classifiers.preprocess import preprocess
 from classifiers.tokenizers import WordSplitter
 from classifiers.train import NotEnoughSeeds, train_classifier
-from jobs.l1_to_l2 import route
+from jobs.l2_rows import route
 from tests.helpers import RESILIPARSE_WARC, SCRAPINGHUB, TRAFILATURA, dolma_texts
 from tiers.config import ClassifierTrainConfig
 from tiers.io.html import decode_html, extract_main_text
@@ -104,7 +104,7 @@ def chinese_seeds():
 
 def test_documents_are_routed_to_the_model_of_their_language(tmp_path, seeds, spark):
     from classifiers.registry import ModelRef
-    from jobs.l1_to_l2 import score_partition
+    from jobs.l1_to_l2_spark import score_partition
     import pyarrow as pa
 
     en = train_classifier(*seeds, tmp_path / "en.bin", SMALL)

@@ -76,6 +76,24 @@ def l2_threshold(src: CatalogSource) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
+def unscored_note(src: CatalogSource, relation: str) -> tuple[str, ...]:
+    """One line: documents without a model, per language, and what `l2.languages_without_model` did with them."""
+    by_lang = src.rows(
+        f"SELECT coalesce(lang, 'unknown'), count(*) FROM {relation} WHERE quality_score IS NULL GROUP BY 1 ORDER BY 2 DESC"
+    )
+    if not by_lang:
+        return ()
+    runs = job_runs(src, "l2_score", prefer=current_runs(src, "l2_scores"), latest_only=True)
+    policy = runs[0][2].get("languages_without_model", "drop") if runs else "drop"
+    fate = "entered L2 unscored" if policy == "keep" else "stayed in L1 and were not promoted to L2"
+    listed = ", ".join(f"{lang} {n:,}" for lang, n in by_lang[:8])
+    total = sum(n for _, n in by_lang)
+    return (
+        f"{total:,} documents have no quality model for their language ({listed}); by "
+        f"l2.languages_without_model: {policy} they {fate}.",
+    )
+
+
 def quality_score(src: CatalogSource) -> Panel:
     key, title = "quality_score", "Quality score per language"
     if not src.has("l2_scores", "quality_score"):
@@ -113,7 +131,7 @@ def quality_score(src: CatalogSource) -> Panel:
             vline=threshold,
             vline_label="threshold",
         ),
-        notes=(f"{unscored:,} documents have no quality score (no model for their language).",) if unscored else (),
+        notes=unscored_note(src, relation) if unscored else (),
     )
 
 
