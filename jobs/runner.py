@@ -200,21 +200,21 @@ class JobRun:
         return JobResult(self.run_id, False, counts, {o.kind: o.path for o in outputs})
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        full = exc is not None and disk_full(exc)  # before Spark stops: a JVM error's text comes from the JVM
         try:
             if exc is not None and not self.skipped:
-                if disk_full(exc):
-                    _stop_spark()  # its JVM holds the deleted staging files open: the space comes back only then
-                self._remove_run_folders(self.run_id)
                 message = f"{exc_type.__name__}: {exc}"
-                if disk_full(exc):
+                if full:
+                    _stop_spark()  # its JVM holds the deleted staging files open: the space comes back only then
                     message = (
                         f"disk full: no space left on the device holding {self.catalog.root} ({exc_type.__name__})"
                     )
+                self._remove_run_folders(self.run_id)
                 self.catalog.fail_run(self.run_id, message)
         finally:
             _ACTIVE_RUNS.discard(self.run_id)
             self._lock.release()
-        if exc is not None and not isinstance(exc, DiskFull) and disk_full(exc):
+        if full and not isinstance(exc, DiskFull):
             raise DiskFull(
                 errno.ENOSPC,
                 f"disk full: no space left on the device holding {self.catalog.root}; "
