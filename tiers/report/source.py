@@ -11,17 +11,14 @@ import duckdb
 log = logging.getLogger(__name__)
 
 
-def quote(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 class CatalogSource:
     """Wraps a read-only DuckDB connection to the catalog; `run_id` restricts relations that carry a run_id."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, run_id: str | None = None):
         self.con = con
         self.run_id = run_id
+        if run_id is not None:  # bound once; `rel()` reads it back, so no run id is written into SQL
+            con.execute("SET VARIABLE tiers_report_run = ?", [run_id])
         self._relations = {
             name: kind
             for name, kind in con.execute(
@@ -59,7 +56,7 @@ class CatalogSource:
         if self.run_id is None:
             return name
         if "run_id" in self.columns(name):
-            return f"(SELECT * FROM {name} WHERE run_id = {quote(self.run_id)})"
+            return f"(SELECT * FROM {name} WHERE run_id = getvariable('tiers_report_run'))"
         return f"(SELECT * FROM {name} WHERE false)"
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
