@@ -27,6 +27,7 @@ import duckdb
 
 from tiers import schemas
 from tiers.catalog.migrations import LATEST, MIGRATIONS, relativize_paths
+from tiers.catalog.sql_text import identifier
 from tiers.catalog.readonly_sql import ReadOnlyViolation, checked_statements, restrict_to, run_without_writes
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ _DUCKDB_TYPES = {
 
 def empty_columns(schema) -> str:
     """The select list of an empty view with `schema`'s columns (an Arrow schema of tiers/schemas.py)."""
-    return ", ".join(f'NULL::{_DUCKDB_TYPES[str(f.type)]} AS "{f.name}"' for f in schema)
+    return ", ".join(f"NULL::{_DUCKDB_TYPES[str(f.type)]} AS {identifier(f.name)}" for f in schema)
 
 
 # Output kinds read through a view of the same name (current versions only), with the columns an

@@ -8,6 +8,8 @@ from typing import Any
 
 import duckdb
 
+from tiers.catalog.sql_text import identifier
+
 log = logging.getLogger(__name__)
 
 
@@ -40,7 +42,7 @@ class CatalogSource:
                 self._columns[name] = []
             else:
                 try:
-                    cursor = self.con.execute(f"SELECT * FROM {name} LIMIT 0")
+                    cursor = self.con.execute(f"SELECT * FROM {identifier(name)} LIMIT 0")
                     self._columns[name] = [d[0] for d in cursor.description]
                 except duckdb.Error as exc:
                     log.warning("report: cannot read %s: %s", name, exc)
@@ -54,10 +56,10 @@ class CatalogSource:
     def rel(self, name: str) -> str:
         """SQL for `name`, restricted to the report's run when one is given and the relation has run_id."""
         if self.run_id is None:
-            return name
+            return identifier(name)
         if "run_id" in self.columns(name):
-            return f"(SELECT * FROM {name} WHERE run_id = getvariable('tiers_report_run'))"
-        return f"(SELECT * FROM {name} WHERE false)"
+            return f"(SELECT * FROM {identifier(name)} WHERE run_id = getvariable('tiers_report_run'))"
+        return f"(SELECT * FROM {identifier(name)} WHERE false)"
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
         return self.con.execute(sql, params or []).fetchall()
