@@ -39,11 +39,23 @@ class Engine:
     def started(self) -> bool:
         return self._session is not None
 
+    def stop(self) -> None:
+        """Stop the session and wait for its JVM (jobs/spark.py); a later stage starts a new one."""
+        if self._session is not None:
+            from jobs.spark import stop_spark
+
+            stop_spark()
+            self._session = None
+
     def spark(self) -> "SparkSession":
         if self._session is None:
-            from jobs.spark import get_spark
+            from jobs.spark import get_spark, stop_spark
 
-            self._session = get_spark(self.config.spark)
+            try:
+                self._session = get_spark(self.config.spark)
+            except BaseException:  # a start cut short (SIGTERM, Ctrl-C, no memory) leaves no JVM behind
+                stop_spark()
+                raise
             if self._on_start is not None:
                 self._on_start(self._session)
         return self._session

@@ -19,7 +19,7 @@ from jobs.skeleton import check_conserved, job_main, run_job
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
 from tiers.io.coverage import Span, check_coverage
-from tiers.io.formats import expand_inputs
+from tiers.io.formats import list_inputs
 from tiers.io.readers import display_path
 
 if TYPE_CHECKING:
@@ -57,7 +57,8 @@ def run_ingest(
     that a current run with the same settings has read (same path, size and modification time) are not
     read again unless `force`: a folder that gains a new snapshot's files costs only those files; with
     nothing new, the latest such run is returned, skipped."""
-    files = expand_inputs(inputs)
+    listing = list_inputs(inputs, data_root=root)
+    files = listing.files
     catalog = Catalog(root)
     settings = config.ingest.model_dump(mode="json")
     keys = {f.path: file_key(f.path, f.size) for f in files}
@@ -108,6 +109,8 @@ def run_ingest(
                 counts["already_in_l0"],
             )
         counts.update(check_file_coverage(run, {display_path(f.path): f.size for f in files}, written))
+        if listing.ignored:
+            counts["inputs_ignored"] = {display_path(path): why for path, why in listing.ignored.items()}
         return counts
 
     return run_job(catalog, JOB, payload, body, force)

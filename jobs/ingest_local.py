@@ -51,7 +51,7 @@ def write_ingest_outputs(
 
         docs: list[dict] = []
         for number, file in enumerate(files, 1):
-            for row in file_rows(file.path, file.format, options, run.run_id):
+            for row in file_rows(file.path, file.format, options, run.run_id, file.size, file.identity):
                 kind = row.pop(schemas.OUTCOME)
                 if kind == "l0":
                     docs.append(row)

@@ -32,20 +32,22 @@ def ingest_files(batches: Iterator[pa.RecordBatch], config: IngestConfig, run_id
     """mapInArrow body: each input row names one file; output rows are L0, quarantine, manifest or coverage rows."""
     options = reader_options(config)
     for batch in batches:
-        for raw_path, fmt in zip(batch.column("path").to_pylist(), batch.column("format").to_pylist()):
-            yield from batched(file_rows(os.fsdecode(raw_path), fmt, options, run_id), INGEST_ROWS, size=512)
+        for raw_path, fmt, size, device, inode in zip(
+            *(batch.column(name).to_pylist() for name in ("path", "format", "size", "device", "inode"))
+        ):
+            rows = file_rows(os.fsdecode(raw_path), fmt, options, run_id, size, (device, inode))
+            yield from batched(rows, INGEST_ROWS, size=512)
 
 
-def file_rows(path: str, fmt: str, options: ReaderOptions, run_id: str) -> Iterator[dict]:
-    """One file's L0 and quarantine rows, then its manifest row and its byte-coverage rows."""
+def file_rows(
+    path: str, fmt: str, options: ReaderOptions, run_id: str, size: int, identity: tuple[int, int] | None = None
+) -> Iterator[dict]:
+    """One file's L0 and quarantine rows, then its manifest row and its byte-coverage rows; the file is
+    read up to `size`, the size the driver listed (tiers/io/readers.py: read_file)."""
     stats = FileStats()
     file = display_path(path)
-    for outcome in read_file(path, fmt, options, stats):
+    for outcome in read_file(path, fmt, options, stats, size, identity):
         yield {**outcome.row, "run_id": run_id, schemas.OUTCOME: outcome.kind}
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        size = None
     yield {
         "file": file,
         "source_format": fmt,

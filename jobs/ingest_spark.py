@@ -26,11 +26,15 @@ def write_ingest_outputs(
     per file (counting documents also found in `existing` L0 outputs, which are not written again)."""
     total_bytes = sum(f.size for f in files)
     partitions_for(spark, total_bytes, config.spark.bytes_per_partition)
-    listed = [(bytearray(os.fsencode(f.path)), f.format) for f in sorted(files, key=lambda f: -f.size)]
+    listed = [
+        (bytearray(os.fsencode(f.path)), f.format, f.size, *f.identity) for f in sorted(files, key=lambda f: -f.size)
+    ]
     slices = min(
         len(listed), max(2 * spark.sparkContext.defaultParallelism, -(-total_bytes // config.spark.bytes_per_partition))
     )
-    frame = spark.sparkContext.parallelize(listed, numSlices=slices).toDF("path binary, format string")
+    frame = spark.sparkContext.parallelize(listed, numSlices=slices).toDF(
+        "path binary, format string, size bigint, device bigint, inode bigint"
+    )
     ingest_config, run_id = config.ingest, run.run_id
     rows = frame.mapInArrow(
         lambda batches: ingest_files(batches, ingest_config, run_id), spark_ddl(INGEST_ROWS)

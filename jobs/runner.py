@@ -16,6 +16,7 @@ import json
 import logging
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from tiers.ids import new_run_id
 log = logging.getLogger(__name__)
 
 STAGING = "_staging"
+_ACTIVE_RUNS: set[str] = set()  # runs of this process between start and end: their staging is not orphaned
 
 
 class CountMismatch(RuntimeError):
@@ -42,6 +44,14 @@ class DiskFull(OSError):
 def disk_full(exc: BaseException) -> bool:
     """True for ENOSPC, whether raised here or reported by Spark's JVM in an error's text."""
     return (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left on device" in str(exc)
+
+
+def _stop_spark() -> None:
+    """Stop a running Spark session and wait for its JVM (a job on the local engine started none)."""
+    if "pyspark" in sys.modules:
+        from jobs.spark import stop_spark
+
+        stop_spark()
 
 
 @functools.lru_cache(maxsize=1)
@@ -126,7 +136,9 @@ class JobRun:
         self._lock.acquire()
         try:
             return self._start()
-        except BaseException:
+        except BaseException:  # e.g. SIGTERM between creating staging and registering the run
+            shutil.rmtree(self.staging, ignore_errors=True)
+            _ACTIVE_RUNS.discard(self.run_id)
             self._lock.release()
             raise
 
@@ -139,6 +151,7 @@ class JobRun:
         for stale in self.catalog.abandon_running():
             log.warning("run %s was left running by a killed process; marked failed", stale)
             self._remove_run_folders(stale)
+        self._remove_orphan_staging()
         if not self.force:
             self.previous = self.catalog.find_committed(self.job, self.hash)
             if self.previous:
@@ -149,6 +162,7 @@ class JobRun:
                     self.catalog.reinstate(self.previous["run_id"])
                     log.info("%s: run %s is current again", self.job, self.previous["run_id"])
                 return self
+        _ACTIVE_RUNS.add(self.run_id)
         self.staging.mkdir(parents=True, exist_ok=True)
         self.catalog.start_run(
             self.run_id, self.job, self.payload, self.hash, code_version(), self.input_runs, self.scope()
@@ -186,24 +200,38 @@ class JobRun:
         return JobResult(self.run_id, False, counts, {o.kind: o.path for o in outputs})
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        full = exc is not None and disk_full(exc)  # before Spark stops: a JVM error's text comes from the JVM
         try:
             if exc is not None and not self.skipped:
-                self._remove_run_folders(self.run_id)
                 message = f"{exc_type.__name__}: {exc}"
-                if disk_full(exc):
+                if full:
+                    _stop_spark()  # its JVM holds the deleted staging files open: the space comes back only then
                     message = (
                         f"disk full: no space left on the device holding {self.catalog.root} ({exc_type.__name__})"
                     )
+                self._remove_run_folders(self.run_id)
                 self.catalog.fail_run(self.run_id, message)
         finally:
+            _ACTIVE_RUNS.discard(self.run_id)
             self._lock.release()
-        if exc is not None and not isinstance(exc, DiskFull) and disk_full(exc):
+        if full and not isinstance(exc, DiskFull):
             raise DiskFull(
                 errno.ENOSPC,
                 f"disk full: no space left on the device holding {self.catalog.root}; "
                 f"run {self.run_id} is marked failed and its staging removed",
             ) from exc
         return False
+
+    def _remove_orphan_staging(self) -> None:
+        """Staging folders of no running run (a process killed before it registered its run): holding the
+        lock, no other job can be writing them."""
+        staging = self.catalog.root / STAGING
+        if not staging.is_dir():
+            return
+        for folder in staging.iterdir():
+            if folder.name not in _ACTIVE_RUNS:
+                log.warning("removing %s, left by a job that ended before registering its run", folder)
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _remove_run_folders(self, run_id: str) -> None:
         shutil.rmtree(self.catalog.root / STAGING / run_id, ignore_errors=True)

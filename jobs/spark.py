@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import time
 
 from pyspark.sql import SparkSession
 
@@ -74,3 +76,67 @@ def partitions_for(spark: SparkSession, total_bytes: int, bytes_per_partition: i
     wanted = max(2 * parallelism, -(-total_bytes // bytes_per_partition))
     spark.conf.set("spark.sql.shuffle.partitions", str(wanted))
     return wanted
+
+
+def _spark_children() -> list[int]:
+    """PIDs of this process's child processes that run Spark's JVM (the local driver py4j started)."""
+    me, found = os.getpid(), []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                parent = int(handle.read().rsplit(b")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command = handle.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == me and any(mark in command for mark in (b"org.apache.spark", b"spark-submit", b"spark-class")):
+            found.append(int(entry))
+    return found
+
+
+def _wait_gone(pids: list[int], wait_s: float) -> list[int]:
+    deadline = time.monotonic() + wait_s
+    while pids and time.monotonic() < deadline:
+        for pid in list(pids):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    pids.remove(pid)
+            except ChildProcessError:
+                pids.remove(pid)
+        time.sleep(0.1)
+    return pids
+
+
+def stop_spark(wait_s: float = 30.0) -> None:
+    """Stop the Spark session and this process's JVM, and wait until the JVM is gone, so that nothing it
+    holds open (staging files on a full disk) outlives the call; also after a start cut short by a
+    signal, when PySpark has not yet recorded the JVM it launched. A later session starts a new JVM."""
+    from pyspark import SparkContext
+
+    context, gateway = SparkContext._active_spark_context, SparkContext._gateway
+    jvms = _spark_children()
+    if context is None and gateway is None and not jvms:
+        return
+    log.info("stopping the Spark session and its JVM")
+    if context is not None:
+        try:
+            context.stop()
+        except Exception as exc:  # noqa: BLE001 - the JVM is stopped below either way
+            log.warning("Spark session did not stop cleanly: %s", exc)
+    if gateway is not None:
+        try:
+            gateway.shutdown()
+        except Exception:  # noqa: BLE001
+            pass
+    for pid in jvms:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for pid in _wait_gone(jvms, wait_s):
+        os.kill(pid, signal.SIGKILL)
+        _wait_gone([pid], 5.0)
+    SparkContext._gateway = None
+    SparkContext._jvm = None

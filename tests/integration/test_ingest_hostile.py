@@ -139,3 +139,106 @@ def test_the_same_bytes_from_two_paths_get_the_same_ids(spark, test_config, tmp_
     assert ids[0] == ids[1]
     texts = [json.loads(line)["text"] for line in gzip.decompress(DOLMA_CC.read_bytes()).splitlines()]
     assert len(texts) == len(ids[0])
+
+
+def _engine(kind: str, spark):
+    """The local engine, or Spark through the session the tests share."""
+    from jobs.engine import Engine
+    from tests.helpers import TEST_OVERRIDES
+    from tiers.config import load_config
+
+    config = load_config(None, [*TEST_OVERRIDES, f"engine.kind={kind}"])
+    return (Engine(config, spark) if kind == "spark" else Engine(config)), config
+
+
+def _jsonl(prefix: str, n: int) -> bytes:
+    return b"".join(
+        json.dumps({"text": f"{prefix} document {k}", "id": f"{prefix}-{k}"}).encode() + b"\n" for k in range(n)
+    )
+
+
+@pytest.mark.parametrize("kind", ["local", "spark"])
+def test_files_that_change_between_listing_and_reading_do_not_fail_the_run(spark, tmp_path, monkeypatch, kind):
+    """Real files changed after the driver listed them and before they are read: one grows, one shrinks,
+    one is replaced by another file. The run commits: the grown file is read up to its listed size, the
+    others end in quarantine rows for the listed bytes they no longer hold, the untouched file is whole."""
+    import jobs.ingest
+    from jobs.ingest import run_ingest
+    from tiers.io.formats import list_inputs
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("grows", "shrinks", "replaced", "intact"):
+        (folder / f"{name}.jsonl").write_bytes(_jsonl(name, 20))
+
+    def list_then_change(patterns, data_root=None):
+        listing = list_inputs(patterns, data_root)
+        with open(folder / "grows.jsonl", "ab") as handle:
+            handle.write(_jsonl("appended", 5))
+        with open(folder / "shrinks.jsonl", "r+b") as handle:
+            handle.truncate(len(_jsonl("shrinks", 8)))
+        (tmp_path / "new.jsonl").write_bytes(_jsonl("new", 20))
+        (tmp_path / "new.jsonl").rename(folder / "replaced.jsonl")
+        return listing
+
+    monkeypatch.setattr(jobs.ingest, "list_inputs", list_then_change)
+    engine, config = _engine(kind, spark)
+    result = run_ingest(engine, config, [str(folder)], str(tmp_path / "root"))
+    l0 = {row["text"] for row in table(result, "L0")}
+    expected = {f"{name} document {k}" for name in ("grows", "intact") for k in range(20)}
+    expected |= {f"shrinks document {k}" for k in range(8)}
+    assert l0 == expected
+    changed = sorted(
+        (os.path.basename(row["file"]), row["error"].split(": ", 1)[1])
+        for row in table(result, "quarantine")
+        if row["error_type"] == "FileChanged"
+    )
+    assert [name for name, _ in changed] == ["replaced.jsonl", "shrinks.jsonl"]
+    assert "replaced by another file" in changed[0][1] and "shrank" in changed[1][1]
+
+
+def test_an_input_folder_holding_the_data_root_reads_no_output_again(tmp_path):
+    """`--input X --root X/data`: the second snapshot's run reads only the new file, not the root."""
+    from jobs.ingest import run_ingest
+
+    engine, config = _engine("local", None)
+    (tmp_path / "snapshot-1.jsonl").write_bytes(_jsonl("one", 30))
+    first = run_ingest(engine, config, [str(tmp_path)], str(tmp_path / "data"))
+    (tmp_path / "snapshot-2.jsonl").write_bytes(_jsonl("two", 30))
+    second = run_ingest(engine, config, [str(tmp_path)], str(tmp_path / "data"))
+    assert first.counts["l0"] == second.counts["l0"] == 30
+    assert second.counts["files"] == 1
+    assert second.counts["inputs_ignored"] == {str(tmp_path / "data"): "the data root: its outputs are not inputs"}
+
+
+def test_odd_entries_in_an_input_folder_are_recorded_and_named_ones_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    from jobs.ingest import run_ingest
+    from tests.helpers import REPO
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.jsonl").write_bytes(_jsonl("good", 10))
+    (folder / "dangling.jsonl").symlink_to(tmp_path / "gone.jsonl")
+    (folder / "loop-a.jsonl").symlink_to(folder / "loop-b.jsonl")
+    (folder / "loop-b.jsonl").symlink_to(folder / "loop-a.jsonl")
+    os.mkfifo(folder / "pipe.jsonl")
+    engine, config = _engine("local", None)
+    result = run_ingest(engine, config, [str(folder)], str(tmp_path / "root"))
+    assert result.counts["l0"] == 10
+    ignored = {os.path.basename(path): why for path, why in result.counts["inputs_ignored"].items()}
+    assert set(ignored) == {"dangling.jsonl", "loop-a.jsonl", "loop-b.jsonl", "pipe.jsonl"}
+    for name in ("dangling.jsonl", "loop-a.jsonl", "pipe.jsonl"):
+        done = subprocess.run(
+            [sys.executable, "-m", "cli", "ingest", "--input", str(folder / name), "--root", str(tmp_path / "r2")],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "COLUMNS": "300"},
+        )
+        said = [line for line in (done.stdout + done.stderr).splitlines() if "error" in line.lower()]
+        assert done.returncode == 2, (name, said)
+        assert len(said) == 1 and "cannot be read" in said[0], (name, said)  # one line, no traceback

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 
 import pytest
@@ -201,3 +202,111 @@ def test_input_expansion(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(InputError, match="unsupported format"):
         expand_inputs([str(tmp_path / "notes.txt")])
+
+
+def _warc_record(record_id: str, text: str, length: str | None = None) -> bytes:
+    block = text.encode()
+    head = (
+        "WARC/1.0\r\nWARC-Type: conversion\r\n"
+        f"WARC-Record-ID: <urn:uuid:{record_id}>\r\nContent-Type: text/plain\r\n"
+        f"Content-Length: {length if length is not None else len(block)}\r\n\r\n"
+    )
+    return head.encode() + block + b"\r\n\r\n"
+
+
+@pytest.mark.parametrize("length", ["1" * 5000, "1²", "²", "٣٤", "12x", "-5", ""])
+def test_a_content_length_that_is_no_number_costs_one_record_not_the_rest(tmp_path, length):
+    path = tmp_path / "odd.warc.wet"
+    records = [_warc_record(f"id-{k}", f"intact text {k}") for k in range(3)]
+    path.write_bytes(records[0] + _warc_record("bad", "bad record", length) + records[1] + records[2])
+    outcomes, stats = read_all(path)
+    assert [o.row["text"] for o in outcomes if o.kind == "l0"] == [f"intact text {k}" for k in range(3)]
+    bad = [o for o in outcomes if o.kind == "quarantine"]
+    assert len(bad) == 1 and "Content-Length" in bad[0].row["error"]
+    assert "unreadable from here" not in bad[0].row["error"]
+    assert stats.records == len(outcomes)
+
+
+def test_a_byte_order_mark_does_not_quarantine_line_1(tmp_path):
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"text": "first"}\n{"text": "second"}\n')
+    outcomes, _ = read_all(path)
+    assert [(o.kind, o.row.get("text")) for o in outcomes] == [("l0", "first"), ("l0", "second")]
+    gz = tmp_path / "bom.jsonl.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    assert [o.kind for o in read_all(gz)[0]] == ["l0", "l0"]
+
+
+def _listed_read(path, size, identity=None):
+    stats = FileStats()
+    outcomes = list(read_file(str(path), detect_format(str(path)), ReaderOptions(), stats, size, identity))
+    return outcomes, stats
+
+
+def test_a_file_is_read_up_to_its_listed_size(tmp_path):
+    """Grown since listing: the appended lines are not read. Shrunk: what is left is read, the missing
+    listed bytes are one quarantine row. Replaced: the listed bytes are one quarantine row."""
+    from tiers.io.coverage import check_coverage
+
+    path = tmp_path / "docs.jsonl"
+    lines = [json.dumps({"text": f"line {k}"}).encode() + b"\n" for k in range(10)]
+    path.write_bytes(b"".join(lines[:5]))
+    listed = path.stat().st_size
+    identity = (path.stat().st_dev, path.stat().st_ino)
+    with open(path, "ab") as handle:
+        handle.write(b"".join(lines[5:]))
+    grown, stats = _listed_read(path, listed, identity)
+    assert [o.row["text"] for o in grown] == [f"line {k}" for k in range(5)]
+    assert check_coverage(stats.ledger.spans, listed, len(grown)) == []
+
+    with open(path, "r+b") as handle:
+        handle.truncate(len(b"".join(lines[:3])) + 4)
+    shrunk, stats = _listed_read(path, listed, identity)
+    assert [o.row.get("text") for o in shrunk if o.kind == "l0"] == ["line 0", "line 1", "line 2"]
+    changed = [o for o in shrunk if o.row.get("error_type") == "FileChanged"]
+    assert len(changed) == 1 and "shrank" in changed[0].row["error"]
+    assert check_coverage(stats.ledger.spans, listed, len(shrunk)) == []
+
+    replacement = tmp_path / "other.jsonl"
+    replacement.write_bytes(b"".join(lines))
+    replacement.rename(path)
+    replaced, stats = _listed_read(path, listed, identity)
+    assert [(o.kind, o.row["error_type"]) for o in replaced] == [("quarantine", "FileChanged")]
+    assert "replaced" in replaced[0].row["error"]
+    assert check_coverage(stats.ledger.spans, listed, 1) == []
+
+
+def test_the_lister_records_odd_entries_and_refuses_them_named_directly(tmp_path):
+    from tiers.io.formats import list_inputs
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.jsonl").write_text('{"text": "a"}\n')
+    (folder / "dangling.jsonl").symlink_to(tmp_path / "gone.jsonl")
+    (folder / "loop-a.jsonl").symlink_to(folder / "loop-b.jsonl")
+    (folder / "loop-b.jsonl").symlink_to(folder / "loop-a.jsonl")
+    os.mkfifo(folder / "pipe.jsonl")
+    (folder / "linked-folder").symlink_to(tmp_path)
+    listing = list_inputs([str(folder)])
+    assert [os.path.basename(f.path) for f in listing.files] == ["good.jsonl"]
+    reasons = {os.path.basename(path): why for path, why in listing.ignored.items()}
+    assert reasons["dangling.jsonl"].startswith("dangling symlink")
+    assert reasons["loop-a.jsonl"] == reasons["loop-b.jsonl"] == "symlink loop"
+    assert reasons["pipe.jsonl"] == "not a regular file: FIFO"
+    assert reasons["linked-folder"] == "symlink to a folder (not followed)"
+    for name, why in (("dangling.jsonl", "dangling"), ("loop-a.jsonl", "loop"), ("pipe.jsonl", "FIFO")):
+        with pytest.raises(InputError, match=why):
+            list_inputs([str(folder / name)])
+
+
+def test_the_lister_leaves_out_the_data_root_inside_an_input_folder(tmp_path):
+    from tiers.io.formats import list_inputs
+
+    (tmp_path / "snapshot-1.jsonl").write_text('{"text": "a"}\n')
+    (tmp_path / "data" / "L0" / "run").mkdir(parents=True)
+    (tmp_path / "data" / "L0" / "run" / "part-0.parquet").write_bytes(b"PAR1")
+    listing = list_inputs([str(tmp_path)], data_root=str(tmp_path / "data"))
+    assert [os.path.basename(f.path) for f in listing.files] == ["snapshot-1.jsonl"]
+    assert listing.ignored == {str(tmp_path / "data"): "the data root: its outputs are not inputs"}
+    glob_listing = list_inputs([str(tmp_path / "**" / "*.parquet"), str(tmp_path / "*.jsonl")], str(tmp_path / "data"))
+    assert [os.path.basename(f.path) for f in glob_listing.files] == ["snapshot-1.jsonl"]

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -19,7 +20,9 @@ from typer.testing import CliRunner
 from cli.app import app
 from jobs.runner import JobRun
 from tests.helpers import DOLMA, DOLMA_CC, open_catalog
-from tiers.catalog import Catalog
+from tests.fuzz.sql_writes import coverage_types, family
+from tiers.catalog import Catalog, CatalogError
+from tiers.catalog.readonly_sql import run_without_writes, sql_write_guard
 
 pytestmark = pytest.mark.shared_data
 
@@ -89,6 +92,81 @@ def test_every_sql_write_form_is_refused_and_nothing_changes(small_root):
     assert ok.exit_code == 0 and int(ok.output.splitlines()[1]) > 0
 
 
+def test_a_generated_family_of_write_attempts_changes_no_byte_under_the_root(small_root, tmp_path):
+    """Every statement type DuckDB's parser knows, aimed at a committed L0 file, the catalog, a new file
+    in the root and a file outside it, under every wrapper of tests/fuzz/sql_writes.py."""
+    part = str(sorted((small_root / "L0").rglob("*.parquet"))[0].relative_to(small_root))
+    outside = tmp_path / "outside.csv"
+    known = {t for t in dir(duckdb.StatementType) if t.isupper()}
+    # types no SQL text parses as in DuckDB 2.0 (made by the Python relation API or inside the planner;
+    # ANALYZE parses as VACUUM, COPY FROM DATABASE as PRAGMA, SET VARIABLE as SET)
+    internal = {
+        "INVALID",
+        "RELATION",
+        "LOGICAL_PLAN",
+        "CREATE_FUNC",
+        "ANALYZE",
+        "COPY_DATABASE",
+        "EXTENSION",
+        "VARIABLE_SET",
+    }
+    covered = coverage_types(part, str(small_root), str(outside)) | {"EXPLAIN"}  # EXPLAIN: every wrapper
+    assert known - internal <= covered, known - internal - covered
+    catalog = Catalog(small_root)
+    before = tree_digest(small_root)
+    l0_before = catalog.query("SELECT count(*) FROM l0")[1][0][0]
+    outcomes = {"ran": 0, "refused": 0}
+    for name, statement in family(part, str(small_root), str(outside)):
+        try:
+            catalog.query(statement)
+            outcomes["ran"] += 1
+        except CatalogError as exc:
+            assert "\n" not in str(exc), (name, statement, str(exc))
+            outcomes["refused"] += 1
+        assert tree_digest(small_root) == before, (name, statement)
+        assert not outside.exists(), (name, statement)
+    assert outcomes["refused"] > outcomes["ran"] > 0, outcomes  # the plain reads of the family ran
+    assert catalog.query("SELECT count(*) FROM l0")[1][0][0] == l0_before
+
+
+def test_the_issue_statement_through_the_cli_exits_3_and_l0_is_intact(small_root):
+    part = sorted((small_root / "L0").rglob("*.parquet"))[0]
+    before = tree_digest(small_root)
+    statement = f"EXPLAIN ANALYZE COPY (SELECT 'x' AS doc_id) TO '{part}' (FORMAT parquet)"
+    done = cli("catalog", "sql", "--root", str(small_root), statement)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert len((done.stdout + done.stderr).strip().splitlines()) == 1
+    assert "EXPLAIN runs only without ANALYZE" in done.stderr
+    status = cli("catalog", "status", "--root", str(small_root))
+    assert status.returncode == 0 and "Traceback" not in status.stdout + status.stderr
+    assert tree_digest(small_root) == before
+
+
+@pytest.mark.skipif(sql_write_guard() != "landlock", reason="the kernel offers no Landlock here")
+def test_the_query_process_cannot_write_even_without_duckdb_restrictions(small_root):
+    """The third wall alone: an unrestricted DuckDB connection in the query's process cannot write."""
+    before = tree_digest(small_root)
+    part = sorted((small_root / "L0").rglob("*.parquet"))[0]
+
+    def unrestricted(scratch: str) -> str:
+        con = duckdb.connect()
+        for statement in (
+            f"COPY (SELECT 'x' AS doc_id) TO '{part}' (FORMAT parquet)",
+            f"COPY (SELECT 1) TO '{small_root}/new.csv'",
+        ):
+            try:
+                con.execute(statement)
+            except duckdb.Error as exc:
+                assert "Permission denied" in str(exc), str(exc)
+            else:
+                return f"wrote: {statement}"
+        con.execute(f"COPY (SELECT 1) TO '{scratch}/spill.csv'")  # the scratch folder stays writable
+        return "refused"
+
+    assert run_without_writes(unrestricted) == "refused"
+    assert tree_digest(small_root) == before
+
+
 def test_a_second_run_on_the_same_root_fails_at_once_naming_the_first(small_root, tmp_path):
     first = subprocess.Popen(
         [
@@ -121,6 +199,7 @@ def test_a_second_run_on_the_same_root_fails_at_once_naming_the_first(small_root
         assert second.returncode == 3, second.stdout + second.stderr
         text = " ".join((second.stdout + second.stderr).split())
         assert "is being written by job tiers run l0-to-l1" in text and f"pid {first.pid}" in text
+        assert "lock_wait_s" not in text  # no advice about a key that does not exist
         output, _ = first.communicate(timeout=600)
         assert first.returncode == 0, output
     finally:
@@ -203,9 +282,22 @@ def tiny_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mount)])
 
 
-def test_a_full_disk_gives_one_line_and_a_failed_run(tiny_disk):
+@pytest.mark.parametrize("engine", ["local", "spark"])
+def test_a_full_disk_gives_one_line_and_a_failed_run(tiny_disk, engine):
+    """On Spark, the JVM holds the deleted staging files open: the run is failed only after it is gone."""
     root = tiny_disk / "root"
-    done = cli("run", "l0-to-l1", "--input", str(DOLMA), "--root", str(root), "--set", "spark.master=local[1]")
+    done = cli(
+        "run",
+        "l0-to-l1",
+        "--input",
+        str(DOLMA),
+        "--root",
+        str(root),
+        "--set",
+        "spark.master=local[1]",
+        "--set",
+        f"engine.kind={engine}",
+    )
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     said = [line.strip() for line in output.splitlines() if line.strip().startswith("disk full:")]

@@ -115,3 +115,76 @@ def test_sigterm_during_l2_to_l3_stops_the_server_and_fails_the_run(pipeline_run
         ).fetchone()
     assert last[1] == "failed", last
     assert not (root / "_staging" / last[0]).exists()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as handle:
+                    if int(handle.read().rsplit(b")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the JVM through /proc")
+def test_sigterm_while_the_spark_session_starts_leaves_no_jvm(tmp_path):
+    """The signal lands while the driver waits for Spark's JVM to come up: the JVM goes with the job."""
+    from tests.helpers import DOLMA_CC
+
+    job = subprocess.Popen(
+        [sys.executable, "-m", "cli", "ingest", "--input", str(DOLMA_CC), "--root", str(tmp_path / "root")]
+        + ["--set", "engine.kind=spark", "--set", "spark.master=local[1]"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline, launched = time.time() + 120, []
+        while time.time() < deadline and not launched:
+            assert job.poll() is None, job.stdout.read()
+            launched = _children(job.pid)
+            time.sleep(0.05)
+        assert launched, "the job started no Spark process"
+        time.sleep(0.5)  # inside the start: the JVM is booting
+        jvms = _children(job.pid)
+        job.send_signal(signal.SIGTERM)
+        output, _ = job.communicate(timeout=120)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    assert job.returncode != 0, output
+    deadline = time.time() + 30
+    while any(alive(pid) for pid in jvms) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in jvms), f"Spark's JVM outlived the job: {jvms}"
+
+
+def test_a_stop_between_creating_staging_and_registering_the_run_leaves_no_folder(tmp_path, monkeypatch):
+    """A stop signal raised while the run is being registered (a fake: the instant cannot be hit by a real
+    signal on demand, so the registration raises KeyboardInterrupt), then a folder a killed process left."""
+    from jobs.runner import STAGING, JobRun
+    from tiers.catalog import Catalog
+
+    catalog = Catalog(tmp_path / "root")
+    catalog.migrate()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(catalog, "start_run", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            with JobRun(catalog, "stopped", {"inputs": ["a"]}):
+                pass
+    assert list((catalog.root / STAGING).iterdir()) == []
+    left = catalog.root / STAGING / "ingest-20260101T000000-abcdef"
+    left.mkdir()
+    (left / "part-0.parquet").write_bytes(b"half")
+    with JobRun(catalog, "next", {"inputs": ["b"]}) as run:
+        assert not left.exists()
+        assert Path(run.staging).is_dir()

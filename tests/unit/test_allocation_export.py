@@ -135,3 +135,33 @@ def test_a_memory_cap_changes_nothing_in_the_result(root, tmp_path):  # noqa: F8
     ]
     assert not any(p.name.startswith(".") for p in (tmp_path / "capped").iterdir())  # nothing but the export in --out
     assert not any((Path(data_root) / "_staging").glob("duckdb_spill*"))  # the spill folders go with their runs
+
+
+def test_a_source_name_with_a_quote_a_semicolon_and_a_comment_is_bound_not_written_into_sql(root, tmp_path):  # noqa: F811
+    """A curriculum orders by source name, and the names reach SQL: as parameters, so a name that would
+    end a string literal, end the statement and comment out the rest is just a name."""
+    data_root, eval_dir = root
+    hostile = "web'; DROP TABLE allocation_rows; --"
+    base = plan(order="curriculum")
+    stages = [
+        {
+            "name": stage.name,
+            "budget": stage.budget.model_dump(exclude_none=True),
+            "sources": [
+                {**s.model_dump(exclude_none=True), "name": hostile if s.name == "web" else s.name}
+                for s in stage.sources
+            ],
+        }
+        for stage in base.stages
+    ]
+    allocate(data_root, plan(order="curriculum", stages=stages), eval_dir=eval_dir)
+    result = export_stage(data_root, "pretrain", tmp_path / "c", "parquet")
+    shard = str(tmp_path / "c" / result.shards[0])
+    sources = [
+        s
+        for (s,) in duckdb.connect().execute("SELECT source FROM read_parquet(?) ORDER BY position", [shard]).fetchall()
+    ]
+    assert sources[0] == hostile and set(sources) == {hostile, "hq", "rewrites"}
+    assert sources == sorted(sources, key=[hostile, "hq", "rewrites"].index)
+    con = duckdb.connect(str(data_root / "catalog.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM allocation_rows WHERE source = ?", [hostile]).fetchone()[0] > 0

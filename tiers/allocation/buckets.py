@@ -28,6 +28,7 @@ import duckdb
 from tiers.allocation.documents import edge_list_sql
 from tiers.allocation.partition import Layout
 from tiers.allocation.plan import BucketsSpec
+from tiers.catalog.sql_text import literal
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,6 @@ TOLERANCE = 1e-9  # relative margin under which a bin's bounds do not decide and
 def double(value: float) -> str:
     """A DOUBLE literal that DuckDB reads back to the same bits (also nan and inf)."""
     return f"'{value!r}'::DOUBLE"
-
-
-def string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def edges_of(con: duckdb.DuckDBPyConnection, spec: BucketsSpec) -> list[float]:
@@ -128,7 +125,7 @@ def bucket_sql(found: list[Boundary]) -> Callable[[str, str], str]:
     or below (score, doc_id)."""
 
     def expression(score: str, doc_id: str) -> str:
-        terms = " + ".join(f"(({score}, {doc_id}) >= ({double(s)}, {string(d)}))::INTEGER" for s, d in found) or "0"
+        terms = " + ".join(f"(({score}, {doc_id}) >= ({double(s)}, {literal(d)}))::INTEGER" for s, d in found) or "0"
         return f"CASE WHEN {score} IS NULL THEN NULL ELSE ({terms})::INTEGER END"
 
     return expression

@@ -44,7 +44,7 @@ from typing import Literal
 import duckdb
 
 from tiers.allocation.documents import texts_sql
-from tiers.allocation.partition import Layout, quote
+from tiers.allocation.partition import Layout
 from tiers.allocation.plan import Plan, parse_plan
 from tiers.allocation.store import bound_memory, current_allocation, spill_folder
 from tiers.catalog import Catalog
@@ -87,11 +87,17 @@ class StageOrder:
         return f"(rank::HUGEINT * {1 << self.bits} + (h >> {64 - self.bits}))"
 
 
+def source_params(plan: Plan, stage: str) -> dict[str, str]:
+    """The stage's source names as parameters `$source_<i>` (names come from the plan: bound, never
+    written into the SQL)."""
+    return {f"source_{i}": s.name for i, s in enumerate(plan.stage(stage).sources)}
+
+
 def _stage_rows_sql(plan: Plan, stage: str) -> str:
     spec = plan.stage(stage)
     rank = "0"
     if plan.order_of(spec) == "curriculum":
-        rank = "CASE source " + " ".join(f"WHEN '{s.name}' THEN {i}" for i, s in enumerate(spec.sources)) + " END"
+        rank = "CASE source " + " ".join(f"WHEN $source_{i} THEN {i}" for i in range(len(spec.sources))) + " END"
     return f"""
         SELECT doc_id, tier, bucket, source, stage, n_tokens, rep, {rank} AS rank,
                md5_number_lower(doc_id || '|' || rep || '|' || stage || '|' || $seed) AS h
@@ -158,6 +164,8 @@ def export_stage(
         if stage not in names:
             raise ExportError(f"stage {stage!r} is not in allocation {allocation_id} (stages: {', '.join(names)})")
         params = {"seed": str(plan.seed), "id": allocation_id, "stage": stage}
+        if plan.order_of(plan.stage(stage)) == "curriculum":
+            params.update(source_params(plan, stage))
         totals = _stage_totals(con, allocation_id, stage)
         rows, tokens = totals["rows"], totals["tokens"]
         order = stage_order(con, plan, stage, params, rows, layout)
@@ -239,10 +247,13 @@ def _write_shards(
     for k in range(count):
         name = f"{stage}-{k:05d}-of-{count:05d}.{suffix}"
         _shard_keys(con, order, params, k * shard_rows, min(rows, (k + 1) * shard_rows))
-        con.execute(f"""
+        con.execute(
+            f"""
             COPY (SELECT k.doc_id, t.text, k.n_tokens, k.tier, {bucket} AS bucket, k.source, k.rep AS repeat, k.position
                   FROM shard_keys k JOIN ({texts}) t USING (doc_id, tier)
-                  ORDER BY k.position) TO {quote(out / name)} ({copy_format})""")
+                  ORDER BY k.position) TO $target ({copy_format})""",
+            {"target": str(out / name)},
+        )
         n, t = con.execute("SELECT count(*), coalesce(sum(n_tokens), 0) FROM shard_keys").fetchone()
         shards.append({"file": name, "documents": int(n), "tokens": int(t)})
     con.execute("DROP TABLE IF EXISTS shard_keys")

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import duckdb
 
+from tiers.catalog.sql_text import literal
+
 UNCAPPED_CHUNK_DOCS = 1_000_000  # without a memory cap: few passes (memory is not bounded anyway)
 BYTES_PER_CHUNK_DOC = 2_560  # with a cap: a chunk of cap / 2.5 KB documents (100,000 for 256MB)
 MIN_CHUNK_DOCS, MAX_CHUNK_DOCS = 10_000, 10_000_000
@@ -99,10 +101,6 @@ def chunks(count: int) -> list[Chunk]:
     return [Chunk(i, count) for i in range(count)]
 
 
-def quote(path: Path | str) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 class ChunkFiles:
     """One Parquet file per chunk under `folder` (a private spill folder): written by `COPY`, read
     back as a relation for one chunk or all of them."""
@@ -115,13 +113,13 @@ class ChunkFiles:
         return self.folder / f"chunk-{chunk.index:05d}.parquet"
 
     def write(self, con: duckdb.DuckDBPyConnection, chunk: Chunk, select_sql: str, params: object = None) -> None:
-        con.execute(f"COPY ({select_sql}) TO {quote(self.path(chunk))} (FORMAT parquet, COMPRESSION zstd)", params)
+        con.execute(f"COPY ({select_sql}) TO {literal(self.path(chunk))} (FORMAT parquet, COMPRESSION zstd)", params)
 
     def one(self, chunk: Chunk) -> str:
-        return f"read_parquet({quote(self.path(chunk))})"
+        return f"read_parquet({literal(self.path(chunk))})"
 
     def all(self) -> str:
-        return f"read_parquet({quote(self.folder / 'chunk-*.parquet')})"
+        return f"read_parquet({literal(self.folder / 'chunk-*.parquet')})"
 
 
 def documents_in_tiers(con: duckdb.DuckDBPyConnection, views: list[str]) -> int:

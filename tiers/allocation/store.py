@@ -89,8 +89,8 @@ def bound_memory(con: duckdb.DuckDBPyConnection, memory_limit: str | None, spill
     spill to `spill_dir` beyond the cap, so a large allocation or export runs in bounded memory. With a
     cap, also the `CAPPED_SETTINGS`."""
     if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute("SET memory_limit = ?", [memory_limit])
         for setting in CAPPED_SETTINGS:
             con.execute(setting)
-    con.execute("SET temp_directory = '" + str(spill_dir).replace("'", "''") + "'")
+    con.execute("SET temp_directory = ?", [str(spill_dir)])
     con.execute("SET preserve_insertion_order = false")

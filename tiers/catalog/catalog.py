@@ -27,7 +27,8 @@ import duckdb
 
 from tiers import schemas
 from tiers.catalog.migrations import LATEST, MIGRATIONS, relativize_paths
-from tiers.catalog.readonly_sql import ReadOnlyViolation, checked_statements, restrict_to
+from tiers.catalog.sql_text import identifier
+from tiers.catalog.readonly_sql import ReadOnlyViolation, checked_statements, restrict_to, run_without_writes
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ _DUCKDB_TYPES = {
 
 def empty_columns(schema) -> str:
     """The select list of an empty view with `schema`'s columns (an Arrow schema of tiers/schemas.py)."""
-    return ", ".join(f'NULL::{_DUCKDB_TYPES[str(f.type)]} AS "{f.name}"' for f in schema)
+    return ", ".join(f"NULL::{_DUCKDB_TYPES[str(f.type)]} AS {identifier(f.name)}" for f in schema)
 
 
 # Output kinds read through a view of the same name (current versions only), with the columns an
@@ -549,21 +550,33 @@ class Catalog:
         ]
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
-        """Run SQL that only reads: every statement is checked first, and file access is limited to the
+        """Run SQL that only reads (tiers/catalog/readonly_sql.py): every statement is classified by DuckDB's
+        parser first, then all run in a process that cannot write, on a connection that can open only the
         root's committed outputs. Returns the last statement's result."""
+        try:
+            statements = checked_statements(sql)
+        except ReadOnlyViolation as exc:
+            raise CatalogError(str(exc)) from None
+        if not self.path.exists():
+            raise CatalogError(f"no catalog at {self.path}; run a job with --root {self.root} first")
+        try:
+            return run_without_writes(lambda scratch: self._run_queries(statements, scratch))
+        except CatalogError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one line, never a traceback, for whatever ended the query
+            raise CatalogError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+
+    def _run_queries(self, statements: list[str], scratch: str) -> tuple[list[str], list[tuple]]:
         with self.connect(read_only=True) as con:
             try:
-                statements = checked_statements(con, sql)
-                restrict_to(con, self.readable_directories(con))
+                restrict_to(con, self.readable_directories(con), scratch)
                 cursor = None
                 for statement in statements:
-                    cursor = con.execute(statement.query)
-            except ReadOnlyViolation as exc:
-                raise CatalogError(str(exc)) from None
+                    cursor = con.execute(statement)
+                columns = [d[0] for d in cursor.description] if cursor.description else []
+                return columns, cursor.fetchall()
             except duckdb.Error as exc:
                 raise CatalogError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
-            columns = [d[0] for d in cursor.description] if cursor.description else []
-            return columns, cursor.fetchall()
 
     def status(self) -> dict[str, Any]:
         """Per tier: current documents (L4: items), bytes, runs; drops by stage and reason; quarantine count;

@@ -63,8 +63,7 @@ class RootLock:
                     held = self.holder()
                     raise RootLocked(
                         f"{self.root} is being written by job {held.get('owner', '?')} (pid {held.get('pid', '?')} on "
-                        f"{held.get('host', '?')}, since {held.get('started_at', '?')}); wait for it to finish, or "
-                        "raise catalog.lock_wait_s to wait"
+                        f"{held.get('host', '?')}, since {held.get('started_at', '?')}); wait for it to finish"
                     ) from None
                 time.sleep(0.5)
         record = {

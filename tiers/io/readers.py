@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 from tiers.ids import content_digest, doc_id_from_provenance, record_doc_id
 from tiers.io.coverage import IGNORED, QUARANTINE, RAW, RECORD, STREAM, Ledger
@@ -30,6 +30,7 @@ _CRAWL = re.compile(r"CC-MAIN-\d{4}-\d{2}")
 _HTML_TYPES = ("text/html", "application/xhtml", "application/xml", "text/xml")
 _JSON_URL_KEYS = ("warc_url", "url", "WARC-Target-URI")
 _JSON_DATE_KEYS = ("fetched_at", "warc_date", "date", "created")
+_BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark before a JSONL file's first line is not part of the record
 
 
 @dataclass
@@ -174,11 +175,13 @@ def _warc_document(
     )
 
 
-def read_warc(path: str, fmt: str, options: ReaderOptions, stats: FileStats) -> Iterator[Outcome]:
+def read_warc(
+    path: str, fmt: str, options: ReaderOptions, stats: FileStats, limit: int | None = None
+) -> Iterator[Outcome]:
     file, ledger, digest = display_path(path), stats.ledger, _Digest(path)
     wanted = "conversion" if fmt == "wet" else "response"
     crawl = _crawl_from(file)
-    with open(path, "rb") as stream:
+    with open_listed(path, limit) as stream:
         for item in iter_warc(stream, path, ledger, options.max_record_bytes):
             if isinstance(item, WarcError):
                 yield quarantine(file, item.offset, None, item.error_type, item.error, item.raw_prefix)
@@ -278,9 +281,9 @@ def _object_document(
     )
 
 
-def read_jsonl(path: str, options: ReaderOptions, stats: FileStats) -> Iterator[Outcome]:
+def read_jsonl(path: str, options: ReaderOptions, stats: FileStats, limit: int | None = None) -> Iterator[Outcome]:
     file, digest = display_path(path), _Digest(path)
-    with open(path, "rb") as stream:
+    with open_listed(path, limit) as stream:
         head = stream.read(4)
         stream.seek(0)
         codec = codec_for(path, head)
@@ -289,8 +292,9 @@ def read_jsonl(path: str, options: ReaderOptions, stats: FileStats) -> Iterator[
             if not isinstance(item, Line):
                 yield quarantine(file, item.offset, item.line, item.error_type, item.error, item.raw_prefix)
                 continue
+            data = item.data[len(_BOM) :] if item.start == 0 and item.data.startswith(_BOM) else item.data
             try:
-                yield _jsonl_document(file, item.number, item.start, item.data, options, digest)
+                yield _jsonl_document(file, item.number, item.start, data, options, digest)
             except Exception as exc:  # noqa: BLE001 - one bad line never stops the file
                 yield quarantine(file, item.start, item.number, type(exc).__name__, str(exc), item.data)
 
@@ -335,29 +339,103 @@ def read_parquet(path: str, options: ReaderOptions, stats: FileStats) -> Iterato
 # -- any file ------------------------------------------------------------------------------
 
 
-def read_file(path: str, fmt: str, options: ReaderOptions, stats: FileStats) -> Iterator[Outcome]:
-    """Every input unit of one file; never raises for a bad file (only for an unknown format)."""
+class _Listed:
+    """A binary file read no further than `limit` bytes: the size the driver listed, whatever was
+    appended to the file since."""
+
+    def __init__(self, handle: BinaryIO, limit: int):
+        self.handle, self.limit, self.position = handle, limit, 0
+
+    def read(self, n: int = -1) -> bytes:
+        left = self.limit - self.position
+        if left <= 0:
+            return b""
+        data = self.handle.read(left if n < 0 else min(n, left))
+        self.position += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence != 0:
+            raise ValueError("only absolute seeks")
+        self.position = self.handle.seek(min(offset, self.limit))
+        return self.position
+
+    def __enter__(self) -> "_Listed":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.handle.close()
+
+
+def open_listed(path: str, limit: int | None) -> BinaryIO | _Listed:
+    """The file for reading, limited to `limit` bytes when the listed size is known."""
+    handle = open(path, "rb")
+    return handle if limit is None else _Listed(handle, limit)
+
+
+def _changed(path: str, size: int, identity: tuple[int, int] | None, fmt: str) -> str | None:
+    """Why the file can no longer be read as listed (gone, replaced by another file, a Parquet file of
+    another size); None when it can (a record file that grew is read up to the listed size)."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        return f"the file listed with {size} bytes cannot be opened any more: {exc.strerror}"
+    if identity and identity != (0, 0) and (info.st_dev, info.st_ino) != identity:
+        return f"the file was replaced by another file since it was listed with {size} bytes"
+    if fmt == "parquet" and info.st_size != size:
+        return f"the Parquet file changed size since it was listed ({size} bytes, now {info.st_size})"
+    return None
+
+
+def read_file(
+    path: str,
+    fmt: str,
+    options: ReaderOptions,
+    stats: FileStats,
+    size: int | None = None,
+    identity: tuple[int, int] | None = None,
+) -> Iterator[Outcome]:
+    """Every input unit of one file; never raises for a bad file (only for an unknown format).
+
+    With the `size` (and `identity`: device, inode) the driver listed, the file is read up to that
+    size: bytes appended since are not read; a file that shrank, vanished or was replaced ends in
+    quarantine rows for the listed bytes it no longer holds, and the ledger tiles the listed size."""
     readers = {
-        "warc": lambda: read_warc(path, fmt, options, stats),
-        "wet": lambda: read_warc(path, fmt, options, stats),
-        "jsonl": lambda: read_jsonl(path, options, stats),
+        "warc": lambda: read_warc(path, fmt, options, stats, size),
+        "wet": lambda: read_warc(path, fmt, options, stats, size),
+        "jsonl": lambda: read_jsonl(path, options, stats, size),
         "parquet": lambda: read_parquet(path, options, stats),
     }
     if fmt not in readers:
         raise ValueError(f"unsupported format {fmt!r}")
     ledger = stats.ledger
     emitted = 0
-    try:
-        for outcome in readers[fmt]():
-            emitted += 1
-            yield outcome
-    except Exception as exc:  # noqa: BLE001 - a bad file becomes quarantine rows, the job goes on
+    changed = _changed(path, size, identity, fmt) if size is not None else None
+    if changed is not None:
+        ledger.add(RAW, 0, size, QUARANTINE, units=1)
         emitted += 1
-        yield _file_failure(path, fmt, ledger, exc)
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        size = ledger.layer_end(RAW)
+        log.warning("%s: %s", display_path(path), changed)
+        yield quarantine(display_path(path), 0, None, "FileChanged", changed)
+    else:
+        try:
+            for outcome in readers[fmt]():
+                emitted += 1
+                yield outcome
+        except Exception as exc:  # noqa: BLE001 - a bad file becomes quarantine rows, the job goes on
+            emitted += 1
+            yield _file_failure(path, fmt, ledger, exc, size)
+    if size is None:
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            size = ledger.layer_end(RAW)
+    read_to = ledger.layer_end(RAW)
+    if 0 < size and read_to < size and fmt != "parquet":
+        ledger.add(RAW, read_to, size, QUARANTINE, units=1)
+        emitted += 1
+        message = f"the file shrank while being read: it was listed with {size} bytes, {read_to} could be read"
+        log.warning("%s: %s", display_path(path), message)
+        yield quarantine(display_path(path), read_to, None, "FileChanged", message)
     if size == 0 and not ledger.spans:
         ledger.add(RAW, 0, 0, QUARANTINE, units=1)
         emitted += 1
@@ -369,13 +447,14 @@ def read_file(path: str, fmt: str, options: ReaderOptions, stats: FileStats) -> 
         )
 
 
-def _file_failure(path: str, fmt: str, ledger: Ledger, exc: BaseException) -> Outcome:
+def _file_failure(path: str, fmt: str, ledger: Ledger, exc: BaseException, size: int | None) -> Outcome:
     """Close the ledger after an unexpected failure: the unread rest of the file is one quarantine row."""
     raw_end = ledger.layer_end(RAW)
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        size = raw_end
+    if size is None:
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            size = raw_end
     decoded = sum(s.out for s in ledger.spans if s.layer == RAW)
     stream_end = ledger.layer_end(STREAM)
     if fmt == "parquet":

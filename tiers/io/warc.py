@@ -4,12 +4,14 @@ The file is decoded member by member (`tiers/io/decode.py`: gzip per record, one
 or plain) and the decoded stream is cut into records here. A record is trusted only when its
 Content-Length ends at a record boundary (only whitespace, then the next `WARC/` version line or the
 end of the data); otherwise it is quarantined up to the next `WARC/1.` line and reading resumes
-there, so a wrong Content-Length costs one record, not the ones after it. A record larger than
+there, so a wrong Content-Length costs one record, not the ones after it; so does one that is not a
+number (a superscript digit, 5,000 digits). A record larger than
 `max_bytes` is skipped without being held in memory. Every decoded byte ends in a `stream` span.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
@@ -22,6 +24,7 @@ _HEADER_AT = b"\nWARC/1."
 _SPACE = b"\r\n\t \x00"
 MORE, BOUNDARY, FINAL = "more", "boundary", "final"
 _AGAIN = object()  # the parser changed state; look again
+_LENGTH = re.compile(r"[0-9]{1,18}")  # ASCII digits only ("²".isdigit() is true), and short enough for int()
 
 
 @dataclass
@@ -178,7 +181,7 @@ class _Parser:
             return self._junk(i + 1, mode, "WarcFormatError", "WARC header block is not terminated")
         headers = parse_headers(bytes(buf[buf.find(b"\n", i) + 1 : head_end]))
         length_text = headers.get("content-length", "")
-        if not length_text.isdigit():
+        if not _LENGTH.fullmatch(length_text):
             return self._junk(i + 1, mode, "WarcFormatError", f"missing or invalid Content-Length {length_text!r}")
         block_start = head_end + 4
         end = block_start + int(length_text)

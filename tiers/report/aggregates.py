@@ -7,7 +7,8 @@ import math
 from typing import Any, Callable
 
 from tiers.report.model import Table
-from tiers.report.source import CatalogSource, quote
+from tiers.catalog.sql_text import literal as quote
+from tiers.report.source import CatalogSource
 
 OTHER = "other"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from tiers.report.aggregates import OTHER, current_runs, grouped_expr, histogram, job_runs, log_edge, top_values
 from tiers.report.model import Chart, Panel, Table
-from tiers.report.source import CatalogSource, quote
+from tiers.catalog.sql_text import literal as quote
+from tiers.report.source import CatalogSource
 
 TOP_LANGUAGES = 12
 HIST_LANGUAGES = 4

@@ -8,12 +8,9 @@ from typing import Any
 
 import duckdb
 
+from tiers.catalog.sql_text import identifier
+
 log = logging.getLogger(__name__)
-
-
-def quote(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 class CatalogSource:
@@ -22,6 +19,8 @@ class CatalogSource:
     def __init__(self, con: duckdb.DuckDBPyConnection, run_id: str | None = None):
         self.con = con
         self.run_id = run_id
+        if run_id is not None:  # bound once; `rel()` reads it back, so no run id is written into SQL
+            con.execute("SET VARIABLE tiers_report_run = ?", [run_id])
         self._relations = {
             name: kind
             for name, kind in con.execute(
@@ -43,7 +42,7 @@ class CatalogSource:
                 self._columns[name] = []
             else:
                 try:
-                    cursor = self.con.execute(f"SELECT * FROM {name} LIMIT 0")
+                    cursor = self.con.execute(f"SELECT * FROM {identifier(name)} LIMIT 0")
                     self._columns[name] = [d[0] for d in cursor.description]
                 except duckdb.Error as exc:
                     log.warning("report: cannot read %s: %s", name, exc)
@@ -57,10 +56,10 @@ class CatalogSource:
     def rel(self, name: str) -> str:
         """SQL for `name`, restricted to the report's run when one is given and the relation has run_id."""
         if self.run_id is None:
-            return name
+            return identifier(name)
         if "run_id" in self.columns(name):
-            return f"(SELECT * FROM {name} WHERE run_id = {quote(self.run_id)})"
-        return f"(SELECT * FROM {name} WHERE false)"
+            return f"(SELECT * FROM {identifier(name)} WHERE run_id = getvariable('tiers_report_run'))"
+        return f"(SELECT * FROM {identifier(name)} WHERE false)"
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
         return self.con.execute(sql, params or []).fetchall()
