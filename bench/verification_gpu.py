@@ -300,6 +300,7 @@ def run(args) -> None:
     )
     scratch_seconds = time.perf_counter() - start
     n_pools, runs = len(results), len(bases.models) * len(verify.seeds)
+    all_arms = [*verification.arms.values(), *control_arms.values()]
     one_verification = pools_seconds / n_pools  # its arm and its share of the control arms
     runs_per_verification = runs * (len(results) + len(control_arms)) / n_pools
     report = {
@@ -326,6 +327,8 @@ def run(args) -> None:
         "expected": expected(pairs, experiments),
         "experiments": experiments,
         "one_verification_seconds": round(one_verification, 2),
+        "anneal_run_seconds": round(sum(a.seconds - a.eval_seconds for a in all_arms) / (runs * len(all_arms)), 3),
+        "eval_run_seconds": round(sum(a.eval_seconds for a in all_arms) / (runs * len(all_arms)), 3),
         "anneal_runs_per_verification": round(runs_per_verification, 2),
         "scratch_one_model_seconds": round(scratch_seconds, 2),
         "verification_vs_scratch_same_runs": round(one_verification / (scratch_seconds * runs_per_verification), 3),

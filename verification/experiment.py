@@ -30,6 +30,7 @@ class VerifyConfig:
     confidence: float = 0.95
     min_delta: float = 0.0  # the interval's low end must lie above this margin
     control_seed: int = 0  # which documents the control samples draw
+    size_tolerance: float = 0.02  # pools within this share of a control's size share its arm
     device: str = "cpu"
 
 
@@ -42,6 +43,7 @@ class Arm:
     seconds: float
     tokens: int
     groups: list[int]
+    eval_seconds: float = 0.0  # the part of `seconds` spent scoring
 
     @property
     def overall(self) -> list[float]:
@@ -77,15 +79,17 @@ def run_arm(
     bases: list[TinyLM], default: np.ndarray, candidate: np.ndarray | None, material: EvalMaterial, config: VerifyConfig
 ) -> Arm:
     """Anneal a copy of every base once per seed on the mixture (default only when `candidate` is None), score it."""
-    start, scores, tokens, groups = time.perf_counter(), [], 0, []
+    start, scores, tokens, groups, scoring = time.perf_counter(), [], 0, [], 0.0
     for index, base in enumerate(bases):
         for seed in config.seeds:
             sampler = MixtureSampler(default, candidate, config.candidate_share, base.config.context, seed)
             model, stats = anneal(base, sampler, config.anneal_steps, config.batch_size, seed, config.lr, config.device)
+            scored = time.perf_counter()
             scores.append(score_parts(model, material, config.device))
+            scoring += time.perf_counter() - scored
             tokens = stats.tokens
             groups.append(index)
-    return Arm(scores, time.perf_counter() - start, tokens, groups)
+    return Arm(scores, time.perf_counter() - start, tokens, groups, scoring)
 
 
 def compare(
@@ -120,6 +124,17 @@ def compare(
     )
 
 
+def control_sizes(pool_sizes: dict[str, int], known: set[int], tolerance: float) -> dict[str, int]:
+    """The control size of each pool: a known or already chosen size within `tolerance` of the pool's
+    (the nearest), else the pool's own. Largest pools first, so a group's control is its largest member."""
+    chosen, sizes = set(known), {}
+    for name, size in sorted(pool_sizes.items(), key=lambda item: -item[1]):
+        near = [c for c in chosen if abs(size - c) <= tolerance * c]
+        sizes[name] = min(near, key=lambda c: abs(size - c)) if near else size
+        chosen.add(sizes[name])
+    return sizes
+
+
 def verify_pools(
     pools: dict[str, np.ndarray],
     bases: list[TinyLM],
@@ -132,7 +147,7 @@ def verify_pools(
     """Every pool against the control of its size. `control_arms` (by size) is a cache kept across calls:
     a control arm already there was paid for by earlier pools."""
     control_arms = {} if control_arms is None else control_arms
-    sizes = {name: len(stream) for name, stream in pools.items()}
+    sizes = control_sizes({n: len(s) for n, s in pools.items()}, set(control_arms), config.size_tolerance)
     new_sizes = {size for size in sizes.values() if size not in control_arms}
     for size in sorted(new_sizes):
         control_arms[size] = run_arm(bases, default, controls.stream(size), material, config)
@@ -142,7 +157,7 @@ def verify_pools(
         size = sizes[name]
         share = 1 / sum(1 for s in sizes.values() if s == size) if size in new_sizes else 0.0
         result = compare(name, arm, control_arms[size], material, config, share)
-        result.pool_bytes = size
+        result.pool_bytes = len(pools[name])
         experiments.append(result)
     return Verification(experiments, arms)
 

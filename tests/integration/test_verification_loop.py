@@ -77,6 +77,15 @@ def test_clean_pool_ranks_above_spam_and_experiments_are_recorded(tmp_path, data
     _, pairs = catalog.query("SELECT better, worse, ci_low <= delta AND delta <= ci_high FROM experiment_pairs")
     assert pairs == [("gold_articles", "spam_pages", True)]
     assert result.order.startswith("gold_articles")
+    candidates = {r[0]: json.loads(r[9]) for r in rows if r[1] == 0}
+    expected = sum(candidates["gold_articles"]) / 6 - sum(candidates["spam_pages"]) / 6
+    assert result.pairs[0].delta == pytest.approx(expected)
+    from tiers.report.data import collect
+
+    panels = {p.key: p for section in collect(tmp_path).sections for p in section.panels}
+    table = panels["experiment_pairs"].table
+    assert table is not None and [row[1:3] for row in table.rows] == [("gold_articles", "spam_pages")]
+    assert table.rows[0][3] == pytest.approx(expected, abs=1e-4)
     _, models = catalog.query("SELECT json_extract_string(seeds_json, '$.source') FROM models")
     accepted_in_catalog = {r[0] for r in rows if r[5]}
     assert set(result.accepted) <= accepted_in_catalog

@@ -108,3 +108,11 @@ def test_the_default_mixture_comes_from_l1_when_it_holds_the_budget(caplog):
     assert (texts, source) == (configured, "pools file default")
     assert "repeat it 20.0 times" in caplog.text
     assert len(encode(texts)) == 999  # what the warning counted, independently: ten texts and nine separators
+
+
+def test_pools_within_the_tolerance_share_the_control_of_the_largest():
+    from verification.experiment import control_sizes
+
+    sizes = control_sizes({"a": 800_000, "b": 799_432, "c": 53_281, "d": 790_000, "e": 700_000}, set(), 0.02)
+    assert sizes == {"a": 800_000, "b": 800_000, "c": 53_281, "d": 800_000, "e": 700_000}
+    assert control_sizes({"f": 54_000}, {53_281}, 0.02) == {"f": 53_281}
