@@ -36,10 +36,9 @@ def _inputs(root: str, pools: str):
         _fail(str(exc))
     catalog = Catalog(root)
     catalog.migrate()
-    l1 = root_l1(catalog)
-    default, source = default_mixture(
-        l1, texts(spec.default, catalog), spec.loop.loop_config().base_spec().budget_bytes()
-    )
+    budget = spec.loop.loop_config().base_spec().budget_bytes()
+    l1 = root_l1(catalog, 2 * budget)  # enough for the default mixture; controls are sampled from it too
+    default, source = default_mixture(l1, texts(spec.default, catalog), budget)
     return spec, catalog, default, source, l1 or default
 
 

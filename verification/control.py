@@ -5,9 +5,13 @@ crawl?" and not "does it beat repeating the default data?"."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from verification.data import encode
+
+log = logging.getLogger(__name__)
 
 
 def sample_bytes(texts: list[str], size: int, seed: int) -> list[str]:
@@ -37,4 +41,10 @@ class Controls:
     def stream(self, size: int) -> np.ndarray:
         if size not in self._streams:
             self._streams[size] = encode(sample_bytes(self.texts, size, self.seed))
+            if len(self._streams[size]) < 0.98 * size:
+                log.warning(
+                    "control: only %d bytes of control text for a pool of %d bytes; the control is smaller",
+                    len(self._streams[size]),
+                    size,
+                )
         return self._streams[size]

@@ -113,10 +113,15 @@ def eval_index(settings: LoopSettings) -> EvalIndex:
         raise ConfigError(f"loop.eval_dir: no evaluation folder at {settings.eval_dir}") from None
 
 
-def root_l1(catalog) -> list[str]:
-    """The texts of the root's current L1 (none when the root has no L1 yet)."""
+def root_l1(catalog, max_bytes: int) -> list[str]:
+    """Texts of the root's current L1 in a fixed random order (by hash of doc_id), up to `max_bytes` in
+    all, so that a large L1 is never read whole into memory; none when the root has no L1 yet."""
+    sql = (
+        "SELECT text FROM (SELECT text, sum(strlen(text) + 1) OVER (ORDER BY hash(doc_id), doc_id) AS upto "
+        f"FROM l1 WHERE text IS NOT NULL AND text <> '') WHERE upto <= {int(max_bytes)} ORDER BY upto"
+    )
     try:
-        _, rows = catalog.query("SELECT text FROM l1 ORDER BY doc_id")
+        _, rows = catalog.query(sql)
     except CatalogError:
         return []
     return [r[0] for r in rows if isinstance(r[0], str) and r[0]]
