@@ -116,3 +116,20 @@ def test_pools_within_the_tolerance_share_the_control_of_the_largest():
     sizes = control_sizes({"a": 800_000, "b": 799_432, "c": 53_281, "d": 790_000, "e": 700_000}, set(), 0.02)
     assert sizes == {"a": 800_000, "b": 800_000, "c": 53_281, "d": 800_000, "e": 700_000}
     assert control_sizes({"f": 54_000}, {53_281}, 0.02) == {"f": 53_281}
+
+
+def test_attention_weights_saved_by_multihead_attention_compute_the_same():
+    """Files of format 1 hold nn.MultiheadAttention weights; renamed, today's attention computes what it did."""
+    from verification.checkpoint import renamed
+    from verification.model import CausalSelfAttention
+
+    config = ModelConfig(1, 32, 4, 16)
+    torch.manual_seed(1)
+    reference = torch.nn.MultiheadAttention(32, 4, batch_first=True)
+    attention = CausalSelfAttention(config)
+    state = {f"attn.{k}": v for k, v in reference.state_dict().items()}
+    attention.load_state_dict({k.removeprefix("attn."): v for k, v in renamed(state).items()})
+    x = torch.randn(2, 10, 32)
+    mask = torch.triu(torch.ones(10, 10, dtype=torch.bool), diagonal=1)
+    expected = reference(x, x, x, attn_mask=mask, need_weights=False)[0]
+    assert torch.allclose(attention(x), expected, atol=1e-5)
