@@ -1,4 +1,4 @@
-"""Pools ranked by their delta over the default, and which of them the loop accepts."""
+"""Pools ranked by their effect over the same-size control, and which of them the loop accepts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from verification.experiment import ExperimentResult
 
 @dataclass(frozen=True)
 class AcceptRule:
-    """A pool is accepted when its interval's low end beats the default by `margin` and, when `top_k`
+    """A pool is accepted when its interval's low end beats the control by `margin` and, when `top_k`
     is set, it ranks among the best `top_k` pools by delta."""
 
     margin: float = 0.0

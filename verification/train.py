@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import torch
 
-from verification.data import MixtureSampler
-from verification.model import ModelConfig, TinyLM
+from verification.data import Sampler
+from verification.model import ModelConfig, TinyLM, autocast
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class TrainStats:
 
 
 def train(
-    model: TinyLM, sampler: MixtureSampler, schedule: Schedule, batch_size: int, seed: int, device: str = "cpu"
+    model: TinyLM, sampler: Sampler, schedule: Schedule, batch_size: int, seed: int, device: str = "cpu"
 ) -> TrainStats:
     torch.manual_seed(seed)
     model.to(device).train()
@@ -48,7 +48,8 @@ def train(
     for step in range(schedule.steps):
         for group in optimizer.param_groups:
             group["lr"] = schedule.lr(step)
-        loss = model.loss(sampler.batch(batch_size).to(device))
+        with autocast(device):
+            loss = model.loss(sampler.batch(batch_size).to(device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -61,7 +62,7 @@ def train(
 
 def pretrain(
     config: ModelConfig,
-    sampler: MixtureSampler,
+    sampler: Sampler,
     steps: int,
     batch_size: int,
     seed: int,
@@ -76,7 +77,7 @@ def pretrain(
 
 
 def anneal(
-    base: TinyLM, sampler: MixtureSampler, steps: int, batch_size: int, seed: int, lr: float = 3e-3, device: str = "cpu"
+    base: TinyLM, sampler: Sampler, steps: int, batch_size: int, seed: int, lr: float = 3e-3, device: str = "cpu"
 ) -> tuple[TinyLM, TrainStats]:
     """A copy of the base trained with the decay phase only (lr from `lr` down to 0) on the mixture."""
     model = TinyLM(base.config)

@@ -1,7 +1,7 @@
 """The verification loop on real data with a tiny model on the CPU: under the default metric (bits per
-byte of the evaluation items' correct continuations) a clean pool (gold article bodies) ranks above a
-spam pool (the resiliparse pages), experiments and their per-benchmark deltas are recorded, and fixed
-seeds repeat."""
+byte of the evaluation items' correct continuations) and against a same-size control, a clean pool (gold
+article bodies) ranks above a spam pool (the resiliparse pages), experiments, their per-benchmark deltas
+and the pairwise comparison are recorded, base models are cached and reused, and fixed seeds repeat."""
 
 from __future__ import annotations
 
@@ -72,8 +72,20 @@ def test_clean_pool_ranks_above_spam_and_experiments_are_recorded(tmp_path, data
     assert {r[0] for r in rows} >= {"gold_articles", "spam_pages"}
     for row in rows:
         assert all(value is not None for value in row)
-        assert len(json.loads(row[8])) == len(json.loads(row[9])) == 3
+        assert len(json.loads(row[8])) == len(json.loads(row[9])) == 6  # 2 bases x 3 anneal seeds
         assert row[3] <= row[2] <= row[4]
+    _, pairs = catalog.query("SELECT better, worse, ci_low <= delta AND delta <= ci_high FROM experiment_pairs")
+    assert pairs == [("gold_articles", "spam_pages", True)]
+    assert result.order.startswith("gold_articles")
+    candidates = {r[0]: json.loads(r[9]) for r in rows if r[1] == 0}
+    expected = sum(candidates["gold_articles"]) / 6 - sum(candidates["spam_pages"]) / 6
+    assert result.pairs[0].delta == pytest.approx(expected)
+    from tiers.report.data import collect
+
+    panels = {p.key: p for section in collect(tmp_path).sections for p in section.panels}
+    table = panels["experiment_pairs"].table
+    assert table is not None and [row[1:3] for row in table.rows] == [("gold_articles", "spam_pages")]
+    assert table.rows[0][3] == pytest.approx(expected, abs=1e-4)
     _, models = catalog.query("SELECT json_extract_string(seeds_json, '$.source') FROM models")
     accepted_in_catalog = {r[0] for r in rows if r[5]}
     assert set(result.accepted) <= accepted_in_catalog
@@ -86,8 +98,11 @@ def test_same_result_twice_with_fixed_seeds(tmp_path, data):
     pools = {"spam_pages": data["pools"]["spam_pages"]}
     first = run_loop(pools, data["default"], data["negatives"], data["material"], tmp_path / "a", CONFIG)
     second = run_loop(pools, data["default"], data["negatives"], data["material"], tmp_path / "b", CONFIG)
-    assert first.experiments[0].candidate == second.experiments[0].candidate
-    assert first.experiments[0].baseline == second.experiments[0].baseline
+    cached = run_loop(pools, data["default"], data["negatives"], data["material"], tmp_path / "a", CONFIG)
+    assert not first.bases_cached and not second.bases_cached and cached.bases_cached
+    assert first.experiments[0].candidate == second.experiments[0].candidate == cached.experiments[0].candidate
+    assert first.experiments[0].control == second.experiments[0].control == cached.experiments[0].control
+    assert len(list((tmp_path / "a").glob("verification-bases-*.pt"))) == 1
 
 
 def test_the_loops_classifier_becomes_the_default_for_l2(tmp_path, data):

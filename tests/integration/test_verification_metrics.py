@@ -14,14 +14,15 @@ torch = pytest.importorskip(
 
 from tests.helpers import SHARED_DATA, dolma_texts  # noqa: E402
 from tiers.eval_overlap import build_index  # noqa: E402
-from verification.data import MixtureSampler, encode  # noqa: E402
+from verification.bases import BaseSpec, train_bases  # noqa: E402
+from verification.control import Controls  # noqa: E402
+from verification.data import encode  # noqa: E402
 from verification.evaluate import gold_continuation_bpb  # noqa: E402
 from verification.experiment import VerifyConfig, verify_pool  # noqa: E402
 from verification.leakage import EvalLeak  # noqa: E402
 from verification.loop import LoopConfig, run_loop  # noqa: E402
 from verification.metrics import EvalMaterial, gold_pairs, load_material  # noqa: E402
 from verification.model import ModelConfig, TinyLM  # noqa: E402
-from verification.train import pretrain  # noqa: E402
 
 EVAL = SHARED_DATA / "eval"
 SMALL = ModelConfig(2, 64, 4, 96)
@@ -38,16 +39,18 @@ def test_accuracy_metric_accepts_a_pool_that_holds_the_answers(default_texts):
     material = load_material("benchmarks", EVAL, ["copa", "arc_easy"], 40)
     answer_key = [context + answer for items in material.benchmarks.values() for context, answer in gold_pairs(items)]
     default = encode(default_texts)
-    base, _ = pretrain(SMALL, MixtureSampler(default, None, 0.0, SMALL.context, 0), 150, 16, 0)
+    bases = train_bases(default, BaseSpec(SMALL, 150, 16, 3e-3, (0, 1)))
     result = verify_pool(
         "answer_key",
-        base,
+        bases.models,
         default,
         encode(answer_key * 3),
+        Controls(default_texts),
         material,
         VerifyConfig(seeds=(0, 1, 2), anneal_steps=80, candidate_share=0.7),
     )
-    assert all(math.isfinite(x) for x in [*result.baseline, *result.candidate])
+    assert all(math.isfinite(x) for x in [*result.control, *result.candidate])
+    assert len(result.candidate) == 6 and result.groups == [0, 0, 0, 1, 1, 1]
     assert result.verdict.accepted and result.verdict.low > 0
     assert set(result.per_part) == {"copa", "arc_easy"}
 

@@ -59,7 +59,14 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str, PanelBuilder], ...]], ...]
             ("l4_checks", "L4 by check", downstream.l4_checks),
         ),
     ),
-    ("verification", "Verification loop", (("experiments", "Experiments", downstream.experiments),)),
+    (
+        "verification",
+        "Verification loop",
+        (
+            ("experiments", "Experiments", downstream.experiments),
+            ("experiment_pairs", "Pairwise", downstream.experiment_pairs),
+        ),
+    ),
     ("allocation", "Allocation", (("allocation", "Allocation plan", downstream.allocation),)),
     ("runs", "Runs", (("runs", "Runs", flow.runs_panel),)),
 )

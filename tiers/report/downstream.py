@@ -126,12 +126,37 @@ def experiments(src: CatalogSource) -> Panel:
     return Panel(
         key=key,
         title=title,
-        caption="Gain of the candidate arm over the baseline with its bootstrap 95 % interval; a pool is accepted when the interval lies above zero.",
+        caption="Gain of the candidate arm over a same-size control of ordinary crawl, with its bootstrap 95 % interval over base models x anneal seeds; a pool is accepted when the interval lies above zero.",
         table=Table(("experiment", "round", "pool", "delta", "ci low", "ci high", "decision"), tuple(rows)),
         chart=Chart(
             "intervals", x="experiment", y=("delta", "ci low", "ci high"), group="decision", xlabel="delta", vline=0.0
         ),
         notes=tuple(notes),
+    )
+
+
+def experiment_pairs(src: CatalogSource) -> Panel:
+    key, title = "experiment_pairs", "Verification loop: every pool against every other"
+    if not src.has("experiment_pairs", "loop_id", "round", "better", "worse", "delta", "ci_low", "ci_high", "resolved"):
+        return Panel.absent(key, title, "No pairwise comparisons in the catalog yet (tiers verify seeds records them).")
+    loop = src.rows("SELECT loop_id FROM experiment_pairs GROUP BY 1 ORDER BY max(created_at) DESC LIMIT 1")
+    if not loop:
+        return Panel.absent(key, title, "The verification loop has not compared two pools on this root yet.")
+    rows = src.rows(
+        "SELECT better, worse, delta, ci_low, ci_high, CASE WHEN resolved THEN 'better' ELSE 'undecided' END "
+        "FROM experiment_pairs WHERE loop_id = ? AND round = 0 ORDER BY ci_low DESC",
+        [loop[0][0]],
+    )
+    table = tuple(
+        (f"{b} - {w}", b, w, *(None if v is None else round(v, 4) for v in map(finite, (d, lo, hi))), verdict)
+        for b, w, d, lo, hi, verdict in rows
+    )
+    return Panel(
+        key=key,
+        title=title,
+        caption="Paired difference of two pools' anneals run by run, with its bootstrap 95 % interval; 'better' when it lies above zero.",
+        table=Table(("pair", "better", "worse", "delta", "ci low", "ci high", "decision"), table),
+        notes=(f"Loop {loop[0][0]}, round 0.",),
     )
 
 
