@@ -45,6 +45,7 @@ ALL_PANELS = L0_TO_L2_PANELS | {
     "l4_checks",
     "experiments",
     "allocation",
+    "mixture_trials",
 }
 SHAPES = {"path", "rect", "line", "polyline", "polygon", "use", "circle"}
 
