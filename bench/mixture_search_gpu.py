@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 POOL_ORDER = ["spam_pages", "l1_dropped", "l2_selected", "gold_articles"]  # worst first: bucket 0 .. 3
-STAGE_TOKENS = 100_000  # the decay stage's budget: spam's cap (4 epochs of ~13k tokens) binds above 0.5
+STAGE_TOKENS = 200_000  # the decay stage's budget: spam's cap (4 epochs of its ~33k tokens) binds above 0.67
 
 
 class JsonTrials:
