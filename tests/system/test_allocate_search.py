@@ -172,6 +172,15 @@ def test_search_beats_a_spam_plan_resumes_after_kill_and_the_plan_allocates(setu
     allocated = dict(con.execute("SELECT source, allocated_tokens FROM allocation_targets").fetchall())
     con.close()
     assert allocated["L2_b1"] == pytest.approx(1000 * weights["L2_b1"] / sum(weights.values()), abs=1)
+    export = subprocess.run(
+        [sys.executable, "-m", "cli", "export", "--root", str(root), "--stage", "decay", "--out", str(tmp / "export")],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
+    assert export.returncode == 0, export.stderr
+    assert json.loads((tmp / "export" / "manifest.json").read_text())["tokens"] > 0
 
 
 def before_keys() -> list[tuple[str, int]]:
