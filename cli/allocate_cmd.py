@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from enum import Enum
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
@@ -12,6 +12,9 @@ from rich.table import Table
 
 from tiers.catalog import CatalogError
 from tiers.exit_codes import EXIT_CATALOG, EXIT_FAILED, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from verification.allocation_search import SearchOptions
 
 console = Console(stderr=True)
 
@@ -108,7 +111,8 @@ def allocate(
     )
 
 
-def search_mixture(options) -> None:
+def search_mixture(options: "SearchOptions") -> None:
+    """Run or resume a search (verification/allocation_search.py) and print its cost, trials and decision."""
     from tiers.allocation.documents import MissingTokens
     from tiers.allocation.mixture import InfeasibleMixture
     from tiers.allocation.plan import PlanError
