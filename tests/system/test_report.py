@@ -44,7 +44,9 @@ ALL_PANELS = L0_TO_L2_PANELS | {
     "l4_grades",
     "l4_checks",
     "experiments",
+    "experiment_pairs",
     "allocation",
+    "mixture_trials",
 }
 SHAPES = {"path", "rect", "line", "polyline", "polygon", "use", "circle"}
 

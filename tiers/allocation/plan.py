@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
+import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from tiers.validation import FieldProblem, StrictModel, format_validation_error, load_yaml
@@ -122,6 +123,21 @@ class Stage(StrictModel):
         return self
 
 
+class Provenance(StrictModel):
+    """Where a plan written by `tiers allocate --search` came from: the search (its trials are in the
+    catalog's `mixture_trials` view), the stage it set, and the verified gain of its mixture over the
+    plan the search started from (`delta` with its interval at `confidence`, in units of `metric`)."""
+
+    search_id: str = Field(min_length=1)
+    stage: Literal["pretrain", "decay", "midtrain", "sft", "rl"]
+    metric: str
+    delta: float
+    ci_low: float
+    ci_high: float
+    confidence: float = Field(gt=0, lt=1)
+    baseline_plan: str  # plan_hash of the plan the search started from
+
+
 class Plan(StrictModel):
     seed: int = 0
     order: Literal["shuffle", "curriculum"] = "shuffle"
@@ -134,6 +150,7 @@ class Plan(StrictModel):
     eval_dir: str | None = "../shared/data/eval"  # documents with a 13-gram in these sets are never allocated
     overlap_ngram: int = Field(13, ge=3)
     stages: list[Stage] = Field(min_length=1)
+    provenance: Provenance | None = None  # set by `tiers allocate --search`
 
     @model_validator(mode="after")
     def _stages(self) -> "Plan":
@@ -170,6 +187,8 @@ class Plan(StrictModel):
                             ("stages", i, "sources", j, "buckets"),
                             f"bucket {bucket} does not exist: buckets are 0 to {self.buckets.n_buckets - 1}",
                         )
+        if self.provenance is not None and self.provenance.stage not in names:
+            raise FieldProblem(("provenance", "stage"), f"must name a stage of this plan ({', '.join(names)})")
         if "decay" in names and "pretrain" in names:
             decay, pretrain = self.stage("decay").budget, self.stage("pretrain").budget
             if (
@@ -212,6 +231,14 @@ def parse_plan(data: object, where: str = "plan") -> Plan:
         return Plan.model_validate(data)
     except ValidationError as exc:
         raise PlanError(format_validation_error(exc, Plan, where=f"invalid plan {where}")) from None
+
+
+def write_plan(plan: Plan, path: str | Path) -> Path:
+    """The plan as YAML that `load_plan` reads back to an equal plan."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(plan.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
+    return path
 
 
 def load_plan(path: str | Path) -> Plan:

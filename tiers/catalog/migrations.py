@@ -128,6 +128,50 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        7,
+        "allocation search: searches, their trials (one row per annealed mixture), view mixture_trials",
+        """
+        CREATE TABLE mixture_searches (
+            search_id VARCHAR PRIMARY KEY,
+            stage VARCHAR NOT NULL,
+            plan_hash VARCHAR NOT NULL,
+            cells VARCHAR[] NOT NULL,
+            settings_json VARCHAR NOT NULL,
+            metric VARCHAR NOT NULL,
+            fit_json VARCHAR,
+            accepted BOOLEAN,
+            plan_path VARCHAR,
+            created_at TIMESTAMPTZ NOT NULL,
+            finished_at TIMESTAMPTZ
+        );
+        CREATE TABLE mixture_trial_rows (
+            search_id VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL CHECK (kind IN ('current', 'candidate', 'proposal')),
+            trial INTEGER NOT NULL,
+            weights DOUBLE[] NOT NULL,
+            scores_json VARCHAR NOT NULL,
+            score DOUBLE,
+            delta DOUBLE,
+            ci_low DOUBLE,
+            ci_high DOUBLE,
+            predicted DOUBLE,
+            seconds DOUBLE,
+            tokens_per_run BIGINT,
+            created_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (search_id, kind, trial)
+        );
+        CREATE VIEW mixture_trials AS
+        SELECT t.search_id, s.stage, t.kind, t.trial, s.metric,
+               map(s.cells, t.weights) AS weights,
+               t.score, t.delta, t.ci_low, t.ci_high, t.predicted, t.seconds, t.tokens_per_run, s.accepted,
+               t.created_at
+        FROM mixture_trial_rows t JOIN mixture_searches s USING (search_id);
+        """,
+    )
+)
+
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -15,7 +15,7 @@ from typing import Callable
 import duckdb
 
 from tiers.catalog import Catalog
-from tiers.report import distributions, downstream, flow
+from tiers.report import distributions, downstream, flow, mixture
 from tiers.report.model import Panel, ReportData, Section
 from tiers.report.source import CatalogSource
 
@@ -67,7 +67,14 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str, PanelBuilder], ...]], ...]
             ("experiment_pairs", "Pairwise", downstream.experiment_pairs),
         ),
     ),
-    ("allocation", "Allocation", (("allocation", "Allocation plan", downstream.allocation),)),
+    (
+        "allocation",
+        "Allocation",
+        (
+            ("allocation", "Allocation plan", downstream.allocation),
+            ("mixture_trials", "Allocation search", mixture.mixture_trials),
+        ),
+    ),
     ("runs", "Runs", (("runs", "Runs", flow.runs_panel),)),
 )
 
