@@ -12,19 +12,23 @@ import sys
 from pathlib import Path
 
 LAYERS = {"tiers": 0, "classifiers": 1, "jobs": 2, "verification": 2, "cli": 3}
-# Inside tiers/, the configuration sits above the parts it configures: they never import it.
-CONFIGURED = (
-    "tiers.ops",
-    "tiers.io",
-    "tiers.dedup",
-    "tiers.catalog",
-    "tiers.llm",
-    "tiers.text",
-    "tiers.validation",
-    "tiers.schemas",
-    "tiers.ids",
-    "tiers.resources",
-)
+CONFIGURATION = ("tiers.config",)
+APPLICATIONS = ("tiers.allocation", "tiers.report", "tiers.l4", "tiers.knowledge", "tiers.llm_tasks")
+FLOORS = {"ground": 0, "configuration": 1, "applications": 2}
+DYNAMIC_IMPORTS = ("import_module", "__import__")
+
+
+def _within(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == package or module.startswith(package + ".") for package in packages)
+
+
+def floor(module: str) -> int:
+    """The floor inside tiers/ of a module of tiers/."""
+    if _within(module, APPLICATIONS):
+        return FLOORS["applications"]
+    if _within(module, CONFIGURATION):
+        return FLOORS["configuration"]
+    return FLOORS["ground"]
 
 
 def module_name(root: Path, path: Path) -> str:
@@ -36,7 +40,9 @@ def imports_of(path: Path, name: str, is_package: bool, modules: set[str]) -> se
     """Modules `path` imports; `from pkg import sub` counts the submodule, not the package."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
+        if literal := _dynamic_import(node):
+            found.add(literal)
+        elif isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
             if node.level:
@@ -47,6 +53,18 @@ def imports_of(path: Path, name: str, is_package: bool, modules: set[str]) -> se
             submodules = {f"{target}.{alias.name}" for alias in node.names} & modules
             found |= submodules if len(submodules) == len(node.names) else {target} | submodules
     return found
+
+
+def _dynamic_import(node: ast.AST) -> str | None:
+    """The module of `importlib.import_module("a.b")`, `import_module("a.b")` or `__import__("a.b")`."""
+    if not (isinstance(node, ast.Call) and node.args):
+        return None
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    first = node.args[0]
+    if name in DYNAMIC_IMPORTS and isinstance(first, ast.Constant) and isinstance(first.value, str):
+        return first.value
+    return None
 
 
 def graph(root: Path) -> dict[str, set[str]]:
@@ -109,9 +127,7 @@ def upward(edges: dict[str, set[str]]) -> list[tuple[str, str]]:
                 bad.append((source, target))
             elif top_s == "tiers" and top_t == "pyspark":
                 bad.append((source, target))
-            elif target == "tiers.config" and any(
-                source == part or source.startswith(part + ".") for part in CONFIGURED
-            ):
+            elif top_s == top_t == "tiers" and floor(target) > floor(source):
                 bad.append((source, target))
     return sorted(bad)
 

@@ -116,17 +116,28 @@ class L1Config(Strict):
         default_factory=list
     )  # extra modules whose @register'ed operators steps may name
     steps: list[StepConfig] = Field(default_factory=list)
+    extra_steps: list[StepConfig] = Field(default_factory=list)  # run after `steps`, without restating them
     dedup: DedupConfig = DedupConfig()
 
     @model_validator(mode="after")
     def _known_operators(self) -> "L1Config":
-        for index, step in enumerate(self.steps):
-            try:
-                validate_step(step.name, step.params, self.operator_modules)
-            except OperatorModuleError as exc:
-                raise FieldProblem(("operator_modules",), str(exc)) from None
-            except ValueError as exc:
-                raise FieldProblem(("steps", index), str(exc)) from None
+        for key in ("steps", "extra_steps"):
+            for index, step in enumerate(getattr(self, key)):
+                try:
+                    validate_step(step.name, step.params, self.operator_modules)
+                except OperatorModuleError as exc:
+                    raise FieldProblem(("operator_modules",), str(exc)) from None
+                except ValueError as exc:
+                    raise FieldProblem((key, index), str(exc)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _append_extra_steps(self) -> "L1Config":
+        """`extra_steps` joins the end of `steps`, so what runs (and what a run's identity hashes) is the
+        same as a configuration that restates every step; validating the result again changes nothing."""
+        if self.extra_steps:
+            object.__setattr__(self, "steps", [*self.steps, *self.extra_steps])
+            object.__setattr__(self, "extra_steps", [])
         return self
 
 

@@ -75,6 +75,9 @@ L1_BASE = pa.schema(
     ]
 )
 
+L1 = pa.schema([*L1_BASE, pa.field("run_id", pa.string())])
+"""The columns every L1 file has; the operators of `l1.steps` add their score columns before run_id."""
+
 L2_SCORES = pa.schema(
     [
         pa.field("doc_id", pa.string(), nullable=False),
@@ -85,6 +88,9 @@ L2_SCORES = pa.schema(
         pa.field("run_id", pa.string()),
     ]
 )
+
+L2 = pa.schema([*L1_BASE, *(L2_SCORES.field(n) for n in ("model_lang", "model_hash", "quality_score", "run_id"))])
+"""The columns every L2 file has: an L1 row (with its operators' columns) and its quality score."""
 
 L3_SCORES = pa.schema(
     [

@@ -1,5 +1,5 @@
 """Per-benchmark results and pairwise comparisons of each experiment in the catalog, beside the
-`experiments` table (created if missing).
+`experiments` table (both are catalog migration 9, `tiers/catalog/migrations.py`).
 
 `experiment_parts`: one row per experiment and benchmark (or `reference`): the metric, the mean
 delta of candidate over control and its bootstrap interval.
@@ -12,18 +12,9 @@ from __future__ import annotations
 from verification.experiment import ExperimentResult
 from verification.pairwise import PairResult
 
-PARTS_TABLE = """CREATE TABLE IF NOT EXISTS experiment_parts (
-    loop_id VARCHAR NOT NULL, round INTEGER NOT NULL, pool VARCHAR NOT NULL, part VARCHAR NOT NULL, metric VARCHAR,
-    delta DOUBLE, ci_low DOUBLE, ci_high DOUBLE, created_at TIMESTAMPTZ DEFAULT current_timestamp)"""
-
-PAIRS_TABLE = """CREATE TABLE IF NOT EXISTS experiment_pairs (
-    loop_id VARCHAR NOT NULL, round INTEGER NOT NULL, better VARCHAR NOT NULL, worse VARCHAR NOT NULL,
-    delta DOUBLE, ci_low DOUBLE, ci_high DOUBLE, resolved BOOLEAN, created_at TIMESTAMPTZ DEFAULT current_timestamp)"""
-
 
 def record_parts(catalog, loop_id: str, round_index: int, result: ExperimentResult) -> None:
     with catalog.connect() as con:
-        con.execute(PARTS_TABLE)
         con.executemany(
             "INSERT INTO experiment_parts (loop_id, round, pool, part, metric, delta, ci_low, ci_high) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -36,7 +27,6 @@ def record_parts(catalog, loop_id: str, round_index: int, result: ExperimentResu
 
 def record_pairs(catalog, loop_id: str, round_index: int, pairs: list[PairResult]) -> None:
     with catalog.connect() as con:
-        con.execute(PAIRS_TABLE)
         if pairs:
             con.executemany(
                 "INSERT INTO experiment_pairs (loop_id, round, better, worse, delta, ci_low, ci_high, resolved) "

@@ -23,6 +23,8 @@ BAD_OVERRIDES = {
     "noequals": "expected section.key=value",
     'spark.conf."unterminated=1': "quote a key that has dots",
     "l2.thresold=0.5": "l2.thresold: unknown key; allowed keys here:",
+    "l1.extra_steps=[{name: shoutin}]": "l1.extra_steps.0: unknown operator 'shoutin'; allowed: blank_lines",
+    "l1.extra_steps=[{name: length, params: {min_char: 3}}]": "l1.extra_steps.0: operator 'length': params.min_char",
     "l1.operator_modules=[no_such_module_anywhere]": "l1.operator_modules: operator module 'no_such_module_anywhere'",
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 
@@ -15,8 +16,7 @@ SHOUTING_FILTER = textwrap.dedent('''
 
     import pyarrow as pa
 
-    from tiers.ops.base import Params, TextFilter
-    from tiers.ops.registry import register
+    from tiers.ops.base import Params, TextFilter, register
 
 
     class ShoutingParams(Params):
@@ -59,3 +59,26 @@ def test_an_operator_from_a_module_outside_the_repository_runs_in_a_pipeline(tmp
     ]
     assert out.stats["shouting"].docs_in == 3
     assert "my_ops_pkg.shouting" in sys.modules
+
+
+def test_extra_steps_run_after_the_shipped_steps_without_restating_them(tmp_path, monkeypatch):
+    package = tmp_path / "my_ops_extra"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "shouting.py").write_text(SHOUTING_FILTER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    shipped_steps = [step.model_dump() for step in load_config().l1.steps]
+    shipped = [step["name"] for step in shipped_steps]
+    config = load_config(
+        None, ["l1.operator_modules=[my_ops_extra.shouting]", "l1.extra_steps=[{name: shouting, params: {}}]"]
+    )
+    assert [step.name for step in config.l1.steps] == [*shipped, "shouting"]
+    restated = load_config(
+        None,
+        [
+            "l1.operator_modules=[my_ops_extra.shouting]",
+            "l1.steps=" + json.dumps([*shipped_steps, {"name": "shouting", "params": {}}]),
+        ],
+    )
+    assert config.l1.model_dump() == restated.l1.model_dump()
+    assert type(config.l1).model_validate(config.l1.model_dump()).steps == config.l1.steps

@@ -46,7 +46,7 @@ from tiers.allocation.partition import Chunk, ChunkFiles, Layout, chunks, docume
 from tiers.allocation.plan import Plan
 from tiers.allocation.selection import RowsSummary, first_pass, second_pass, write_rows
 from tiers.allocation.solve import Cell, StageResult, shortfalls, solve
-from tiers.allocation.store import bound_memory, ensure_tables, spill_folder
+from tiers.allocation.store import bound_memory, spill_folder
 from tiers.catalog import Catalog
 from tiers.eval_overlap import EvalIndex, build_index
 
@@ -220,14 +220,12 @@ def allocate(
     depend on it)."""
     layout = layout or Layout.for_memory_limit(memory_limit)
     catalog = Catalog(root)
-    catalog.migrate()
     eval_folder = eval_dir if eval_dir is not None else plan.eval_dir
     index = build_index(eval_folder, plan.overlap_ngram) if eval_folder else None
     if index is None:
         log.warning("no evaluation folder in the plan: documents are allocated without an overlap check")
     with spill_folder(catalog.root) as spill, catalog.connect(wait_s=catalog.commit_wait_s) as con:
         bound_memory(con, memory_limit, spill)
-        ensure_tables(con)
         check_token_columns(con)
         create_bucket_view(con, plan.buckets)
         parts = chunks(_chunk_count(con, layout))

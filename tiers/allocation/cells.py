@@ -25,7 +25,7 @@ from tiers.allocation.documents import check_token_columns, create_bucket_view, 
 from tiers.allocation.partition import Layout, chunks
 from tiers.allocation.plan import Plan, PlanError, Provenance, parse_plan
 from tiers.allocation.solve import Cell, cells_of, solve
-from tiers.allocation.store import bound_memory, ensure_tables, spill_folder
+from tiers.allocation.store import bound_memory, spill_folder
 from tiers.catalog import Catalog
 from tiers.eval_overlap import build_index
 
@@ -125,12 +125,10 @@ def read_stage_cells(
     `max_bytes_per_cell` bytes."""
     layout = Layout.for_memory_limit(memory_limit)
     catalog = Catalog(root)
-    catalog.migrate()
     folder = eval_dir if eval_dir is not None else plan.eval_dir
     index = build_index(folder, plan.overlap_ngram) if folder else None
     with spill_folder(catalog.root) as spill, catalog.connect(wait_s=catalog.commit_wait_s) as con:
         bound_memory(con, memory_limit, spill)
-        ensure_tables(con)
         check_token_columns(con)
         create_bucket_view(con, plan.buckets)
         parts = chunks(_chunk_count(con, layout))

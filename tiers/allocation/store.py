@@ -1,4 +1,6 @@
-"""The allocation's tables and the `allocation` view in the catalog (created if missing).
+"""Helpers over the allocation's tables in the catalog, and DuckDB's memory bounds for allocation work.
+
+The tables and the `allocation` view are catalog migration 8 (`tiers/catalog/migrations.py`):
 
 - `allocation_plans`: one row per allocation (its id is its manifest hash): plan, catalog state,
   evaluation index, totals, and which allocation is current;
@@ -18,36 +20,6 @@ from pathlib import Path
 from typing import Iterator
 
 import duckdb
-
-TABLES = [
-    """CREATE TABLE IF NOT EXISTS allocation_plans (
-        allocation_id VARCHAR PRIMARY KEY, plan_hash VARCHAR, plan_json VARCHAR, catalog_state VARCHAR,
-        eval_index VARCHAR, manifest_hash VARCHAR, documents BIGINT, tokens BIGINT, is_current BOOLEAN,
-        created_at TIMESTAMPTZ)""",
-    """CREATE TABLE IF NOT EXISTS allocation_targets (
-        allocation_id VARCHAR, stage VARCHAR, stage_index INTEGER, source VARCHAR, tiers VARCHAR[], buckets INTEGER[],
-        weight DOUBLE, budget_tokens DOUBLE, target_tokens DOUBLE, capacity_tokens DOUBLE, allocated_tokens DOUBLE,
-        realized_tokens BIGINT, documents BIGINT)""",
-    """CREATE TABLE IF NOT EXISTS allocation_cells (
-        allocation_id VARCHAR, stage VARCHAR, stage_index INTEGER, source VARCHAR, tier VARCHAR, bucket INTEGER,
-        unique_tokens BIGINT, epochs DOUBLE, tokens DOUBLE)""",
-    """CREATE TABLE IF NOT EXISTS allocation_rows (
-        allocation_id VARCHAR, doc_id VARCHAR, stage VARCHAR, stage_index INTEGER, tier VARCHAR, bucket INTEGER,
-        source VARCHAR, repeats INTEGER, n_tokens BIGINT)""",
-    """CREATE TABLE IF NOT EXISTS eval_overlap (
-        doc_id VARCHAR, tier VARCHAR, benchmark VARCHAR, index_id VARCHAR, checked_at TIMESTAMPTZ)""",
-]
-
-ALLOCATION_VIEW = (
-    "CREATE OR REPLACE VIEW allocation AS SELECT r.doc_id, r.stage, r.tier, r.repeats FROM allocation_rows r "
-    "JOIN allocation_plans p ON p.allocation_id = r.allocation_id AND p.is_current"
-)
-
-
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for ddl in TABLES:
-        con.execute(ddl)
-    con.execute(ALLOCATION_VIEW)
 
 
 def current_allocation(con: duckdb.DuckDBPyConnection) -> str | None:

@@ -172,6 +172,60 @@ MIGRATIONS.append(
     )
 )
 
+MIGRATIONS.append(
+    (
+        8,
+        "allocation: plans, targets, cells, rows, evaluation-overlap flags; view allocation (the current one)",
+        # IF NOT EXISTS: catalogs from before this version already have the tables (allocation made them).
+        """
+        CREATE TABLE IF NOT EXISTS allocation_plans (
+            allocation_id VARCHAR PRIMARY KEY, plan_hash VARCHAR, plan_json VARCHAR, catalog_state VARCHAR,
+            eval_index VARCHAR, manifest_hash VARCHAR, documents BIGINT, tokens BIGINT, is_current BOOLEAN,
+            created_at TIMESTAMPTZ
+        );
+        CREATE TABLE IF NOT EXISTS allocation_targets (
+            allocation_id VARCHAR, stage VARCHAR, stage_index INTEGER, source VARCHAR, tiers VARCHAR[],
+            buckets INTEGER[], weight DOUBLE, budget_tokens DOUBLE, target_tokens DOUBLE, capacity_tokens DOUBLE,
+            allocated_tokens DOUBLE, realized_tokens BIGINT, documents BIGINT
+        );
+        CREATE TABLE IF NOT EXISTS allocation_cells (
+            allocation_id VARCHAR, stage VARCHAR, stage_index INTEGER, source VARCHAR, tier VARCHAR, bucket INTEGER,
+            unique_tokens BIGINT, epochs DOUBLE, tokens DOUBLE
+        );
+        CREATE TABLE IF NOT EXISTS allocation_rows (
+            allocation_id VARCHAR, doc_id VARCHAR, stage VARCHAR, stage_index INTEGER, tier VARCHAR, bucket INTEGER,
+            source VARCHAR, repeats INTEGER, n_tokens BIGINT
+        );
+        CREATE TABLE IF NOT EXISTS eval_overlap (
+            doc_id VARCHAR, tier VARCHAR, benchmark VARCHAR, index_id VARCHAR, checked_at TIMESTAMPTZ
+        );
+        CREATE OR REPLACE VIEW allocation AS
+        SELECT r.doc_id, r.stage, r.tier, r.repeats FROM allocation_rows r
+        JOIN allocation_plans p ON p.allocation_id = r.allocation_id AND p.is_current;
+        """,
+    )
+)
+
+MIGRATIONS.append(
+    (
+        9,
+        "verification: per-benchmark results (experiment_parts) and pairwise comparisons (experiment_pairs)",
+        # IF NOT EXISTS: catalogs from before this version may already have them (the loop made them).
+        """
+        CREATE TABLE IF NOT EXISTS experiment_parts (
+            loop_id VARCHAR NOT NULL, round INTEGER NOT NULL, pool VARCHAR NOT NULL, part VARCHAR NOT NULL,
+            metric VARCHAR, delta DOUBLE, ci_low DOUBLE, ci_high DOUBLE,
+            created_at TIMESTAMPTZ DEFAULT current_timestamp
+        );
+        CREATE TABLE IF NOT EXISTS experiment_pairs (
+            loop_id VARCHAR NOT NULL, round INTEGER NOT NULL, better VARCHAR NOT NULL, worse VARCHAR NOT NULL,
+            delta DOUBLE, ci_low DOUBLE, ci_high DOUBLE, resolved BOOLEAN,
+            created_at TIMESTAMPTZ DEFAULT current_timestamp
+        );
+        """,
+    )
+)
+
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -64,6 +64,16 @@ class Operator(ABC):
     def process(self, batch: pa.RecordBatch) -> OpResult: ...
 
 
+REGISTERED: dict[str, type[Operator]] = {}
+"""Operator classes by name, filled by `register` as their modules are imported (`tiers/ops/registry.py` reads it)."""
+
+
+def register(cls: type[Operator]) -> type[Operator]:
+    """Class decorator: make the operator known by its `name` to the pipelines in config."""
+    REGISTERED[cls.name] = cls
+    return cls
+
+
 def _set_column(batch: pa.RecordBatch, name: str, values: pa.Array) -> pa.RecordBatch:
     index = batch.schema.get_field_index(name)
     if index >= 0:

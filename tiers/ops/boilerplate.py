@@ -13,8 +13,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 from pydantic import field_validator
 
-from tiers.ops.base import Params, TextMapper
-from tiers.ops.registry import register
+from tiers.ops.base import Params, TextMapper, register
 
 from tiers.resources import list_project_files, read_project_text
 

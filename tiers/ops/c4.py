@@ -14,8 +14,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from tiers.ops.base import Params, TextFilter
-from tiers.ops.registry import register
+from tiers.ops.base import Params, TextFilter, register
 from tiers.text import TERMINAL_PUNCTUATION
 
 _POLICY = ("terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies")

@@ -9,8 +9,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from tiers.ops.base import Params, TextFilter
-from tiers.ops.registry import register
+from tiers.ops.base import Params, TextFilter, register
 from tiers.text import TERMINAL_PUNCTUATION
 
 _ENDS_IN_PUNCTUATION = methodcaller("endswith", TERMINAL_PUNCTUATION)

@@ -15,8 +15,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from tiers.ops.batch_text import ngram_excess, text_counts
-from tiers.ops.base import Params, TextFilter
-from tiers.ops.registry import register
+from tiers.ops.base import Params, TextFilter, register
 
 NO_SPACE_LANGUAGES = ["zh", "ja", "ko", "th", "lo", "km", "my", "bo"]
 DEFAULT_STOP_WORDS = {

@@ -7,8 +7,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from tiers.ops.base import Params, TextFilter
-from tiers.ops.registry import register
+from tiers.ops.base import Params, TextFilter, register
 
 
 class LengthParams(Params):

@@ -12,8 +12,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from tiers.ops.base import Params, TextMapper
-from tiers.ops.registry import register
+from tiers.ops.base import Params, TextMapper, register
 
 
 def _char_class(codes: list[int]) -> str:

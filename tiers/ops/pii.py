@@ -17,8 +17,7 @@ from typing import Any, Callable, ClassVar, Iterator
 
 import pyarrow as pa
 
-from tiers.ops.base import Params, TextMapper
-from tiers.ops.registry import register
+from tiers.ops.base import Params, TextMapper, register
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4_BODY = rf"(?:{_OCTET}\.){{3}}{_OCTET}"

@@ -1,8 +1,8 @@
 """Operators by name, so a pipeline in conf/ lists steps and their parameters.
 
-Built-in operators register when `tiers.ops.library` is imported; operators written elsewhere register
-when their module is imported, and `l1.operator_modules` in config names such modules (see
-docs/operators.md). This module imports no operator, so there is no import circle.
+Every operator registers itself with `tiers.ops.base.register` when its module is imported. This module
+imports the built-in operator modules (below) and, on request, the modules `l1.operator_modules` names
+(see docs/operators.md); no operator imports this module, so the arrows run one way only.
 """
 
 from __future__ import annotations
@@ -12,24 +12,17 @@ from typing import Any, Iterable
 
 from pydantic import ValidationError
 
-from tiers.ops.base import Operator
+from tiers.ops import boilerplate, c4, fineweb, gopher, langid, length, normalize, pii  # noqa: F401 - they register
+from tiers.ops.base import REGISTERED, Operator
 from tiers.validation import FieldProblem
-
-_REGISTRY: dict[str, type[Operator]] = {}
 
 
 class OperatorModuleError(ImportError):
     """A module named in `l1.operator_modules` cannot be imported."""
 
 
-def register(cls: type[Operator]) -> type[Operator]:
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
 def load_operators(modules: Iterable[str] = ()) -> dict[str, type[Operator]]:
-    """Import the built-in operators and the named extra modules (each registers its operators)."""
-    importlib.import_module("tiers.ops.library")
+    """The built-in operators and those of the named extra modules (importing one registers its operators)."""
     for module in modules:
         try:
             importlib.import_module(module)
@@ -37,7 +30,7 @@ def load_operators(modules: Iterable[str] = ()) -> dict[str, type[Operator]]:
             raise OperatorModuleError(
                 f"operator module {module!r} cannot be imported: {type(exc).__name__}: {exc}"
             ) from None
-    return dict(_REGISTRY)
+    return dict(REGISTERED)
 
 
 def validate_step(name: str, params: dict[str, Any], modules: Iterable[str] = ()) -> None:
