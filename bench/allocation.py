@@ -116,7 +116,6 @@ def build_synthetic_root(root: str, rows: int, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     vocabulary = np.array([f"w{i}" for i in range(5000)])
     catalog = Catalog(root)
-    catalog.migrate()
     chunk = 100_000
 
     def l1_chunks(selected_only: bool, run_id: str):

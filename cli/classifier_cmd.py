@@ -11,6 +11,7 @@ import numpy as np
 import typer
 
 from tiers.config import ConfigError, load_config
+from tiers.exit_codes import EXIT_USAGE
 
 app = typer.Typer(help="Train, evaluate and apply the fastText quality classifier.", no_args_is_help=True)
 
@@ -26,7 +27,7 @@ class TrainOptions:
 DEFAULT_ROOT_SEEDS = "conf/seeds/root_en.yaml"
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = EXIT_USAGE) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 

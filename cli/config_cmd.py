@@ -8,6 +8,7 @@ import typer
 import yaml
 
 from tiers.config import ConfigError, load_config
+from tiers.exit_codes import EXIT_USAGE
 
 app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
 
@@ -22,5 +23,5 @@ def show(
         effective = load_config(config, overrides)
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_USAGE)
     typer.echo(yaml.safe_dump(effective.model_dump(mode="json"), sort_keys=False, allow_unicode=True), nl=False)

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from tiers.config import load_config
+from tiers.exit_codes import EXIT_FAILED
 
 MARKS = {
     "ok": "[green]ok  [/green]",
@@ -30,4 +31,4 @@ def doctor(
     for result in results:
         console.print(f"{MARKS[result.status]} {result.name:<11} {result.detail}", highlight=False)
     if any(r.status == "fail" for r in results):
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_FAILED)

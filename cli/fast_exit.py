@@ -14,15 +14,17 @@ import sys
 import threading
 from typing import NoReturn
 
+from tiers.exit_codes import EXIT_FAILED, EXIT_OK
+
 
 def exit_code(code: object) -> int:
     """The status `sys.exit(code)` would give (a message is written to stderr, as Python does)."""
     if code is None:
-        return 0
+        return EXIT_OK
     if isinstance(code, int):
         return code
     print(code, file=sys.stderr)
-    return 1
+    return EXIT_FAILED
 
 
 def exit_without_teardown(code: object) -> NoReturn:

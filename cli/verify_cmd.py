@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import typer
 
 from tiers.config import ConfigError
+from tiers.exit_codes import EXIT_USAGE
 
 app = typer.Typer(
     help="The small-model verification loop (needs torch: pip install 'tiers[verify]').", no_args_is_help=True
@@ -22,7 +23,7 @@ class SeedsOptions:
 
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
+    raise typer.Exit(EXIT_USAGE)
 
 
 def _inputs(root: str, pools: str):

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-def run_l0_to_l1(
+def run_l1_filter_and_dedup(
     spark: SparkSession, config: TiersConfig, root: str, ingest_runs: list[str] | None = None, force: bool = False
 ) -> JobResult:
     """Both halves; the result is the dedup job's, with counts for the whole promotion."""
@@ -43,7 +43,9 @@ def run_l0_to_l1(
 def main(argv: list[str] | None = None) -> int:
     return job_main(
         "Clean, filter and deduplicate L0 into L1.",
-        lambda spark, config, args: run_l0_to_l1(spark, config, args.root, args.ingest_run, force=args.force),
+        lambda spark, config, args: run_l1_filter_and_dedup(
+            spark, config, args.root, args.ingest_run, force=args.force
+        ),
         argv,
         options=INGEST_RUN_OPTION,
     )

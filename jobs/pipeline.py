@@ -40,11 +40,11 @@ def run_l0_to_l1(
     wrap: StageWrapper = _plain,
 ) -> dict[str, JobResult]:
     from jobs.ingest import run_ingest
-    from jobs.l0_to_l1 import run_l0_to_l1 as l1_stage
+    from jobs.l0_to_l1 import run_l1_filter_and_dedup
 
     results = {"ingest": wrap("ingest -> L0", lambda: run_ingest(spark, config, inputs, root, force=force))}
     results["l0_to_l1"] = wrap(
-        "L0 -> L1", lambda: l1_stage(spark, config, root, [results["ingest"].run_id], force=force)
+        "L0 -> L1", lambda: run_l1_filter_and_dedup(spark, config, root, [results["ingest"].run_id], force=force)
     )
     return results
 

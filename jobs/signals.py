@@ -52,7 +52,3 @@ def exit_cleanly_on_signals(on_signal: Callable[[], None] | None = None) -> None
         os.set_blocking(write_fd, False)
         signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
         threading.Thread(target=_watch, args=(read_fd, on_signal), name="stop-signal-watcher", daemon=True).start()
-
-
-def cancel_spark_jobs(spark) -> Callable[[], None]:
-    return lambda: spark.sparkContext.cancelAllJobs()

@@ -101,7 +101,6 @@ def l3_table(docs: list[Doc], run_id: str) -> pa.Table:
 def build_root(root: str | Path, l1: list[Doc], l2_ids: set[str], l3: list[Doc] | None = None) -> Catalog:
     """A root whose current L1 is `l1`, L2 the L1 documents in `l2_ids`, L3 the rewrites `l3`."""
     catalog = Catalog(root)
-    catalog.migrate()
     l1_run = commit(catalog, "l1_dedup", "L1", "L1", [l1_table(l1, "l1run")], "l1run")
     commit(catalog, "l2_score", "l2_scores", None, [scores_table(l1, "scorerun")], "scorerun", [l1_run])
     selected = [d for d in l1 if d.doc_id in l2_ids]

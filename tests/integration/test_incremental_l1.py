@@ -10,8 +10,8 @@ import re
 import pytest
 
 from jobs.ingest import run_ingest
-from jobs.l0_to_l1 import run_l0_to_l1
-from jobs.pipeline import run_l0_to_l1 as ingest_and_promote
+from jobs.l0_to_l1 import run_l1_filter_and_dedup
+from jobs.pipeline import run_l0_to_l1
 from tests.helpers import DOLMA_CC, dolma_texts, open_catalog
 from tiers.catalog import Catalog
 
@@ -46,7 +46,7 @@ def snapshots(spark, test_config, tmp_path_factory):
     texts = dolma_texts()
     first = folder / "snapshot1.jsonl"
     _write_snapshot(first, texts[:40])
-    promoted = ingest_and_promote(spark, test_config, [str(first)], root)
+    promoted = run_l0_to_l1(spark, test_config, [str(first)], root)
     l1_first = _l1(root)
     with open_catalog(root) as con:  # the raw texts of the longest L1 documents: the operators treat a copy alike
         (exact_id, exact_text), (near_id, near_text) = con.execute(
@@ -68,7 +68,7 @@ def snapshots(spark, test_config, tmp_path_factory):
             ).fetchall()
         }
     copies = {kind: (original, new_ids[text]) for kind, (original, text) in copies.items()}
-    incremental = run_l0_to_l1(spark, test_config, root)
+    incremental = run_l1_filter_and_dedup(spark, test_config, root)
     return root, promoted, ingested, incremental, l1_first, copies
 
 
@@ -123,7 +123,7 @@ def test_nothing_new_runs_nothing(spark, test_config, snapshots):
     root = snapshots[0]
     with open_catalog(root) as con:
         before = con.execute("SELECT count(*) FROM runs").fetchone()[0]
-    again = run_l0_to_l1(spark, test_config, root)
+    again = run_l1_filter_and_dedup(spark, test_config, root)
     assert again.skipped and again.run_id == snapshots[3].run_id
     with open_catalog(root) as con:
         assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == before
@@ -155,7 +155,7 @@ def test_l2_scores_each_l1_run_once_and_only_its_documents(spark, test_config, s
 
 def test_a_rebuild_over_both_snapshots_replaces_both_runs(spark, test_config, snapshots):
     root, promoted, ingested, _, _, copies = snapshots
-    rebuilt = run_l0_to_l1(spark, test_config, root, [promoted["ingest"].run_id, ingested.run_id])
+    rebuilt = run_l1_filter_and_dedup(spark, test_config, root, [promoted["ingest"].run_id, ingested.run_id])
     assert rebuilt.counts["deduplicated_against"] == 0
     after = _l1(root)
     for pair in copies.values():

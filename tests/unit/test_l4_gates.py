@@ -1,11 +1,11 @@
-"""The deterministic gates: inline passages for each rule, then hand-checked passages of two real
-articles (../shared/data) with true items and five kinds of perturbed negatives."""
+"""The deterministic gates on inline passages for each rule (the hand-checked passages of two real articles,
+with true items and five kinds of perturbed negatives, are in tests/integration/test_l4_real_articles.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.l4_fixtures import EUROPA, MACBOOK, TRUE_FACTS, TRUE_QA, passage, perturbed
+from tests.l4_fixtures import EUROPA, MACBOOK
 from tiers.l4.candidates import Candidate
 from tiers.l4.gates import GateSettings, run_gates
 
@@ -149,39 +149,6 @@ def test_schema_limits_come_from_the_settings():
 
 
 REAL = [EUROPA, MACBOOK]
-
-
-@pytest.mark.shared_data
-@pytest.mark.parametrize("key", REAL)
-def test_hand_checked_true_items_pass_with_their_evidence_located(key):
-    text = passage(key)
-    for item in TRUE_QA[key] + TRUE_FACTS[key]:
-        outcome = run_gates(item, text)
-        assert outcome.passed, (item, outcome.reasons)
-        located = text[outcome.evidence_start : outcome.evidence_end]
-        assert " ".join(located.split()).lower() == " ".join(item.evidence.split()).lower()
-
-
-@pytest.mark.shared_data
-@pytest.mark.parametrize("key", REAL)
-def test_every_hand_checked_perturbation_is_rejected_by_the_gate_made_for_it(key):
-    expected_gate = {
-        "number_swap": "numbers_in_passage",
-        "date_shift": "numbers_in_passage",
-        "entity_swap": "content_in_evidence",
-        "negation": "content_in_evidence",
-        "unsupported_clause": "content_in_evidence",
-    }
-    for kind, item in perturbed()[key]:
-        outcome = run_gates(item, passage(key))
-        assert not outcome.passed and outcome.reasons, (kind, item)
-        assert expected_gate[kind] in {c.name for c in outcome.checks if not c.passed}, (kind, item, outcome.reasons)
-
-
-@pytest.mark.shared_data
-def test_the_fixtures_cover_the_five_kinds_of_perturbation():
-    kinds = {kind for items in perturbed().values() for kind, _ in items}
-    assert kinds == {"number_swap", "date_shift", "entity_swap", "negation", "unsupported_clause"}
 
 
 KECK = "Out of 17 observations by the Keck Observatory, the scientists spotted water vapor in 3."

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
 
-from tests.l4_fixtures import EUROPA, MACBOOK, passage
 from tiers.l4.passages import estimate_tokens, split_passages
 
 
@@ -76,16 +74,6 @@ def test_ids_are_stable_distinct_and_depend_on_document_and_offsets():
 
 def test_empty_and_blank_documents_have_no_passages():
     assert split_passages("doc", "") == [] and split_passages("doc", " \n\n \n") == []
-
-
-@pytest.mark.shared_data
-@pytest.mark.parametrize("key", [EUROPA, MACBOOK])
-def test_a_real_article_is_cut_into_whole_lines_with_exact_offsets(key):
-    text = passage(key, paragraphs=100)
-    passages = split_passages(key, text, min_tokens=30, max_tokens=120)
-    _check_exact(text, passages)
-    assert len(passages) >= 2
-    assert all(estimate_tokens(p.text) <= 120 + 30 for p in passages)
 
 
 def test_a_long_run_of_words_is_cut_by_the_given_counter():

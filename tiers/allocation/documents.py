@@ -19,6 +19,7 @@ import duckdb
 
 from tiers.allocation.partition import Chunk
 from tiers.allocation.plan import BucketsSpec
+from tiers.names import TIERS
 
 
 class MissingTokens(RuntimeError):
@@ -152,7 +153,7 @@ def scored_sql(chunk: Chunk) -> str:
 def tokens_per_tier(con: duckdb.DuckDBPyConnection) -> dict[str, int | None]:
     """Sum of n_tokens of each current tier (None where the tier's files have no n_tokens column)."""
     totals: dict[str, int | None] = {}
-    for tier in ("L0", "L1", "L2", "L3", "L4"):
+    for tier in TIERS:
         columns = columns_of(con, tier.lower())
         totals[tier] = (
             int(con.execute(f"SELECT coalesce(sum(n_tokens), 0) FROM {tier.lower()}").fetchone()[0])

@@ -20,10 +20,11 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from tiers.validation import FieldProblem, StrictModel, format_validation_error, load_yaml
+from tiers.names import L1, L2, L3, L4
 
 STAGE_ORDER = ("pretrain", "decay", "midtrain", "sft", "rl")
-ALLOCATABLE_TIERS = ("L1", "L2", "L3", "L4")
-BUCKETED_TIERS = ("L1", "L2")
+ALLOCATABLE_TIERS = (L1, L2, L3, L4)
+BUCKETED_TIERS = (L1, L2)
 # Published defaults: real web data at most 4 epochs (Muennighoff et al. 2023, "Scaling Data-Constrained
 # Language Models"); LLM rewrites at most 2 (Nemotron-CC repeats its synthetic data less than real data).
 DEFAULT_CAPS = {"L1": 4.0, "L2": 4.0, "L3": 2.0, "L4": 4.0}

@@ -91,10 +91,6 @@ class RootLock:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
-    @classmethod
-    def held_here(cls, root: str | Path) -> bool:
-        return str(Path(root).resolve()) in cls._held
-
     def __enter__(self) -> "RootLock":
         self.acquire()
         return self

@@ -6,6 +6,7 @@ from tiers.report.aggregates import OTHER, current_runs, grouped_expr, histogram
 from tiers.report.model import Chart, Panel, Table
 from tiers.catalog.sql_text import literal as quote
 from tiers.report.source import CatalogSource
+from tiers.names import DOCUMENT_TIERS, L2_SCORE, L2_SELECT
 
 TOP_LANGUAGES = 12
 HIST_LANGUAGES = 4
@@ -70,7 +71,7 @@ def lang_score(src: CatalogSource) -> Panel:
 
 
 def l2_threshold(src: CatalogSource) -> float | None:
-    runs = job_runs(src, "l2_select", prefer=current_runs(src, "l2"), latest_only=True)
+    runs = job_runs(src, L2_SELECT, prefer=current_runs(src, "l2"), latest_only=True)
     if not runs:
         return None
     value = runs[0][1].get("threshold")
@@ -84,7 +85,7 @@ def unscored_note(src: CatalogSource, relation: str) -> tuple[str, ...]:
     )
     if not by_lang:
         return ()
-    runs = job_runs(src, "l2_score", prefer=current_runs(src, "l2_scores"), latest_only=True)
+    runs = job_runs(src, L2_SCORE, prefer=current_runs(src, "l2_scores"), latest_only=True)
     policy = runs[0][2].get("languages_without_model", "drop") if runs else "drop"
     fate = "entered L2 unscored" if policy == "keep" else "stayed in L1 and were not promoted to L2"
     listed = ", ".join(f"{lang} {n:,}" for lang, n in by_lang[:8])
@@ -159,7 +160,7 @@ def doc_length(src: CatalogSource) -> Panel:
     key, title = "doc_length", "Document length per tier"
     parts = [
         f"SELECT {quote(t)} AS g, log10(greatest(length(text), 1)) AS v FROM {src.rel(t.lower())}"
-        for t in ("L0", "L1", "L2", "L3")
+        for t in DOCUMENT_TIERS
         if src.has(t.lower(), "text")
     ]
     if not parts:

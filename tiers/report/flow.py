@@ -5,8 +5,8 @@ from __future__ import annotations
 from tiers.report.aggregates import current_runs, job_runs, share
 from tiers.report.model import Chart, Panel, Table
 from tiers.report.source import CatalogSource
+from tiers.names import L1_DEDUP, L1_FILTER, TIERS
 
-TIERS = ("L0", "L1", "L2", "L3", "L4")
 DEDUP_REASONS = {"exact_duplicate": "exact dedup", "near_duplicate": "near dedup (MinHash)"}
 MAX_RUNS = 40
 
@@ -74,8 +74,8 @@ def operators(src: CatalogSource) -> Panel:
     """Per L1 operator: documents in, dropped and seconds, from the l1_filter runs' counts (those feeding the
     current L1 through l1_dedup); dedup from the drops view."""
     key, title = "operators", "Per operator: documents in, dropped, seconds"
-    dedup_runs = job_runs(src, "l1_dedup", prefer=current_runs(src, "l1"))
-    runs = job_runs(src, "l1_filter", prefer={counts.get("filter_run") for _, _, counts in dedup_runs})
+    dedup_runs = job_runs(src, L1_DEDUP, prefer=current_runs(src, "l1"))
+    runs = job_runs(src, L1_FILTER, prefer={counts.get("filter_run") for _, _, counts in dedup_runs})
     if not runs:
         return Panel.absent(key, title, "No committed L0 → L1 run yet, so no per-operator counts.")
     totals: dict[str, list[float]] = {}
@@ -116,11 +116,13 @@ def operators(src: CatalogSource) -> Panel:
             removed = int(dedup.get(reason, 0))
             rows.append((label, docs_in, removed, None, None))
             docs_in -= removed
-        notes.append("Dedup steps run in Spark after the operators; their seconds are not recorded separately.")
+        notes.append(
+            "Dedup runs after the operators, in its own job (l1_dedup); its seconds are not recorded per step."
+        )
     return Panel(
         key=key,
         title=title,
-        caption=f"L1 operators in pipeline order over {len(runs)} L0 → L1 run(s): documents in, dropped, seconds inside the operator summed over Spark tasks.",
+        caption=f"L1 operators in pipeline order over {len(runs)} L0 → L1 run(s): documents in, dropped, seconds inside the operator summed over the engine's batches.",
         table=Table(("operator", "documents in", "dropped", "seconds", "docs per second"), tuple(rows)),
         chart=Chart("barh", x="operator", y=("dropped", "seconds")),
         notes=tuple(notes),

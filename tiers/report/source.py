@@ -32,9 +32,6 @@ class CatalogSource:
     def exists(self, name: str) -> bool:
         return name in self._relations
 
-    def relations(self) -> list[str]:
-        return sorted(self._relations)
-
     def columns(self, name: str) -> list[str]:
         """Column names of a table or view; [] when it does not exist or cannot be read (e.g. files removed)."""
         if name not in self._columns:
