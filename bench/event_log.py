@@ -66,6 +66,9 @@ def timeline(event_log: Path, spans: dict[str, tuple[float, float]]) -> dict[str
         in_job = any(a <= middle < b for a, b in jobs)
         key = "parallel" if running >= 2 else "one_task" if running == 1 else "in_job_idle" if in_job else "driver_only"
         figures[key] += right - left
+        if key in ("driver_only", "one_task"):
+            where = f"{key}_{_job_at(spans, middle)}"
+            figures[where] = figures.get(where, 0.0) + right - left
     figures.update(
         application=app_end - app_start, jobs=len(jobs), tasks=len(tasks), driver_heap_mb=driver_heap / 2**20
     )
