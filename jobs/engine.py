@@ -34,6 +34,7 @@ class Engine:
         self.config = config
         self._session = session
         self._on_start = on_start
+        self.spark_input_bytes = 0  # the input of the largest stage sent to Spark: sizes the session
 
     @property
     def started(self) -> bool:
@@ -43,7 +44,7 @@ class Engine:
         if self._session is None:
             from jobs.spark import get_spark
 
-            self._session = get_spark(self.config.spark)
+            self._session = get_spark(self.config.spark, self.spark_input_bytes)
             if self._on_start is not None:
                 self._on_start(self._session)
         return self._session
@@ -55,6 +56,8 @@ class Engine:
             master = self.config.spark.master or "local"
             small = input_bytes <= self.config.engine.local_max_bytes
             kind = LOCAL if not self.started and master.startswith("local") and small else SPARK
+        if kind == SPARK:
+            self.spark_input_bytes = max(self.spark_input_bytes, input_bytes)
         log.info("%s: %s engine (%.1f MB of input)", stage, kind, input_bytes / 1e6)
         return kind
 
