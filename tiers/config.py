@@ -35,15 +35,25 @@ LOCAL_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 CPU (start, JIT, GC threads) by 15-25 CPU-seconds per run up to 30,000 documents (bench/README.md, issue 17)."""
 
 
+LARGE_INPUT_JAVA_OPTIONS = "-XX:+UseSerialGC"
+"""JVM options of a local-mode session started for a stage that reads more than `large_input_bytes`: the
+JVM's tiered JIT (C2 too) costs about 27 CPU-seconds more per run but 0.12 ms less per document at the
+margin (dedup's JVM work), a break-even near 226,000 documents of the dense corpus, about 236 MB of
+gzipped JSONL (bench/README.md, issue 32)."""
+
+
 class SparkConfig(Strict):
     """`local_java_options` applies to local masters only, unless `conf` sets spark.driver.extraJavaOptions;
-    set it to "" for long local runs where C2-compiled code pays for its compile time.
+    a session started for a stage that reads more than `large_input_bytes` uses `large_input_java_options`
+    instead (long runs, where C2-compiled code pays for its compile time).
     `class_archive_dir` holds the local JVMs' class-data archive (jobs/jvm_classes.py); null: none."""
 
     master: str | None = None
     app_name: str = "tiers"
     driver_memory: str = "4g"
     local_java_options: str = LOCAL_JAVA_OPTIONS
+    large_input_java_options: str = LARGE_INPUT_JAVA_OPTIONS
+    large_input_bytes: int = Field(256 * 1024 * 1024, ge=0)
     class_archive_dir: str | None = "~/.cache/tiers"
     bytes_per_partition: int = Field(64 * 1024 * 1024, gt=0)
     conf: dict[str, str] = Field(default_factory=dict)
