@@ -72,11 +72,11 @@ def run_l1_dedup(
         if on_spark:
             from jobs.l1_dedup_spark import write_dedup_outputs
 
-            write_dedup_outputs(session, config, source, bytes_in, references, run)
+            evidence = write_dedup_outputs(session, config, source, bytes_in, references, run)
         else:
             from jobs.l1_dedup_local import write_dedup_outputs
 
-            write_dedup_outputs(config, source, references, run)
+            evidence = write_dedup_outputs(config, source, references, run)
         l1_rows, _ = parquet_stats(run.stage("L1", tier="L1"))
         dropped, _ = parquet_stats(run.stage("drops"))
         indexed, _ = parquet_stats(run.stage(INDEX))
@@ -88,6 +88,7 @@ def run_l1_dedup(
             "dropped": dropped,
             "filter_run": source_run,
             "deduplicated_against": len(references),
+            "dedup": evidence,
         }
 
     return run_job(catalog, JOB, payload, body, force, input_runs=[source_run])

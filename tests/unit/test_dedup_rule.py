@@ -1,0 +1,152 @@
+"""The per-document near-dedup rule (tiers/dedup/rule.py, clusters.py) on shapes that chain: every drop
+names a kept document whose Jaccard with it, measured here on plain Python sets of word 5-grams, reaches
+the threshold, and the clusters are those of a brute-force greedy over those sets."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import numpy as np
+import pytest
+
+from tiers.config import MinHashConfig
+from tiers.dedup.near import sketch
+from tiers.dedup.rule import near_clusters
+
+THRESHOLD = 0.7
+WORD = re.compile(r"[a-z]+")
+
+
+def grams(text: str) -> set[tuple[str, ...]]:
+    words = WORD.findall(text.lower())
+    return {tuple(words[i : i + 5]) for i in range(len(words) - 4)}
+
+
+def jaccard(a: str, b: str) -> float:
+    x, y = grams(a), grams(b)
+    return len(x & y) / len(x | y)
+
+
+def words(rng: random.Random, count: int) -> list[str]:
+    return ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9))) for _ in range(count)]
+
+
+def chain(rng: random.Random, length: int, share: float = 0.015, size: int = 400) -> list[str]:
+    """`length` texts, each with `share` of the previous one's words replaced."""
+    current = words(rng, size)
+    texts = [" ".join(current)]
+    for _ in range(length - 1):
+        current = list(current)
+        for i in rng.sample(range(size), int(size * share)):
+            current[i] = words(rng, 1)[0]
+        texts.append(" ".join(current))
+    return texts
+
+
+def greedy(texts: list[str], fixed: int = 0) -> list[int]:
+    """The rule by brute force over every pair (one component): position each text is kept as or dropped for."""
+    kept = list(range(len(texts)))
+    assigned = [False] * len(texts)
+    for center in range(len(texts)):
+        if assigned[center]:
+            continue
+        assigned[center] = True
+        for member in range(center + 1, len(texts)):
+            if not assigned[member] and member >= fixed and jaccard(texts[center], texts[member]) >= THRESHOLD:
+                assigned[member] = True
+                kept[member] = center
+    return kept
+
+
+def run(texts: list[str], fixed: int = 0, **settings):
+    config = MinHashConfig(**settings)
+    return near_clusters(sketch(texts, config), fixed, config)
+
+
+def check_drops(texts: list[str], kept: np.ndarray, measured: np.ndarray) -> None:
+    for doc in np.flatnonzero(kept != np.arange(len(texts))):
+        target = int(kept[doc])
+        assert kept[target] == target, "a drop names a document that is itself dropped"
+        truth = jaccard(texts[doc], texts[target])
+        assert truth >= THRESHOLD
+        assert measured[doc] == pytest.approx(truth, abs=0.01)
+
+
+def test_chain_of_60_keeps_several_and_drops_only_near_the_kept_document():
+    texts = chain(random.Random(3), 60)
+    assert jaccard(texts[0], texts[1]) > 0.8 and jaccard(texts[0], texts[-1]) < 0.05
+    result = run(texts)
+    assert len(set(result.components.tolist())) == 1, "the chain is one component (what chained before)"
+    kept = result.clusters.kept
+    check_drops(texts, kept, result.clusters.jaccard)
+    assert kept.tolist() == greedy(texts)
+    assert (kept == np.arange(60)).sum() >= 10
+
+
+def test_star_with_the_smallest_id_on_a_leaf():
+    rng = random.Random(5)
+    center = words(rng, 400)
+    leaves = []
+    for _ in range(8):
+        leaf = list(center)
+        start = rng.randrange(0, 300)
+        leaf[start : start + 30] = words(rng, 30)
+        leaves.append(" ".join(leaf))
+    texts = leaves[:1] + [" ".join(center)] + leaves[1:]
+    result = run(texts)
+    check_drops(texts, result.clusters.kept, result.clusters.jaccard)
+    assert result.clusters.kept.tolist() == greedy(texts)
+
+
+def test_two_clusters_bridged_by_one_document_stay_two():
+    rng = random.Random(7)
+    a = words(rng, 400)
+    tail = words(rng, 120)
+    bridge = a[:340] + tail[:60]
+    b = a[:280] + tail
+    texts = [" ".join(a), " ".join(bridge), " ".join(b)]
+    for base in (a, b):
+        for _ in range(2):
+            copy = list(base)
+            copy[rng.randrange(400)] = "edited"
+            texts.append(" ".join(copy))
+    assert jaccard(texts[0], texts[2]) < THRESHOLD <= min(jaccard(texts[0], texts[1]), jaccard(texts[1], texts[2]))
+    result = run(texts)
+    assert len(set(result.components.tolist())) == 1
+    kept = result.clusters.kept
+    check_drops(texts, kept, result.clusters.jaccard)
+    assert kept.tolist() == greedy(texts)
+    assert kept[2] == 2 and kept[1] == 0, "the bridge joins the first cluster; the second keeps its own document"
+
+
+def test_exact_copies_inside_a_chain():
+    texts = chain(random.Random(11), 20)
+    texts = texts[:8] + [texts[7], texts[7]] + texts[8:]
+    result = run(texts)
+    check_drops(texts, result.clusters.kept, result.clusters.jaccard)
+    assert result.clusters.kept.tolist() == greedy(texts)
+    kept = result.clusters.kept
+    assert kept[8] == kept[9] and kept[8] in (kept[7], 7), "copies share the fate of the text they copy"
+
+
+def test_reference_documents_are_kept_and_never_absorbed():
+    texts = chain(random.Random(13), 12)
+    old = [texts[5], texts[0]]  # positions 0 and 1: already in L1, in the rule's order
+    result = run(old + texts, fixed=2)
+    kept = result.clusters.kept
+    assert kept[0] == 0 and kept[1] == 1
+    check_drops(old + texts, kept, result.clusters.jaccard)
+    assert kept.tolist() == greedy(old + texts, fixed=2)
+
+
+def test_a_component_over_the_cap_stops_and_says_so():
+    texts = chain(random.Random(3), 60)
+    full = run(texts)
+    capped = run(texts, max_cluster_comparisons=100)
+    found = capped.clusters
+    assert found.capped.any()
+    check_drops(texts, found.kept, found.jaccard)
+    dropped, dropped_full = set(found.dropped().tolist()), set(full.clusters.dropped().tolist())
+    assert dropped < dropped_full, "the cap only keeps documents the full rule would drop"
+    assert found.kept[found.capped].tolist() == np.flatnonzero(found.capped).tolist()
