@@ -68,10 +68,10 @@ SURE, UNSURE = 2, 1
 OLD = "\x01"  # prefix of reference ids: sorts before every doc_id (hex), so the document already in L1 comes first
 
 
-def _whole(batches: Iterator[pa.RecordBatch]) -> pa.Table | None:
-    """A task's batches as one table (a bucket or a component may span batches)."""
-    batches = list(batches)
-    return pa.Table.from_batches(batches).combine_chunks() if batches else None
+def _whole(batches: Iterator[pa.RecordBatch]) -> pa.RecordBatch | None:
+    """A task's batches as one (a bucket or a component may span batches); None when it has no rows."""
+    batches = [batch for batch in batches if batch.num_rows]
+    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0] if batches else None
 
 
 def _strip_old(column: pa.Array) -> pa.Array:
@@ -344,6 +344,7 @@ def _near_drop_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatc
             batch.column("kept_id").to_pylist(),
             batch.column("component").to_pylist(),
             batch.column("jaccard").to_numpy(zero_copy_only=False),
+            batch.column("source").to_pylist(),
         ).to_batches()
 
 
@@ -365,9 +366,13 @@ def near_assignments(
     return assignments(sketches, components, config)
 
 
-def near_duplicates(assigned: DataFrame) -> DataFrame:
-    """Drop records of the near duplicates among `near_assignments`' rows."""
-    dropped = assigned.filter(F.col("kept_id") != F.col("doc_id")).select("doc_id", "kept_id", "component", "jaccard")
+def near_duplicates(assigned: DataFrame, docs: DataFrame) -> DataFrame:
+    """Drop records of the near duplicates among `near_assignments`' rows (`docs`: their sources)."""
+    dropped = (
+        assigned.filter(F.col("kept_id") != F.col("doc_id"))
+        .join(docs.select("doc_id", "source"), "doc_id", "left")
+        .select("doc_id", "kept_id", "component", "jaccard", "source")
+    )
     return dropped.mapInArrow(_near_drop_rows, DROP_DDL)
 
 
@@ -420,21 +425,3 @@ def remove_dropped(docs: DataFrame, *drops: DataFrame) -> DataFrame:
     for frame in drops[1:]:
         ids = ids.union(frame.select("doc_id"))
     return docs.join(ids.distinct(), "doc_id", "left_anti")
-
-
-def dedup(spark: SparkSession, docs: DataFrame, config: DedupConfig) -> tuple[DataFrame, DataFrame, DataFrame | None]:
-    """(drops, twins, assignments) of `docs` on their own (no reference): the drops of both steps."""
-    twins = exact_twins(text_hashes(docs)).localCheckpoint() if config.exact else None
-    assigned = None
-    if config.minhash.enabled:
-        sketches = sketch_frame(docs, config.minhash)
-        if twins is not None:
-            sketches = sketches.join(twins.select("doc_id"), "doc_id", "left_anti")
-        assigned = near_assignments(spark, config.minhash, sketches.localCheckpoint()).localCheckpoint()
-    near = near_duplicates(assigned) if assigned is not None else None
-    parts = [exact_duplicates(twins, near)] if twins is not None else []
-    parts += [near] if near is not None else []
-    drops = parts[0]
-    for part in parts[1:]:
-        drops = drops.unionByName(part)
-    return drops, twins, assigned

@@ -172,7 +172,8 @@ def write_dedup_outputs(config: TiersConfig, source: str, references: list[str],
     exact_ids = [ids[p] for p in sorted(exact)]
     tables = [records.exact_drop_table(exact_ids, exact_kept, copy_of)]
     if near is not None:
-        tables.append(records.near_drop_table(list(near_kept), near.kept, near.components, near.jaccard))
+        sources = docs["source"].take(pa.array(near.positions, pa.int64())).to_pylist()
+        tables.append(records.near_drop_table(list(near_kept), near.kept, near.components, near.jaccard, sources))
     drops = pa.concat_tables(tables)
     write_folder(
         run.stage("drops"),

@@ -71,7 +71,7 @@ def write_dedup_outputs(
     if sketches is not None:
         survivors = sketches.join(twins.select("doc_id"), "doc_id", "left_anti") if twins is not None else sketches
         assigned = near_assignments(spark, minhash, survivors, reference).persist(StorageLevel.DISK_ONLY)
-        near = near_duplicates(assigned)
+        near = near_duplicates(assigned, kept)
     parts = ([exact_duplicates(twins, near)] if twins is not None else []) + ([near] if near is not None else [])
     try:
         if parts:

@@ -5,59 +5,14 @@ the threshold, and the clusters are those of a brute-force greedy over those set
 from __future__ import annotations
 
 import random
-import re
 
 import numpy as np
 import pytest
 
+from tests.dedup_shapes import THRESHOLD, bridged, chain, greedy, jaccard, star
 from tiers.config import MinHashConfig
 from tiers.dedup.near import sketch
 from tiers.dedup.rule import near_clusters
-
-THRESHOLD = 0.7
-WORD = re.compile(r"[a-z]+")
-
-
-def grams(text: str) -> set[tuple[str, ...]]:
-    words = WORD.findall(text.lower())
-    return {tuple(words[i : i + 5]) for i in range(len(words) - 4)}
-
-
-def jaccard(a: str, b: str) -> float:
-    x, y = grams(a), grams(b)
-    return len(x & y) / len(x | y)
-
-
-def words(rng: random.Random, count: int) -> list[str]:
-    return ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9))) for _ in range(count)]
-
-
-def chain(rng: random.Random, length: int, share: float = 0.015, size: int = 400) -> list[str]:
-    """`length` texts, each with `share` of the previous one's words replaced."""
-    current = words(rng, size)
-    texts = [" ".join(current)]
-    for _ in range(length - 1):
-        current = list(current)
-        for i in rng.sample(range(size), int(size * share)):
-            current[i] = words(rng, 1)[0]
-        texts.append(" ".join(current))
-    return texts
-
-
-def greedy(texts: list[str], fixed: int = 0) -> list[int]:
-    """The rule by brute force over every pair (one component): position each text is kept as or dropped for."""
-    kept = list(range(len(texts)))
-    assigned = [False] * len(texts)
-    for center in range(len(texts)):
-        if assigned[center]:
-            continue
-        assigned[center] = True
-        for member in range(center + 1, len(texts)):
-            if not assigned[member] and member >= fixed and jaccard(texts[center], texts[member]) >= THRESHOLD:
-                assigned[member] = True
-                kept[member] = center
-    return kept
-
 
 def run(texts: list[str], fixed: int = 0, **settings):
     config = MinHashConfig(**settings)
@@ -85,32 +40,14 @@ def test_chain_of_60_keeps_several_and_drops_only_near_the_kept_document():
 
 
 def test_star_with_the_smallest_id_on_a_leaf():
-    rng = random.Random(5)
-    center = words(rng, 400)
-    leaves = []
-    for _ in range(8):
-        leaf = list(center)
-        start = rng.randrange(0, 300)
-        leaf[start : start + 30] = words(rng, 30)
-        leaves.append(" ".join(leaf))
-    texts = leaves[:1] + [" ".join(center)] + leaves[1:]
+    texts = star(random.Random(5), 8)
     result = run(texts)
     check_drops(texts, result.clusters.kept, result.clusters.jaccard)
     assert result.clusters.kept.tolist() == greedy(texts)
 
 
 def test_two_clusters_bridged_by_one_document_stay_two():
-    rng = random.Random(7)
-    a = words(rng, 400)
-    tail = words(rng, 120)
-    bridge = a[:340] + tail[:60]
-    b = a[:280] + tail
-    texts = [" ".join(a), " ".join(bridge), " ".join(b)]
-    for base in (a, b):
-        for _ in range(2):
-            copy = list(base)
-            copy[rng.randrange(400)] = "edited"
-            texts.append(" ".join(copy))
+    texts = bridged(random.Random(7))
     assert jaccard(texts[0], texts[2]) < THRESHOLD <= min(jaccard(texts[0], texts[1]), jaccard(texts[1], texts[2]))
     result = run(texts)
     assert len(set(result.components.tolist())) == 1

@@ -24,12 +24,11 @@ def exact_details(kept: str, copy_of: str | None) -> str:
     return json.dumps(record, separators=(",", ":"))
 
 
-def near_details(kept: str, component: str, jaccard: float) -> str:
-    """The kept document is the cluster's id; `component` the smallest id of the verified edges' component."""
-    return json.dumps(
-        {"kept": kept, "cluster": kept, "component": component, "jaccard": round(float(jaccard), JACCARD_DIGITS)},
-        separators=(",", ":"),
-    )
+def near_details(kept: str, component: str, jaccard: float, source: str | None) -> str:
+    """The kept document is the cluster's id; `component` the smallest id of the verified edges' component;
+    `jaccard` the exact Jaccard with the kept document; `source` the dropped document's."""
+    record = {"kept": kept, "cluster": kept, "component": component, "jaccard": round(float(jaccard), JACCARD_DIGITS)}
+    return json.dumps({**record, "source": source}, separators=(",", ":"))
 
 
 def exact_drop_table(doc_ids: Sequence[str], kept: Sequence[str], copy_of: Sequence[str | None]) -> pa.Table:
@@ -38,9 +37,13 @@ def exact_drop_table(doc_ids: Sequence[str], kept: Sequence[str], copy_of: Seque
 
 
 def near_drop_table(
-    doc_ids: Sequence[str], kept: Sequence[str], components: Sequence[str], jaccard: np.ndarray
+    doc_ids: Sequence[str],
+    kept: Sequence[str],
+    components: Sequence[str],
+    jaccard: np.ndarray,
+    sources: Sequence[str | None],
 ) -> pa.Table:
-    details = [near_details(k, c, j) for k, c, j in zip(kept, components, np.asarray(jaccard).tolist())]
+    details = [near_details(k, c, j, s) for k, c, j, s in zip(kept, components, np.asarray(jaccard).tolist(), sources)]
     return _table(doc_ids, NEAR_STAGE, NEAR_REASON, details)
 
 
