@@ -17,6 +17,7 @@ from jobs.pipeline import run_l0_to_l1
 from tests.dedup_shapes import THRESHOLD, bridged, chain, greedy, jaccard, star
 from tests.helpers import TEST_OVERRIDES, open_catalog
 from tiers.config import load_config
+from tiers.ids import doc_id_from_provenance
 
 OVERRIDES = TEST_OVERRIDES + [
     "l1.steps=[]",
@@ -43,14 +44,26 @@ def _records() -> tuple[list[dict], list[dict], list[str]]:
 
     def rows(items):
         return [
-            {"id": f"{kind}{i:03d}", "text": text, "url": f"https://{host}/{kind}/{i}"} for kind, i, text, host in items
+            {
+                "id": f"{kind}{i:03d}",
+                "doc_id": doc_id(f"{kind}{i:03d}"),
+                "text": text,
+                "url": f"https://{host}/{kind}/{i}",
+            }
+            for kind, i, text, host in items
         ]
 
     return rows(first), rows(second), long_chain
 
 
+def doc_id(record_id: str) -> str:
+    """The L0 id ingest gives a JSONL record with this `id` (ingest.id_field=id)."""
+    return doc_id_from_provenance("jsonl", record_id)
+
+
 def _write(path: Path, rows: list[dict]) -> str:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    lines = [json.dumps({k: v for k, v in row.items() if k != "doc_id"}) + "\n" for row in rows]
+    path.write_text("".join(lines), encoding="utf-8")
     return str(path)
 
 
@@ -72,7 +85,7 @@ def roots(spark, tmp_path_factory):
 
 def _texts() -> dict[str, str]:
     first, second, _ = _records()
-    return {row["id"]: row["text"] for row in first + second}
+    return {row["doc_id"]: row["text"] for row in first + second}
 
 
 def _query(root: Path, sql: str) -> list[tuple]:
@@ -109,8 +122,9 @@ def test_the_60_document_chain_keeps_several_by_the_rule(roots, engine):
     root = roots[engine]
     first_run = _query(root, "SELECT run_id FROM runs WHERE job = 'l1_dedup' ORDER BY started_at LIMIT 1")[0][0]
     kept_of = {d: details["kept"] for d, details, run in _near(root) if run == first_run}
-    ids = [f"chain{i:03d}" for i in range(60)]
-    expected = greedy(long_chain[:60])
+    ids = sorted(doc_id(f"chain{i:03d}") for i in range(60))  # the rule's order: by id
+    texts = _texts()
+    expected = greedy([texts[d] for d in ids])
     assert [kept_of.get(d, d) for d in ids] == [ids[k] for k in expected]
     assert 10 <= sum(k == i for i, k in enumerate(expected)) < 60
 
@@ -125,13 +139,19 @@ def test_the_second_snapshot_keeps_the_first_and_obeys_the_rule(roots, engine):
     second = [(d, details) for d, details, run in _near(root) if run == runs[1]]
     named_old = [(d, details) for d, details in second if details["kept"] in old_l1]
     assert len(named_old) >= 8, "the second snapshot's edited copies are dropped for first-snapshot documents"
-    for doc_id, details in second:
-        assert jaccard(texts[doc_id], texts[details["kept"]]) >= THRESHOLD
+    for dropped, details in second:
+        assert jaccard(texts[dropped], texts[details["kept"]]) >= THRESHOLD
     exact = dict(
         _query(root, f"SELECT doc_id, details FROM drops WHERE run_id = '{runs[1]}' AND reason = 'exact_duplicate'")
     )
-    assert set(exact) == {"exact000", "exact030"}
-    assert all(json.loads(details)["kept"] in old_l1 for details in exact.values())
+    near_second = dict(second)
+    first_kept = {d: details["kept"] for d, details, run in _near(root) if run == runs[0]}
+    for i in (0, 30):
+        copy, original = doc_id(f"exact{i:03d}"), doc_id(f"chain{i:03d}")
+        if original in old_l1:  # a copy of an L1 document is an exact duplicate naming it
+            assert json.loads(exact[copy])["kept"] == original
+        else:  # a copy of a document dropped before names that document's L1 document, by the rule
+            assert copy not in exact and near_second[copy]["kept"] == first_kept[original]
 
 
 def test_both_engines_write_the_same_drops_l1_and_cluster_sizes(roots):
@@ -161,7 +181,10 @@ def test_cluster_sizes_and_the_clusters_view_count_the_drops(roots, engine):
     for cluster_id, kept_id, size, lowest, median, source in view:
         assert cluster_id == kept_id
         assert lowest is None or THRESHOLD <= lowest <= median <= 1.0
-    assert {row[5] for row in view if row[0].startswith("chain")} == {"forum.example"}
+    sources = dict(_query(root, "SELECT doc_id, source FROM L0"))
+    for cluster_id, *_, source in view:
+        members = [d for (d,) in _query(root, f"SELECT doc_id FROM drops WHERE details LIKE '%\"{cluster_id}\"%'")]
+        assert source in {sources[d] for d in members} | {None}
 
 
 @pytest.mark.parametrize("engine", ["spark", "local"])
@@ -173,7 +196,8 @@ def test_the_summary_flags_large_components_and_sources(roots, engine):
     assert evidence["near_below_threshold"] == 0
     assert THRESHOLD <= evidence["near_jaccard_min"] <= evidence["near_jaccard_median"]
     assert evidence["components_over_size"] == 1
-    assert evidence["large_components"] == [{"component": "chain000", "size": 60}]
+    chain_ids = [doc_id(f"chain{i:03d}") for i in range(60)]
+    assert evidence["large_components"] == [{"component": min(chain_ids), "size": 60}]
     assert evidence["capped_documents"] == 0
     first, _, _ = _records()
     dropped = {d for (d,) in _query(root, f"SELECT doc_id FROM drops WHERE run_id = '{first_run}'")}
@@ -181,7 +205,7 @@ def test_the_summary_flags_large_components_and_sources(roots, engine):
     for row in first:
         domain = row["url"].split("/")[2]
         docs, lost = per_domain.get(domain, (0, 0))
-        per_domain[domain] = (docs + 1, lost + (row["id"] in dropped))
+        per_domain[domain] = (docs + 1, lost + (row["doc_id"] in dropped))
     expected = {domain for domain, (docs, lost) in per_domain.items() if docs >= 20 and lost > docs * 0.5}
     assert expected, "the shapes lose more than half of some domain"
     assert {row["domain"] for row in evidence["sources_flagged"] if "domain" in row} == expected
