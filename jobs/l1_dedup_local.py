@@ -113,7 +113,7 @@ def near_drops(
     minhash = config.l1.dedup.minhash
     old = reference.sketched if reference is not None else INDEX_SCHEMA.empty_table()
     m = old.num_rows
-    new = sketches.take(rows)
+    new = sketches if len(rows) == len(sketches.present) else sketches.take(rows)
     combined = sketches_of(old).followed_by(new) if m else new
     result = near_clusters(combined, m, minhash)
     found = result.clusters

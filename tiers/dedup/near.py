@@ -1,14 +1,13 @@
-"""Near-duplicate clusters in one process, with numpy: the local engine's version of jobs/dedup.py.
-
-Same steps, same decisions, so both engines drop the same documents:
+"""The near-dedup steps over numpy columns, shared by both engines (tiers/dedup/rule.py composes them
+for one process; jobs/dedup.py runs each inside Spark tasks):
 
 1. `sketch`: MinHash signature, band keys and sorted shingle-hash set of each text.
-2. `candidate_pairs`: in each (band, key) bucket ordered by document position, every member links to
-   the bucket's first member and to the member before it.
-3. `verified_pairs`: signature agreement decides a pair outside `estimate_margin`; the exact Jaccard of
-   the shingle sets decides the pairs in between.
+2. `bucket_links` / `candidate_pairs`: in each (band, key) bucket ordered by document position, every
+   member links to the bucket's first member and to the member before it.
+3. `screen` / `verified_pairs`: signature agreement decides a pair outside `estimate_margin`; the exact
+   Jaccard of the shingle sets decides the pairs in between.
 4. `component_roots`: connected components, each document pointing at the smallest position in its
-   component.
+   component; tiers/dedup/clusters.py then decides the drops inside each component.
 
 Documents are addressed by position; callers order them by id (reference documents first), so the
 smallest position is the smallest id, as on Spark.
