@@ -18,9 +18,12 @@ from jobs.dedup import (
     sketch_frame,
     text_hashes,
 )
+from tests.dedup_shapes import chain, star
 from tests.helpers import SCRAPINGHUB, dolma_texts
 from tiers.config import MinHashConfig
 from tiers.dedup.minhash import jaccard, optimal_bands, signatures
+from tiers.dedup.near import sketch
+from tiers.dedup.rule import near_clusters
 from tiers.text import batch_shingle_hashes, shingle_hash32, shingle_hashes, shingles
 
 
@@ -163,3 +166,19 @@ def test_a_chain_is_one_component_of_several_clusters_in_spark(spark, articles):
     kept_chain = kept_ids & chain_ids
     assert min(chain_ids) in kept_chain and len(kept_chain) >= 2, "the chain's far end is not dropped through it"
     assert min(big_ids) in kept_ids and not (kept_ids & big_ids) - {min(big_ids)}
+
+
+@pytest.mark.parametrize("cap", [20_000_000, 150])
+def test_spark_tasks_decide_what_the_local_rule_decides_including_over_the_cap(spark, cap):
+    texts = chain(random.Random(23), 60) + star(random.Random(2), 6)
+    config = MinHashConfig(max_cluster_comparisons=cap)
+    _, dropped = near_dedup(spark, frame(spark, texts), config)
+    on_spark = {row.doc_id: json.loads(row.details) for row in dropped.collect()}
+    local = near_clusters(sketch(texts, config), 0, config)
+    ids = [f"d{i:05d}" for i in range(len(texts))]
+    expected = {
+        ids[p]: {"kept": ids[local.clusters.kept[p]], "component": ids[local.components[p]]}
+        for p in local.clusters.dropped().tolist()
+    }
+    assert {d: {"kept": v["kept"], "component": v["component"]} for d, v in on_spark.items()} == expected
+    assert local.clusters.capped.any() == (cap == 150)
