@@ -66,15 +66,29 @@ def bridged(rng: random.Random) -> list[str]:
 
 def greedy(texts: list[str], fixed: int = 0) -> list[int]:
     """The rule by brute force over every pair of one component: the position each text is kept as or
-    dropped for (the first `fixed` are always kept and never absorbed)."""
-    kept = list(range(len(texts)))
-    assigned = [False] * len(texts)
-    for center in range(len(texts)):
-        if assigned[center]:
-            continue
-        assigned[center] = True
-        for member in range(center + 1, len(texts)):
-            if not assigned[member] and member >= fixed and jaccard(texts[center], texts[member]) >= THRESHOLD:
-                assigned[member] = True
-                kept[member] = center
+    dropped for. The first `fixed` are always kept, never absorbed, and absorb their neighbours first;
+    then the unassigned text with the most unassigned neighbours (ties: the first) is kept and absorbs them."""
+    count = len(texts)
+    near = [
+        {
+            j
+            for j in range(count)
+            if j != i and not (i < fixed and j < fixed) and jaccard(texts[i], texts[j]) >= THRESHOLD
+        }
+        for i in range(count)
+    ]
+    kept = list(range(count))
+    assigned = set(range(fixed))
+
+    def absorb(center: int) -> None:
+        for member in sorted(near[center] - assigned):
+            kept[member] = center
+            assigned.add(member)
+
+    for center in range(fixed):
+        absorb(center)
+    while len(assigned) < count:
+        best = min(set(range(count)) - assigned, key=lambda i: (-len(near[i] - assigned), i))
+        assigned.add(best)
+        absorb(best)
     return kept

@@ -14,6 +14,7 @@ from tiers.config import MinHashConfig
 from tiers.dedup.near import sketch
 from tiers.dedup.rule import near_clusters
 
+
 def run(texts: list[str], fixed: int = 0, **settings):
     config = MinHashConfig(**settings)
     return near_clusters(sketch(texts, config), fixed, config)
@@ -54,7 +55,7 @@ def test_two_clusters_bridged_by_one_document_stay_two():
     kept = result.clusters.kept
     check_drops(texts, kept, result.clusters.jaccard)
     assert kept.tolist() == greedy(texts)
-    assert kept[2] == 2 and kept[1] == 0, "the bridge joins the first cluster; the second keeps its own document"
+    assert kept[2] != 0 and kept[0] != 2, "the two ends, below the threshold, never name each other"
 
 
 def test_exact_copies_inside_a_chain():
@@ -84,6 +85,6 @@ def test_a_component_over_the_cap_stops_and_says_so():
     found = capped.clusters
     assert found.capped.any()
     check_drops(texts, found.kept, found.jaccard)
-    dropped, dropped_full = set(found.dropped().tolist()), set(full.clusters.dropped().tolist())
-    assert dropped < dropped_full, "the cap only keeps documents the full rule would drop"
+    assert len(found.dropped()) < len(full.clusters.dropped()), "past the cap, documents stay"
     assert found.kept[found.capped].tolist() == np.flatnonzero(found.capped).tolist()
+    assert not full.clusters.capped.any()

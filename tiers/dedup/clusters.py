@@ -64,6 +64,148 @@ def _set_jaccard(values: np.ndarray, offsets: np.ndarray, a: int, b: int) -> flo
 
 
 @numba.njit(cache=True, nogil=True)
+def _agree(signature_matrix: np.ndarray, a: int, b: int) -> int:
+    same = 0
+    for p in range(signature_matrix.shape[1]):
+        if signature_matrix[a, p] == signature_matrix[b, p]:
+            same += 1
+    return same
+
+
+@numba.njit(cache=True, nogil=True)
+def _absorb(
+    center: int,
+    member: int,
+    values: np.ndarray,
+    offsets: np.ndarray,
+    threshold: float,
+    kept: np.ndarray,
+    jaccard: np.ndarray,
+) -> bool:
+    value = _set_jaccard(values, offsets, center, member)
+    if value < threshold:
+        return False
+    kept[member] = center
+    jaccard[member] = value
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _by_cover(
+    members: np.ndarray,
+    signature_matrix: np.ndarray,
+    values: np.ndarray,
+    offsets: np.ndarray,
+    fixed: np.ndarray,
+    min_agree: int,
+    sure_agree: int,
+    threshold: float,
+    kept: np.ndarray,
+    jaccard: np.ndarray,
+) -> None:
+    """One component, all pairs compared: reference members first absorb their neighbours; then, while
+    members are unassigned, the one with the most unassigned neighbours (ties: the first) is kept and
+    absorbs them (greedy dominating set over the pairs at or above the threshold)."""
+    m = len(members)
+    near = np.zeros((m, m), dtype=np.bool_)
+    for a in range(m):
+        for b in range(a + 1, m):
+            if fixed[members[a]] and fixed[members[b]]:
+                continue
+            same = _agree(signature_matrix, members[a], members[b])
+            if same < min_agree:
+                continue
+            if same < sure_agree and _set_jaccard(values, offsets, members[a], members[b]) < threshold:
+                continue
+            near[a, b] = True
+            near[b, a] = True
+    assigned = np.zeros(m, dtype=np.bool_)
+    cover = np.ones(m, dtype=np.int64)
+    for a in range(m):
+        for b in range(m):
+            if near[a, b]:
+                cover[a] += 1
+    for a in range(m):
+        if fixed[members[a]]:
+            assigned[a] = True
+    for a in range(m):
+        if not assigned[a]:
+            continue
+        for b in range(m):
+            if near[a, b]:
+                cover[b] -= 1
+    for a in range(m):
+        if not fixed[members[a]]:
+            continue
+        for b in range(m):
+            if near[a, b] and not assigned[b]:
+                if _absorb(members[a], members[b], values, offsets, threshold, kept, jaccard):
+                    assigned[b] = True
+                    for x in range(m):
+                        if near[b, x]:
+                            cover[x] -= 1
+    while True:
+        best = -1
+        for a in range(m):
+            if not assigned[a] and (best < 0 or cover[a] > cover[best]):
+                best = a
+        if best < 0:
+            break
+        assigned[best] = True
+        for x in range(m):
+            if near[best, x]:
+                cover[x] -= 1
+        for b in range(m):
+            if near[best, b] and not assigned[b]:
+                if _absorb(members[best], members[b], values, offsets, threshold, kept, jaccard):
+                    assigned[b] = True
+                    for x in range(m):
+                        if near[b, x]:
+                            cover[x] -= 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _in_order(
+    members: np.ndarray,
+    signature_matrix: np.ndarray,
+    values: np.ndarray,
+    offsets: np.ndarray,
+    fixed: np.ndarray,
+    min_agree: int,
+    threshold: float,
+    budget: int,
+    kept: np.ndarray,
+    jaccard: np.ndarray,
+    capped: np.ndarray,
+) -> None:
+    """One component too large to compare all pairs: members in order, the first unassigned one kept,
+    absorbing the later unassigned members at or above the threshold, until `budget` comparisons are spent;
+    the members kept after that are marked `capped`."""
+    m = len(members)
+    assigned = np.zeros(m, dtype=np.bool_)
+    for i in range(m):
+        if assigned[i]:
+            continue
+        assigned[i] = True
+        center = members[i]
+        if budget < 0:
+            capped[center] = True
+            continue
+        for k in range(i + 1, m):
+            member = members[k]
+            if assigned[k] or fixed[member]:
+                continue
+            budget -= 1
+            if budget < 0:
+                capped[center] = True
+                break
+            if _agree(signature_matrix, center, member) < min_agree:
+                continue
+            if _absorb(center, member, values, offsets, threshold, kept, jaccard):
+                assigned[k] = True
+
+
+@numba.njit(cache=True, nogil=True)
 def _greedy(
     order: np.ndarray,
     starts: np.ndarray,
@@ -72,45 +214,37 @@ def _greedy(
     offsets: np.ndarray,
     fixed: np.ndarray,
     min_agree: int,
+    sure_agree: int,
     threshold: float,
     max_comparisons: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     nodes = signature_matrix.shape[0]
-    width = signature_matrix.shape[1]
     kept = np.arange(nodes)
     jaccard = np.ones(nodes, dtype=np.float64)
     capped = np.zeros(nodes, dtype=np.bool_)
-    assigned = np.zeros(nodes, dtype=np.bool_)
     for c in range(len(starts) - 1):
-        first, stop = starts[c], starts[c + 1]
-        budget = max_comparisons
-        for i in range(first, stop):
-            center = order[i]
-            if assigned[center]:
-                continue
-            assigned[center] = True
-            if budget < 0:
-                capped[center] = True
-                continue
-            for k in range(i + 1, stop):
-                member = order[k]
-                if assigned[member] or fixed[member]:
-                    continue
-                budget -= 1
-                if budget < 0:
-                    capped[center] = True
-                    break
-                same = 0
-                for p in range(width):
-                    if signature_matrix[center, p] == signature_matrix[member, p]:
-                        same += 1
-                if same < min_agree:
-                    continue
-                value = _set_jaccard(values, offsets, center, member)
-                if value >= threshold:
-                    assigned[member] = True
-                    kept[member] = center
-                    jaccard[member] = value
+        members = order[starts[c] : starts[c + 1]]
+        m = len(members)
+        if m < 2:
+            continue
+        if m * (m - 1) // 2 <= max_comparisons:
+            _by_cover(
+                members, signature_matrix, values, offsets, fixed, min_agree, sure_agree, threshold, kept, jaccard
+            )
+        else:
+            _in_order(
+                members,
+                signature_matrix,
+                values,
+                offsets,
+                fixed,
+                min_agree,
+                threshold,
+                max_comparisons,
+                kept,
+                jaccard,
+                capped,
+            )
     return kept, jaccard, capped
 
 
@@ -131,8 +265,8 @@ def clusters(
     starts = np.flatnonzero(np.concatenate([[True], labels[1:] != labels[:-1]])) if nodes else np.empty(0, np.int64)
     starts = np.append(starts, nodes).astype(np.int64)
     width = sketches.signatures.shape[1] if nodes else 1
-    low, _ = estimate_margin(threshold, width)
-    min_agree = int(np.ceil(low * width - 1e-9))
+    low, high = estimate_margin(threshold, width)
+    min_agree, sure_agree = int(np.ceil(low * width - 1e-9)), int(np.ceil(high * width - 1e-9))
     kept, jaccard, capped = _greedy(
         order.astype(np.int64),
         starts,
@@ -141,6 +275,7 @@ def clusters(
         np.ascontiguousarray(sketches.set_offsets, dtype=np.int64),
         fixed,
         min_agree,
+        sure_agree,
         float(threshold),
         int(max_comparisons),
     )
