@@ -107,17 +107,16 @@ def exact_drops(ids: list[str], hashes: list[str | None], reference: Reference |
 
 
 def near_drops(
-    ids: list[str], sketches: Sketches, rows: np.ndarray, config: TiersConfig, reference: Reference | None
+    ids: list[str], sketches: Sketches, excluded: np.ndarray, config: TiersConfig, reference: Reference | None
 ) -> NearDrops:
-    """The rule over the sketches at `rows` (the exact-dedup survivors), after the reference documents."""
+    """The rule over the sketches but those at `excluded` (exact duplicates), after the reference documents."""
     minhash = config.l1.dedup.minhash
     old = reference.sketched if reference is not None else INDEX_SCHEMA.empty_table()
     m = old.num_rows
-    new = sketches if len(rows) == len(sketches.present) else sketches.take(rows)
-    combined = sketches_of(old).followed_by(new) if m else new
-    result = near_clusters(combined, m, minhash)
+    combined = sketches_of(old).followed_by(sketches) if m else sketches
+    result = near_clusters(combined, m, minhash, excluded + m)
     found = result.clusters
-    names = old["doc_id"].to_pylist() + [ids[p] for p in new.present.tolist()]
+    names = old["doc_id"].to_pylist() + [ids[p] for p in sketches.present.tolist()]
     dropped = found.dropped()
     in_component = np.flatnonzero(np.bincount(result.components, minlength=len(names))[result.components] > 1)
     evidence = {
@@ -133,7 +132,7 @@ def near_drops(
         "minhash: %d candidate pairs, %d verified, %d near duplicates", result.candidates, result.edges, len(dropped)
     )
     return NearDrops(
-        new.present[dropped - m],
+        sketches.present[dropped - m],
         [names[k] for k in found.kept[dropped].tolist()],
         found.jaccard[dropped],
         [names[c] for c in result.components[dropped].tolist()],
@@ -165,8 +164,8 @@ def write_dedup_outputs(config: TiersConfig, source: str, references: list[str],
     exact = exact_drops(ids, hashes, reference) if dedup.exact else {}
     near = None
     if sketches is not None:
-        survivors = np.flatnonzero(~np.isin(sketches.present, np.fromiter(exact, np.int64, len(exact))))
-        near = near_drops(ids, sketches, survivors, config, reference)
+        duplicates = np.flatnonzero(np.isin(sketches.present, np.fromiter(exact, np.int64, len(exact))))
+        near = near_drops(ids, sketches, duplicates, config, reference)
     near_kept = dict(zip((ids[p] for p in near.positions.tolist()), near.kept)) if near else {}
     exact_kept, copy_of = exact_copies_of_near(exact, near_kept)
     exact_ids = [ids[p] for p in sorted(exact)]

@@ -2,20 +2,23 @@
 near duplicate only if the exact Jaccard of its shingle set with the document it names as kept reaches
 the threshold.
 
-Components (verified edges, `near.component_roots`) only say where to look. Inside each component,
-members are visited in order (reference documents first, then by id): the first unassigned member is
-kept and absorbs every later unassigned member whose exact Jaccard with it reaches the threshold; the
-members it does not absorb repeat the step. A document reached only through other documents (a chain)
-therefore starts its own cluster instead of being dropped for a document it does not resemble.
-Reference documents (already in L1) are always kept and are never absorbed.
+Components (verified edges, `near.component_roots`) only say where to look; they chain, so they never
+decide a drop. Inside each component:
 
-The signature agreement screens each comparison first: below the lower end of `estimate_margin` a pair
-is rejected (a pair at the threshold lands there with a probability of about 3e-6, which costs only
-recall); every other pair gets the exact check, so every drop carries its measured Jaccard.
+- When its pairs fit `max_comparisons` (n (n - 1) / 2 of them), every pair is compared and the pairs at
+  or above the threshold form its near graph. Reference members (already in L1) are kept first, each
+  absorbing its unassigned neighbours; then, while members are unassigned, the one with the most
+  unassigned neighbours is kept (ties: the first in order) and absorbs them (a greedy dominating set:
+  few kept documents, each drop next to its kept one).
+- A larger component is walked in order instead: the first unassigned member is kept and absorbs the
+  later unassigned members at or above the threshold, and so on, until `max_comparisons` comparisons
+  are spent (a chain of n documents in k clusters costs about n * k); its members kept after that are
+  marked `capped`, so the job summary says so. Never quadratic past the budget.
 
-Work is bounded: a component may spend at most `max_comparisons` member comparisons (a chain of n
-documents with k clusters costs about n * k); once its budget is spent, its members not yet assigned
-stay, each its own cluster, and are counted as `capped` so the job summary says so.
+Reference members are never absorbed. The signature agreement screens each comparison: below the lower
+end of `estimate_margin` a pair is not near (a pair at the threshold lands there with a probability of
+about 3e-6, which costs only recall); above the upper end it is near without the exact check; every
+absorption computes the exact Jaccard, which each drop records.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from functools import lru_cache
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -26,9 +27,18 @@ def exact_details(kept: str, copy_of: str | None) -> str:
 
 def near_details(kept: str, component: str, jaccard: float, source: str | None) -> str:
     """The kept document is the cluster's id; `component` the smallest id of the verified edges' component;
-    `jaccard` the exact Jaccard with the kept document; `source` the dropped document's."""
-    record = {"kept": kept, "cluster": kept, "component": component, "jaccard": round(float(jaccard), JACCARD_DIGITS)}
-    return json.dumps({**record, "source": source}, separators=(",", ":"))
+    `jaccard` the exact Jaccard with the kept document; `source` the dropped document's. (What
+    `json.dumps(..., separators=(",", ":"))` writes, formatted directly: this runs once per drop.)"""
+    k = _quoted(kept)
+    return (
+        f'{{"kept":{k},"cluster":{k},"component":{_quoted(component)},'
+        f'"jaccard":{round(float(jaccard), JACCARD_DIGITS)!r},"source":{_quoted(source)}}}'
+    )
+
+
+@lru_cache(maxsize=65536)
+def _quoted(value: str | None) -> str:
+    return json.dumps(value)
 
 
 def exact_drop_table(doc_ids: Sequence[str], kept: Sequence[str], copy_of: Sequence[str | None]) -> pa.Table:

@@ -30,12 +30,19 @@ class NearResult:
     edges: int
 
 
-def near_clusters(sketches: Sketches, references: int, config: RuleSettings) -> NearResult:
+def near_clusters(
+    sketches: Sketches, references: int, config: RuleSettings, excluded: np.ndarray | None = None
+) -> NearResult:
     """The rule over sketches whose first `references` positions are reference documents: pairs of two
-    reference documents were decided by an earlier run and are not formed again."""
+    reference documents were decided by an earlier run and are not formed again. Positions in `excluded`
+    (exact duplicates, already dropped) take part in no pair."""
     nodes = len(sketches.signatures)
     src, dst = candidate_pairs(sketches.keys)
     new_pair = src >= references
+    if excluded is not None and len(excluded):
+        out = np.zeros(nodes, dtype=bool)
+        out[excluded] = True
+        new_pair &= ~out[src] & ~out[dst]
     src, dst = src[new_pair], dst[new_pair]
     keep = verified_pairs(sketches, src, dst, config)
     components = component_roots(nodes, src[keep], dst[keep])
