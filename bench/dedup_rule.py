@@ -8,7 +8,8 @@ tree and with a tree of today's code (`--base-tree`, e.g. `git archive 007784e`)
 run, keep-one removal F1 against the generator's gold clusters, and the share of near drops whose
 Jaccard with the document they name as kept is below the threshold, measured here on Python sets of
 lower-cased word 5-grams (not the code's hashes). A warm-up run on a small slice first fills both trees'
-numba caches, so compile time is not counted.
+numba caches, so compile time is not counted. `--ceiling` also prints the recall the rule can reach
+against the gold clusters, which chain (`rule_ceiling`).
 Run: python -m bench.dedup_rule --base-tree /tmp/base --bench-python /tmp/bench-venv/bin/python \
     --corpus dense-1x.jsonl.gz --corpus dense-4x.jsonl.gz --corpus dense-16x.jsonl.gz
 """
@@ -91,11 +92,37 @@ def below_threshold(near: list[tuple[str, str]], text_of: dict[str, str]) -> tup
     return sum(v < THRESHOLD for v in values) / len(values), min(values)
 
 
+def rule_ceiling(docs: list[dict]) -> float:
+    """The removal recall the per-document rule can reach against the generator's gold clusters, which
+    chain (a copy joins its parent's cluster, not the original's): inside each gold cluster, all pairs
+    measured on Python sets, the greedy cover keeps a document within the threshold of every drop."""
+    clusters: dict[str, list[str]] = {}
+    for doc in docs:
+        clusters.setdefault(doc["cluster"], []).append(doc["text"])
+    gold = extra = 0
+    for texts in clusters.values():
+        count = len(texts)
+        gold += count - 1
+        sets = [grams(t) for t in texts]
+        near = [
+            {j for j in range(count) if j != i and len(sets[i] & sets[j]) >= THRESHOLD * len(sets[i] | sets[j])}
+            for i in range(count)
+        ]
+        left, kept = set(range(count)), 0
+        while left:
+            best = min(left, key=lambda i: (-len(near[i] & left), i))
+            left -= near[best] | {best}
+            kept += 1
+        extra += kept - 1
+    return (gold - extra) / gold if gold else 1.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", action="append", required=True, type=Path, help="dense corpora, smallest first")
     parser.add_argument("--base-tree", required=True, type=Path, help="a source tree of today's code")
     parser.add_argument("--bench-python", required=True, help="python of an environment with rensa")
+    parser.add_argument("--ceiling", action="store_true", help="also print the rule's reachable recall (slow)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tiers-bench-rule-"))
     warm = work / "warm.jsonl.gz"
@@ -107,6 +134,8 @@ def main() -> None:
         docs = load(corpus)
         text_of = {d["id"]: d["text"] for d in docs}
         print(f"== {corpus.name}: {len(docs)} docs", flush=True)
+        if args.ceiling:
+            print(f"  recall the rule can reach against the gold clusters: {rule_ceiling(docs):.4f}", flush=True)
         figures = {}
         for name, tree in (("rule", REPO), ("today", args.base_tree)):
             root = work / f"{name}{index}"
