@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tiers.dedup.reasons import EXACT_REASON, NEAR_REASON
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
         1,
@@ -132,7 +134,7 @@ MIGRATIONS.append(
     (
         7,
         "view dedup_clusters: near-duplicate clusters with their measured Jaccard",
-        """
+        f"""
         CREATE VIEW IF NOT EXISTS drops AS SELECT NULL::VARCHAR AS doc_id, NULL::VARCHAR AS stage,
             NULL::VARCHAR AS reason, NULL::VARCHAR AS details, NULL::VARCHAR AS run_id WHERE false;
         CREATE OR REPLACE VIEW dedup_clusters AS
@@ -141,10 +143,10 @@ MIGRATIONS.append(
                    json_extract_string(details, '$.component') AS component,
                    TRY_CAST(json_extract(details, '$.jaccard') AS DOUBLE) AS jaccard,
                    json_extract_string(details, '$.source') AS source
-            FROM drops WHERE reason IN ('exact_duplicate', 'near_duplicate')
+            FROM drops WHERE reason IN ('{EXACT_REASON}', '{NEAR_REASON}')
         )
         SELECT kept_id AS cluster_id, kept_id, count(*) + 1 AS size,
-               count(*) FILTER (WHERE reason = 'near_duplicate') AS near_duplicates,
+               count(*) FILTER (WHERE reason = '{NEAR_REASON}') AS near_duplicates,
                min(jaccard) AS min_jaccard, median(jaccard) AS median_jaccard,
                mode(source) AS source, min(component) AS component
         FROM named GROUP BY kept_id;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tiers.dedup.reasons import EXACT_REASON, NEAR_REASON
 from tiers.report.aggregates import OTHER, current_runs, grouped_expr, histogram, job_runs, log_edge, top_values
 from tiers.report.model import Chart, Panel, Table
 from tiers.report.source import CatalogSource, quote
@@ -173,7 +174,7 @@ def _dedup_clusters_sql(src: CatalogSource) -> str:
     """One row per duplicate cluster: kind, its size (removed + the kept document)."""
     return (
         "SELECT reason, coalesce(json_extract_string(details, '$.cluster'), json_extract_string(details, '$.kept')) AS cluster, "
-        f"count(*) + 1 AS size FROM {src.rel('drops')} WHERE reason IN ('exact_duplicate', 'near_duplicate') GROUP BY 1, 2"
+        f"count(*) + 1 AS size FROM {src.rel('drops')} WHERE reason IN ('{EXACT_REASON}', '{NEAR_REASON}') GROUP BY 1, 2"
     )
 
 
@@ -188,9 +189,7 @@ def dedup_clusters(src: CatalogSource) -> Panel:
     sizes = sorted({r[0] for r in rows})
     table = Table(
         ("cluster size", "exact clusters", "near clusters"),
-        tuple(
-            (s, int(counts.get((s, "exact_duplicate"), 0)), int(counts.get((s, "near_duplicate"), 0))) for s in sizes
-        ),
+        tuple((s, int(counts.get((s, EXACT_REASON), 0)), int(counts.get((s, NEAR_REASON), 0))) for s in sizes),
     )
     return Panel(
         key=key,
@@ -222,7 +221,7 @@ def dedup_removed(src: CatalogSource) -> Panel:
     }
     rows = tuple(
         (label, *counts.get(reason, (0, 0)))
-        for reason, label in (("exact_duplicate", "exact"), ("near_duplicate", "near (MinHash)"))
+        for reason, label in ((EXACT_REASON, "exact"), (NEAR_REASON, "near (MinHash)"))
     )
     return Panel(
         key=key,
