@@ -108,6 +108,7 @@ class MinHashConfig(Strict):
     verify: Literal["exact", "signature", "none"] = "exact"
     jaccard_threshold: float = Field(0.7, gt=0, le=1)
     seed: int = 1
+    max_cluster_comparisons: int = Field(20_000_000, ge=1)  # per component (tiers/dedup/clusters.py)
 
     @model_validator(mode="after")
     def _layout_fits(self) -> "MinHashConfig":
@@ -116,9 +117,20 @@ class MinHashConfig(Strict):
         return self
 
 
+class DedupFlagsConfig(Strict):
+    """What the job summary and `tiers report` flag: components above `component_size` documents, and
+    sources (the `source` column, or a URL's domain) losing more than `source_drop_share` of their
+    documents (of at least `source_min_docs`) to dedup."""
+
+    component_size: int = Field(1000, ge=2)
+    source_drop_share: float = Field(0.8, gt=0, le=1)
+    source_min_docs: int = Field(20, ge=1)
+
+
 class DedupConfig(Strict):
     exact: bool = True
     minhash: MinHashConfig = MinHashConfig()
+    flags: DedupFlagsConfig = DedupFlagsConfig()
 
 
 class L1Config(Strict):

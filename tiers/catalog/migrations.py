@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tiers.dedup.reasons import EXACT_REASON, NEAR_REASON
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
         1,
@@ -168,6 +170,30 @@ MIGRATIONS.append(
                t.score, t.delta, t.ci_low, t.ci_high, t.predicted, t.seconds, t.tokens_per_run, s.accepted,
                t.created_at
         FROM mixture_trial_rows t JOIN mixture_searches s USING (search_id);
+        """,
+    )
+)
+
+MIGRATIONS.append(
+    (
+        8,
+        "view dedup_clusters: near-duplicate clusters with their measured Jaccard",
+        f"""
+        CREATE VIEW IF NOT EXISTS drops AS SELECT NULL::VARCHAR AS doc_id, NULL::VARCHAR AS stage,
+            NULL::VARCHAR AS reason, NULL::VARCHAR AS details, NULL::VARCHAR AS run_id WHERE false;
+        CREATE OR REPLACE VIEW dedup_clusters AS
+        WITH named AS (
+            SELECT json_extract_string(details, '$.kept') AS kept_id, reason,
+                   json_extract_string(details, '$.component') AS component,
+                   TRY_CAST(json_extract(details, '$.jaccard') AS DOUBLE) AS jaccard,
+                   json_extract_string(details, '$.source') AS source
+            FROM drops WHERE reason IN ('{EXACT_REASON}', '{NEAR_REASON}')
+        )
+        SELECT kept_id AS cluster_id, kept_id, count(*) + 1 AS size,
+               count(*) FILTER (WHERE reason = '{NEAR_REASON}') AS near_duplicates,
+               min(jaccard) AS min_jaccard, median(jaccard) AS median_jaccard,
+               mode(source) AS source, min(component) AS component
+        FROM named GROUP BY kept_id;
         """,
     )
 )

@@ -47,6 +47,7 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str, PanelBuilder], ...]], ...]
         (
             ("dedup_clusters", "Duplicate cluster sizes", distributions.dedup_clusters),
             ("dedup_removed", "Exact vs near duplicates removed", distributions.dedup_removed),
+            ("dedup_flags", "Dedup flags and evidence", distributions.dedup_flags),
         ),
     ),
     (

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from tiers.dedup.reasons import EXACT_REASON, NEAR_REASON
 from tiers.report.aggregates import current_runs, job_runs, share
 from tiers.report.model import Chart, Panel, Table
 from tiers.report.source import CatalogSource
 
 TIERS = ("L0", "L1", "L2", "L3", "L4")
-DEDUP_REASONS = {"exact_duplicate": "exact dedup", "near_duplicate": "near dedup (MinHash)"}
+DEDUP_REASONS = {EXACT_REASON: "exact dedup", NEAR_REASON: "near dedup (MinHash)"}
 MAX_RUNS = 40
 
 
@@ -107,7 +108,7 @@ def operators(src: CatalogSource) -> Panel:
         placeholders = ", ".join("?" * len(run_ids))
         dedup = dict(
             src.rows(
-                f"SELECT reason, count(*) FROM drops WHERE run_id IN ({placeholders}) AND reason IN ('exact_duplicate', 'near_duplicate') GROUP BY 1",
+                f"SELECT reason, count(*) FROM drops WHERE run_id IN ({placeholders}) AND reason IN ('{EXACT_REASON}', '{NEAR_REASON}') GROUP BY 1",
                 run_ids,
             )
         )
