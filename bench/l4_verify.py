@@ -36,8 +36,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.l4_families import build_families
 from tiers.l4.candidates import Candidate
-from tiers.l4.consensus import VerifierAnswer, decide
+from tiers.l4.consensus import Decision, VerifierAnswer, decide
 from tiers.l4.extractive import extractive_answer, sentences
 from tiers.l4.gates import run_gates
 from tiers.l4.language import content_words, negation_count, numbers
@@ -63,6 +64,7 @@ class Labelled:
     passage: str
     truth: bool
     kind: str  # "true" or the perturbation
+    family: str = "usual"  # the family a true twin belongs to ("usual": the five kinds above)
 
 
 def _ok_sentence(s: str) -> bool:
@@ -260,11 +262,14 @@ def build_items(limit_articles: int | None, seed: int = 0) -> list[Labelled]:
                                 "entity_swap_same_passage",
                             )
                         )
+    passages = [p.text for index, body in enumerate(articles) for p in split_passages(f"article-{index}", body, 30, 256)]
+    for candidate, text, truth, family in build_families(passages, all_names, _ok_sentence, sentences, seed):
+        out.append(Labelled(candidate, text, truth, "true" if truth else family, family))
     return out
 
 
-def verdicts(items: list[Labelled], llm=None) -> list[str]:
-    """`verified` / `rejected` / `failed` of each item with the non-LLM checks (and the LLM verifier if given)."""
+def verdicts(items: list[Labelled], llm=None) -> list[Decision]:
+    """The decision on each item with the non-LLM checks (and the LLM verifier if given)."""
     results = []
     llm_answers = llm(items) if llm else None
     for position, labelled in enumerate(items):
@@ -277,11 +282,11 @@ def verdicts(items: list[Labelled], llm=None) -> list[str]:
             )
             if llm_answers is not None:
                 answers.append(llm_answers[position])
-        results.append(decide(c, gates, answers, None, len(answers) or 1).status)
+        results.append(decide(c, gates, answers, None, len(answers) or 1))
     return results
 
 
-def report(items: list[Labelled], statuses: list[str]) -> dict:
+def report(items: list[Labelled], statuses: list[str], reasons: list[tuple[str, ...]] | None = None) -> dict:
     verified_true = sum(1 for it, s in zip(items, statuses) if it.truth and s == "verified")
     verified_false = sum(1 for it, s in zip(items, statuses) if not it.truth and s == "verified")
     trues = sum(it.truth for it in items)
@@ -307,6 +312,23 @@ def report(items: list[Labelled], statuses: list[str]) -> dict:
     for it, s in zip(items, statuses):
         if it.truth:
             by_type[it.item.answer_type or "fact"][s] += 1
+    per_family = {}
+    for family in sorted({it.family for it in items} - {"usual"}):
+        twins = [(it, s) for it, s in zip(items, statuses) if it.family == family]
+        false = [s for it, s in twins if not it.truth]
+        true = [s for it, s in twins if it.truth]
+        per_family[family] = {
+            "false items": len(false),
+            "false verified share": round(false.count("verified") / max(1, len(false)), 4),
+            "true twins": len(true),
+            "true twins recall": round(true.count("verified") / max(1, len(true)), 4),
+        }
+    rejected_true = Counter(
+        reason.split(":")[0]
+        for it, s, r in zip(items, statuses, reasons or [()] * len(items))
+        if it.truth and s != "verified"
+        for reason in r[:1]
+    )
     five = sum(1 for it, s in zip(items, statuses) if not it.truth and s == "verified" and "_same_" not in it.kind)
     return {
         "items": len(items),
@@ -317,6 +339,9 @@ def report(items: list[Labelled], statuses: list[str]) -> dict:
         "recall": round(verified_true / max(1, trues), 4),
         "per_kind": per_kind,
         "recall_per_true_type": {t: round(c["verified"] / sum(c.values()), 3) for t, c in sorted(by_type.items())},
+        "per_family": per_family,
+        "worst_false_family_share": max((f["false verified share"] for f in per_family.values()), default=0.0),
+        "true_items_rejected_by_first_reason": dict(rejected_true.most_common(12)),
     }
 
 
@@ -365,11 +390,13 @@ def main() -> None:
     args = parser.parse_args()
     items = build_items(args.limit_articles)
     start = time.perf_counter()
-    figures = {"non_llm": report(items, verdicts(items))}
+    decisions = verdicts(items)
+    figures = {"non_llm": report(items, [d.status for d in decisions], [d.reasons for d in decisions])}
     figures["non_llm"]["seconds"] = round(time.perf_counter() - start, 2)
     if args.llm:
         start = time.perf_counter()
-        figures["with_smollm2"] = report(items, verdicts(items, smollm2_verifier))
+        decisions = verdicts(items, smollm2_verifier)
+        figures["with_smollm2"] = report(items, [d.status for d in decisions], [d.reasons for d in decisions])
         figures["with_smollm2"]["seconds"] = round(time.perf_counter() - start, 2)
     print(json.dumps(figures, indent=1))
 
