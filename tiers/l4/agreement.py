@@ -49,6 +49,10 @@ _CLASSES = (
     ("approximation", frozenset(a for a in APPROXIMATORS if " " not in a) - {"over", "under", "just", "some"}),
 )
 
+# Said more often in the claim than in the evidence, these add a claim ("X, so Y" where the evidence has
+# "so" elsewhere).
+_COUNTED = _SINGLE_CAUSAL | frozenset({"all", "always", "every", "will", "must", "only", "exactly"})
+
 
 @dataclass(frozen=True)
 class Substitution:
@@ -69,11 +73,19 @@ def _phrase_in(phrase: str, text: str) -> bool:
     return re.search(rf"\b{re.escape(phrase)}\b", text) is not None
 
 
+def _counted_reason(word: str) -> str:
+    for name, members in _CLASSES:
+        if word in members:
+            return f"{name}_not_in_evidence:{word}"
+    return f"cause_not_in_evidence:{word}"
+
+
 def meaning_conflict(claim: str, evidence: str, question: bool = False) -> str | None:
     """The first way in which `claim` asserts what `evidence` does not, as a reason; None when none is found.
     With `question`, the wh-words of the claim ("how many", "why") are not held against it."""
     said, quoted = words(claim), words(evidence)
     said_stems, quoted_stems = _stems(said), _stems(quoted)
+    every_word = said
     if question:
         said = [w for w in said if w not in QUESTION_WORDS]
     quoted_values = set(number_values(evidence))
@@ -82,6 +94,8 @@ def meaning_conflict(claim: str, evidence: str, question: bool = False) -> str |
             return f"number_word_not_in_evidence:{value:g}"
     for w in said:
         s = stem(w)
+        if w in _COUNTED and said.count(w) > quoted.count(w):
+            return _counted_reason(w)
         if s in quoted_stems or w in quoted:
             continue
         clash = (opposites(s) & quoted_stems) - said_stems
@@ -99,7 +113,7 @@ def meaning_conflict(claim: str, evidence: str, question: bool = False) -> str |
     for phrase in _CAUSAL_PHRASES:
         if _phrase_in(phrase, said_text) and not _phrase_in(phrase, quoted_text):
             return f"cause_not_in_evidence:{phrase}"
-    return _hedge_dropped(said, quoted, claim, evidence)
+    return _hedge_dropped(every_word, quoted, claim, evidence)
 
 
 def _hedge_dropped(said: list[str], quoted: list[str], claim: str, evidence: str) -> str | None:
@@ -131,6 +145,8 @@ def _classify(said: list[str], quoted: list[str], evidence_names: set[str], quot
     for w in said:
         if w in evidence_names and w in quoted_all:
             return Substitution("name_exchanged", a, b)
+    if any(q in evidence_names and q not in STOPWORDS for q in quoted) and not set(said) & QUESTION_WORDS:
+        return Substitution("name_replaced", a, b)
     for w in said:
         for q in quoted:
             if stem(q) in opposites(stem(w)):
@@ -154,6 +170,14 @@ def roles_swapped(claim: str, evidence: str) -> tuple[str | None, str | None]:
     order may be a paraphrase ("B was beaten by A") and is left undecided."""
     said, quoted = words(claim), words(evidence)
     names = {w.lower() for w in _CAPITALISED.findall(claim)} - STOPWORDS
+    values = names | {w for w in said + quoted if w[:1].isdigit()}
+    order_said, order_quoted = [w for w in said if w in values], [w for w in quoted if w in values]
+    if order_said != order_quoted and sorted(order_said) == sorted(order_quoted):
+        masked_said = ["<value>" if w in values else w for w in said]
+        masked_quoted = ["<value>" if w in values else w for w in quoted]
+        if masked_said == masked_quoted:
+            first = next(a for a, b in zip(order_said, order_quoted) if a != b)
+            return f"roles_swapped:{first}", None
     mine, theirs = _value_positions(said, names), _value_positions(quoted, names)
     shared = sorted((w for w in mine if w in theirs), key=mine.get)
     undecided = None
@@ -169,10 +193,13 @@ def roles_swapped(claim: str, evidence: str) -> tuple[str | None, str | None]:
     return None, undecided
 
 
-def substitutions(claim: str, evidence: str, max_run: int = 3, question: bool = False) -> list[Substitution]:
+def substitutions(
+    claim: str, evidence: str, max_run: int = 3, question: bool = False, plain_changes: bool | None = None
+) -> list[Substitution]:
     """Short runs of the claim that replace a run of the evidence, classified; runs whose words have
     the same stems or the same number values are not substitutions. With `question`, a run holding a
-    question word is where the answer was taken out, and plain changed words are not reported."""
+    question word is where the answer was taken out, and plain changed words are not reported unless
+    `plain_changes` says so."""
     said, quoted = words(claim), words(evidence)
     evidence_names = _names(evidence)
     out = []
@@ -186,7 +213,7 @@ def substitutions(claim: str, evidence: str, max_run: int = 3, question: bool = 
         if question and set(a) & QUESTION_WORDS:
             continue
         found = _classify(a, b, evidence_names, quoted)
-        if question and found.kind == "changed_word":
+        if found.kind == "changed_word" and not (not question if plain_changes is None else plain_changes):
             continue
         out.append(found)
     return out

@@ -98,7 +98,7 @@ def _yes_no(question: str, passage: str) -> str | None:
             context = " ".join(found[max(0, position - 2) : position + 1])
             agrees = (
                 meaning_conflict(question, sentence, question=True) is None
-                and not [s for s in substitutions(question, sentence, question=True)]
+                and not substitutions(question, sentence, question=True, plain_changes=True)
                 and not _names_missing(question, context)
             )
             same_polarity = negation_count(question) == negation_count(sentence)

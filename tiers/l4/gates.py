@@ -35,9 +35,14 @@ _REFERENCES = re.compile(
     r"story|author|writer|section|source|report|post)\b|\baccording to (?:the|this)\b|\bmentioned above\b",
     re.IGNORECASE,
 )
-_OPENING_PRONOUN = re.compile(r"^(?:he|she|it|they|this|these|those|his|her|its|their|him|them)\b", re.IGNORECASE)
+_OPENING_PRONOUN = re.compile(
+    r"^(?:he|she|it|they|this|these|those(?! (?:in|of|who|whose|which|that|with|at|on|from|under|over)\b)|his|her|its|"
+    r"their|him|them)\b",
+    re.IGNORECASE,
+)
 _QUESTION_NOUNS = {"year", "years", "date", "day", "month", "time", "number", "amount", "kind", "type", "way", "percentage"}
 _ARTICLES = {"the", "a", "an", "this", "that", "each", "every"}
+_PLURAL = {"they", "them", "their", "theirs"}
 _PRONOUNS = {"he", "she", "him", "her", "his", "hers", "they", "them", "their", "theirs"}
 
 
@@ -79,15 +84,16 @@ def _schema(c: Candidate, s: GateSettings) -> str | None:
     return None
 
 
-def _antecedent_before(tokens: list[str]) -> bool:
-    """Is there, before a pronoun, something it can refer to: a name, or a noun after an article ("the
-    mayor said his", "did the team win their") that is not a question's own ("what year")?"""
+def _antecedent_before(tokens: list[str], plural: bool) -> bool:
+    """Is there, before a pronoun, something it can refer to: a name, a noun after an article ("the
+    mayor said his", "did the team win their"), or for "they" / "their" any noun ("people who had
+    forgotten their passwords"), but not a question's own noun ("what year")?"""
     previous = ""
     for token in tokens:
         word = re.sub(r"[^\w'’-]", "", token)
         lower = word.lower()
         if word and lower not in STOPWORDS and lower not in QUESTION_WORDS and lower not in _QUESTION_NOUNS:
-            if word[:1].isupper() or (previous in _ARTICLES and content_words(word)):
+            if word[:1].isupper() or ((plural or previous in _ARTICLES) and content_words(word)):
                 return True
         previous = lower
     return False
@@ -104,7 +110,8 @@ def _self_contained(c: Candidate) -> str | None:
             return "question_without_question_mark"
         tokens = c.text.split()
         for position, token in enumerate(tokens):
-            if re.sub(r"\W", "", token).lower() in _PRONOUNS and not _antecedent_before(tokens[:position]):
+            pronoun = re.sub(r"\W", "", token).lower()
+            if pronoun in _PRONOUNS and not _antecedent_before(tokens[:position], pronoun in _PLURAL):
                 return "dangling_pronoun"
         named = any(t[:1].isupper() for t in tokens[1:])
         if not named and len(content_words(c.text)) <= 1 and re.search(r"\bit\b", c.text, re.IGNORECASE):
@@ -189,7 +196,7 @@ def _names(text: str) -> list[str]:
 
 def _question_in_evidence(c: Candidate, evidence: str) -> str | None:
     """Every name of a question is in the evidence its answer came from (a subject swapped for another
-    name of the passage is not), and the answer is not one of the question's own names."""
+    name of the passage is not)."""
     if c.kind != "qa":
         return None
     have = {stem(w) for w in words(evidence)}
@@ -198,9 +205,6 @@ def _question_in_evidence(c: Candidate, evidence: str) -> str | None:
             continue
         if any(stem(part) not in have for part in words(name)):
             return f"question_name_not_in_evidence:{name}"
-    answer = plain(c.answer or "")
-    if answer and re.search(rf"\b{re.escape(answer)}\b", plain(c.text)) and c.answer_type != "yes_no":
-        return "answer_in_question"
     return None
 
 
