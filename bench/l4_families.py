@@ -123,13 +123,24 @@ def _yes_no(sentence: str) -> str | None:
     if not aux:
         return None
     subject = sentence[: aux.start()].strip()
-    if not subject or len(subject.split()) > 6 or re.search(r"[,;:()\"“”]", subject) or re.search(r"\b(?:not|never|no)\b", sentence):
+    if (
+        not subject
+        or len(subject.split()) > 6
+        or re.search(r"[,;:()\"“”]", subject)
+        or re.search(r"\b(?:not|never|no)\b", sentence)
+    ):
         return None
     subject = subject[0].lower() + subject[1:] if subject.split()[0] in ("The", "A", "An", "There") else subject
     return f"{aux.group(1).capitalize()} {subject} {sentence[aux.end() :].strip().rstrip('.!')}?"
 
 
-def build_families(passages: list[str], all_names: list[str], ok: Callable[[str], bool], split: Callable[[str], list[str]], seed: int = 0):
+def build_families(
+    passages: list[str],
+    all_names: list[str],
+    ok: Callable[[str], bool],
+    split: Callable[[str], list[str]],
+    seed: int = 0,
+):
     """(candidate, passage, truth, family) for every family, each false item with its true twin."""
     rng = random.Random(seed)
     out: list[tuple[Candidate, str, bool, str]] = []
@@ -176,16 +187,34 @@ def build_families(passages: list[str], all_names: list[str], ok: Callable[[str]
                     fact_pair("names_exchanged", s, exchanged, s, text)
                     question = (s[: b.start(1)] + "whom" + s[b.end(1) :]).rstrip(". ") + "?"
                     question = question[0].upper() + question[1:]
-                    other = next((n for n in rng.sample(passage_names, len(passage_names)) if n not in s and n.lower() != "whom"), None)
+                    other = next(
+                        (
+                            n
+                            for n in rng.sample(passage_names, len(passage_names))
+                            if n not in s and n.lower() != "whom"
+                        ),
+                        None,
+                    )
                     if other:
                         wrong = question[: a.start(1)] + other + question[a.end(1) :]
-                        out.append((Candidate("qa", question, b.group(1), "span", s), text, True, "question_subject_swapped"))
-                        out.append((Candidate("qa", wrong, b.group(1), "span", s), text, False, "question_subject_swapped"))
+                        out.append(
+                            (Candidate("qa", question, b.group(1), "span", s), text, True, "question_subject_swapped")
+                        )
+                        out.append(
+                            (Candidate("qa", wrong, b.group(1), "span", s), text, False, "question_subject_swapped")
+                        )
             opening = re.match(r"([A-Z][a-z]+(?: [A-Z][a-z]+){0,2})\b", s)
             after_punct = re.search(r"[,;:(\"“] ?([A-Z][a-z]+(?: [A-Z][a-z]+){0,2})\b", s)
             for m in (opening, after_punct):
                 if m and m.group(1).split()[0] not in _FUNCTION:
-                    other = next((n for n in rng.sample(passage_names, len(passage_names)) if n not in s and m.group(1) not in n), None)
+                    other = next(
+                        (
+                            n
+                            for n in rng.sample(passage_names, len(passage_names))
+                            if n not in s and m.group(1) not in n
+                        ),
+                        None,
+                    )
                     if other:
                         fact_pair("name_swapped_at_start", s, s[: m.start(1)] + other + s[m.end(1) :], s, text)
                         break

@@ -48,6 +48,9 @@ _CLASSES = (
     ("comparison", COMPARISON_WORDS),
     ("approximation", frozenset(a for a in APPROXIMATORS if " " not in a) - {"over", "under", "just", "some"}),
 )
+# A question paraphrases its evidence more freely ("first appear" for "inception"): only quantifiers,
+# modals and strong words are held against it there; opposites, prefixes and numbers always are.
+_QUESTION_CLASSES = _CLASSES[:3]
 
 # Said more often in the claim than in the evidence, these add a claim ("X, so Y" where the evidence has
 # "so" elsewhere).
@@ -94,7 +97,7 @@ def meaning_conflict(claim: str, evidence: str, question: bool = False) -> str |
             return f"number_word_not_in_evidence:{value:g}"
     for w in said:
         s = stem(w)
-        if w in _COUNTED and said.count(w) > quoted.count(w):
+        if w in _COUNTED and said.count(w) > quoted.count(w) and not (question and w not in STRONG_WORDS):
             return _counted_reason(w)
         if s in quoted_stems or w in quoted:
             continue
@@ -104,13 +107,13 @@ def meaning_conflict(claim: str, evidence: str, question: bool = False) -> str |
         for other in quoted:
             if other not in said and (negated_by_prefix(w, other) or negated_by_prefix(other, w)):
                 return f"negative_prefix:{w}->{other}"
-        for name, members in _CLASSES:
+        for name, members in _QUESTION_CLASSES if question else _CLASSES:
             if w in members:
                 return f"{name}_not_in_evidence:{w}"
-        if w in _SINGLE_CAUSAL and not (question and w == "why"):
+        if w in _SINGLE_CAUSAL and not question:
             return f"cause_not_in_evidence:{w}"
     said_text, quoted_text = " ".join(said), " ".join(quoted)
-    for phrase in _CAUSAL_PHRASES:
+    for phrase in () if question else _CAUSAL_PHRASES:
         if _phrase_in(phrase, said_text) and not _phrase_in(phrase, quoted_text):
             return f"cause_not_in_evidence:{phrase}"
     return _hedge_dropped(every_word, quoted, claim, evidence)
@@ -137,15 +140,24 @@ def _names(text: str) -> set[str]:
     return {w.lower() for w in _CAPITALISED.findall(text) if w.lower() not in STOPWORDS}
 
 
-def _classify(said: list[str], quoted: list[str], evidence_names: set[str], quoted_all: list[str]) -> Substitution:
+def _classify(
+    said: list[str],
+    quoted: list[str],
+    evidence_names: set[str],
+    quoted_all: list[str],
+    claim_names: set[str],
+    question: bool,
+) -> Substitution:
     a, b = " ".join(said), " ".join(quoted)
-    if number_values(a) or number_values(b):
+    if all(w in claim_names and w not in quoted_all for w in said):
+        return Substitution("name_replaced", a, b)
+    if number_values(a) and number_values(b):
         if sorted(number_values(a)) != sorted(number_values(b)):
             return Substitution("number_changed", a, b)
-    for w in said:
-        if w in evidence_names and w in quoted_all:
-            return Substitution("name_exchanged", a, b)
-    if any(q in evidence_names and q not in STOPWORDS for q in quoted) and not set(said) & QUESTION_WORDS:
+    exchanged = [w for w in said if w in evidence_names and w in quoted_all]
+    if exchanged and (question or all(w in evidence_names for w in said + quoted)):
+        return Substitution("name_exchanged", a, b)
+    if not question and len(said) == len(quoted) and any(q in evidence_names and q not in STOPWORDS for q in quoted):
         return Substitution("name_replaced", a, b)
     for w in said:
         for q in quoted:
@@ -153,6 +165,8 @@ def _classify(said: list[str], quoted: list[str], evidence_names: set[str], quot
                 return Substitution("opposite", w, q)
             if negated_by_prefix(w, q) or negated_by_prefix(q, w):
                 return Substitution("negative_prefix", w, q)
+    if len(said) != len(quoted) or not [w for w in said if w not in STOPWORDS]:
+        return Substitution("rephrased", a, b)
     return Substitution("changed_word", a, b)
 
 
@@ -165,9 +179,9 @@ def _value_positions(tokens: list[str], names: set[str]) -> dict[str, int]:
 
 
 def roles_swapped(claim: str, evidence: str) -> tuple[str | None, str | None]:
-    """(reason, undecided): two names or numbers of the claim in the opposite order to the evidence. When
-    the words between them are the same ("A beat B" / "B beat A") the roles are swapped; otherwise the
-    order may be a paraphrase ("B was beaten by A") and is left undecided."""
+    """(reason, undecided): names or numbers of the claim in another order than in the evidence. When every
+    other word is the same ("A beat B" / "B beat A") the roles are swapped; otherwise the order may be a
+    paraphrase ("B was beaten by A", "Jupiter's moon Europa") and is left undecided."""
     said, quoted = words(claim), words(evidence)
     names = {w.lower() for w in _CAPITALISED.findall(claim)} - STOPWORDS
     values = names | {w for w in said + quoted if w[:1].isdigit()}
@@ -187,8 +201,6 @@ def roles_swapped(claim: str, evidence: str) -> tuple[str | None, str | None]:
                 continue
             between_said = {stem(w) for w in said[mine[a] + 1 : mine[b]]} - STOPWORDS
             between_quoted = {stem(w) for w in quoted[theirs[b] + 1 : theirs[a]]} - STOPWORDS
-            if between_said == between_quoted or len(between_said & between_quoted) * 2 >= len(between_said | between_quoted):
-                return f"roles_swapped:{a}<->{b}", None
             undecided = undecided or f"order_changed:{a}<->{b}"
     return None, undecided
 
@@ -201,18 +213,25 @@ def substitutions(
     question word is where the answer was taken out, and plain changed words are not reported unless
     `plain_changes` says so."""
     said, quoted = words(claim), words(evidence)
-    evidence_names = _names(evidence)
+    evidence_names, claim_names = _names(evidence), _names(claim) - QUESTION_WORDS
     out = []
     matcher = SequenceMatcher(None, said, quoted, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op != "replace" or i2 - i1 > max_run or j2 - j1 > max_run:
             continue
         a, b = said[i1:i2], quoted[j1:j2]
-        if _stems(a) == _stems(b) or (number_values(" ".join(a)) and number_values(" ".join(a)) == number_values(" ".join(b))):
+        if _stems(a) == _stems(b) or (
+            number_values(" ".join(a)) and number_values(" ".join(a)) == number_values(" ".join(b))
+        ):
             continue
         if question and set(a) & QUESTION_WORDS:
+            rest = [w for w in a if w not in QUESTION_WORDS]
+            if rest and all(w in claim_names and w not in quoted for w in rest):
+                out.append(Substitution("name_replaced", " ".join(rest), " ".join(b)))
             continue
-        found = _classify(a, b, evidence_names, quoted)
+        found = _classify(a, b, evidence_names, quoted, claim_names, question)
+        if found.kind == "rephrased":
+            continue
         if found.kind == "changed_word" and not (not question if plain_changes is None else plain_changes):
             continue
         out.append(found)

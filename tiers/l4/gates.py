@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from tiers.l4.candidates import ANSWER_TYPES, Candidate
 from tiers.l4.checks import Check
 from tiers.l4.agreement import QUESTION_WORDS, meaning_conflict, roles_swapped, substitutions
-from tiers.l4.language import STOPWORDS, content_words, months, negation_count, numbers, plain, stem, words
+from tiers.l4.language import MONTHS, STOPWORDS, content_words, months, negation_count, numbers, plain, stem, words
 from tiers.l4.number_words import number_values
 
 _REFERENCES = re.compile(
@@ -40,7 +40,20 @@ _OPENING_PRONOUN = re.compile(
     r"their|him|them)\b",
     re.IGNORECASE,
 )
-_QUESTION_NOUNS = {"year", "years", "date", "day", "month", "time", "number", "amount", "kind", "type", "way", "percentage"}
+_QUESTION_NOUNS = {
+    "year",
+    "years",
+    "date",
+    "day",
+    "month",
+    "time",
+    "number",
+    "amount",
+    "kind",
+    "type",
+    "way",
+    "percentage",
+}
 _ARTICLES = {"the", "a", "an", "this", "that", "each", "every"}
 _PLURAL = {"they", "them", "their", "theirs"}
 _PRONOUNS = {"he", "she", "him", "her", "his", "hers", "they", "them", "their", "theirs"}
@@ -176,7 +189,9 @@ def _content_in_evidence(c: Candidate, evidence: str, s: GateSettings) -> tuple[
         return None, 1.0
     missing = [w for w in wanted if w not in have]
     share = 1 - len(missing) / len(wanted)
-    names = [w for w in _names(claim or "") if any(stem(part) not in have for part in words(w))]
+    names = [
+        w for w in _names(claim or "") if w.lower() not in MONTHS and any(stem(part) not in have for part in words(w))
+    ]
     if names:
         return "name_not_in_evidence", share
     if c.kind == "qa" and share < s.min_content_share:
@@ -194,17 +209,17 @@ def _names(text: str) -> list[str]:
     return [w for w in re.findall(r"(?<![\w'’-])[A-Z][\w'’-]*", text) if w.lower() not in STOPWORDS]
 
 
-def _question_in_evidence(c: Candidate, evidence: str) -> str | None:
-    """Every name of a question is in the evidence its answer came from (a subject swapped for another
-    name of the passage is not)."""
+def _question_in_passage(c: Candidate, evidence: str, passage: str) -> str | None:
+    """Every name of a question is in the passage; one that stands where the evidence has another name
+    (a subject swapped, the answer kept) is caught by `meaning_agrees`."""
     if c.kind != "qa":
         return None
-    have = {stem(w) for w in words(evidence)}
+    have = {stem(w) for w in words(evidence)} | {stem(w) for w in words(passage)}
     for name in _names(c.text):
         if name.lower() in QUESTION_WORDS:
             continue
         if any(stem(part) not in have for part in words(name)):
-            return f"question_name_not_in_evidence:{name}"
+            return f"question_name_not_in_passage:{name}"
     return None
 
 
@@ -294,7 +309,7 @@ def run_gates(candidate: Candidate, passage_text: str, settings: GateSettings = 
     problem, share = _content_in_evidence(candidate, evidence, settings)
     record("content_in_evidence", problem, share)
     record("values_in_context", _values_in_context(candidate, evidence, settings))
-    record("question_in_evidence", _question_in_evidence(candidate, evidence))
+    record("question_in_passage", _question_in_passage(candidate, evidence, passage_text))
     problem, undecided = _meaning_agrees(candidate, evidence)
     record("meaning_agrees", problem, None, "; ".join(undecided))
     return GateOutcome(
