@@ -44,7 +44,7 @@ QUANTIFIERS = {
     "sometimes": "always", "frequently": "always", "generally": "always", "may": "will", "might": "will",
     "could": "will", "likely": "certain", "probably": "certainly", "mostly": "entirely", "partly": "entirely",
     "nearly": "exactly", "almost": "exactly", "about": "exactly", "around": "exactly",
-    "approximately": "exactly", "roughly": "exactly", "typically": "always", "often": "always",
+    "approximately": "exactly", "roughly": "exactly", "typically": "always",
 }  # fmt: skip
 ANTONYMS = {
     "supported": "opposed", "support": "oppose", "available": "unavailable", "able": "unable",
@@ -60,7 +60,7 @@ ANTONYMS = {
     "formal": "informal", "responsible": "irresponsible", "regular": "irregular", "relevant": "irrelevant",
     "usual": "unusual", "limited": "unlimited", "willing": "unwilling", "connected": "disconnected",
     "honest": "dishonest", "friendly": "hostile", "success": "failure", "increase": "decrease",
-    "win": "lose", "strong": "weak", "rich": "poor", "new": "old", "major": "minor", "full": "empty",
+    "win": "lose", "rich": "poor", "new": "old", "major": "minor", "full": "empty",
     "dead": "alive", "alive": "dead", "right": "wrong", "wrong": "right", "hot": "cold", "cold": "hot",
     "easier": "harder", "safer": "riskier", "free": "paid", "young": "old", "modern": "ancient",
     "natural": "artificial", "real": "fake", "simple": "complex", "better": "worse", "agree": "disagree",

@@ -199,8 +199,6 @@ def roles_swapped(claim: str, evidence: str) -> tuple[str | None, str | None]:
         for b in shared[x + 1 :]:
             if theirs[a] < theirs[b]:
                 continue
-            between_said = {stem(w) for w in said[mine[a] + 1 : mine[b]]} - STOPWORDS
-            between_quoted = {stem(w) for w in quoted[theirs[b] + 1 : theirs[a]]} - STOPWORDS
             undecided = undecided or f"order_changed:{a}<->{b}"
     return None, undecided
 
@@ -215,17 +213,19 @@ def substitutions(
     said, quoted = words(claim), words(evidence)
     evidence_names, claim_names = _names(evidence), _names(claim) - QUESTION_WORDS
     out = []
-    matcher = SequenceMatcher(None, said, quoted, autojunk=False)
+    matcher = SequenceMatcher(None, [stem(w) for w in said], [stem(w) for w in quoted], autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op != "replace" or i2 - i1 > max_run or j2 - j1 > max_run:
-            continue
         a, b = said[i1:i2], quoted[j1:j2]
+        asking = question and bool(set(a) & QUESTION_WORDS)
+        longest = max_run + (len(set(a) & (QUESTION_WORDS | STOPWORDS)) if asking else 0)
+        if op != "replace" or len(a) > longest or len(b) > max_run:
+            continue
         if _stems(a) == _stems(b) or (
             number_values(" ".join(a)) and number_values(" ".join(a)) == number_values(" ".join(b))
         ):
             continue
-        if question and set(a) & QUESTION_WORDS:
-            rest = [w for w in a if w not in QUESTION_WORDS]
+        if asking:
+            rest = [w for w in a if w not in QUESTION_WORDS and w not in STOPWORDS]
             if rest and all(w in claim_names and w not in quoted for w in rest):
                 out.append(Substitution("name_replaced", " ".join(rest), " ".join(b)))
             continue

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from tiers.l4.candidates import ANSWER_TYPES, Candidate
 from tiers.l4.checks import Check
 from tiers.l4.agreement import QUESTION_WORDS, meaning_conflict, roles_swapped, substitutions
-from tiers.l4.language import MONTHS, STOPWORDS, content_words, months, negation_count, numbers, plain, stem, words
+from tiers.l4.language import MONTHS, STOPWORDS, content_words, months, negation_count, numbers, stem, words
 from tiers.l4.number_words import number_values
 
 _REFERENCES = re.compile(
