@@ -136,8 +136,9 @@ def _hedge_dropped(said: list[str], quoted: list[str], claim: str, evidence: str
 
 
 def _names(text: str) -> set[str]:
-    """Lower-cased capitalised words that are not stopwords, wherever they stand."""
-    return {w.lower() for w in _CAPITALISED.findall(text) if w.lower() not in STOPWORDS}
+    """The words (as `words` gives them: lower case, no "'s") of capitalised tokens that are not
+    stopwords, wherever they stand."""
+    return {w for token in _CAPITALISED.findall(text) for w in words(token)} - STOPWORDS
 
 
 def _classify(
@@ -149,7 +150,7 @@ def _classify(
     question: bool,
 ) -> Substitution:
     a, b = " ".join(said), " ".join(quoted)
-    if all(w in claim_names and w not in quoted_all for w in said):
+    if all(w in claim_names and w not in evidence_names for w in said):
         return Substitution("name_replaced", a, b)
     if number_values(a) and number_values(b):
         if sorted(number_values(a)) != sorted(number_values(b)):
@@ -226,7 +227,7 @@ def substitutions(
             continue
         if asking:
             rest = [w for w in a if w not in QUESTION_WORDS and w not in STOPWORDS]
-            if rest and all(w in claim_names and w not in quoted for w in rest):
+            if rest and all(w in claim_names and w not in evidence_names for w in rest):
                 out.append(Substitution("name_replaced", " ".join(rest), " ".join(b)))
             continue
         found = _classify(a, b, evidence_names, quoted, claim_names, question)
