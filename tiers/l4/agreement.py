@@ -141,6 +141,11 @@ def _names(text: str) -> set[str]:
     return {w for token in _CAPITALISED.findall(text) for w in words(token)} - STOPWORDS
 
 
+def _capitalised(text: str) -> set[str]:
+    """The words of every capitalised token, stopwords included ("These", "How")."""
+    return {w for token in _CAPITALISED.findall(text) for w in words(token)}
+
+
 def _classify(
     said: list[str],
     quoted: list[str],
@@ -179,20 +184,36 @@ def _value_positions(tokens: list[str], names: set[str]) -> dict[str, int]:
     return {w: i for i, w in enumerate(tokens) if counts[w] == 1 and (w in names or w[:1].isdigit())}
 
 
+def _value_runs(tokens: list[str], values: set[str]) -> tuple[list[tuple[str, ...]], list[str]]:
+    """The runs of consecutive values ("new york") in order, and the tokens with each run masked as one slot."""
+    runs: list[tuple[str, ...]] = []
+    masked: list[str] = []
+    current: list[str] = []
+    for w in [*tokens, ""]:
+        if w and w in values:
+            current.append(w)
+            continue
+        if current:
+            runs.append(tuple(current))
+            masked.append("<value>")
+            current = []
+        if w:
+            masked.append(w)
+    return runs, masked
+
+
 def roles_swapped(claim: str, evidence: str) -> tuple[str | None, str | None]:
     """(reason, undecided): names or numbers of the claim in another order than in the evidence. When every
     other word is the same ("A beat B" / "B beat A") the roles are swapped; otherwise the order may be a
     paraphrase ("B was beaten by A", "Jupiter's moon Europa") and is left undecided."""
     said, quoted = words(claim), words(evidence)
-    names = {w.lower() for w in _CAPITALISED.findall(claim)} - STOPWORDS
-    values = names | {w for w in said + quoted if w[:1].isdigit()}
-    order_said, order_quoted = [w for w in said if w in values], [w for w in quoted if w in values]
-    if order_said != order_quoted and sorted(order_said) == sorted(order_quoted):
-        masked_said = ["<value>" if w in values else w for w in said]
-        masked_quoted = ["<value>" if w in values else w for w in quoted]
-        if masked_said == masked_quoted:
-            first = next(a for a, b in zip(order_said, order_quoted) if a != b)
-            return f"roles_swapped:{first}", None
+    names = _names(claim)
+    values = _capitalised(claim) | {w for w in said + quoted if w[:1].isdigit()}
+    runs_said, masked_said = _value_runs(said, values)
+    runs_quoted, masked_quoted = _value_runs(quoted, values)
+    if runs_said != runs_quoted and sorted(runs_said) == sorted(runs_quoted) and masked_said == masked_quoted:
+        first = next(a for a, b in zip(runs_said, runs_quoted) if a != b)
+        return f"roles_swapped:{' '.join(first)}", None
     mine, theirs = _value_positions(said, names), _value_positions(quoted, names)
     shared = sorted((w for w in mine if w in theirs), key=mine.get)
     undecided = None
@@ -205,32 +226,50 @@ def roles_swapped(claim: str, evidence: str) -> tuple[str | None, str | None]:
 
 
 def substitutions(
-    claim: str, evidence: str, max_run: int = 3, question: bool = False, plain_changes: bool | None = None
+    claim: str,
+    evidence: str,
+    max_run: int = 3,
+    question: bool = False,
+    plain_changes: bool | None = None,
+    answer: str = "",
 ) -> list[Substitution]:
     """Short runs of the claim that replace a run of the evidence, classified; runs whose words have
     the same stems or the same number values are not substitutions. With `question`, a run holding a
     question word is where the answer was taken out, and plain changed words are not reported unless
-    `plain_changes` says so."""
+    `plain_changes` says so; a name of the question standing where the evidence has another name that
+    is not the `answer` is a name replaced (a subject swapped)."""
     said, quoted = words(claim), words(evidence)
     evidence_names, claim_names = _names(evidence), _names(claim) - QUESTION_WORDS
+    claim_capitals, evidence_capitals = _capitalised(claim), _capitalised(evidence)
+    answered = set(words(answer))
     out = []
     matcher = SequenceMatcher(None, [stem(w) for w in said], [stem(w) for w in quoted], autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         a, b = said[i1:i2], quoted[j1:j2]
         asking = question and bool(set(a) & QUESTION_WORDS)
         longest = max_run + (len(set(a) & (QUESTION_WORDS | STOPWORDS)) if asking else 0)
-        if op != "replace" or len(a) > longest or len(b) > max_run:
+        if op != "replace" or len(a) > longest or len(b) > longest:
             continue
         if _stems(a) == _stems(b) or (
             number_values(" ".join(a)) and number_values(" ".join(a)) == number_values(" ".join(b))
         ):
             continue
         if asking:
-            rest = [w for w in a if w not in QUESTION_WORDS and w not in STOPWORDS]
-            if rest and all(w in claim_names and w not in evidence_names for w in rest):
+            rest = [w for w in a if w not in QUESTION_WORDS and (w not in STOPWORDS or w in claim_capitals)]
+            others = [w for w in b if w in evidence_capitals and w not in answered]
+            if rest and others and all(w in claim_capitals and w not in evidence_capitals for w in rest):
                 out.append(Substitution("name_replaced", " ".join(rest), " ".join(b)))
             continue
         found = _classify(a, b, evidence_names, quoted, claim_names, question)
+        introduced = [w for w in a if w in claim_capitals and w not in evidence_capitals]
+        swapped_name = (
+            len(introduced) == len(a) == len(b)
+            and all(w in evidence_capitals and w not in answered for w in b)
+            and i1 > 0
+        )
+        if introduced and found.kind in ("rephrased", "changed_word") and (swapped_name or not question):
+            kind = "changed_word" if i1 == 0 and j1 == 0 else "name_replaced"
+            found = Substitution(kind, " ".join(a), " ".join(b))
         if found.kind == "rephrased":
             continue
         if found.kind == "changed_word" and not (not question if plain_changes is None else plain_changes):

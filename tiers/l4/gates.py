@@ -232,7 +232,7 @@ def _meaning_agrees(c: Candidate, evidence: str) -> tuple[str | None, tuple[str,
     problem = meaning_conflict(claim, evidence, question=question)
     if problem:
         return problem, ()
-    found = substitutions(c.text, evidence, question=question)
+    found = substitutions(c.text, evidence, question=question, answer=c.answer or "")
     for sub in found:
         if sub.kind != "changed_word":
             return sub.reason, ()
