@@ -150,3 +150,15 @@ def test_a_pronoun_whose_antecedent_is_in_the_question_is_not_dangling(question,
         Candidate("qa", question, "Leeds", "span", "Smith said his office would move to Leeds"), passage
     )
     assert ("dangling_pronoun" in outcome.reasons) == dangling, outcome.reasons
+
+
+def test_the_judge_decides_what_the_gates_left_open_and_the_grade_says_so():
+    from tiers.l4.candidates import SupportVerdict
+
+    evidence = "The committee praised the new budget on Friday."
+    claim = Candidate("fact", "The committee criticised the new budget on Friday.", None, None, evidence)
+    gates = run_gates(claim, f"News. {evidence}")
+    decision = decide(claim, gates, [], SupportVerdict("unsupported", evidence), 1)
+    assert decision.status == "rejected" and decision.reasons == ("judge_unsupported",)
+    path = [c.detail for c in decision.checks if c.name == "decided_by"]
+    assert len(path) == 1 and path[0].startswith("llm_judge") and "changed_word" in path[0]

@@ -24,6 +24,7 @@ from typing import Literal, Sequence
 
 from tiers.l4.candidates import Candidate, SupportVerdict
 from tiers.l4.checks import Check
+from tiers.l4.extractive import EXTRACTIVE_MODEL
 from tiers.l4.gates import GateOutcome
 from tiers.l4.matching import match_answers
 
@@ -94,7 +95,7 @@ def decide(
         checks.append(Check(f"verifier:{a.verifier}", a.model, matched, score, f"answer: {a.answer!r}"[:500]))
     tried = 1 + len(answers)
     confidence = (1 + agree) / tried
-    llm = any(a.model is not None and a.model != "builtin-extractive" for a in answers)
+    llm = any(a.model not in (None, EXTRACTIVE_MODEL) for a in answers)
     checks.append(_decided_by("gates+verifiers" + ("+llm" if llm else "")))
     if agree >= min_agree:
         return Decision("verified", _grade(1 + agree), confidence, (), tuple(checks))

@@ -15,6 +15,7 @@ import re
 from tiers.l4.agreement import meaning_conflict, substitutions
 from tiers.l4.language import STOPWORDS, content_words, negation_count, numbers, stem, words
 
+EXTRACTIVE_MODEL = "builtin-extractive"  # the model name of verifier 0 in answers and check rows
 _SENTENCE_BREAK = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+|\n+")
 _TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\uFFFF][\w'’\-.,]*[A-Za-z0-9\u00C0-\uFFFF%]|[A-Za-z0-9\u00C0-\uFFFF%]")
 _DATE = re.compile(
