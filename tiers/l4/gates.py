@@ -2,13 +2,14 @@
 
 - `schema`: the kind's fields are present, of an allowed answer type, within length bounds;
 - `self_contained`: no reference to "the passage" / "this article"..., no pronoun that opens the item
-  or comes before any name in a question, no "it" in a question that names nothing else ("When did it
+  or comes in a question before any word it could refer to (a name, a noun after an article, for
+  "they" / "their" any noun), no "it" in a question that names nothing else ("When did it
   collapse?"), and a question ends with "?";
-- `evidence_found`: the evidence quote is in the passage (exact, else case- and space-insensitive, else
-  a fuzzy ratio of at least `fuzzy_ratio` against a window of the passage, by rapidfuzz when it is
-  installed, else difflib); its offsets are kept;
+- `evidence_found`: the evidence quote is the passage's own text: found exactly, or exactly after a fixed
+  normalisation of both (whitespace, quote marks, dashes, case); its offsets are kept and the stored
+  quote is the passage's span (a quote one word from a real sentence is not found);
 - `numbers_in_passage`: every number, and every month, in the item occurs in the passage (those of
-  the answer or statement, in its evidence);
+  the answer or statement, in its evidence; a number in words counts as its value);
 - `content_in_evidence`: most content words of the answer (QA) or statement (fact) occur in the
   evidence, at most `max_missing_words` do not and no capitalised name is among them, and a
   statement holds as many negations as its evidence;
@@ -16,7 +17,11 @@
   one that is also among the `evidence_context_words` words around the same value in the evidence
   (a value moved to another slot of its sentence fails), no value is said more often than the
   evidence says it (a name copied over another one of the sentence fails), and two values side by
-  side in the fact ("Saraki Bukola") are side by side in that order in the evidence.
+  side in the fact ("Saraki Bukola") are side by side in that order in the evidence;
+- `question_in_passage`: every name of a question is in the passage;
+- `meaning_agrees`: the words that carry meaning agree between item and evidence and no name, number or
+  opposite stands in another's place (`agreement.py`); a plain changed word or a changed order of a
+  fact is `undecided`, for the support judge (rejected without one).
 """
 
 from __future__ import annotations

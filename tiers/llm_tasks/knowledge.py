@@ -336,6 +336,14 @@ def resolve(
         it.raw["support_judge"] = _raw(result)
 
 
+def _stored_evidence(it: _Item) -> str:
+    """The passage's own span when the quote was found in it; the model's string only for an item
+    rejected because it was not (kept so that the reason can be read)."""
+    if it.gates.evidence_start is None:
+        return it.candidate.evidence
+    return it.passage.text[it.gates.evidence_start : it.gates.evidence_end]
+
+
 def _item_row(it: _Item, decision, generator_model: str) -> dict[str, Any]:
     c = it.candidate
     return {
@@ -344,7 +352,7 @@ def _item_row(it: _Item, decision, generator_model: str) -> dict[str, Any]:
         "text": c.text,
         "answer": c.answer,
         "answer_type": c.answer_type,
-        "evidence": c.evidence,
+        "evidence": _stored_evidence(it),
         "evidence_start": it.gates.evidence_start,
         "evidence_end": it.gates.evidence_end,
         "passage_id": it.passage.passage_id,
