@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import re
 import time
@@ -44,6 +45,7 @@ from tiers.l4.gates import run_gates
 from tiers.l4.language import content_words, negation_count, numbers
 from tiers.l4.passages import split_passages
 
+log = logging.getLogger(__name__)
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 AUX = re.compile(r"\b(is|was|are|were|has|have|had|will|would|can|could|should|did|does)\b")
 NAME = re.compile(r"(?<=\w )((?:[A-Z][a-z]+(?: [A-Z][a-z]+){0,2}))(?=[ ,.])")
@@ -347,11 +349,17 @@ def report(items: list[Labelled], statuses: list[str], reasons: list[tuple[str, 
     }
 
 
+CALIBRATION: list[str] = []
+
+
 def smollm2_verifier(items: list[Labelled]) -> list[VerifierAnswer]:
     """SmolLM2 re-solves each question from its passage with the job's answer prompt, through the managed
-    llama.cpp server the job itself would start (127.0.0.1, stopped by PID on exit)."""
+    llama.cpp server the job itself would start (127.0.0.1, stopped by PID on exit). It first answers the
+    calibration canaries; the result is reported beside the figures (the job would not count a verifier
+    that fails them; here its answers are kept so that the figures show what it would have done)."""
     from jobs.l3_to_l4 import engine_specs
     from tiers.config import load_config
+    from tiers.l4 import calibration
     from tiers.l4.candidates import MalformedOutput, parse_answer
     from tiers.llm.engine import ChatRequest, Sampling
     from tiers.llm.factory import build_engine
@@ -363,6 +371,24 @@ def smollm2_verifier(items: list[Labelled]) -> list[VerifierAnswer]:
     with engine_specs(config) as (specs, _):
         spec = specs.generator
         engine = build_engine(spec.llm, list(spec.endpoints), None)
+        canaries = [
+            ChatRequest(
+                prompt.messages(calibration.PASSAGES[p], question=q),
+                Sampling(0.0, 48, seed=0),
+                prompt.schema,
+                prompt.version,
+            )
+            for p, q, _, _ in calibration.QUESTIONS
+        ]
+        got = []
+        for result in engine.complete(canaries):
+            try:
+                got.append(parse_answer(result.text) if result.ok else None)
+            except MalformedOutput:
+                got.append(None)
+        found = calibration.verifier_calibration("verifier:smollm2", spec.llm.model, got)
+        CALIBRATION.append(found.detail)
+        log.warning("%s", found.detail)
         questions = [(i, it) for i, it in enumerate(items) if it.item.kind == "qa"]
         requests = [
             ChatRequest(
@@ -400,6 +426,7 @@ def main() -> None:
         decisions = verdicts(items, smollm2_verifier)
         figures["with_smollm2"] = report(items, [d.status for d in decisions], [d.reasons for d in decisions])
         figures["with_smollm2"]["seconds"] = round(time.perf_counter() - start, 2)
+        figures["with_smollm2"]["calibration"] = CALIBRATION
     print(json.dumps(figures, indent=1))
 
 
