@@ -140,6 +140,7 @@ def test_yes_no_is_answered_by_aligning_the_question_with_the_sentence():
         ("How many goals did the team score in their first season?", False),
         ("Where did the mayor say his office would move?", False),
         ("Where did Smith say his office would move?", False),
+        ("In his speech, Smith said the office would move to which city?", False),
         ("How many goals did he score in 2019?", True),
         ("What did his company sell in 2019?", True),
     ],

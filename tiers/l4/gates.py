@@ -117,6 +117,14 @@ def _antecedent_before(tokens: list[str], plural: bool) -> bool:
     return False
 
 
+def _named_after_clause(tokens: list[str]) -> bool:
+    """Does a name open the clause after the pronoun's own ("In his last match, Nadal ...")?"""
+    for token, following in zip(tokens, tokens[1:]):
+        if token.endswith(",") and following[:1].isupper() and following.lower() not in STOPWORDS:
+            return True
+    return False
+
+
 def _self_contained(c: Candidate) -> str | None:
     said = f"{c.text} {c.answer or ''}"
     if _REFERENCES.search(said):
@@ -129,7 +137,9 @@ def _self_contained(c: Candidate) -> str | None:
         tokens = c.text.split()
         for position, token in enumerate(tokens):
             pronoun = re.sub(r"\W", "", token).lower()
-            if pronoun in _PRONOUNS and not _antecedent_before(tokens[:position], pronoun in _PLURAL):
+            if pronoun in _PRONOUNS and not (
+                _antecedent_before(tokens[:position], pronoun in _PLURAL) or _named_after_clause(tokens[position:])
+            ):
                 return "dangling_pronoun"
         named = any(t[:1].isupper() for t in tokens[1:])
         if not named and len(content_words(c.text)) <= 1 and re.search(r"\bit\b", c.text, re.IGNORECASE):
