@@ -51,6 +51,7 @@ AUX = re.compile(r"\b(is|was|are|were|has|have|had|will|would|can|could|should|d
 NAME = re.compile(r"(?<=\w )((?:[A-Z][a-z]+(?: [A-Z][a-z]+){0,2}))(?=[ ,.])")
 NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?!\w)(?![.,]\d)")
 YEAR = re.compile(r"\b(19\d\d|20[0-3]\d)\b")
+FIVE_KINDS = ("number_swap", "date_shift", "entity_swap", "negation", "unsupported_clause")
 CLAUSES = [
     "after a lengthy public consultation",
     "despite strong objections from regional farmers",
@@ -333,7 +334,7 @@ def report(items: list[Labelled], statuses: list[str], reasons: list[tuple[str, 
         if it.truth and s != "verified"
         for reason in r[:1]
     )
-    five = sum(1 for it, s in zip(items, statuses) if not it.truth and s == "verified" and "_same_" not in it.kind)
+    five = sum(1 for it, s in zip(items, statuses) if not it.truth and s == "verified" and it.kind in FIVE_KINDS)
     return {
         "items": len(items),
         "true": trues,
