@@ -136,7 +136,6 @@ def _yes_no(sentence: str) -> str | None:
 
 def build_families(
     passages: list[str],
-    all_names: list[str],
     ok: Callable[[str], bool],
     split: Callable[[str], list[str]],
     seed: int = 0,

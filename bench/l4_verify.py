@@ -268,7 +268,7 @@ def build_items(limit_articles: int | None, seed: int = 0) -> list[Labelled]:
     passages = [
         p.text for index, body in enumerate(articles) for p in split_passages(f"article-{index}", body, 30, 256)
     ]
-    for candidate, text, truth, family in build_families(passages, all_names, _ok_sentence, sentences, seed):
+    for candidate, text, truth, family in build_families(passages, _ok_sentence, sentences, seed):
         out.append(Labelled(candidate, text, truth, "true" if truth else family, family))
     return out
 
