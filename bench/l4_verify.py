@@ -361,7 +361,7 @@ def smollm2_verifier(items: list[Labelled]) -> list[VerifierAnswer]:
     from jobs.l3_to_l4 import engine_specs
     from tiers.config import load_config
     from tiers.l4 import calibration
-    from tiers.l4.candidates import MalformedOutput, parse_answer
+    from tiers.l4.candidates import MalformedOutput, parse_answer, parse_support
     from tiers.llm.engine import ChatRequest, Sampling
     from tiers.llm.factory import build_engine
     from tiers.llm_tasks.prompts import load_prompt
@@ -390,6 +390,25 @@ def smollm2_verifier(items: list[Labelled]) -> list[VerifierAnswer]:
         found = calibration.verifier_calibration("verifier:smollm2", spec.llm.model, got)
         CALIBRATION.append(found.detail)
         log.warning("%s", found.detail)
+        support = load_prompt(config.l4.prompts.support)
+        verdicts = []
+        judged = [
+            ChatRequest(
+                support.messages(calibration.PASSAGES[p], statement=statement, focus=""),
+                Sampling(0.0, 96, seed=0),
+                support.schema,
+                support.version,
+            )
+            for p, statement, _ in calibration.FACTS
+        ]
+        for result in engine.complete(judged):
+            try:
+                verdicts.append(parse_support(result.text).verdict if result.ok else None)
+            except MalformedOutput:
+                verdicts.append(None)
+        judge = calibration.judge_calibration("judge", spec.llm.model, verdicts)
+        CALIBRATION.append(f"{judge.detail}; verdicts {verdicts}")
+        log.warning("%s", judge.detail)
         questions = [(i, it) for i, it in enumerate(items) if it.item.kind == "qa"]
         requests = [
             ChatRequest(
