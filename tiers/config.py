@@ -267,7 +267,7 @@ class KnowledgePromptsConfig(Strict):
     facts: str = "conf/prompts/knowledge_facts_v1.yaml"
     qa: str = "conf/prompts/knowledge_qa_v1.yaml"
     answer: str = "conf/prompts/knowledge_answer_v1.yaml"
-    support: str = "conf/prompts/knowledge_support_v1.yaml"
+    support: str = "conf/prompts/knowledge_support_v2.yaml"
 
 
 class GenerationConfig(Strict):
