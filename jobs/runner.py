@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from tiers.catalog import Catalog, OutputRecord
 from tiers.catalog.lock import RootLock
+from jobs.signals import stop_signal
 from tiers.ids import new_run_id
 
 log = logging.getLogger(__name__)
@@ -190,6 +191,8 @@ class JobRun:
             if exc is not None and not self.skipped:
                 self._remove_run_folders(self.run_id)
                 message = f"{exc_type.__name__}: {exc}"
+                if stop_signal():
+                    message = f"stopped by {stop_signal()} ({message[:300]})"
                 if disk_full(exc):
                     message = (
                         f"disk full: no space left on the device holding {self.catalog.root} ({exc_type.__name__})"

@@ -12,7 +12,7 @@ import pytest
 from tests.helpers import open_catalog
 
 REPO = Path(__file__).resolve().parents[2]
-NAMES = ["python", "java", "spark", "langid", "fasttext", "l2 models", "llm engine", "torch", "disk"]
+NAMES = ["python", "java", "spark", "langid", "fasttext", "l2 models", "paths", "llm engine", "torch", "disk"]
 
 
 def tiers(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:

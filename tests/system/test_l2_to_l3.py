@@ -36,6 +36,7 @@ L3_TEST = [
     "llm.concurrency=2",
     "llm.retries=8",
     "llm.backoff_s=0.5",
+    "l3.calibration=null",  # SmolLM2 checks the plumbing here; tests/system/test_llm_identity.py tests calibration
 ]
 
 
@@ -45,7 +46,8 @@ def server(tmp_path_factory):
     from tiers.llm.server import ManagedServer
 
     command = (
-        "{python} -m llama_cpp.server --model {model_path} --host 127.0.0.1 --port {port} --n_ctx 2048 --n_threads 1"
+        "{python} -m llama_cpp.server --model {model_path} --host 127.0.0.1 --port {port} --n_ctx 2048 --n_threads 1 "
+        "--api_key {api_key}"
     )
     log_file = str(tmp_path_factory.mktemp("server") / "server.log")
     with ManagedServer(

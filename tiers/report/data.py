@@ -60,7 +60,7 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str, PanelBuilder], ...]], ...]
         ),
     ),
     ("verification", "Verification loop", (("experiments", "Experiments", downstream.experiments),)),
-    ("allocation", "Allocation", (("allocation", "Allocation plan", downstream.allocation),)),
+    ("allocation", "Allocation", (("allocation", "Allocation to training stages", downstream.allocation),)),
     ("runs", "Runs", (("runs", "Runs", flow.runs_panel),)),
 )
 
