@@ -16,13 +16,14 @@ import bz2
 import hashlib
 import json
 import logging
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 
-from tiers.resources import PACKAGE, PROJECT
+from tiers.resources import PROJECT, materialize_folder
 from tiers.text import word_runs
 
 log = logging.getLogger(__name__)
@@ -32,16 +33,19 @@ TEXT_SUFFIXES = {".jsonl", ".json", ".tsv", ".txt", ".bz2"}
 
 
 BUILTIN = "builtin"
-BUILTIN_EVAL_DIR = PACKAGE / "assets" / "eval"
+BUILTIN_EVAL_DIR = "tiers/assets/eval"  # in the package (or the spark-submit zip)
 
 
 def resolve_eval_dir(value: str | Path) -> Path:
     """The folder an `eval_dir` setting names: `builtin` is the packaged sets; a relative path is taken from the
     working directory, then the project. Raises FileNotFoundError naming the setting's value."""
     if str(value) == BUILTIN:
-        if not BUILTIN_EVAL_DIR.is_dir():
-            raise FileNotFoundError(f"no evaluation folder at {BUILTIN_EVAL_DIR} (the package's own sets are missing)")
-        return BUILTIN_EVAL_DIR
+        try:
+            return materialize_folder(BUILTIN_EVAL_DIR, Path(tempfile.gettempdir()) / "tiers-assets")
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"no evaluation folder at {BUILTIN_EVAL_DIR} (the package's own sets are missing)"
+            ) from None
     folder = Path(value).expanduser()
     for candidate in (folder, PROJECT / folder):
         if candidate.is_dir():

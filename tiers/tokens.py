@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import re
+import tempfile
 import threading
 import unicodedata
 from pathlib import Path
@@ -42,7 +43,7 @@ import numpy as np
 
 from tiers import pretokens
 from tiers.bpe import BytePairCounts
-from tiers.resources import PACKAGE
+from tiers.resources import materialize
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_TOKENIZER = "gguf:smollm2"
-SMOLLM2_TOKENIZER = PACKAGE / "assets" / "smollm2_tokenizer.json"
+SMOLLM2_TOKENIZER = "tiers/assets/smollm2_tokenizer.json"  # in the package (or the spark-submit zip)
 GGUF_PREFIX = "gguf:"
 # llama.cpp's pre-tokenizer names (tokenizer.ggml.pre) whose splitting `tokenizers` reproduces:
 # gpt2's regex, with or without each digit split off first.
@@ -117,9 +118,12 @@ def tokenizer_from_gguf(path: str | Path) -> "Tokenizer":
 def resolve_spec(spec: str) -> tuple[str, str]:
     """('gguf' | 'json', absolute path) for a tokenizer spec; raises TokenizerError when nothing is there."""
     if spec == DEFAULT_TOKENIZER:
-        if not SMOLLM2_TOKENIZER.is_file():
-            raise TokenizerError(f"tokenizer {spec!r}: the package's own copy is missing ({SMOLLM2_TOKENIZER})")
-        return "json", str(SMOLLM2_TOKENIZER)
+        try:
+            return "json", str(materialize(SMOLLM2_TOKENIZER, Path(tempfile.gettempdir()) / "tiers-assets"))
+        except FileNotFoundError:
+            raise TokenizerError(
+                f"tokenizer {spec!r}: the package's own copy ({SMOLLM2_TOKENIZER}) is missing"
+            ) from None
     if spec.startswith(GGUF_PREFIX):
         target, kind = spec[len(GGUF_PREFIX) :], "gguf"
     elif spec.endswith(".json"):
