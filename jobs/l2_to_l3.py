@@ -134,17 +134,18 @@ def check_server_identity(server: ManagedServer | None) -> None:
         raise EngineFailure(f"answers cannot be trusted: {server.identity_failure}")
 
 
-def announce_model(config: TiersConfig) -> None:
-    """The job's first line: which model scores, and whether it is the default plumbing model."""
+def announce_model(config: TiersConfig, stage: str) -> None:
+    """The job's first line: which model answers, and whether it is the default plumbing model."""
     if config.llm.model == DEFAULT_MODEL:
         log.warning(
-            "L3 scores with %s, the default model: it is there to check the plumbing and is too small to judge "
-            "quality (it tends to give every document the same score); to select data, %s",
+            "%s runs on %s, the default model: it is there to check the plumbing and is too small to judge "
+            "quality (it tends to give every document the same score); for real data, %s",
+            stage,
             DEFAULT_MODEL,
             STRONGER_MODEL_HINT,
         )
     else:
-        log.info("L3 scores with %s (engine %s)", config.llm.model, config.llm.engine)
+        log.info("%s runs on %s (engine %s)", stage, config.llm.model, config.llm.engine)
 
 
 def check_calibration(
@@ -233,7 +234,7 @@ def run_l2_to_l3(
     }
     if limit is not None:
         payload["limit"] = limit
-    announce_model(config)
+    announce_model(config, "L3")
 
     def body(run: JobRun) -> dict:
         l2 = spark.read.parquet(source).select("doc_id", "text")

@@ -29,7 +29,14 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.l2_to_l3 import CACHE, PROGRESS, EngineFailure, check_server_identity, usage_summary
+from jobs.l2_to_l3 import (
+    CACHE,
+    PROGRESS,
+    EngineFailure,
+    announce_model,
+    check_server_identity,
+    usage_summary,
+)
 from jobs.runner import JobResult, JobRun
 from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
 from jobs.spark_schema import spark_ddl
@@ -325,6 +332,7 @@ def run_l3_to_l4(
     limit: int | None = None,
 ) -> JobResult:
     """`limit`: only the first `limit` input documents by doc_id (a trial run; a run of its own)."""
+    announce_model(config, "L4")
     catalog = Catalog(root)
     catalog.migrate()
     inputs = resolve_inputs(catalog, config, l3_run)
