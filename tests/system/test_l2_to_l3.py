@@ -161,7 +161,9 @@ def test_http_engine_balances_over_endpoints_and_survives_a_dead_one(server):
     from tiers.llm.http_client import OpenAIHttpEngine
 
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    engine = OpenAIHttpEngine([server.url, dead], "SmolLM2-135M-Instruct", concurrency=2, retries=3, backoff_s=0.1)
+    engine = OpenAIHttpEngine(
+        [server.url, dead], "SmolLM2-135M-Instruct", concurrency=2, retries=3, backoff_s=0.1, api_key=server.api_key
+    )
     requests = [
         ChatRequest((("user", f"Say the number {i}."),), Sampling(temperature=0.0, max_tokens=8)) for i in range(6)
     ]
