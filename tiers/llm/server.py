@@ -77,6 +77,11 @@ class ManagedServer:
         self._lock = threading.Lock()
 
     @property
+    def shown_command(self) -> str:
+        """The command as logged: the API key is not written to logs."""
+        return self.command.replace(self.api_key, "<api key>")
+
+    @property
     def headers(self) -> dict[str, str]:
         """What every request to this server carries (its per-launch API key)."""
         return {"Authorization": f"Bearer {self.api_key}"} if self.keyed else {}
@@ -124,7 +129,7 @@ class ManagedServer:
                 start_new_session=True,
                 env={**os.environ, "HOST": "127.0.0.1"},
             )
-        log.info("started %s (pid %d)", self.command, self.process.pid)
+        log.info("started %s (pid %d)", self.shown_command, self.process.pid)
         self.wait_ready()
 
     def healthy(self) -> bool:
@@ -137,7 +142,9 @@ class ManagedServer:
         deadline = time.time() + self.startup_timeout_s
         while time.time() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"server {describe_exit(self.process.returncode)} while starting: {self.command}")
+                raise RuntimeError(
+                    f"server {describe_exit(self.process.returncode)} while starting: {self.shown_command}"
+                )
             if self.healthy():
                 return
             time.sleep(0.25)
@@ -146,7 +153,7 @@ class ManagedServer:
     def verify_identity(self) -> None:
         """The server must refuse a request without this launch's key and answer one with it."""
         if self.process is None or self.process.poll() is not None:
-            raise RuntimeError(f"server exited before tiers could check it: {self.command}")
+            raise RuntimeError(f"server exited before tiers could check it: {self.shown_command}")
         if not self.keyed:
             return
         try:
@@ -196,7 +203,7 @@ class ManagedServer:
             if process is not None and process.poll() is not None:
                 raise RuntimeError(
                     f"server {describe_exit(process.returncode)} on its first multi-token request "
-                    f"({self.command}); for llama.cpp: {PORTABLE_INSTALL}"
+                    f"({self.shown_command}); for llama.cpp: {PORTABLE_INSTALL}"
                 ) from None
             raise RuntimeError(f"server did not answer a test request: {type(exc).__name__}: {exc}") from None
 
