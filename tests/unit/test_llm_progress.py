@@ -22,6 +22,7 @@ def test_the_line_gives_the_rate_and_the_time_left():
     )
     assert "waiting for the first answers" in progress_line("L3 scoring", 0, 90, 200.0)
     assert duration(7500) == "2 h 05 min"
+    assert "all 90 documents done after 5 min 00 s; finishing" in progress_line("L3 scoring", 90, 90, 300.0)
 
 
 def test_logged_progress_logs_while_work_runs_and_removes_its_folder(tmp_path, caplog):
