@@ -77,7 +77,7 @@ def progress_line(label: str, done: int, total: int, elapsed: float) -> str:
     if not done:
         return f"{label}: 0 of {total} documents after {duration(elapsed)} (waiting for the first answers)"
     if done >= total:
-        return f"{label}: all {total} documents done after {duration(elapsed)}; finishing (rewrites, writing the tier)"
+        return f"{label}: all {total} documents done after {duration(elapsed)}; finishing the stage (L3: rewrites; then the outputs)"
     rate = done / elapsed if elapsed else 0.0
     left = (total - done) / rate if rate else 0.0
     return (
