@@ -10,7 +10,7 @@ import typer
 from tiers.config import ConfigError
 
 app = typer.Typer(
-    help="The small-model verification loop (needs torch: pip install 'tiers[verify]').", no_args_is_help=True
+    help="The small-model verification loop (needs torch: the `verify` extra of tiers).", no_args_is_help=True
 )
 
 

@@ -198,9 +198,12 @@ class L2Config(Strict):
 class ServerConfig(Strict):
     """A server the job launches and supervises (engine: managed)."""
 
-    command: str = "{python} -m llama_cpp.server --model {model_path} --host 127.0.0.1 --port {port} --n_ctx 4096"
+    command: str = (
+        "{python} -m llama_cpp.server --model {model_path} --host 127.0.0.1 --port {port} --n_ctx 4096 "
+        "--api_key {api_key}"
+    )
     model_path: str | None = None
-    port: int = Field(8089, gt=0, lt=65536)
+    port: int | None = Field(None, gt=0, lt=65536)  # None: a free port picked at each start
     startup_timeout_s: float = Field(180, gt=0)
     health_path: str = "/v1/models"
 
@@ -234,6 +237,8 @@ class L3Config(Strict):
         64, ge=1
     )  # tasks = docs / this; each keeps llm.concurrency requests per endpoint in flight
     max_engine_error_share: float = Field(0.05, ge=0, le=1)  # above this share of engine_error documents the job fails
+    # documents of known quality the model scores before the stage counts its scores (null: no check)
+    calibration: str | None = "conf/prompts/edu_score_calibration_v1.yaml"
 
 
 class L4InputConfig(Strict):
@@ -314,7 +319,7 @@ class L4Config(Strict):
     support_judge: SupportJudgeConfig = SupportJudgeConfig()
     f1_threshold: float = Field(0.6, gt=0, le=1)
     merge_threshold: float = Field(0.8, gt=0, le=1)
-    eval_dir: str | None = "../shared/data/eval"  # items with a 13-gram in these sets are flagged, never promoted
+    eval_dir: str | None = "builtin"  # items with a 13-gram in these sets are flagged, never promoted
     docs_per_partition: int = Field(16, ge=1)
     max_engine_error_share: float = Field(0.05, ge=0, le=1)  # above this share of failed documents the job fails
 
@@ -362,11 +367,11 @@ class TiersConfig(Strict):
     @model_validator(mode="after")
     def _managed_servers_on_their_own_ports(self) -> "TiersConfig":
         """A verifier or judge with its own managed server needs a port no other managed server uses."""
-        ports = {self.llm.server.port: "llm"} if self.llm.engine == "managed" else {}
+        ports = {self.llm.server.port: "llm"} if self.llm.engine == "managed" and self.llm.server.port else {}
         engines = [(("l4", "verifiers", i, "llm"), v.llm) for i, v in enumerate(self.l4.verifiers)]
         engines.append((("l4", "support_judge", "llm"), self.l4.support_judge.llm))
         for path, llm in engines:
-            if llm is None or llm == self.llm or llm.engine != "managed":
+            if llm is None or llm == self.llm or llm.engine != "managed" or llm.server.port is None:
                 continue
             owner = ports.setdefault(llm.server.port, ".".join(map(str, path)))
             if owner != ".".join(map(str, path)):

@@ -92,6 +92,23 @@ def test_wheel_installs_with_pip_alone_and_runs_l0_to_l2(tmp_path):
     l1_files = list((root / "L1").rglob("*.parquet"))
     with duckdb.connect() as con:
         langs = con.execute(
-            "SELECT count(*), count(DISTINCT lang) FROM read_parquet(?)", [[str(p) for p in l1_files]]
+            "SELECT count(*), count(DISTINCT lang), count(n_tokens) FROM read_parquet(?)", [[str(p) for p in l1_files]]
         ).fetchone()
     assert langs[0] > 0 and langs[1] >= 1, langs
+    assert langs[2] == langs[0], langs  # the base install counts tokens: the tokenizer ships in the wheel
+
+
+def test_the_wheel_carries_every_default_asset(tmp_path):
+    """Everything a default reads is inside the wheel: the tokenizer, the evaluation sets with their READMEs
+    (licenses and attribution), the calibration documents, the NOTICE; OpenBookQA is not redistributed."""
+    import zipfile
+
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(REPO)], cwd=tmp_path)
+    names = set(zipfile.ZipFile(next(tmp_path.glob("tiers-*.whl"))).namelist())
+    shipped = {p.relative_to(REPO).as_posix() for p in (REPO / "tiers" / "assets").rglob("*") if p.is_file()}
+    assert shipped <= names, sorted(shipped - names)
+    for benchmark in ("arc_easy", "boolq", "hellaswag", "lambada_openai", "piqa", "winogrande"):
+        assert f"tiers/assets/eval/{benchmark}/README.md" in names
+    assert "tiers/assets/smollm2_tokenizer.json" in names and "tiers/assets/NOTICE.md" in names
+    assert "tiers/conf/prompts/edu_score_calibration_v1.yaml" in names
+    assert not any("openbookqa" in name for name in names)

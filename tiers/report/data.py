@@ -72,7 +72,7 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str, PanelBuilder], ...]], ...]
         "allocation",
         "Allocation",
         (
-            ("allocation", "Allocation plan", downstream.allocation),
+            ("allocation", "Allocation to training stages", downstream.allocation),
             ("mixture_trials", "Allocation search", mixture.mixture_trials),
         ),
     ),

@@ -83,7 +83,8 @@ def operators(src: CatalogSource) -> Panel:
     order: list[str] = []
     seconds_recorded = True
     for _, config, counts in runs:
-        steps = [s.get("name") for s in config.get("steps", []) if isinstance(s, dict)]
+        settings = config.get("settings", config)  # the l1_filter payload keeps the operator list under settings
+        steps = [s.get("name") for s in settings.get("steps", []) if isinstance(s, dict)]
         for name in steps + sorted(counts.get("operators", {})):
             if name and name not in order:
                 order.append(name)
@@ -112,7 +113,8 @@ def operators(src: CatalogSource) -> Panel:
                 run_ids,
             )
         )
-        docs_in = last_out
+        filtered = [counts.get("filtered_in") for _, _, counts in dedup_runs]
+        docs_in = sum(filtered) if all(isinstance(n, int) for n in filtered) else last_out
         for reason, label in DEDUP_REASONS.items():
             removed = int(dedup.get(reason, 0))
             rows.append((label, docs_in, removed, None, None))
