@@ -30,6 +30,7 @@ import numpy as np
 
 from tiers.dedup.minhash import estimate_margin
 from tiers.dedup.near import Sketches
+from tiers.kernels import set_jaccard
 
 
 @dataclass
@@ -45,25 +46,6 @@ class Clusters:
     def dropped(self) -> np.ndarray:
         """Positions dropped as near duplicates, ascending."""
         return np.flatnonzero(self.kept != np.arange(len(self.kept)))
-
-
-@numba.njit(cache=True, nogil=True)
-def _set_jaccard(values: np.ndarray, offsets: np.ndarray, a: int, b: int) -> float:
-    i, i_end = offsets[a], offsets[a + 1]
-    j, j_end = offsets[b], offsets[b + 1]
-    union = (i_end - i) + (j_end - j)
-    common = 0
-    while i < i_end and j < j_end:
-        if values[i] == values[j]:
-            common += 1
-            i += 1
-            j += 1
-        elif values[i] < values[j]:
-            i += 1
-        else:
-            j += 1
-    union -= common
-    return common / union if union else 1.0
 
 
 @numba.njit(cache=True, nogil=True)
@@ -85,7 +67,7 @@ def _absorb(
     kept: np.ndarray,
     jaccard: np.ndarray,
 ) -> bool:
-    value = _set_jaccard(values, offsets, center, member)
+    value = set_jaccard(values, offsets, center, member)
     if value < threshold:
         return False
     kept[member] = center
@@ -118,7 +100,7 @@ def _by_cover(
             same = _agree(signature_matrix, members[a], members[b])
             if same < min_agree:
                 continue
-            if same < sure_agree and _set_jaccard(values, offsets, members[a], members[b]) < threshold:
+            if same < sure_agree and set_jaccard(values, offsets, members[a], members[b]) < threshold:
                 continue
             near[a, b] = True
             near[b, a] = True
