@@ -24,6 +24,8 @@ from jobs.dedup import (
     candidate_edges,
     connected_components,
     exact_duplicates,
+    exact_twins,
+    near_assignments,
     near_duplicates,
     sketch_frame,
     text_hashes,
@@ -52,7 +54,7 @@ def to_parquet(corpus: str, out: Path) -> int:
             doc = json.loads(line)
             ids.append(doc["id"])
             texts.append(doc["text"])
-    pq.write_table(pa.table({"doc_id": ids, "text": texts}), out)
+    pq.write_table(pa.table({"doc_id": ids, "text": texts, "source": ["bench"] * len(ids)}), out)
     return len(ids)
 
 
@@ -73,7 +75,7 @@ def main() -> None:
     docs = spark.read.parquet(str(work / "docs.parquet"))
     stages = [
         ("read texts", lambda: docs),
-        ("exact dedup", lambda: exact_duplicates(text_hashes(docs))),
+        ("exact dedup", lambda: exact_duplicates(exact_twins(text_hashes(docs)))),
         ("signatures", lambda: sketch_frame(docs, config)),
         ("candidate edges", lambda: candidate_edges(sketch_frame(docs, config))),
         (
@@ -86,7 +88,10 @@ def main() -> None:
                 spark, verified_edges(sketch_frame(docs, config), candidate_edges(sketch_frame(docs, config)), config)
             ),
         ),
-        ("near dedup drops", lambda: near_duplicates(spark, docs, config)),
+        (
+            "near dedup drops",
+            lambda: near_duplicates(near_assignments(spark, config, sketch_frame(docs, config)), docs),
+        ),
     ]
     previous = 0.0
     for name, build in stages:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import re
 import time
@@ -36,18 +37,21 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.l4_families import build_families
 from tiers.l4.candidates import Candidate
-from tiers.l4.consensus import VerifierAnswer, decide
+from tiers.l4.consensus import Decision, VerifierAnswer, decide
 from tiers.l4.extractive import extractive_answer, sentences
 from tiers.l4.gates import run_gates
 from tiers.l4.language import content_words, negation_count, numbers
 from tiers.l4.passages import split_passages
 
+log = logging.getLogger(__name__)
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 AUX = re.compile(r"\b(is|was|are|were|has|have|had|will|would|can|could|should|did|does)\b")
 NAME = re.compile(r"(?<=\w )((?:[A-Z][a-z]+(?: [A-Z][a-z]+){0,2}))(?=[ ,.])")
 NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?!\w)(?![.,]\d)")
 YEAR = re.compile(r"\b(19\d\d|20[0-3]\d)\b")
+FIVE_KINDS = ("number_swap", "date_shift", "entity_swap", "negation", "unsupported_clause")
 CLAUSES = [
     "after a lengthy public consultation",
     "despite strong objections from regional farmers",
@@ -63,6 +67,7 @@ class Labelled:
     passage: str
     truth: bool
     kind: str  # "true" or the perturbation
+    family: str = "usual"  # the family a true twin belongs to ("usual": the five kinds above)
 
 
 def _ok_sentence(s: str) -> bool:
@@ -260,11 +265,16 @@ def build_items(limit_articles: int | None, seed: int = 0) -> list[Labelled]:
                                 "entity_swap_same_passage",
                             )
                         )
+    passages = [
+        p.text for index, body in enumerate(articles) for p in split_passages(f"article-{index}", body, 30, 256)
+    ]
+    for candidate, text, truth, family in build_families(passages, _ok_sentence, sentences, seed):
+        out.append(Labelled(candidate, text, truth, "true" if truth else family, family))
     return out
 
 
-def verdicts(items: list[Labelled], llm=None) -> list[str]:
-    """`verified` / `rejected` / `failed` of each item with the non-LLM checks (and the LLM verifier if given)."""
+def verdicts(items: list[Labelled], llm=None) -> list[Decision]:
+    """The decision on each item with the non-LLM checks (and the LLM verifier if given)."""
     results = []
     llm_answers = llm(items) if llm else None
     for position, labelled in enumerate(items):
@@ -277,11 +287,11 @@ def verdicts(items: list[Labelled], llm=None) -> list[str]:
             )
             if llm_answers is not None:
                 answers.append(llm_answers[position])
-        results.append(decide(c, gates, answers, None, len(answers) or 1).status)
+        results.append(decide(c, gates, answers, None, len(answers) or 1))
     return results
 
 
-def report(items: list[Labelled], statuses: list[str]) -> dict:
+def report(items: list[Labelled], statuses: list[str], reasons: list[tuple[str, ...]] | None = None) -> dict:
     verified_true = sum(1 for it, s in zip(items, statuses) if it.truth and s == "verified")
     verified_false = sum(1 for it, s in zip(items, statuses) if not it.truth and s == "verified")
     trues = sum(it.truth for it in items)
@@ -307,7 +317,24 @@ def report(items: list[Labelled], statuses: list[str]) -> dict:
     for it, s in zip(items, statuses):
         if it.truth:
             by_type[it.item.answer_type or "fact"][s] += 1
-    five = sum(1 for it, s in zip(items, statuses) if not it.truth and s == "verified" and "_same_" not in it.kind)
+    per_family = {}
+    for family in sorted({it.family for it in items} - {"usual"}):
+        twins = [(it, s) for it, s in zip(items, statuses) if it.family == family]
+        false = [s for it, s in twins if not it.truth]
+        true = [s for it, s in twins if it.truth]
+        per_family[family] = {
+            "false items": len(false),
+            "false verified share": round(false.count("verified") / max(1, len(false)), 4),
+            "true twins": len(true),
+            "true twins recall": round(true.count("verified") / max(1, len(true)), 4),
+        }
+    rejected_true = Counter(
+        reason.split(":")[0]
+        for it, s, r in zip(items, statuses, reasons or [()] * len(items))
+        if it.truth and s != "verified"
+        for reason in r[:1]
+    )
+    five = sum(1 for it, s in zip(items, statuses) if not it.truth and s == "verified" and it.kind in FIVE_KINDS)
     return {
         "items": len(items),
         "true": trues,
@@ -317,15 +344,24 @@ def report(items: list[Labelled], statuses: list[str]) -> dict:
         "recall": round(verified_true / max(1, trues), 4),
         "per_kind": per_kind,
         "recall_per_true_type": {t: round(c["verified"] / sum(c.values()), 3) for t, c in sorted(by_type.items())},
+        "per_family": per_family,
+        "worst_false_family_share": max((f["false verified share"] for f in per_family.values()), default=0.0),
+        "true_items_rejected_by_first_reason": dict(rejected_true.most_common(12)),
     }
+
+
+CALIBRATION: list[str] = []
 
 
 def smollm2_verifier(items: list[Labelled]) -> list[VerifierAnswer]:
     """SmolLM2 re-solves each question from its passage with the job's answer prompt, through the managed
-    llama.cpp server the job itself would start (127.0.0.1, stopped by PID on exit)."""
+    llama.cpp server the job itself would start (127.0.0.1, stopped by PID on exit). It first answers the
+    calibration canaries; the result is reported beside the figures (the job would not count a verifier
+    that fails them; here its answers are kept so that the figures show what it would have done)."""
     from jobs.l3_to_l4 import engine_specs
     from tiers.config import load_config
-    from tiers.l4.candidates import MalformedOutput, parse_answer
+    from tiers.l4 import calibration
+    from tiers.l4.candidates import MalformedOutput, parse_answer, parse_support
     from tiers.llm.engine import ChatRequest, Sampling
     from tiers.llm.factory import build_engine
     from tiers.llm_tasks.prompts import load_prompt
@@ -336,6 +372,43 @@ def smollm2_verifier(items: list[Labelled]) -> list[VerifierAnswer]:
     with engine_specs(config) as (specs, _):
         spec = specs.generator
         engine = build_engine(spec.llm, list(spec.endpoints), None)
+        canaries = [
+            ChatRequest(
+                prompt.messages(calibration.PASSAGES[p], question=q),
+                Sampling(0.0, 48, seed=0),
+                prompt.schema,
+                prompt.version,
+            )
+            for p, q, _, _ in calibration.QUESTIONS
+        ]
+        got = []
+        for result in engine.complete(canaries):
+            try:
+                got.append(parse_answer(result.text) if result.ok else None)
+            except MalformedOutput:
+                got.append(None)
+        found = calibration.verifier_calibration("verifier:smollm2", spec.llm.model, got)
+        CALIBRATION.append(found.detail)
+        log.warning("%s", found.detail)
+        support = load_prompt(config.l4.prompts.support)
+        verdicts = []
+        judged = [
+            ChatRequest(
+                support.messages(calibration.PASSAGES[p], statement=statement, focus=""),
+                Sampling(0.0, 96, seed=0),
+                support.schema,
+                support.version,
+            )
+            for p, statement, _ in calibration.FACTS
+        ]
+        for result in engine.complete(judged):
+            try:
+                verdicts.append(parse_support(result.text).verdict if result.ok else None)
+            except MalformedOutput:
+                verdicts.append(None)
+        judge = calibration.judge_calibration("judge", spec.llm.model, verdicts)
+        CALIBRATION.append(f"{judge.detail}; verdicts {verdicts}")
+        log.warning("%s", judge.detail)
         questions = [(i, it) for i, it in enumerate(items) if it.item.kind == "qa"]
         requests = [
             ChatRequest(
@@ -365,12 +438,15 @@ def main() -> None:
     args = parser.parse_args()
     items = build_items(args.limit_articles)
     start = time.perf_counter()
-    figures = {"non_llm": report(items, verdicts(items))}
+    decisions = verdicts(items)
+    figures = {"non_llm": report(items, [d.status for d in decisions], [d.reasons for d in decisions])}
     figures["non_llm"]["seconds"] = round(time.perf_counter() - start, 2)
     if args.llm:
         start = time.perf_counter()
-        figures["with_smollm2"] = report(items, verdicts(items, smollm2_verifier))
+        decisions = verdicts(items, smollm2_verifier)
+        figures["with_smollm2"] = report(items, [d.status for d in decisions], [d.reasons for d in decisions])
         figures["with_smollm2"]["seconds"] = round(time.perf_counter() - start, 2)
+        figures["with_smollm2"]["calibration"] = CALIBRATION
     print(json.dumps(figures, indent=1))
 
 

@@ -85,6 +85,17 @@ def _resolve(path: str) -> Path:
     return (base / candidate).resolve()
 
 
+def source_path(source: SeedSource) -> Path | None:
+    """The file (or, for text_files, the folder the glob runs in) a source reads; None for SQL."""
+    if source.json_values:
+        return _resolve(source.json_values.path)
+    if source.jsonl:
+        return _resolve(source.jsonl.path)
+    if source.text_files:
+        return _resolve(".")
+    return None
+
+
 def read_source(source: SeedSource, catalog: Catalog | None) -> list[str]:
     if source.shipped:
         return shipped_seed_texts("train")

@@ -7,6 +7,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Optional
 
 import typer
+from rich.markup import escape
+from rich.text import Text
 from rich.console import Console
 from rich.table import Table
 
@@ -73,7 +75,7 @@ def allocate(
             root, stage, plan, pools, candidates, preset.value if preset else None, out, seed, eval_dir
         )
         return search_mixture(options)
-    from tiers.allocation.allocate import BudgetNotMet, allocate as run_allocation
+    from tiers.allocation.allocate import BudgetNotMet, NothingAllocated, allocate as run_allocation
     from tiers.allocation.documents import MissingTokens
     from tiers.allocation.plan import PlanError, load_plan
     from tiers.catalog.lock import RootLock, RootLocked
@@ -83,23 +85,23 @@ def allocate(
         parsed = load_plan(plan)
         with RootLock(root, "tiers allocate"):
             result = run_allocation(root, parsed, eval_dir, memory_limit)
-    except (PlanError, MissingTokens, FileNotFoundError) as exc:
-        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+    except (PlanError, MissingTokens, FileNotFoundError, NothingAllocated) as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_USAGE)
     except BudgetNotMet as exc:
-        console.print(f"[red]budget cannot be met[/red] (nothing stored):\n{exc}", highlight=False)
+        console.print(f"[red]budget cannot be met[/red] (nothing stored):\n{escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_FAILED)
     except (CatalogError, RootLocked) as exc:
-        console.print(f"[red]catalog error:[/red] {exc}")
+        console.print(f"[red]catalog error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_CATALOG)
-    table = Table(title=f"allocation {result.allocation_id}")
+    table = Table(title=escape(f"allocation {result.allocation_id}"))
     for column in ("stage", "source", "target", "allocated", "realized"):
         table.add_column(column, justify="left" if column in ("stage", "source") else "right")
     for stage in result.stages:
         for row in stage.sources:
             table.add_row(
-                stage.stage,
-                row.source,
+                Text(stage.stage),
+                Text(row.source),
                 f"{row.target:,.0f}",
                 f"{row.allocated:,.0f}",
                 f"{result.realized.get((stage.stage, row.source), 0):,}",
@@ -199,9 +201,9 @@ def export(
     try:
         result = export_stage(root, stage, out, format.value, shard_rows, memory_limit)
     except ExportError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE)
     except CatalogError as exc:
-        console.print(f"[red]catalog error:[/red] {exc}")
+        console.print(f"[red]catalog error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_CATALOG)
     typer.echo(f"{result.out}: {len(result.shards)} shards, {result.rows:,} rows, {result.tokens:,} tokens")

@@ -8,6 +8,7 @@ import sys
 from typing import Callable, Optional
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 from rich.logging import RichHandler
 
@@ -55,7 +56,7 @@ def _load(options: JobOptions) -> TiersConfig:
     try:
         return load_config(options.config, options.overrides)
     except ConfigError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(EXIT_USAGE)
 
 
@@ -70,6 +71,8 @@ def _execute(options: JobOptions, pipeline: Callable) -> None:
     from jobs.skeleton import MissingInput
     from tiers.catalog.lock import RootLock, RootLocked
     from jobs.signals import exit_cleanly_on_signals
+    from tiers.llm.server import ServerIdentityError
+    from tiers.llm_tasks.refine import CalibrationFailed
 
     engine = Engine(config)
     exit_cleanly_on_signals(lambda: engine.started and engine.spark().sparkContext.cancelAllJobs())
@@ -78,27 +81,30 @@ def _execute(options: JobOptions, pipeline: Callable) -> None:
         with stage_progress(engine, name):
             result = body()
         state = "skipped (already committed)" if result.skipped else "committed"
-        console.print(f"[green]{name}[/green]: {state} as {result.run_id} {result.counts}")
+        console.print(f"[green]{escape(name)}[/green]: {state} as {result.run_id} {escape(str(result.counts))}")
         return result
 
     try:
         with RootLock(options.root, "tiers " + " ".join(sys.argv[1:3])):
             pipeline(engine, config, options.inputs, options.root, force=options.force, wrap=wrap)
     except JavaError as exc:
-        console.print(f"[red]java:[/red] {exc}")
+        console.print(f"[red]java:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE)
     except (InputError, MissingInput) as exc:
-        console.print(f"[red]input error:[/red] {exc}")
+        console.print(f"[red]input error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE)
     except (CatalogError, RootLocked) as exc:
-        console.print(f"[red]catalog error:[/red] {exc}")
+        console.print(f"[red]catalog error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_CATALOG)
     except DiskFull as exc:
-        console.print(f"[red]{exc.strerror}[/red]")
+        console.print(f"[red]{escape(str(exc.strerror))}[/red]")
+        raise typer.Exit(EXIT_FAILED)
+    except (CalibrationFailed, ServerIdentityError) as exc:  # the run is marked failed; the message says what to do
+        console.print(f"[red]stage failed:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_FAILED)
     except Exception as exc:  # noqa: BLE001 - any job failure: the run is marked failed, exit non-zero
         logging.getLogger("tiers").exception("job failed")
-        console.print(f"[red]job failed:[/red] {type(exc).__name__}: {exc}")
+        console.print(f"[red]job failed:[/red] {type(exc).__name__}: {escape(str(exc))}")
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -165,11 +171,17 @@ def l2_to_l3(
     overrides: list[str] = SetOpt,
     force: bool = ForceOpt,
     l2_run: Optional[str] = typer.Option(None, help="L2 run id (default: latest)"),
+    limit: Optional[int] = typer.Option(
+        None, "--limit", min=1, help="only the first N L2 documents by doc_id (a trial run)"
+    ),
 ) -> None:
     """Score L2 documents with an LLM (rubric 0-5) and rewrite the best into L3."""
     from jobs.pipeline import run_l2_to_l3_stage
 
-    _execute(JobOptions(root, [], config, overrides, force), functools.partial(run_l2_to_l3_stage, l2_run=l2_run))
+    _execute(
+        JobOptions(root, [], config, overrides, force),
+        functools.partial(run_l2_to_l3_stage, l2_run=l2_run, limit=limit),
+    )
 
 
 @run_app.command("l3-to-l4")
@@ -179,11 +191,17 @@ def l3_to_l4(
     overrides: list[str] = SetOpt,
     force: bool = ForceOpt,
     l3_run: Optional[str] = typer.Option(None, help="L3 run id (default: every current L3)"),
+    limit: Optional[int] = typer.Option(
+        None, "--limit", min=1, help="only the first N input documents by doc_id (a trial run)"
+    ),
 ) -> None:
     """Generate facts and QA pairs from L3 passages, verify them independently, merge and index them into L4."""
     from jobs.pipeline import run_l3_to_l4_stage
 
-    _execute(JobOptions(root, [], config, overrides, force), functools.partial(run_l3_to_l4_stage, l3_run=l3_run))
+    _execute(
+        JobOptions(root, [], config, overrides, force),
+        functools.partial(run_l3_to_l4_stage, l3_run=l3_run, limit=limit),
+    )
 
 
 @app.command()
@@ -201,7 +219,7 @@ def main() -> None:
         app()
         code: object = 0
     except ConfigError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         code = EXIT_USAGE
     except SystemExit as exc:
         code = exc.code

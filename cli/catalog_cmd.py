@@ -8,6 +8,8 @@ import sys
 from enum import Enum
 
 import typer
+from rich.markup import escape
+from rich.text import Text
 from rich.console import Console
 from rich.table import Table
 
@@ -32,9 +34,9 @@ def status(root: str = typer.Option(..., help="data root holding catalog.duckdb"
     try:
         report = Catalog(root).status()
     except CatalogError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_CATALOG)
-    table = Table(title=f"tiers in {root}")
+    table = Table(title=escape(f"tiers in {root}"))
     tokens = _tokens_per_tier(root)
     for column in ("tier", "documents", "bytes", "tokens", "runs"):
         table.add_column(column, justify="right" if column != "tier" else "left")
@@ -53,24 +55,27 @@ def status(root: str = typer.Option(..., help="data root holding catalog.duckdb"
         for column in ("stage", "reason", "documents"):
             drops.add_column(column)
         for stage, reason, count in report["drops"]:
-            drops.add_row(stage, reason, f"{count:,}")
+            drops.add_row(Text(str(stage)), Text(str(reason)), f"{count:,}")
         console.print(drops)
     if report["l3_status"]:
         console.print(
-            "L3 scoring by status: " + ", ".join(f"{status} {n:,}" for status, n in report["l3_status"].items())
+            "L3 scoring by status: " + ", ".join(f"{status} {n:,}" for status, n in report["l3_status"].items()),
+            markup=False,
         )
     if report["l4_status"]:
         console.print(
             "L4 items by status (every generated item; the L4 row counts canonical verified items): "
-            + ", ".join(f"{status} {n:,}" for status, n in report["l4_status"].items())
+            + ", ".join(f"{status} {n:,}" for status, n in report["l4_status"].items()),
+            markup=False,
         )
     if report["no_model_languages"]:
         console.print(
             "L1 documents without a quality model (not in L2): "
-            + ", ".join(f"{lang} {n:,}" for lang, n in report["no_model_languages"].items())
+            + ", ".join(f"{lang} {n:,}" for lang, n in report["no_model_languages"].items()),
+            markup=False,
         )
     console.print(f"quarantined records: {report['quarantine']:,}   runs: {report['runs']}")
-    console.print(funnel_line(report["tiers"], report["quarantine"]))
+    console.print(funnel_line(report["tiers"], report["quarantine"]), markup=False)
 
 
 def _tokens_per_tier(root: str) -> dict:
@@ -84,7 +89,10 @@ def _tokens_per_tier(root: str) -> dict:
 @app.command()
 def sql(
     query: str = typer.Argument(
-        ..., help="SQL over tables runs, outputs, models and views membership, drops, quarantine, l0, l1, l2"
+        ...,
+        help="SQL over the catalog's tables (runs, outputs, models, llm_usage, experiments, allocation_plans, ...) "
+        "and views (membership, drops, quarantine, l0 to l4, l2_scores, l3_scores, l3_failures, l4_items, l4_checks, "
+        "allocation, quality_buckets, ...); docs/sql.md has examples",
     ),
     root: str = typer.Option(..., help="data root holding catalog.duckdb"),
     format: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, csv or json"),
@@ -105,7 +113,7 @@ def sql(
     else:
         table = Table()
         for column in columns:
-            table.add_column(column)
+            table.add_column(Text(column))
         for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
+            table.add_row(*(Text("" if v is None else str(v)) for v in row))
         console.print(table)

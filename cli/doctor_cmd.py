@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 
 from tiers.config import load_config
@@ -29,6 +30,6 @@ def doctor(
     console = Console(soft_wrap=True)
     results = run_checks(load_config(config, overrides), root)
     for result in results:
-        console.print(f"{MARKS[result.status]} {result.name:<11} {result.detail}", highlight=False)
+        console.print(f"{MARKS[result.status]} {result.name:<11} {escape(result.detail)}", highlight=False)
     if any(r.status == "fail" for r in results):
         raise typer.Exit(EXIT_FAILED)

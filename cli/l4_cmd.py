@@ -6,6 +6,7 @@ import json
 from enum import Enum
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 
 from tiers.catalog import Catalog, CatalogError
@@ -41,23 +42,27 @@ def search(
         with Catalog(root).connect(read_only=True) as con:
             hits = run_search(con, query, limit, everything)
     except CatalogError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_CATALOG)
     for rank, hit in enumerate(hits, 1):
         if as_json:
             typer.echo(json.dumps({"rank": rank, **hit.__dict__}, default=str))
             continue
-        console.print(f"[bold]{rank}. {hit.text}[/bold]" + (f"  → {hit.answer}" if hit.answer else ""))
+        console.print(
+            f"[bold]{rank}. {escape(str(hit.text))}[/bold]" + (f"  → {escape(str(hit.answer))}" if hit.answer else "")
+        )
         console.print(
             f"   {hit.kind}, {hit.status}, grade {hit.grade}, confidence {hit.confidence}, "
-            f"corroboration {hit.corroboration}, BM25 {hit.score:.3f}, ki_id {hit.ki_id}"
+            f"corroboration {hit.corroboration}, BM25 {hit.score:.3f}, ki_id {hit.ki_id}",
+            markup=False,
         )
-        console.print(f"   evidence: “{hit.evidence}”")
+        console.print(f"   evidence: “{hit.evidence}”", markup=False)
         lin = hit.lineage
         console.print(
             f"   from {lin['source_tier']} {lin['source_doc_id']} (passage {lin['passage_id']})"
             + (f" ← {lin['l3_task']} rewrite of {lin['parent_id']}" if lin["parent_id"] else "")
-            + (f" ← L0 {lin['l0_file']} @ {lin['l0_offset']}" if lin["l0_file"] else "")
+            + (f" ← L0 {lin['l0_file']} @ {lin['l0_offset']}" if lin["l0_file"] else ""),
+            markup=False,
         )
     if not hits and not as_json:
         console.print("no matching items")
@@ -79,6 +84,6 @@ def export(
         with Catalog(root).connect(read_only=True) as con:
             path, count = export_l4(con, kind.value, out, fmt.value)
     except CatalogError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_CATALOG)
     typer.echo(f"{count} records -> {path}")

@@ -46,9 +46,14 @@ def stage_progress(engine: Engine, description: str) -> Iterator[None]:
 
         thread = threading.Thread(target=poll, daemon=True)
         thread.start()
+        state = "failed"
         try:
             yield
+            state = "done"
         finally:
             stop.set()
             thread.join()
-            progress.update(task, completed=1, total=1, description=f"{description} done")
+            if state == "done":
+                progress.update(task, completed=1, total=1, description=f"{description} done")
+            else:
+                progress.update(task, description=f"{description} [red]failed[/red]")

@@ -11,7 +11,7 @@ from tiers.config import ConfigError
 from tiers.exit_codes import EXIT_USAGE
 
 app = typer.Typer(
-    help="The small-model verification loop (needs torch: pip install 'tiers[verify]').", no_args_is_help=True
+    help="The small-model verification loop (needs torch: the `verify` extra of tiers).", no_args_is_help=True
 )
 
 

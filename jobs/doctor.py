@@ -69,6 +69,20 @@ def _fasttext(config: TiersConfig, root: Path) -> tuple[str, str]:
     return "ok", f"fastText with training ({fasttext.__file__})"
 
 
+def seed_files(seeds_path: str) -> list[tuple[str, Path]]:
+    """(what, path) of every file a seeds YAML reads (SQL sources read the catalog, not files)."""
+    from classifiers.seeds import load_seeds, source_path
+
+    files = []
+    for lang, seeds in load_seeds(seeds_path).languages.items():
+        for side, sources in (("positive", seeds.positive), ("negative", seeds.negative)):
+            for source in sources:
+                path = source_path(source)
+                if path is not None:
+                    files.append((f"{lang} {side}", path))
+    return files
+
+
 def _l2_models(config: TiersConfig, root: Path) -> tuple[str, str]:
     given = {lang: spec.path for lang, spec in config.l2.models.items() if spec.path}
     missing = [f"{lang}: {path}" for lang, path in given.items() if not Path(path).exists()]
@@ -83,6 +97,13 @@ def _l2_models(config: TiersConfig, root: Path) -> tuple[str, str]:
         seeded = set(load_seeds(config.l2.seeds).languages) if config.l2.seeds else set()
     except ValueError as exc:
         return "fail", f"l2.seeds: {exc}"
+    absent = [f"{what}: {path}" for what, path in seed_files(config.l2.seeds) if not path.exists()] if seeded else []
+    if absent:
+        return "fail", (
+            f"l2.seeds ({config.l2.seeds}) reads files that are not here, so L2 cannot train its model: "
+            + "; ".join(absent)
+            + " (point l2.seeds at a seeds file whose paths exist, or l2.models.<lang>.path at a trained model)"
+        )
     for lang in sorted(set(config.l2.models) - set(given)):
         if lang in seeded:
             found.append(f"{lang} (trained from {config.l2.seeds} on first run)")
@@ -96,6 +117,66 @@ def _l2_models(config: TiersConfig, root: Path) -> tuple[str, str]:
         QualityModel(path).score(["a short probe sentence."])
         found.append(f"{lang} (shipped, held-out AUC {shipped_card(lang)['heldout']['roc_auc']})")
     return "ok", "L2 models: " + ", ".join(found) if found else "no L2 language configured (l2.models)"
+
+
+PROJECT_PLAN = "conf/allocation.yaml"
+PROJECT_POOLS = "conf/seed_pools.yaml"
+
+
+def _loop_benchmarks() -> None:
+    """The evaluation files `tiers verify` scores on by default (read without importing torch)."""
+    import yaml
+
+    from tiers.eval_overlap import BUILTIN, resolve_eval_dir
+    from tiers.resources import read_project_text
+    from verification.benchmarks import BENCHMARKS
+
+    loop = (yaml.safe_load(read_project_text(PROJECT_POOLS)) or {}).get("loop") or {}
+    folder = resolve_eval_dir(loop.get("eval_dir", BUILTIN))
+    names = loop.get("benchmarks") or [n for n in BENCHMARKS if n != "openbookqa"]
+    missing = [name for name in names if name in BENCHMARKS and not (folder / BENCHMARKS[name].path).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder} has no {', '.join(missing)}")
+
+
+def default_paths(config: TiersConfig) -> list[tuple[str, Callable[[], object]]]:
+    """(setting, a call that raises when what it names is missing) for every file a run reads by default
+    besides the L2 seeds and the LLM model: the tokenizer, evaluation sets, prompts, the allocation plan."""
+    from tiers.allocation.plan import load_plan
+    from tiers.eval_overlap import resolve_eval_dir
+    from tiers.resources import read_project_text
+    from tiers.tokens import resolve_spec
+
+    def plan_eval_dir() -> object:
+        folder = load_plan(PROJECT_PLAN).eval_dir
+        return folder is None or resolve_eval_dir(folder)
+
+    checks: list[tuple[str, Callable[[], object]]] = [
+        ("tokens.tokenizer", lambda: resolve_spec(config.tokens.tokenizer)),
+        (f"{PROJECT_PLAN} eval_dir", plan_eval_dir),
+        (f"{PROJECT_POOLS} loop.eval_dir", _loop_benchmarks),
+    ]
+    if config.l4.eval_dir is not None:
+        checks.append(("l4.eval_dir", lambda: resolve_eval_dir(config.l4.eval_dir)))
+    prompts = [("l3.score_prompt", config.l3.score_prompt), ("l3.rewrite_prompts", config.l3.rewrite_prompts)]
+    if config.l3.calibration:
+        prompts.append(("l3.calibration", config.l3.calibration))
+    prompts += [(f"l4.prompts.{k}", v) for k, v in config.l4.prompts.model_dump().items() if isinstance(v, str)]
+    checks += [(name, lambda path=path: read_project_text(path)) for name, path in prompts]
+    return checks
+
+
+def _paths(config: TiersConfig, root: Path) -> tuple[str, str]:
+    problems = []
+    checks = default_paths(config)
+    for name, check in checks:
+        try:
+            check()
+        except Exception as exc:  # noqa: BLE001 - each missing path is reported by its setting
+            problems.append(f"{name}: {exc}")
+    if problems:
+        return "fail", "; ".join(problems)
+    return "ok", f"{len(checks)} default paths found (tokenizer, evaluation sets, prompts)"
 
 
 def _llm(config: TiersConfig, root: Path) -> tuple[str, str]:
@@ -155,6 +236,7 @@ CHECKS: list[tuple[str, Callable[[TiersConfig, Path], tuple[str, str]]]] = [
     ("langid", _langid),
     ("fasttext", _fasttext),
     ("l2 models", _l2_models),
+    ("paths", _paths),
     ("llm engine", _llm),
     ("torch", _torch),
     ("disk", _disk),

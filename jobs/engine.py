@@ -34,6 +34,7 @@ class Engine:
         self.config = config
         self._session = session
         self._on_start = on_start
+        self.spark_input_bytes = 0  # the input of the largest stage sent to Spark: sizes the session
 
     @property
     def started(self) -> bool:
@@ -52,7 +53,7 @@ class Engine:
             from jobs.spark import get_spark, stop_spark
 
             try:
-                self._session = get_spark(self.config.spark)
+                self._session = get_spark(self.config.spark, self.spark_input_bytes)
             except BaseException:  # a start cut short (SIGTERM, Ctrl-C, no memory) leaves no JVM behind
                 stop_spark()
                 raise
@@ -67,6 +68,8 @@ class Engine:
             master = self.config.spark.master or "local"
             small = input_bytes <= self.config.engine.local_max_bytes
             kind = LOCAL if not self.started and master.startswith("local") and small else SPARK
+        if kind == SPARK:
+            self.spark_input_bytes = max(self.spark_input_bytes, input_bytes)
         log.info("%s: %s engine (%.1f MB of input)", stage, kind, input_bytes / 1e6)
         return kind
 

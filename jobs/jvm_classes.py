@@ -1,7 +1,8 @@
 """A class-data archive (Java's AppCDS) for local Spark JVMs: load and verify Spark's classes once.
 
 A local session's JVM spends several CPU-seconds loading and verifying the same ~15,000 classes on
-every start. The first local session on a machine (per Spark version, Java version and JVM options)
+every start. The first local session of a Spark installation (each virtual environment has its own: the
+archive is only valid for the class path it was written with; per Java version and JVM options)
 runs a short warm-up session in a child process whose JVM writes the classes it loaded into an
 archive when it exits; later JVMs map that archive instead (session start and stop 7.6 -> 4.4
 CPU-seconds, bench/README.md). With `-Xshare:auto`, Java's default, a JVM that cannot use the archive
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -71,15 +73,26 @@ def _write_archive(archive: Path, failed: Path, java_options: str) -> None:
     os.close(handle)
     os.unlink(partial)
     options = f"{java_options} -XX:ArchiveClassesAtExit={partial} {QUIET}"
-    log.info("writing the JVM class archive %s (once per machine, Spark and Java version)", archive)
+    log.info("writing the JVM class archive %s (once per Spark installation, Java version and options)", archive)
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", WARM_UP, options], capture_output=True, text=True, timeout=WARM_UP_TIMEOUT_S
+        # its own process group: on a timeout the JVM (a grandchild) is killed too, before it writes the archive
+        child = subprocess.Popen(
+            [sys.executable, "-c", WARM_UP, options],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
         )
-        if done.returncode == 0 and Path(partial).exists() and Path(partial).stat().st_size > 0:
+        try:
+            _, stderr = child.communicate(timeout=WARM_UP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+            raise
+        if child.returncode == 0 and Path(partial).exists() and Path(partial).stat().st_size > 0:
             os.replace(partial, archive)
             return
-        reason = f"exit {done.returncode}: {done.stderr[-500:]}"
+        reason = f"exit {child.returncode}: {stderr[-500:]}"
     except (OSError, subprocess.TimeoutExpired) as exc:
         reason = str(exc)
     Path(partial).unlink(missing_ok=True)

@@ -54,6 +54,29 @@ def reference_indexes(catalog: Catalog, scope: list[str]) -> list[str]:
     return paths
 
 
+def warn_flags(evidence: dict) -> None:
+    """Say in the log what the summary flags: large components, sources losing a large share, capped work."""
+    for component in evidence.get("large_components", []):
+        log.warning("dedup: component %s holds %d documents", component["component"], component["size"])
+    for flagged in evidence.get("sources_flagged", []):
+        kind = "domain" if "domain" in flagged else "source"
+        log.warning(
+            "dedup: %s %s loses %d of its %d documents (%.0f %%)",
+            kind,
+            flagged[kind],
+            flagged["dropped"],
+            flagged["documents"],
+            100 * flagged["share"],
+        )
+    if evidence.get("capped_documents"):
+        log.warning(
+            "dedup: %d documents in %d components were kept unresolved: l1.dedup.minhash.max_cluster_comparisons "
+            "was reached",
+            evidence["capped_documents"],
+            evidence["capped_components"],
+        )
+
+
 def run_l1_dedup(
     spark: "SparkSession | Engine", config: TiersConfig, root: str, filter_run: str | None = None, force: bool = False
 ) -> JobResult:
@@ -72,11 +95,12 @@ def run_l1_dedup(
         if on_spark:
             from jobs.l1_dedup_spark import write_dedup_outputs
 
-            write_dedup_outputs(session, config, source, bytes_in, references, run)
+            evidence = write_dedup_outputs(session, config, source, bytes_in, references, run)
         else:
             from jobs.l1_dedup_local import write_dedup_outputs
 
-            write_dedup_outputs(config, source, references, run)
+            evidence = write_dedup_outputs(config, source, references, run)
+        warn_flags(evidence)
         l1_rows, _ = parquet_stats(run.stage("L1", tier="L1"))
         dropped, _ = parquet_stats(run.stage("drops"))
         indexed, _ = parquet_stats(run.stage(INDEX))
@@ -88,6 +112,7 @@ def run_l1_dedup(
             "dropped": dropped,
             "filter_run": source_run,
             "deduplicated_against": len(references),
+            "dedup": evidence,
         }
 
     return run_job(catalog, JOB, payload, body, force, input_runs=[source_run])

@@ -1,11 +1,12 @@
-"""L1 dedup's local body: exact and near dedup in this process (tiers/dedup/near.py), with the same
-decisions as the Spark body: the smallest id of a cluster is kept, a document of an earlier L1 run
-(from its dedup index) is always kept, and a new copy of it is dropped naming its L1 document."""
+"""L1 dedup's local body: moves a run's documents and the reference rows to the dedup rule
+(tiers/dedup/rule.py) and its drops (tiers/dedup/records.py) to files, with the same decisions as the
+Spark body: exact copies first (smallest id kept), then near duplicates by the per-document rule among
+the survivors; a document of an earlier L1 run (from its dedup index) is always kept."""
 
 from __future__ import annotations
 
-import json
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,9 +18,12 @@ from jobs.parquet_folder import folder_files, read_files, write_folder
 from jobs.runner import JobRun
 from jobs.token_spec import can_count_tokens
 from tiers import schemas
-from tiers.config import MinHashConfig, TiersConfig
+from tiers.config import TiersConfig
+from tiers.dedup import records
 from tiers.dedup.exact import exact_keys
-from tiers.dedup.near import Sketches, candidate_pairs, component_roots, sketch, verified_pairs
+from tiers.dedup.near import Sketches, sketch
+from tiers.dedup.reasons import CLUSTER_SIZE
+from tiers.dedup.rule import near_clusters
 from tiers.dedup.sketch_columns import keys_column, shingles_column, signature_column, sketches_of
 from tiers.text import LoweredBatch
 from tiers.tokens import count_tokens
@@ -40,16 +44,29 @@ INDEX_SCHEMA = pa.schema(
 
 @dataclass
 class Reference:
-    """Rows of earlier runs' dedup indexes that share a text hash or a band key with a new document,
-    ordered by doc_id (an older document always sorts first, so it is always the one kept)."""
+    """L1 documents of earlier runs' dedup indexes (rows whose kept_id is themselves) that share a text
+    hash or a band key with a new document, ordered by doc_id: they come first in the rule's order."""
 
     by_hash: pa.Table
     sketched: pa.Table
 
 
+@dataclass
+class NearDrops:
+    """The near duplicates of a run: positions among its documents, the L1 document each names, the
+    measured Jaccard with it and the id of its component; plus the run's evidence."""
+
+    positions: np.ndarray
+    kept: list[str]
+    jaccard: np.ndarray
+    components: list[str]
+    evidence: dict
+
+
 def load_reference(references: list[str], hashes: list[str | None], keys: np.ndarray | None) -> Reference:
     files = folder_files(references)
     small = read_files(files, columns=["doc_id", "text_hash", "keys", "kept_id"])
+    small = small.filter(pc.equal(small["doc_id"], small["kept_id"]))
     by_hash = small.filter(
         pc.is_in(small["text_hash"], value_set=pa.array(sorted({h for h in hashes if h is not None}), pa.string()))
     )
@@ -90,50 +107,53 @@ def exact_drops(ids: list[str], hashes: list[str | None], reference: Reference |
 
 
 def near_drops(
-    ids: list[str], sketches: Sketches, config: MinHashConfig, reference: Reference | None
-) -> dict[int, str]:
-    """Position of each new document in a near-duplicate cluster with an older or smaller one -> the kept L1 id."""
+    ids: list[str], sketches: Sketches, excluded: np.ndarray, config: TiersConfig, reference: Reference | None
+) -> NearDrops:
+    """The rule over the sketches but those at `excluded` (exact duplicates), after the reference documents."""
+    minhash = config.l1.dedup.minhash
     old = reference.sketched if reference is not None else INDEX_SCHEMA.empty_table()
     m = old.num_rows
     combined = sketches_of(old).followed_by(sketches) if m else sketches
-    src, dst = candidate_pairs(combined.keys)
-    new_pair = src >= m  # a pair of two old documents was decided by an earlier run
-    src, dst = src[new_pair], dst[new_pair]
-    keep = verified_pairs(combined, src, dst, config)
-    roots = component_roots(len(combined.keys), src[keep], dst[keep])
-    old_kept = old["kept_id"].to_pylist()
-    drops = {}
-    for node in np.flatnonzero(roots[m:] != np.arange(m, len(roots))) + m:
-        root = int(roots[node])
-        drops[int(sketches.present[node - m])] = old_kept[root] if root < m else ids[int(sketches.present[root - m])]
-    log.info("minhash: %d candidate pairs, %d verified, %d near duplicates", len(src), int(keep.sum()), len(drops))
-    return drops
-
-
-def _drop_rows(
-    drops: dict[int, str], ids: list[str], stage: str, reason: str, with_cluster: bool, run_id: str
-) -> pa.Table:
-    positions = sorted(drops)
-    details = [
-        json.dumps(
-            {"kept": drops[p], "cluster": drops[p]} if with_cluster else {"kept": drops[p]}, separators=(",", ":")
-        )
-        for p in positions
-    ]
-    return pa.table(
-        {
-            "doc_id": [ids[p] for p in positions],
-            "stage": [stage] * len(positions),
-            "reason": [reason] * len(positions),
-            "details": details,
-            "run_id": [run_id] * len(positions),
-        },
-        schema=schemas.DROPS,
+    result = near_clusters(combined, m, minhash, excluded + m)
+    found = result.clusters
+    names = old["doc_id"].to_pylist() + [ids[p] for p in sketches.present.tolist()]
+    dropped = found.dropped()
+    in_component = np.flatnonzero(np.bincount(result.components, minlength=len(names))[result.components] > 1)
+    evidence = {
+        "candidate_pairs": result.candidates,
+        "verified_edges": result.edges,
+        "capped_components": len(np.unique(result.components[found.capped])),
+        "capped_documents": int(found.capped.sum()),
+        **records.flagged_components(
+            Counter(names[c] for c in result.components[in_component].tolist()), config.l1.dedup.flags.component_size
+        ),
+    }
+    log.info(
+        "minhash: %d candidate pairs, %d verified, %d near duplicates", result.candidates, result.edges, len(dropped)
+    )
+    return NearDrops(
+        sketches.present[dropped - m],
+        [names[k] for k in found.kept[dropped].tolist()],
+        found.jaccard[dropped],
+        [names[c] for c in result.components[dropped].tolist()],
+        evidence,
     )
 
 
-def write_dedup_outputs(config: TiersConfig, source: str, references: list[str], run: JobRun) -> None:
-    """Write L1, the drops and the dedup index of `source` (deduplicated against `references`) under `run`'s staging."""
+def exact_copies_of_near(exact: dict[int, str], near_kept: dict[str, str]) -> tuple[list[str], list[str | None]]:
+    """Kept id and `copy_of` of each exact drop (by position): an exact copy of a document the near rule
+    dropped names that document's L1 document."""
+    kept, copy_of = [], []
+    for position in sorted(exact):
+        twin = exact[position]
+        kept.append(near_kept.get(twin, twin))
+        copy_of.append(twin if twin in near_kept else None)
+    return kept, copy_of
+
+
+def write_dedup_outputs(config: TiersConfig, source: str, references: list[str], run: JobRun) -> dict:
+    """Write L1, the drops and the dedup index of `source` (deduplicated against `references`) under
+    `run`'s staging; returns the run's dedup evidence for its summary."""
     dedup, minhash = config.l1.dedup, config.l1.dedup.minhash
     docs = read_files(folder_files([source])).sort_by("doc_id")
     ids, texts = docs["doc_id"].to_pylist(), docs["text"].to_pylist()
@@ -142,30 +162,59 @@ def write_dedup_outputs(config: TiersConfig, source: str, references: list[str],
     sketches = sketch(lowered, minhash) if minhash.enabled else None
     reference = load_reference(references, hashes, sketches.keys if sketches else None) if references else None
     exact = exact_drops(ids, hashes, reference) if dedup.exact else {}
-    near = near_drops(ids, sketches, minhash, reference) if sketches is not None else {}
-    near = {p: kept for p, kept in near.items() if p not in exact}
+    near = None
+    if sketches is not None:
+        duplicates = np.flatnonzero(np.isin(sketches.present, np.fromiter(exact, np.int64, len(exact))))
+        near = near_drops(ids, sketches, duplicates, config, reference)
+    near_kept = dict(zip((ids[p] for p in near.positions.tolist()), near.kept)) if near else {}
+    exact_kept, copy_of = exact_copies_of_near(exact, near_kept)
+    exact_ids = [ids[p] for p in sorted(exact)]
+    tables = [records.exact_drop_table(exact_ids, exact_kept, copy_of)]
+    if near is not None:
+        sources = docs["source"].take(pa.array(near.positions, pa.int64())).to_pylist()
+        tables.append(records.near_drop_table(list(near_kept), near.kept, near.components, near.jaccard, sources))
+    drops = pa.concat_tables(tables)
     write_folder(
         run.stage("drops"),
         schemas.DROPS,
-        [
-            _drop_rows(exact, ids, "exact_dedup", "exact_duplicate", False, run.run_id),
-            _drop_rows(near, ids, "minhash_dedup", "near_duplicate", True, run.run_id),
-        ],
+        [drops.append_column("run_id", pa.array([run.run_id] * drops.num_rows, pa.string()))],
     )
-    kept_of = {**exact, **near}
-    survivors = np.setdiff1d(np.arange(len(ids)), np.fromiter(kept_of, dtype=np.int64, count=len(kept_of)))
-    l1 = docs.take(pa.array(survivors, pa.int64()))
+    kept_of = {**dict(zip(exact_ids, exact_kept)), **near_kept}
+    dropped = np.isin(
+        np.arange(len(ids)), np.concatenate([np.fromiter(exact, np.int64, len(exact)), near.positions if near else []])
+    )
+    l1 = docs.filter(pa.array(~dropped))
     l1_texts = l1["text"].to_pylist()
     counts = (
         count_tokens(l1_texts, config.tokens.tokenizer)
         if can_count_tokens(config.tokens.tokenizer)
         else [None] * l1.num_rows
     )
+    l1_ids = l1["doc_id"].to_pylist()
     l1 = l1.append_column(schemas.N_TOKENS, pa.array(counts, pa.int64()))
-    l1 = l1.append_column("parent_ids", pa.array([[i] for i in l1["doc_id"].to_pylist()], pa.list_(pa.string())))
+    l1 = l1.append_column(CLUSTER_SIZE, pa.array(records.cluster_sizes(l1_ids, list(kept_of.values())), pa.int64()))
+    l1 = l1.append_column("parent_ids", pa.array([[i] for i in l1_ids], pa.list_(pa.string())))
     l1 = l1.append_column("run_id", pa.array([run.run_id] * l1.num_rows, pa.string()))
     write_folder(run.stage("L1", tier="L1"), l1.schema, [l1])
     write_folder(run.stage(INDEX), INDEX_SCHEMA, [_index_rows(ids, hashes, sketches, kept_of)])
+    return evidence(config, docs, dropped, near)
+
+
+def evidence(config: TiersConfig, docs: pa.Table, dropped: np.ndarray, near: NearDrops | None) -> dict:
+    """The summary's dedup evidence: near drops' Jaccard, capped work, large components, sources that lose
+    more than the configured share."""
+    flags = config.l1.dedup.flags
+    found = dict(near.evidence) if near else {}
+    if near is not None:
+        found.update(records.jaccard_summary(near.jaccard, config.l1.dedup.minhash.jaccard_threshold))
+    found["sources_flagged"] = [
+        flag
+        for kind, keys in (("source", docs["source"]), ("domain", records.domains(docs["url"])))
+        for flag in records.flag_sources(
+            kind, records.source_counts(keys, dropped), flags.source_drop_share, flags.source_min_docs
+        )
+    ]
+    return found
 
 
 def _index_rows(
@@ -191,7 +240,7 @@ def _index_rows(
             "signature": signature,
             "keys": keys,
             "shingles": shingles,
-            "kept_id": [kept_of.get(p, doc_id) for p, doc_id in enumerate(ids)],
+            "kept_id": [kept_of.get(doc_id, doc_id) for doc_id in ids],
         },
         schema=INDEX_SCHEMA,
     )

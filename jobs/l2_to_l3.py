@@ -31,8 +31,9 @@ from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
 from tiers.llm.factory import build_engine
-from tiers.llm_tasks.prompts import load_rewrite_prompts, load_score_prompt
-from tiers.llm_tasks.refine import refine_batch
+from tiers.llm.progress import ProgressCounter, logged_progress
+from tiers.llm_tasks.prompts import Prompt, load_rewrite_prompts, load_score_prompt
+from tiers.llm_tasks.refine import STRONGER_MODEL_HINT, calibrate, load_calibration, refine_batch
 from tiers.llm.local_model import smollm2_gguf
 from tiers.llm.server import ManagedServer
 
@@ -40,16 +41,24 @@ log = logging.getLogger(__name__)
 
 JOB = "l2_to_l3"
 CACHE = "llm_cache/requests.sqlite"
+PROGRESS = "llm_cache/progress"
+DEFAULT_MODEL = "SmolLM2-135M-Instruct"
 L3_ROWS = schemas.with_outcome(
     schemas.L3_SCORES, pa.schema([*schemas.L3, *schemas.L3_FAILURES, ("details", pa.string())])
 )
 
 
 def refine_partition(
-    batches: Iterator[pa.RecordBatch], config: TiersConfig, endpoints: list[str], cache_path: str
+    batches: Iterator[pa.RecordBatch],
+    config: TiersConfig,
+    endpoints: list[str],
+    cache_path: str,
+    api_key: str | None = None,
+    progress_folder: str | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """mapInArrow body: score and rewrite each batch; one stats row per partition with usage and cache counts."""
-    engine = build_engine(config.llm, endpoints, cache_path)
+    engine = build_engine(config.llm, endpoints, cache_path, api_key)
+    progress = ProgressCounter(progress_folder)
     score_prompt = load_score_prompt(config.l3.score_prompt)
     tasks = {
         name: prompt
@@ -69,6 +78,7 @@ def refine_partition(
             config.l3,
             config.llm.model,
             parallel=config.llm.concurrency * len(endpoints),
+            on_scored=progress,
         )
         for key in totals:
             totals[key] += getattr(out.usage, key)
@@ -83,6 +93,7 @@ def refine_partition(
         "cache_hits": getattr(engine, "hits", 0),
         "partition_seconds": time.perf_counter() - start,
     }
+    progress.flush()
     engine.close()
     yield pa.RecordBatch.from_pylist([{"details": json.dumps(stats), schemas.OUTCOME: "stats"}], schema=L3_ROWS)
 
@@ -101,19 +112,65 @@ class EngineFailure(RuntimeError):
 @contextlib.contextmanager
 def engine_endpoints(
     config: TiersConfig, server: ManagedServer | None
-) -> Iterator[tuple[list[str], ManagedServer | None]]:
-    """The endpoints executors use, and the supervised server for `managed` (launched for the job's lifetime)."""
+) -> Iterator[tuple[list[str], str | None, ManagedServer | None]]:
+    """The endpoints executors use, the API key they send, and the supervised server for `managed` (launched
+    for the job's lifetime)."""
     if config.llm.engine != "managed":
-        yield list(config.llm.endpoints), None
+        yield list(config.llm.endpoints), None, None
         return
     if server is not None:
-        yield [server.url], server
+        yield [server.url], server.api_key if server.keyed else None, server
         return
     spec = config.llm.server
     with ManagedServer(
         spec.command, spec.port, spec.health_path, spec.startup_timeout_s, model_path=spec.model_path or smollm2_gguf()
     ) as launched:
-        yield [launched.url], launched
+        yield [launched.url], launched.api_key if launched.keyed else None, launched
+
+
+def check_server_identity(server: ManagedServer | None) -> None:
+    """A managed server that was restarted and could not be verified: its answers do not count."""
+    if server is not None and server.identity_failure:
+        raise EngineFailure(f"answers cannot be trusted: {server.identity_failure}")
+
+
+def announce_model(config: TiersConfig, stage: str) -> None:
+    """The job's first line: which model answers, and whether it is the default plumbing model."""
+    if config.llm.model == DEFAULT_MODEL:
+        log.warning(
+            "%s runs on %s, the default model: it is there to check the plumbing and is too small to judge "
+            "quality (it tends to give every document the same score); for real data, %s",
+            stage,
+            DEFAULT_MODEL,
+            STRONGER_MODEL_HINT,
+        )
+    else:
+        log.info("%s runs on %s (engine %s)", stage, config.llm.model, config.llm.engine)
+
+
+def check_calibration(
+    config: TiersConfig, prompt: Prompt, endpoints: list[str], api_key: str | None, cache_path: str
+) -> None:
+    """The model scores the built-in calibration documents first; CalibrationFailed when it cannot tell them apart."""
+    if config.l3.calibration is None:
+        log.warning("l3.calibration is null: the model's scores are used without a calibration check")
+        return
+    if config.llm.engine == "vllm_offline":
+        log.warning("calibration is skipped for engine vllm_offline (it would load the model on the driver too)")
+        return
+    engine = build_engine(config.llm, endpoints, cache_path, api_key)
+    try:
+        result = calibrate(engine, prompt, config.l3, config.llm.model, load_calibration(config.l3.calibration))
+    finally:
+        engine.close()
+    if not result.ordered:
+        log.warning(
+            "%s does not score every high-quality calibration document above every low one (%s)",
+            config.llm.model,
+            result.summary,
+        )
+    else:
+        log.info("calibration passed: %s", result.summary)
 
 
 def check_engine_errors(scores_path: str, share_allowed: float, server: ManagedServer | None) -> int:
@@ -164,7 +221,9 @@ def run_l2_to_l3(
     l2_run: str | None = None,
     force: bool = False,
     server: ManagedServer | None = None,
+    limit: int | None = None,
 ) -> JobResult:
+    """`limit`: only the first `limit` L2 documents by doc_id (a trial run; a run of its own)."""
     catalog = Catalog(root)
     catalog.migrate()
     source, source_run = l2_path(catalog, l2_run)
@@ -173,17 +232,29 @@ def run_l2_to_l3(
         "llm": config.llm.model_dump(mode="json", exclude={"endpoints", "server", "concurrency"}),
         "l3": config.l3.model_dump(mode="json"),
     }
+    if limit is not None:
+        payload["limit"] = limit
+    announce_model(config, "L3")
 
     def body(run: JobRun) -> dict:
         l2 = spark.read.parquet(source).select("doc_id", "text")
         total, _ = parquet_stats(source)
+        if limit is not None:
+            l2, total = l2.orderBy("doc_id").limit(limit), min(total, limit)
         partitions = max(1, -(-total // config.l3.docs_per_partition))
         cache_path = str(catalog.root / CACHE)
         start = time.perf_counter()
-        with engine_endpoints(config, server) as (endpoints, supervised):
+        with (
+            engine_endpoints(config, server) as (endpoints, api_key, supervised),
+            logged_progress(catalog.root / PROGRESS / run.run_id, total, "L3 scoring") as progress_folder,
+        ):
+            check_calibration(config, load_score_prompt(config.l3.score_prompt), endpoints, api_key, cache_path)
             rows = (
                 l2.repartition(partitions)
-                .mapInArrow(lambda it: refine_partition(it, config, endpoints, cache_path), spark_ddl(L3_ROWS))
+                .mapInArrow(
+                    lambda it: refine_partition(it, config, endpoints, cache_path, api_key, progress_folder),
+                    spark_ddl(L3_ROWS),
+                )
                 .persist(StorageLevel.DISK_ONLY)
             )
             try:
@@ -201,6 +272,7 @@ def run_l2_to_l3(
                 stats = [r.details for r in rows.filter(outcome == "stats").select("details").collect()]
             finally:
                 rows.unpersist()
+            check_server_identity(supervised)
         scored, _ = parquet_stats(run.stage("l3_scores"))
         check_conserved("L3 scoring", total, score_or_failure_records=scored)
         engine_errors = check_engine_errors(run.stage("l3_scores"), config.l3.max_engine_error_share, supervised)
@@ -224,9 +296,14 @@ def run_l2_to_l3(
 def main(argv: list[str] | None = None) -> int:
     return job_main(
         "Score L2 with an LLM and rewrite the best documents into L3.",
-        lambda spark, config, args: run_l2_to_l3(spark, config, args.root, args.l2_run, force=args.force),
+        lambda spark, config, args: run_l2_to_l3(
+            spark, config, args.root, args.l2_run, force=args.force, limit=args.limit
+        ),
         argv,
-        options={"--l2-run": {"help": "L2 run id (default: the latest current)"}},
+        options={
+            "--l2-run": {"help": "L2 run id (default: the latest current)"},
+            "--limit": {"type": int, "help": "only the first N L2 documents by doc_id (a trial run)"},
+        },
     )
 
 

@@ -29,20 +29,27 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.l2_to_l3 import CACHE, EngineFailure, usage_summary
+from jobs.l2_to_l3 import (
+    CACHE,
+    PROGRESS,
+    EngineFailure,
+    announce_model,
+    check_server_identity,
+    usage_summary,
+)
 from jobs.runner import JobResult, JobRun
 from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
 from jobs.spark_schema import spark_ddl
 from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import LLMConfig, TiersConfig
-from tiers.eval_overlap import build_index
+from tiers.eval_overlap import build_index, resolve_eval_dir
 from tiers.knowledge.promote import promote
 from tiers.llm.factory import build_engine
 from tiers.llm.local_model import smollm2_gguf
+from tiers.llm.progress import ProgressCounter, logged_progress
 from tiers.llm.server import ManagedServer
 from tiers.llm_tasks.knowledge import Engines, KnowledgePrompts, Verifier, knowledge_batch
-from tiers.resources import PROJECT
 from tiers.tokens import TokenizerError, count_tokens
 
 log = logging.getLogger(__name__)
@@ -69,6 +76,7 @@ class EngineSpec:
 
     llm: LLMConfig
     endpoints: tuple[str, ...]
+    api_key: str | None = None  # a managed server's per-launch key
 
     @property
     def key(self) -> str:
@@ -100,7 +108,7 @@ def engine_specs(
                     launched[key] = EngineSpec(llm, tuple(llm.endpoints))
                 elif llm == config.llm and server is not None:
                     supervised.append(server)
-                    launched[key] = EngineSpec(llm, (server.url,))
+                    launched[key] = EngineSpec(llm, (server.url,), server.api_key if server.keyed else None)
                 else:
                     s = llm.server
                     running = stack.enter_context(
@@ -113,7 +121,7 @@ def engine_specs(
                         )
                     )
                     supervised.append(running)
-                    launched[key] = EngineSpec(llm, (running.url,))
+                    launched[key] = EngineSpec(llm, (running.url,), running.api_key if running.keyed else None)
             return launched[key]
 
         l4 = config.l4
@@ -123,7 +131,7 @@ def engine_specs(
 
 
 def _build(spec: EngineSpec, cache_path: str):
-    return build_engine(spec.llm, list(spec.endpoints), cache_path)
+    return build_engine(spec.llm, list(spec.endpoints), cache_path, spec.api_key)
 
 
 def token_counter(spec: str):
@@ -137,7 +145,11 @@ def token_counter(spec: str):
 
 
 def knowledge_partition(
-    batches: Iterator[pa.RecordBatch], config: TiersConfig, specs: EngineSpecs, cache_path: str
+    batches: Iterator[pa.RecordBatch],
+    config: TiersConfig,
+    specs: EngineSpecs,
+    cache_path: str,
+    progress_folder: str | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """mapInArrow body: the L4 work of each batch of documents; one stats row per partition."""
     built: dict[str, Any] = {}
@@ -155,6 +167,7 @@ def knowledge_partition(
     prompts = KnowledgePrompts.load(config.l4)
     counter = token_counter(config.tokens.tokenizer)
     roles: dict[str, dict[str, Any]] = {}
+    progress = ProgressCounter(progress_folder)
     start = time.perf_counter()
     for batch in batches:
         ids = batch.column("doc_id").to_pylist()
@@ -175,7 +188,9 @@ def knowledge_partition(
         rows.append(
             {"details": json.dumps({"repeated_in_passage": out.repeated_in_passage}), schemas.OUTCOME: "repeats"}
         )
+        progress(len(ids))
         yield pa.RecordBatch.from_pylist(rows, schema=ROWS)
+    progress.flush()
     engine_list = list(built.values())
     stats = {
         "sent": sum(getattr(e, "sent", 0) for e in engine_list),
@@ -273,20 +288,38 @@ def _role_models(specs: EngineSpecs) -> dict[str, str]:
     return models
 
 
+def empty_input_message(inputs: Inputs, config: TiersConfig) -> str:
+    """One line on why L4 receives no document, with the setting to change."""
+    threshold = config.l4.input.l2_min_llm_score
+    parts = []
+    if "L3" in inputs.paths:
+        parts.append(
+            "the current L3 holds no document (L3 keeps rewrites of documents scoring at or above "
+            f"l3.rewrite_threshold = {config.l3.rewrite_threshold})"
+        )
+    if threshold is not None:
+        parts.append(f"no L2 document has an L3 rubric score at or above l4.input.l2_min_llm_score = {threshold}")
+    else:
+        parts.append(
+            "l4.input.l2_min_llm_score is null (set it, e.g. --set l4.input.l2_min_llm_score=2, to read "
+            "scored L2 documents as well)"
+        )
+    return "L4 receives no documents: " + "; ".join(parts)
+
+
 def eval_folder(config: TiersConfig) -> Path | None:
-    """The evaluation folder (a relative path is taken from the working directory, else the project); None
+    """The evaluation folder (`builtin`: the packaged sets; a relative path: from the working directory, else the project); None
     when `l4.eval_dir` is null. A missing folder is MissingInput, before the run starts."""
     if config.l4.eval_dir is None:
         log.warning("l4.eval_dir is null: items are promoted without an evaluation-overlap check")
         return None
-    folder = Path(config.l4.eval_dir)
-    for candidate in (folder, PROJECT / folder):
-        if candidate.is_dir():
-            return candidate
-    raise MissingInput(
-        f"l4.eval_dir {config.l4.eval_dir} is not a folder: point it at the evaluation sets "
-        "(items sharing a 13-gram with them are never promoted) or set it to null"
-    )
+    try:
+        return resolve_eval_dir(config.l4.eval_dir)
+    except FileNotFoundError as exc:
+        raise MissingInput(
+            f"l4.eval_dir: {exc}; point it at the evaluation sets (items sharing a 13-gram with them are never "
+            "promoted), `builtin`, or null"
+        ) from None
 
 
 def run_l3_to_l4(
@@ -296,7 +329,10 @@ def run_l3_to_l4(
     l3_run: str | None = None,
     force: bool = False,
     server: ManagedServer | None = None,
+    limit: int | None = None,
 ) -> JobResult:
+    """`limit`: only the first `limit` input documents by doc_id (a trial run; a run of its own)."""
+    announce_model(config, "L4")
     catalog = Catalog(root)
     catalog.migrate()
     inputs = resolve_inputs(catalog, config, l3_run)
@@ -309,18 +345,30 @@ def run_l3_to_l4(
         "prompts": prompts.versions(),
         "tokens": config.tokens.tokenizer,
     }
+    if limit is not None:
+        payload["limit"] = limit
 
     def body(run: JobRun) -> dict:
-        documents = input_documents(spark, inputs, config).persist(StorageLevel.DISK_ONLY)
+        documents = input_documents(spark, inputs, config)
+        if limit is not None:
+            documents = documents.orderBy("doc_id").limit(limit)
+        documents = documents.persist(StorageLevel.DISK_ONLY)
         total = documents.count()
+        if not total:
+            log.warning(empty_input_message(inputs, config))
         partitions = max(1, -(-total // config.l4.docs_per_partition))
         cache_path = str(catalog.root / CACHE)
         scratch = str(run.staging / "items_scratch")
         start = time.perf_counter()
-        with engine_specs(config, server) as (specs, supervised):
+        with (
+            engine_specs(config, server) as (specs, supervised),
+            logged_progress(catalog.root / PROGRESS / run.run_id, total, "L4 generation") as progress_folder,
+        ):
             rows = (
                 documents.repartition(partitions, "doc_id")
-                .mapInArrow(lambda it: knowledge_partition(it, config, specs, cache_path), spark_ddl(ROWS))
+                .mapInArrow(
+                    lambda it: knowledge_partition(it, config, specs, cache_path, progress_folder), spark_ddl(ROWS)
+                )
                 .persist(StorageLevel.DISK_ONLY)
             )
             try:
@@ -352,6 +400,8 @@ def run_l3_to_l4(
                 rows.unpersist()
                 documents.unpersist()
             failure_cause = next((s.failure_summary() for s in supervised if s.failure_summary()), "")
+            for supervised_server in supervised:
+                check_server_identity(supervised_server)
         if total and len(engine_failed) / total > config.l4.max_engine_error_share:
             raise EngineFailure(
                 f"{len(engine_failed)} of {total} documents had generation requests end in engine_error "
@@ -428,9 +478,14 @@ def _tokens(texts: list[str], spec: str) -> list[int | None]:
 def main(argv: list[str] | None = None) -> int:
     return job_main(
         "Generate, verify and merge knowledge items from L3 into L4.",
-        lambda spark, config, args: run_l3_to_l4(spark, config, args.root, args.l3_run, force=args.force),
+        lambda spark, config, args: run_l3_to_l4(
+            spark, config, args.root, args.l3_run, force=args.force, limit=args.limit
+        ),
         argv,
-        options={"--l3-run": {"help": "L3 run id (default: every current L3)"}},
+        options={
+            "--l3-run": {"help": "L3 run id (default: every current L3)"},
+            "--limit": {"type": int, "help": "only the first N input documents by doc_id (a trial run)"},
+        },
     )
 
 

@@ -23,7 +23,7 @@ def build_pyfiles(out_dir: str | Path) -> Path:
                 if (
                     path.is_file()
                     and "__pycache__" not in path.parts
-                    and path.suffix in (".py", ".yaml", ".txt", ".json", ".ftz")
+                    and path.suffix in (".py", ".yaml", ".txt", ".json", ".ftz", ".jsonl", ".bz2", ".lst", ".md")
                 ):
                     zf.write(path, path.relative_to(PROJECT))
     return archive

@@ -105,10 +105,15 @@ def run_l2_to_l3_stage(
     force: bool = False,
     wrap: StageWrapper = _plain,
     l2_run: str | None = None,
+    limit: int | None = None,
 ) -> dict[str, JobResult]:
     from jobs.l2_to_l3 import run_l2_to_l3
 
-    return {"l2_to_l3": wrap("L2 -> L3", lambda: run_l2_to_l3(session_of(spark), config, root, l2_run, force=force))}
+    return {
+        "l2_to_l3": wrap(
+            "L2 -> L3", lambda: run_l2_to_l3(session_of(spark), config, root, l2_run, force=force, limit=limit)
+        )
+    }
 
 
 def run_l3_to_l4_stage(
@@ -119,10 +124,15 @@ def run_l3_to_l4_stage(
     force: bool = False,
     wrap: StageWrapper = _plain,
     l3_run: str | None = None,
+    limit: int | None = None,
 ) -> dict[str, JobResult]:
     from jobs.l3_to_l4 import run_l3_to_l4
 
-    return {"l3_to_l4": wrap("L3 -> L4", lambda: run_l3_to_l4(session_of(spark), config, root, l3_run, force=force))}
+    return {
+        "l3_to_l4": wrap(
+            "L3 -> L4", lambda: run_l3_to_l4(session_of(spark), config, root, l3_run, force=force, limit=limit)
+        )
+    }
 
 
 CHAINS = {"l0-to-l1": run_l0_to_l1, "l0-to-l2": run_l0_to_l2}

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from tiers.catalog import Catalog, OutputRecord
 from tiers.catalog.lock import RootLock
+from jobs.signals import stop_signal
 from tiers.ids import new_run_id
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,8 @@ class JobRun:
         try:
             if exc is not None and not self.skipped:
                 message = f"{exc_type.__name__}: {exc}"
+                if stop_signal():
+                    message = f"stopped by {stop_signal()} ({message[:300]})"
                 if full:
                     _stop_spark()  # its JVM holds the deleted staging files open: the space comes back only then
                     message = (

@@ -23,9 +23,17 @@ from typing import Callable
 log = logging.getLogger(__name__)
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_received: list[int] = []
+
+
+def stop_signal() -> str | None:
+    """'SIGTERM' or 'SIGINT' once such a signal has arrived in this process, else None: a run that fails
+    after it (its Spark job cancelled, a Py4J error) is recorded as stopped by the signal."""
+    return signal.Signals(_received[-1]).name if _received else None
 
 
 def _raise_exit(signum: int, frame) -> None:
+    _received.append(signum)
     raise SystemExit(128 + signum)
 
 
@@ -33,7 +41,9 @@ def _watch(read_fd: int, on_signal: Callable[[], None]) -> None:
     while True:
         select.select([read_fd], [], [])
         received = os.read(read_fd, 64)
-        if any(number in received for number in _STOP_SIGNALS):
+        stops = [number for number in received if number in _STOP_SIGNALS]
+        if stops:
+            _received.append(stops[-1])
             log.warning("stop signal received: cancelling running work")
             try:
                 on_signal()

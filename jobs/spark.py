@@ -17,10 +17,11 @@ from tiers.config import SparkConfig
 log = logging.getLogger(__name__)
 
 
-def get_spark(config: SparkConfig) -> SparkSession:
+def get_spark(config: SparkConfig, input_bytes: int = 0) -> SparkSession:
     """Return the active session if there is one (spark-submit decides), else build one.
 
-    With no master configured the session is `local[*]`, bound to 127.0.0.1, with Arrow on.
+    With no master configured the session is `local[*]`, bound to 127.0.0.1, with Arrow on. A local JVM
+    started for a stage that reads `input_bytes` above `large_input_bytes` gets `large_input_java_options`.
     """
     active = SparkSession.getActiveSession()
     if active is not None:
@@ -40,7 +41,8 @@ def get_spark(config: SparkConfig) -> SparkSession:
             .config("spark.ui.enabled", "false")
         )
         if "spark.driver.extraJavaOptions" not in config.conf:
-            builder = builder.config("spark.driver.extraJavaOptions", local_java_options(config, java))
+            options = java_options_for(config, input_bytes)
+            builder = builder.config("spark.driver.extraJavaOptions", local_java_options(config, java, options))
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = (
@@ -60,14 +62,17 @@ def get_spark(config: SparkConfig) -> SparkSession:
     return spark
 
 
-def local_java_options(config: SparkConfig, java: str) -> str:
-    """`spark.local_java_options`, plus the class-data archive when `spark.class_archive_dir` is set."""
-    archive = (
-        class_archive_options(config.class_archive_dir, java, config.local_java_options)
-        if config.class_archive_dir
-        else ""
-    )
-    return " ".join(part for part in (config.local_java_options, archive) if part)
+def java_options_for(config: SparkConfig, input_bytes: int) -> str:
+    """The JVM options of a local session sized to the input of the stage that starts it."""
+    return config.large_input_java_options if input_bytes > config.large_input_bytes else config.local_java_options
+
+
+def local_java_options(config: SparkConfig, java: str, options: str | None = None) -> str:
+    """`options` (default `spark.local_java_options`), plus the class-data archive when
+    `spark.class_archive_dir` is set."""
+    options = config.local_java_options if options is None else options
+    archive = class_archive_options(config.class_archive_dir, java, options) if config.class_archive_dir else ""
+    return " ".join(part for part in (options, archive) if part)
 
 
 def partitions_for(spark: SparkSession, total_bytes: int, bytes_per_partition: int) -> int:

@@ -35,15 +35,25 @@ LOCAL_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 CPU (start, JIT, GC threads) by 15-25 CPU-seconds per run up to 30,000 documents (bench/README.md, issue 17)."""
 
 
+LARGE_INPUT_JAVA_OPTIONS = "-XX:+UseSerialGC"
+"""JVM options of a local-mode session started for a stage that reads more than `large_input_bytes`: the
+JVM's tiered JIT (C2 too) costs about 27 CPU-seconds more per run but 0.12 ms less per document at the
+margin (dedup's JVM work), a break-even near 226,000 documents of the dense corpus, about 236 MB of
+gzipped JSONL (bench/README.md, issue 32)."""
+
+
 class SparkConfig(Strict):
     """`local_java_options` applies to local masters only, unless `conf` sets spark.driver.extraJavaOptions;
-    set it to "" for long local runs where C2-compiled code pays for its compile time.
+    a session started for a stage that reads more than `large_input_bytes` uses `large_input_java_options`
+    instead (long runs, where C2-compiled code pays for its compile time).
     `class_archive_dir` holds the local JVMs' class-data archive (jobs/jvm_classes.py); null: none."""
 
     master: str | None = None
     app_name: str = "tiers"
     driver_memory: str = "4g"
     local_java_options: str = LOCAL_JAVA_OPTIONS
+    large_input_java_options: str = LARGE_INPUT_JAVA_OPTIONS
+    large_input_bytes: int = Field(256 * 1024 * 1024, ge=0)
     class_archive_dir: str | None = "~/.cache/tiers"
     bytes_per_partition: int = Field(64 * 1024 * 1024, gt=0)
     conf: dict[str, str] = Field(default_factory=dict)
@@ -98,6 +108,7 @@ class MinHashConfig(Strict):
     verify: Literal["exact", "signature", "none"] = "exact"
     jaccard_threshold: float = Field(0.7, gt=0, le=1)
     seed: int = 1
+    max_cluster_comparisons: int = Field(20_000_000, ge=1)  # per component (tiers/dedup/clusters.py)
 
     @model_validator(mode="after")
     def _layout_fits(self) -> "MinHashConfig":
@@ -106,9 +117,20 @@ class MinHashConfig(Strict):
         return self
 
 
+class DedupFlagsConfig(Strict):
+    """What the job summary and `tiers report` flag: components above `component_size` documents, and
+    sources (the `source` column, or a URL's domain) losing more than `source_drop_share` of their
+    documents (of at least `source_min_docs`) to dedup."""
+
+    component_size: int = Field(1000, ge=2)
+    source_drop_share: float = Field(0.8, gt=0, le=1)
+    source_min_docs: int = Field(20, ge=1)
+
+
 class DedupConfig(Strict):
     exact: bool = True
     minhash: MinHashConfig = MinHashConfig()
+    flags: DedupFlagsConfig = DedupFlagsConfig()
 
 
 class L1Config(Strict):
@@ -187,9 +209,12 @@ class L2Config(Strict):
 class ServerConfig(Strict):
     """A server the job launches and supervises (engine: managed)."""
 
-    command: str = "{python} -m llama_cpp.server --model {model_path} --host 127.0.0.1 --port {port} --n_ctx 4096"
+    command: str = (
+        "{python} -m llama_cpp.server --model {model_path} --host 127.0.0.1 --port {port} --n_ctx 4096 "
+        "--api_key {api_key}"
+    )
     model_path: str | None = None
-    port: int = Field(8089, gt=0, lt=65536)
+    port: int | None = Field(None, gt=0, lt=65536)  # None: a free port picked at each start
     startup_timeout_s: float = Field(180, gt=0)
     health_path: str = "/v1/models"
 
@@ -223,6 +248,8 @@ class L3Config(Strict):
         64, ge=1
     )  # tasks = docs / this; each keeps llm.concurrency requests per endpoint in flight
     max_engine_error_share: float = Field(0.05, ge=0, le=1)  # above this share of engine_error documents the job fails
+    # documents of known quality the model scores before the stage counts its scores (null: no check)
+    calibration: str | None = "conf/prompts/edu_score_calibration_v1.yaml"
 
 
 class L4InputConfig(Strict):
@@ -256,7 +283,7 @@ class KnowledgePromptsConfig(Strict):
     facts: str = "conf/prompts/knowledge_facts_v1.yaml"
     qa: str = "conf/prompts/knowledge_qa_v1.yaml"
     answer: str = "conf/prompts/knowledge_answer_v1.yaml"
-    support: str = "conf/prompts/knowledge_support_v1.yaml"
+    support: str = "conf/prompts/knowledge_support_v2.yaml"
 
 
 class GenerationConfig(Strict):
@@ -303,7 +330,7 @@ class L4Config(Strict):
     support_judge: SupportJudgeConfig = SupportJudgeConfig()
     f1_threshold: float = Field(0.6, gt=0, le=1)
     merge_threshold: float = Field(0.8, gt=0, le=1)
-    eval_dir: str | None = "../shared/data/eval"  # items with a 13-gram in these sets are flagged, never promoted
+    eval_dir: str | None = "builtin"  # items with a 13-gram in these sets are flagged, never promoted
     docs_per_partition: int = Field(16, ge=1)
     max_engine_error_share: float = Field(0.05, ge=0, le=1)  # above this share of failed documents the job fails
 
@@ -351,11 +378,11 @@ class TiersConfig(Strict):
     @model_validator(mode="after")
     def _managed_servers_on_their_own_ports(self) -> "TiersConfig":
         """A verifier or judge with its own managed server needs a port no other managed server uses."""
-        ports = {self.llm.server.port: "llm"} if self.llm.engine == "managed" else {}
+        ports = {self.llm.server.port: "llm"} if self.llm.engine == "managed" and self.llm.server.port else {}
         engines = [(("l4", "verifiers", i, "llm"), v.llm) for i, v in enumerate(self.l4.verifiers)]
         engines.append((("l4", "support_judge", "llm"), self.l4.support_judge.llm))
         for path, llm in engines:
-            if llm is None or llm == self.llm or llm.engine != "managed":
+            if llm is None or llm == self.llm or llm.engine != "managed" or llm.server.port is None:
                 continue
             owner = ports.setdefault(llm.server.port, ".".join(map(str, path)))
             if owner != ".".join(map(str, path)):

@@ -4,6 +4,10 @@ The index holds the 64-bit hashes of every word n-gram (words as in `tiers/text.
 of letters and digits) of every item in the evaluation folder: for JSONL files one text per record (its
 string values in order, so a question followed by its answer is one text), for other text files
 (`.tsv`, `.txt`, `.bz2`) one text per line. Documents are checked in Arrow batches, vectorised.
+
+The evaluation folder `builtin` (every default) is the sets that ship in the package, under
+`tiers/assets/eval/` (each with its README: source, license, attribution; see `tiers/assets/NOTICE.md`
+for the one left out).
 """
 
 from __future__ import annotations
@@ -12,18 +16,41 @@ import bz2
 import hashlib
 import json
 import logging
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 
+from tiers.resources import PROJECT, materialize_folder
 from tiers.text import word_runs
 
 log = logging.getLogger(__name__)
 
 _COMBINE = np.uint64(0x100000001B3)
 TEXT_SUFFIXES = {".jsonl", ".json", ".tsv", ".txt", ".bz2"}
+
+
+BUILTIN = "builtin"
+BUILTIN_EVAL_DIR = "tiers/assets/eval"  # in the package (or the spark-submit zip)
+
+
+def resolve_eval_dir(value: str | Path) -> Path:
+    """The folder an `eval_dir` setting names: `builtin` is the packaged sets; a relative path is taken from the
+    working directory, then the project. Raises FileNotFoundError naming the setting's value."""
+    if str(value) == BUILTIN:
+        try:
+            return materialize_folder(BUILTIN_EVAL_DIR, Path(tempfile.gettempdir()) / "tiers-assets")
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"no evaluation folder at {BUILTIN_EVAL_DIR} (the package's own sets are missing)"
+            ) from None
+    folder = Path(value).expanduser()
+    for candidate in (folder, PROJECT / folder):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"no evaluation folder at {value} (`builtin` names the sets shipped with tiers)")
 
 
 def _strings(value: object) -> Iterator[str]:
@@ -39,7 +66,8 @@ def _strings(value: object) -> Iterator[str]:
 
 def eval_items(eval_dir: str | Path) -> Iterator[tuple[str, str]]:
     """(benchmark folder, text) for every item of every evaluation file under `eval_dir`."""
-    for path in sorted(Path(eval_dir).rglob("*")):
+    eval_dir = resolve_eval_dir(eval_dir)
+    for path in sorted(eval_dir.rglob("*")):
         if not path.is_file() or path.suffix not in TEXT_SUFFIXES or path.name.lower().startswith("readme"):
             continue
         benchmark = path.relative_to(eval_dir).parts[0]
@@ -103,9 +131,7 @@ class EvalIndex:
 
 def build_index(eval_dir: str | Path, n: int = 13) -> EvalIndex:
     """The n-gram index of every evaluation item under `eval_dir`."""
-    eval_dir = Path(eval_dir)
-    if not eval_dir.is_dir():
-        raise FileNotFoundError(f"no evaluation folder at {eval_dir}")
+    eval_dir = resolve_eval_dir(eval_dir)
     names: list[str] = []
     hashes, owners = [], []
     batch: list[tuple[str, str]] = []

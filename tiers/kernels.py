@@ -209,26 +209,32 @@ def component_minimum(nodes: int, src: np.ndarray, dst: np.ndarray) -> np.ndarra
 
 
 @numba.njit(cache=True, nogil=True)
+def set_jaccard(values: np.ndarray, offsets: np.ndarray, a: int, b: int) -> float:
+    """Jaccard similarity of the sorted sets `values[offsets[a]:offsets[a + 1]]` and that of `b`; 1.0 for two
+    empty sets."""
+    i, i_end = offsets[a], offsets[a + 1]
+    j, j_end = offsets[b], offsets[b + 1]
+    union = (i_end - i) + (j_end - j)
+    common = 0
+    while i < i_end and j < j_end:
+        if values[i] == values[j]:
+            common += 1
+            i += 1
+            j += 1
+        elif values[i] < values[j]:
+            i += 1
+        else:
+            j += 1
+    union -= common
+    return common / union if union else 1.0
+
+
+@numba.njit(cache=True, nogil=True)
 def pair_jaccard(values: np.ndarray, offsets: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Jaccard similarity of the sorted sets `values[offsets[i]:offsets[i + 1]]` of each pair (src, dst);
-    1.0 for two empty sets."""
+    """`set_jaccard` of each pair (src, dst)."""
     out = np.empty(len(src), dtype=np.float64)
     for p in range(len(src)):
-        i, i_end = offsets[src[p]], offsets[src[p] + 1]
-        j, j_end = offsets[dst[p]], offsets[dst[p] + 1]
-        union = (i_end - i) + (j_end - j)
-        common = 0
-        while i < i_end and j < j_end:
-            if values[i] == values[j]:
-                common += 1
-                i += 1
-                j += 1
-            elif values[i] < values[j]:
-                i += 1
-            else:
-                j += 1
-        union -= common
-        out[p] = common / union if union else 1.0
+        out[p] = set_jaccard(values, offsets, src[p], dst[p])
     return out
 
 

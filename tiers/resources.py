@@ -1,4 +1,4 @@
-"""Project files (conf/, the language-ID model) wherever the code runs from.
+"""Project files (conf/, the language-ID model, the tokenizer, the evaluation sets) wherever the code runs from.
 
 Three layouts: the source tree (or an editable install), the `spark-submit --py-files` zip, and an
 installed wheel, where `conf/` travels inside the package as `tiers/conf` (a symlink in the source
@@ -66,4 +66,20 @@ def materialize(relative: str, cache_dir: str | Path) -> Path:
                 partial.write_bytes(zf.read(relative))
                 partial.replace(target)
         return target
+    raise FileNotFoundError(PROJECT / relative)
+
+
+def materialize_folder(relative: str, cache_dir: str | Path) -> Path:
+    """A real folder for a project folder (from inside the zip, its files are extracted once to `cache_dir`)."""
+    path = _on_disk(relative)
+    if path is not None and path.is_dir():
+        return path
+    archive = _zip_archive()
+    if archive:
+        with zipfile.ZipFile(archive) as zf:
+            members = [n for n in zf.namelist() if n.startswith(relative.rstrip("/") + "/") and not n.endswith("/")]
+        if members:
+            for member in members:
+                materialize(member, cache_dir)
+            return Path(cache_dir) / relative
     raise FileNotFoundError(PROJECT / relative)

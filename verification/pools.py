@@ -13,7 +13,8 @@ from pydantic import ValidationError, field_validator, model_validator
 from classifiers.seeds import SeedSource, read_source
 from tiers.catalog.catalog import CatalogError
 from tiers.config import ConfigError
-from tiers.eval_overlap import EvalIndex, build_index
+from tiers.eval_overlap import BUILTIN, EvalIndex, build_index
+from tiers.resources import read_project_text
 from tiers.validation import FieldProblem, StrictModel, format_validation_error
 from verification.benchmarks import BENCHMARKS
 from verification.data import encode
@@ -41,8 +42,8 @@ class LoopSettings(StrictModel):
     seeds: list[int] = [0, 1, 2]
     candidate_share: float = 0.3
     metric: Metric = "benchmark_bpb"
-    eval_dir: str = "../shared/data/eval"
-    benchmarks: list[BenchmarkName] = list(BENCHMARKS)
+    eval_dir: str = BUILTIN  # the sets shipped in tiers/assets/eval (OpenBookQA is not among them)
+    benchmarks: list[BenchmarkName] = [name for name in BENCHMARKS if name != "openbookqa"]
     items_per_benchmark: int = 500
     accept: AcceptSettings = AcceptSettings()
     rounds: int = 2
@@ -94,7 +95,9 @@ class PoolsFile(StrictModel):
 
 def load_pools(path: str | Path) -> PoolsFile:
     try:
-        return PoolsFile.model_validate(yaml.safe_load(Path(path).read_text()))
+        source = Path(path)
+        text = source.read_text() if source.is_absolute() or source.is_file() else read_project_text(str(path))
+        return PoolsFile.model_validate(yaml.safe_load(text))
     except FileNotFoundError:
         raise ConfigError(f"pools file not found: {path}") from None
     except ValidationError as exc:

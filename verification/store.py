@@ -1,5 +1,5 @@
 """Per-benchmark results and pairwise comparisons of each experiment in the catalog, beside the
-`experiments` table (both are catalog migration 9, `tiers/catalog/migrations.py`).
+`experiments` table (both are catalog migration 10, `tiers/catalog/migrations.py`).
 
 `experiment_parts`: one row per experiment and benchmark (or `reference`): the metric, the mean
 delta of candidate over control and its bootstrap interval.

@@ -1,6 +1,7 @@
 """On the sample data (l0-to-l2 through Spark): n_tokens in every tier equals the tokenizer's count of
 the stored text, the shipped plan allocates as it is, no evaluation-overlap document is allocated, and
-the exported pretrain shards load in datasets with the planned tokens (within 0.5 %)."""
+the exported pretrain shards load in datasets with the tokens allocation chose, within half a largest
+document per source of the plan's target."""
 
 from __future__ import annotations
 
@@ -85,9 +86,13 @@ def test_export_matches_plan(allocated, tmp_path):
     )
     recounted = sum(count_tokens(loaded["text"]))
     con = open_catalog(root)
-    target = con.execute(
-        "SELECT sum(target_tokens) FROM allocation_targets t JOIN allocation_plans p USING (allocation_id) "
-        "WHERE p.is_current AND stage = 'pretrain'"
-    ).fetchone()[0]
-    assert abs(recounted - target) <= 0.005 * target
+    target, realized, sources = con.execute(
+        "SELECT sum(target_tokens), sum(realized_tokens), count(*) FROM allocation_targets t "
+        "JOIN allocation_plans p USING (allocation_id) WHERE p.is_current AND stage = 'pretrain'"
+    ).fetchone()
+    largest = con.execute("SELECT max(n_tokens) FROM l1").fetchone()[0]
+    # The shards hold what allocation chose, recounted by the tokenizer; that is within half of the largest
+    # document of the plan's target per source (whole documents only).
+    assert recounted == realized
+    assert abs(recounted - target) <= max(0.005 * target, sources * (largest / 2 + 1))
     assert json.loads((tmp_path / "pretrain" / "manifest.json").read_text())["tokens"] == recounted

@@ -9,10 +9,21 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
-from jobs.dedup import exact_dedup, near_dedup
+from jobs.dedup import (
+    exact_duplicates,
+    exact_twins,
+    near_assignments,
+    near_duplicates,
+    remove_dropped,
+    sketch_frame,
+    text_hashes,
+)
+from tests.dedup_shapes import chain, star
 from tests.helpers import SCRAPINGHUB, dolma_texts
 from tiers.config import MinHashConfig
 from tiers.dedup.minhash import jaccard, optimal_bands, signatures
+from tiers.dedup.near import sketch
+from tiers.dedup.rule import near_clusters
 from tiers.text import batch_shingle_hashes, shingle_hash32, shingle_hashes, shingles
 
 
@@ -54,8 +65,21 @@ def test_band_layout_from_a_threshold():
     assert 0.6 < (1 / bands) ** (1 / rows) < 0.85
 
 
+def near_dedup(spark, docs, config: MinHashConfig):
+    """(kept, drops) of the near-dedup rule on Spark, without exact dedup first."""
+    dropped = near_duplicates(near_assignments(spark, config, sketch_frame(docs, config).localCheckpoint()), docs)
+    dropped = dropped.localCheckpoint()
+    return remove_dropped(docs, dropped), dropped
+
+
+def exact_dedup(docs):
+    dropped = exact_duplicates(exact_twins(text_hashes(docs))).localCheckpoint()
+    return remove_dropped(docs, dropped), dropped
+
+
 def frame(spark, texts: list[str], prefix: str = "d"):
-    return spark.createDataFrame([(f"{prefix}{i:05d}", t) for i, t in enumerate(texts)], "doc_id string, text string")
+    rows = [(f"{prefix}{i:05d}", t, "test") for i, t in enumerate(texts)]
+    return spark.createDataFrame(rows, "doc_id string, text string, source string")
 
 
 def test_near_duplicate_recall_and_precision_on_controlled_edits(spark, articles):
@@ -116,7 +140,7 @@ def test_natural_duplicates_in_the_dolma_sample(spark):
     assert "ballads" in (a + b).lower() or "bodleian" in (a + b).lower()
 
 
-def test_clusters_spanning_many_buckets_resolve_in_spark(spark, articles):
+def test_a_chain_is_one_component_of_several_clusters_in_spark(spark, articles):
     rng = random.Random(11)
     chain = [articles[0]]
     for _ in range(10):
@@ -125,13 +149,36 @@ def test_clusters_spanning_many_buckets_resolve_in_spark(spark, articles):
     big = [edit(articles[1], 0.005, rng) for _ in range(150)]
     texts = chain + big + articles[2:20]
     kept, dropped = near_dedup(spark, frame(spark, texts), MinHashConfig())
-    clusters = {}
+    text_of = {f"d{i:05d}": t for i, t in enumerate(texts)}
+    clusters, components = {}, {}
     for row in dropped.collect():
-        clusters.setdefault(json.loads(row.details)["cluster"], set()).add(row.doc_id)
+        details = json.loads(row.details)
+        assert details["cluster"] == details["kept"]
+        clusters.setdefault(details["kept"], set()).add(row.doc_id)
+        components.setdefault(details["component"], set()).add(row.doc_id)
+        truth = shingle_jaccard(text_of[row.doc_id], text_of[details["kept"]])
+        assert truth >= 0.7 and details["jaccard"] == pytest.approx(truth, abs=0.01)
     chain_ids = {f"d{i:05d}" for i in range(len(chain))}
     big_ids = {f"d{i:05d}" for i in range(len(chain), len(chain) + len(big))}
-    assert clusters[min(chain_ids)] == chain_ids - {min(chain_ids)}
+    assert components[min(chain_ids)] <= chain_ids
     assert clusters[min(big_ids)] == big_ids - {min(big_ids)}
     kept_ids = {r.doc_id for r in kept.select("doc_id").collect()}
-    assert min(chain_ids) in kept_ids and min(big_ids) in kept_ids
-    assert len(kept_ids) == 2 + len(articles[2:20])
+    kept_chain = kept_ids & chain_ids
+    assert len(kept_chain) >= 2, "the chain's far end is not dropped through it"
+    assert min(big_ids) in kept_ids and not (kept_ids & big_ids) - {min(big_ids)}
+
+
+@pytest.mark.parametrize("cap", [20_000_000, 150])
+def test_spark_tasks_decide_what_the_local_rule_decides_including_over_the_cap(spark, cap):
+    texts = chain(random.Random(23), 60) + star(random.Random(2), 6)
+    config = MinHashConfig(max_cluster_comparisons=cap)
+    _, dropped = near_dedup(spark, frame(spark, texts), config)
+    on_spark = {row.doc_id: json.loads(row.details) for row in dropped.collect()}
+    local = near_clusters(sketch(texts, config), 0, config)
+    ids = [f"d{i:05d}" for i in range(len(texts))]
+    expected = {
+        ids[p]: {"kept": ids[local.clusters.kept[p]], "component": ids[local.components[p]]}
+        for p in local.clusters.dropped().tolist()
+    }
+    assert {d: {"kept": v["kept"], "component": v["component"]} for d, v in on_spark.items()} == expected
+    assert local.clusters.capped.any() == (cap == 150)

@@ -53,13 +53,13 @@ def test_training_script_is_deterministic_and_rebuilds_the_shipped_model(tmp_pat
     assert first["model_hash"] == shipped_card("en")["model_hash"], "the shipped model is not the script's output"
 
 
-def _article_bodies_jsonl(folder) -> str:
+def _article_bodies_jsonl(folder) -> list[str]:
     data = json.loads((SCRAPINGHUB / "ground-truth.json").read_text(encoding="utf-8"))
     path = folder / "article-bodies.jsonl"
     with open(path, "w", encoding="utf-8") as handle:
         for key, value in sorted(data.items()):
             handle.write(json.dumps({"id": key, "text": value["articleBody"], "url": value.get("url")}) + "\n")
-    return str(path)
+    return [str(path)]
 
 
 SAMPLE_INPUTS = {

@@ -75,3 +75,37 @@ def test_unmeetable_and_invalid_plans(root, tmp_path):  # noqa: F811
     assert run.returncode == 2 and "stages.0.sources.0.weigth: unknown key" in run.stderr
     run = tiers("export", "--root", str(data_root), "--stage", "pretrain", "--out", str(tmp_path / "none"))
     assert run.returncode == 2 and "no allocation" in run.stderr
+
+
+def test_allocate_and_export_on_a_root_without_token_counts_say_what_to_fix(tmp_path):
+    """A root whose tiers were written without a tokenizer (n_tokens null, as the base install wrote them
+    before the tokenizer shipped): allocate stops with the setting to change, exit 2, and stores nothing."""
+    from tests.allocation_roots import Doc, build_root
+
+    l1 = [Doc(f"a{i:02d}", f"alpha text number {i} " * 20, None, score=0.1 + i / 100) for i in range(6)]
+    build_root(tmp_path / "root", l1, {"a00", "a01"})
+    good = plan().model_dump(mode="json")
+    good["eval_dir"] = None
+    run = tiers("allocate", "--root", str(tmp_path / "root"), "--plan", write_plan(tmp_path / "plan.yaml", good))
+    assert run.returncode == 2, run.stdout + run.stderr
+    message = " ".join(run.stderr.split())
+    assert "holds 6 documents but no token counts" in message and "tokens.tokenizer" in message, message
+    assert "--force" in message and "0 documents" not in run.stdout
+    export = tiers("export", "--root", str(tmp_path / "root"), "--stage", "pretrain", "--out", str(tmp_path / "out"))
+    assert export.returncode == 2 and "no allocation" in export.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_of_a_stage_without_documents_exits_2_and_writes_nothing(root, tmp_path):  # noqa: F811
+    data_root, eval_dir = root
+    data = plan().model_dump(mode="json")
+    data["eval_dir"] = str(eval_dir)
+    data["stages"].append(
+        {"name": "sft", "budget": {"share": 0.5}, "sources": [{"name": "knowledge", "tiers": ["L4"], "weight": 1.0}]}
+    )
+    run = tiers("allocate", "--root", str(data_root), "--plan", write_plan(tmp_path / "plan.yaml", data))
+    assert run.returncode == 0, run.stderr
+    export = tiers("export", "--root", str(data_root), "--stage", "sft", "--out", str(tmp_path / "sft"))
+    assert export.returncode == 2, export.stdout + export.stderr
+    assert "holds no documents" in " ".join(export.stderr.split())
+    assert not (tmp_path / "sft").exists()

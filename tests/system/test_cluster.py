@@ -1,108 +1,31 @@
-"""spark-submit of the whole l0-to-l2 chain to a real standalone master with two workers on 127.0.0.1."""
+"""spark-submit to a real standalone master with two one-core workers on 127.0.0.1: the l0-to-l2 chain against
+a local run, and l0-to-l1 on one worker against two."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
 
+from bench.standalone import standalone_cluster as standalone
 from jobs.packaging import build_pyfiles
 from tests.helpers import PIPELINE_INPUTS, REPO, TEST_OVERRIDES
 from tiers.catalog import Catalog
-from tiers.llm.server import free_port
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.shared_data]
 
 
-def wait_for_port(port: int, timeout: float = 60) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.3)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port}")
-
-
 @pytest.fixture(scope="module")
 def standalone_cluster(tmp_path_factory):
-    import pyspark
-
-    spark_home = Path(pyspark.__file__).parent
-    env = {
-        **os.environ,
-        "SPARK_HOME": str(spark_home),
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        "PYSPARK_PYTHON": sys.executable,
-        "SPARK_WORKER_DIR": str(tmp_path_factory.mktemp("work")),
-    }
-    port, ui = free_port(), free_port()
-    spark_class = str(spark_home / "bin" / "spark-class")
-    logs = tmp_path_factory.mktemp("logs")
-    procs = [
-        subprocess.Popen(
-            [
-                spark_class,
-                "org.apache.spark.deploy.master.Master",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--webui-port",
-                str(ui),
-            ],
-            env=env,
-            stdout=open(logs / "master.log", "w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    ]
-    try:
-        wait_for_port(port)
-        for i in range(2):
-            procs.append(
-                subprocess.Popen(
-                    [
-                        spark_class,
-                        "org.apache.spark.deploy.worker.Worker",
-                        f"spark://127.0.0.1:{port}",
-                        "--host",
-                        "127.0.0.1",
-                        "--cores",
-                        "1",
-                        "--memory",
-                        "2g",
-                        "--webui-port",
-                        str(free_port()),
-                    ],
-                    env=env,
-                    stdout=open(logs / f"worker{i}.log", "w"),
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-        deadline = time.time() + 60
-        while time.time() < deadline and (logs / "master.log").read_text().count("Registering worker") < 2:
-            time.sleep(0.5)
-        assert (logs / "master.log").read_text().count("Registering worker") == 2, (logs / "master.log").read_text()[
-            -2000:
-        ]
-        yield f"spark://127.0.0.1:{port}", env, spark_home
-    finally:
-        for proc in reversed(procs):
-            os.killpg(proc.pid, 15)
-        for proc in procs:
-            proc.wait(timeout=30)
+    """A master and two one-core workers on 127.0.0.1 (bench/standalone.py), for the whole module."""
+    with standalone(tmp_path_factory.mktemp("standalone"), workers=2, cores=1, memory="2g") as cluster:
+        yield cluster.master, cluster.env, cluster.spark_home
 
 
-def _tier_snapshot(root, results: dict[str, str]) -> dict[str, object]:
-    """Documents per tier, scores and drop reasons of the given runs (kind -> run id)."""
+def _tier_snapshot(root, results: dict[str, str], with_l2: bool = True) -> dict[str, object]:
+    """Documents per tier, drop reasons, and with `with_l2` scores and L2, of the given runs (kind -> run id)."""
     catalog = Catalog(root)
 
     def rows(kind: str, run_id: str, columns: list[str]) -> list[tuple]:
@@ -112,11 +35,16 @@ def _tier_snapshot(root, results: dict[str, str]) -> dict[str, object]:
         table = ds.dataset(files, format="parquet").to_table(columns=columns)
         return sorted(zip(*[table.column(c).to_pylist() for c in columns]))
 
-    return {
+    tiers = {
         "L0": rows("L0", results["ingest"], ["doc_id", "text", "url", "offset"]),
         "L1": rows("L1", results["l0_to_l1"], ["doc_id", "text", "lang"]),
-        "L1 drops": rows("drops", results["l0_to_l1"], ["doc_id", "stage", "reason"])
+        "L1 drops": rows("drops", results["l0_to_l1"], ["doc_id", "stage", "reason", "details"])
         + rows("drops", results["l1_filter"], ["doc_id", "stage", "reason"]),
+    }
+    if not with_l2:
+        return tiers
+    return {
+        **tiers,
         "scores": [
             (d, lang, round(score, 5) if score is not None else None)
             for d, lang, score in rows("l2_scores", results["l2_score"], ["doc_id", "model_lang", "quality_score"])
@@ -125,27 +53,18 @@ def _tier_snapshot(root, results: dict[str, str]) -> dict[str, object]:
     }
 
 
-def test_l0_to_l2_under_spark_submit_on_a_standalone_cluster_matches_a_local_run(
-    standalone_cluster, pipeline_run, tmp_path
-):
-    """All stages through spark-submit (models trained on the driver, shipped with addFile, conf/ and seeds
-    read from inside the --py-files zip) give the same tiers as the local run of the same inputs."""
-    master, env, spark_home = standalone_cluster
-    pyfiles = build_pyfiles(tmp_path / "dist")
-    cluster_root = tmp_path / "cluster"
-    args = [
-        str(spark_home / "bin" / "spark-submit"),
-        "--master",
-        master,
-        "--py-files",
-        str(pyfiles),
-        "--conf",
-        "spark.executor.memory=1g",
-        str(REPO / "jobs" / "pipeline.py"),
-        "l0-to-l2",
-        "--root",
-        str(cluster_root),
-    ]
+def _submit(cluster, dist: Path, root: Path, chain: str, cores: int | None = None) -> tuple[str, int]:
+    """spark-submit `jobs/pipeline.py chain` over the pipeline inputs; (its stderr, executors it was given)."""
+    master, env, spark_home = cluster
+    events = root.parent / f"{root.name}-events"
+    events.mkdir(parents=True)
+    args = [str(spark_home / "bin" / "spark-submit"), "--master", master, "--py-files", str(build_pyfiles(dist))]
+    args += ["--conf", "spark.executor.memory=1g", "--conf", "spark.eventLog.enabled=true"]
+    args += ["--conf", f"spark.eventLog.dir={events}", "--conf", "spark.eventLog.rolling.enabled=false"]
+    args += ["--conf", "spark.eventLog.compress=false"]
+    if cores is not None:
+        args += ["--conf", f"spark.cores.max={cores}"]
+    args += [str(REPO / "jobs" / "pipeline.py"), chain, "--root", str(root)]
     for path in PIPELINE_INPUTS:
         args += ["--input", path]
     for override in TEST_OVERRIDES:
@@ -155,7 +74,30 @@ def test_l0_to_l2_under_spark_submit_on_a_standalone_cluster_matches_a_local_run
         args, env={**env, "PYTHONPATH": ""}, cwd=REPO, capture_output=True, text=True, timeout=900
     )
     assert submitted.returncode == 0, (submitted.stdout + submitted.stderr)[-4000:]
-    assert "spark://127.0.0.1" in submitted.stderr
+    (log,) = list(events.iterdir())
+    executors = sum('"Event":"SparkListenerExecutorAdded"' in line for line in log.read_text().splitlines())
+    return submitted.stderr, executors
+
+
+def _committed_runs(root: Path) -> dict[str, str]:
+    _, runs = Catalog(root).query("SELECT job, run_id FROM runs WHERE status = 'committed'")
+    return dict(runs)
+
+
+@pytest.fixture(scope="module")
+def two_worker_run(standalone_cluster, tmp_path_factory):
+    """l0-to-l2 submitted to the two-worker cluster: (data root, its stderr, executors it was given)."""
+    work = tmp_path_factory.mktemp("two-workers")
+    stderr, executors = _submit(standalone_cluster, work / "dist", work / "cluster", "l0-to-l2")
+    return work / "cluster", stderr, executors
+
+
+def test_l0_to_l2_under_spark_submit_on_a_standalone_cluster_matches_a_local_run(two_worker_run, pipeline_run):
+    """All stages through spark-submit (models trained on the driver, shipped with addFile, conf/ and seeds
+    read from inside the --py-files zip) give the same tiers as the local run of the same inputs."""
+    cluster_root, stderr, executors = two_worker_run
+    assert "spark://127.0.0.1" in stderr
+    assert executors == 2
 
     _, cluster_runs = Catalog(cluster_root).query("SELECT job, status, run_id FROM runs ORDER BY started_at")
     assert [(job, status) for job, status, _ in cluster_runs] == [
@@ -175,3 +117,19 @@ def test_l0_to_l2_under_spark_submit_on_a_standalone_cluster_matches_a_local_run
     for key in here:
         assert cluster[key] == here[key], key
     assert len(here["L2"]) == local["l1_to_l2"].counts["l2"] > 0
+
+
+def test_one_worker_writes_what_two_workers_write(standalone_cluster, two_worker_run, tmp_path):
+    """l0-to-l1 limited to one executor core (spark.cores.max=1: one worker) writes the same L0, L1 and
+    drops as the two-worker run: the outputs do not depend on how the work is spread."""
+    two_root, _, two_executors = two_worker_run
+    one_root = tmp_path / "one"
+    _, one_executors = _submit(standalone_cluster, tmp_path / "dist", one_root, "l0-to-l1", cores=1)
+    assert (one_executors, two_executors) == (1, 2)
+    snapshots = []
+    for root in (one_root, two_root):
+        runs = _committed_runs(root)
+        ids = {"ingest": runs["ingest"], "l0_to_l1": runs["l1_dedup"], "l1_filter": runs["l1_filter"]}
+        snapshots.append(_tier_snapshot(root, ids, with_l2=False))
+    assert snapshots[0] == snapshots[1]
+    assert snapshots[0]["L1"] and snapshots[0]["L1 drops"]

@@ -12,7 +12,7 @@ import pytest
 from tests.helpers import open_catalog
 
 REPO = Path(__file__).resolve().parents[2]
-NAMES = ["python", "java", "spark", "langid", "fasttext", "l2 models", "llm engine", "torch", "disk"]
+NAMES = ["python", "java", "spark", "langid", "fasttext", "l2 models", "paths", "llm engine", "torch", "disk"]
 
 
 def tiers(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
@@ -86,3 +86,34 @@ def test_l0_to_l1_on_the_local_engine_needs_no_java(tmp_path):
             ("l1_filter", "committed"),
             ("l1_dedup", "committed"),
         ]
+
+
+def test_doctor_fails_on_a_default_path_a_run_would_read(tmp_path):
+    """Seed files that are not here fail `l2 models` (L2 would fail on exactly them), and an evaluation folder
+    that is not here fails `paths`, each naming the setting and the path."""
+    seeds = tmp_path / "seeds.yaml"
+    missing = tmp_path / "gone" / "ground-truth.json"
+    seeds.write_text(
+        "languages:\n  en:\n    positive:\n"
+        f"      - json_values: {{path: {missing}, field: articleBody}}\n"
+        "    negative:\n      - sql: SELECT text FROM l0\n"
+    )
+    done = tiers(
+        [
+            "doctor",
+            "--root",
+            str(tmp_path / "data"),
+            "--set",
+            "spark.master=local[1]",
+            "--set",
+            f"l2.seeds={seeds}",
+            "--set",
+            f"l4.eval_dir={tmp_path / 'no-eval'}",
+        ],
+        dict(os.environ),
+        tmp_path,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = {line[5:].split("  ")[0].strip(): line for line in done.stdout.splitlines() if line.strip()}
+    assert lines["l2 models"].startswith("FAIL") and str(missing) in lines["l2 models"], lines["l2 models"]
+    assert lines["paths"].startswith("FAIL") and "l4.eval_dir" in lines["paths"] and "no-eval" in lines["paths"]

@@ -36,6 +36,7 @@ L3_TEST = [
     "llm.concurrency=2",
     "llm.retries=8",
     "llm.backoff_s=0.5",
+    "l3.calibration=null",  # SmolLM2 checks the plumbing here; tests/system/test_llm_identity.py tests calibration
 ]
 
 
@@ -45,7 +46,8 @@ def server(tmp_path_factory):
     from tiers.llm.server import ManagedServer
 
     command = (
-        "{python} -m llama_cpp.server --model {model_path} --host 127.0.0.1 --port {port} --n_ctx 2048 --n_threads 1"
+        "{python} -m llama_cpp.server --model {model_path} --host 127.0.0.1 --port {port} --n_ctx 2048 --n_threads 1 "
+        "--api_key {api_key}"
     )
     log_file = str(tmp_path_factory.mktemp("server") / "server.log")
     with ManagedServer(
@@ -159,7 +161,9 @@ def test_http_engine_balances_over_endpoints_and_survives_a_dead_one(server):
     from tiers.llm.http_client import OpenAIHttpEngine
 
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    engine = OpenAIHttpEngine([server.url, dead], "SmolLM2-135M-Instruct", concurrency=2, retries=3, backoff_s=0.1)
+    engine = OpenAIHttpEngine(
+        [server.url, dead], "SmolLM2-135M-Instruct", concurrency=2, retries=3, backoff_s=0.1, api_key=server.api_key
+    )
     requests = [
         ChatRequest((("user", f"Say the number {i}."),), Sampling(temperature=0.0, max_tokens=8)) for i in range(6)
     ]

@@ -38,6 +38,7 @@ L0_TO_L2_PANELS = {
     "runs",
 }
 ALL_PANELS = L0_TO_L2_PANELS | {
+    "dedup_flags",
     "llm_score",
     "llm_usage",
     "l3_status",

@@ -85,6 +85,8 @@ def test_sigterm_during_l2_to_l3_stops_the_server_and_fails_the_run(pipeline_run
             "llm.server.model_path=unused.gguf",
             "--set",
             "llm.retries=0",
+            "--set",
+            "l3.calibration=null",
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -111,9 +113,10 @@ def test_sigterm_during_l2_to_l3_stops_the_server_and_fails_the_run(pipeline_run
     assert not alive(server_pid), "the managed server outlived the job"
     with duckdb.connect(str(root / "catalog.duckdb"), read_only=True) as con:
         last = con.execute(
-            "SELECT run_id, status FROM runs WHERE job = 'l2_to_l3' ORDER BY started_at DESC LIMIT 1"
+            "SELECT run_id, status, error FROM runs WHERE job = 'l2_to_l3' ORDER BY started_at DESC LIMIT 1"
         ).fetchone()
     assert last[1] == "failed", last
+    assert last[2].startswith("stopped by SIGTERM"), last
     assert not (root / "_staging" / last[0]).exists()
 
 

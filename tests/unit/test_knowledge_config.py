@@ -48,8 +48,13 @@ def test_a_verifier_on_another_endpoint_and_model():
 
 
 def test_a_second_managed_server_needs_its_own_port():
-    message = _error("l4.verifiers=[{name: big, kind: llm, llm: {model: other}}]", "l4.min_agree=1")
+    message = _error(
+        "llm.server.port=8089",
+        "l4.verifiers=[{name: big, kind: llm, llm: {model: other, server: {port: 8089}}}]",
+        "l4.min_agree=1",
+    )
     assert "l4.verifiers.0.llm.server.port: port 8089 is already used by llm's server" in message
+    load_config(None, ["l4.verifiers=[{name: big, kind: llm, llm: {model: other}}]", "l4.min_agree=1"])
     load_config(
         None, ["l4.verifiers=[{name: big, kind: llm, llm: {model: other, server: {port: 8090}}}]", "l4.min_agree=1"]
     )

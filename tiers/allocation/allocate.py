@@ -207,6 +207,25 @@ def _cell_plan(plan: Plan, results: list[StageResult], cells: list[Cell]) -> pa.
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+class NothingAllocated(RuntimeError):
+    """The plan allocated no document (nothing is stored); the message says why and what to change."""
+
+
+def nothing_allocated_reason(cells: list, flagged: int) -> str:
+    available = sum(c.documents for c in cells)
+    if not available and flagged:
+        return (
+            f"nothing to allocate: all {flagged:,} documents share a 13-gram with the evaluation sets "
+            "(the plan's eval_dir, or --eval-dir)"
+        )
+    if not available:
+        return "nothing to allocate: the current L1 to L4 hold no documents; run `tiers run l0-to-l2` first"
+    return (
+        f"the plan allocated none of the {available:,} documents its sources can draw: check the stages' "
+        "budgets and sources (tiers, buckets) in the plan"
+    )
+
+
 def allocate(
     root: str | Path,
     plan: Plan,
@@ -244,6 +263,8 @@ def allocate(
             log.debug("second pass: %d documents fill the gaps", taken)
             rows = ChunkFiles(spill, "rows")
             summary = write_rows(con, docs, rows, parts, seed, passes)
+            if not summary.documents:
+                raise NothingAllocated(nothing_allocated_reason(cells, flagged))
             state = _catalog_state(con)
             manifest = {
                 "plan": json.loads(plan.canonical_json()),

@@ -23,7 +23,7 @@ from tiers.names import TIERS
 
 
 class MissingTokens(RuntimeError):
-    """A tier holds documents without an `n_tokens` column (written before token counting existed)."""
+    """A tier holds documents without token counts (no `n_tokens` column, or only nulls in it)."""
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, view: str) -> set[str]:
@@ -38,6 +38,12 @@ def check_token_columns(con: duckdb.DuckDBPyConnection) -> None:
             raise MissingTokens(
                 f"the current {view.upper()} has no n_tokens column (written before token counting): "
                 f"re-run the job that writes {view.upper()} with --force"
+            )
+        documents, counted = con.execute(f"SELECT count(*), count(n_tokens) FROM {view}").fetchone()
+        if not counted:
+            raise MissingTokens(
+                f"the current {view.upper()} holds {documents:,} documents but no token counts (written without a "
+                f"tokenizer, setting tokens.tokenizer): re-run the job that writes {view.upper()} with --force"
             )
 
 

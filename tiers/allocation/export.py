@@ -62,7 +62,7 @@ COLUMNS = ["doc_id", "text", "n_tokens", "tier", "bucket", "source", "repeat", "
 
 
 class ExportError(RuntimeError):
-    """Nothing to export: no allocation, or no such stage in it."""
+    """Nothing to export: no allocation, no such stage in it, or a stage without documents."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,12 @@ def export_stage(
             params.update(source_params(plan, stage))
         totals = _stage_totals(con, allocation_id, stage)
         rows, tokens = totals["rows"], totals["tokens"]
+        if not rows:
+            raise ExportError(
+                f"stage {stage!r} of allocation {allocation_id} holds no documents, so there is nothing to write: "
+                "its sources' tiers are empty or hold no tokens (see `tiers catalog status`); fix the tiers or the "
+                "plan and run `tiers allocate` again"
+            )
         order = stage_order(con, plan, stage, params, rows, layout)
         out.mkdir(parents=True, exist_ok=True)
         shards = _write_shards(con, order, params, out, stage, fmt, rows, shard_rows, totals["unbucketed"] > 0)

@@ -19,6 +19,7 @@ from typing import Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from tiers.resources import read_project_text
 from tiers.validation import FieldProblem, StrictModel, format_validation_error, load_yaml
 from tiers.names import L1, L2, L3, L4
 
@@ -148,7 +149,7 @@ class Plan(StrictModel):
         default_factory=lambda: ["midtrain", "sft", "rl"]
     )
     min_decay_share: float = Field(0.10, ge=0, le=1)  # decay tokens >= this share of pretrain tokens
-    eval_dir: str | None = "../shared/data/eval"  # documents with a 13-gram in these sets are never allocated
+    eval_dir: str | None = "builtin"  # documents with a 13-gram in these sets are never allocated
     overlap_ngram: int = Field(13, ge=3)
     stages: list[Stage] = Field(min_length=1)
     provenance: Provenance | None = None  # set by `tiers allocate --search`
@@ -248,7 +249,12 @@ def load_plan(path: str | Path) -> Plan:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PlanError(f"plan file not found: {path}") from None
+        try:  # a project path such as the default conf/allocation.yaml, also inside an installed package
+            text = read_project_text(str(path)) if not path.is_absolute() else ""
+        except FileNotFoundError:
+            text = ""
+        if not text:
+            raise PlanError(f"plan file not found: {path}") from None
     except OSError as exc:
         raise PlanError(f"cannot read plan file {path}: {exc.strerror}") from None
     try:

@@ -1,6 +1,6 @@
 """Helpers over the allocation's tables in the catalog, and DuckDB's memory bounds for allocation work.
 
-The tables and the `allocation` view are catalog migration 8 (`tiers/catalog/migrations.py`):
+The tables and the `allocation` view are catalog migration 9 (`tiers/catalog/migrations.py`):
 
 - `allocation_plans`: one row per allocation (its id is its manifest hash): plan, catalog state,
   evaluation index, totals, and which allocation is current;

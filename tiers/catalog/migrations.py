@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tiers.dedup.reasons import EXACT_REASON, NEAR_REASON
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
         1,
@@ -175,6 +177,30 @@ MIGRATIONS.append(
 MIGRATIONS.append(
     (
         8,
+        "view dedup_clusters: near-duplicate clusters with their measured Jaccard",
+        f"""
+        CREATE VIEW IF NOT EXISTS drops AS SELECT NULL::VARCHAR AS doc_id, NULL::VARCHAR AS stage,
+            NULL::VARCHAR AS reason, NULL::VARCHAR AS details, NULL::VARCHAR AS run_id WHERE false;
+        CREATE OR REPLACE VIEW dedup_clusters AS
+        WITH named AS (
+            SELECT json_extract_string(details, '$.kept') AS kept_id, reason,
+                   json_extract_string(details, '$.component') AS component,
+                   TRY_CAST(json_extract(details, '$.jaccard') AS DOUBLE) AS jaccard,
+                   json_extract_string(details, '$.source') AS source
+            FROM drops WHERE reason IN ('{EXACT_REASON}', '{NEAR_REASON}')
+        )
+        SELECT kept_id AS cluster_id, kept_id, count(*) + 1 AS size,
+               count(*) FILTER (WHERE reason = '{NEAR_REASON}') AS near_duplicates,
+               min(jaccard) AS min_jaccard, median(jaccard) AS median_jaccard,
+               mode(source) AS source, min(component) AS component
+        FROM named GROUP BY kept_id;
+        """,
+    )
+)
+
+MIGRATIONS.append(
+    (
+        9,
         "allocation: plans, targets, cells, rows, evaluation-overlap flags; view allocation (the current one)",
         # IF NOT EXISTS: catalogs from before this version already have the tables (allocation made them).
         """
@@ -208,7 +234,7 @@ MIGRATIONS.append(
 
 MIGRATIONS.append(
     (
-        9,
+        10,
         "verification: per-benchmark results (experiment_parts) and pairwise comparisons (experiment_pairs)",
         # IF NOT EXISTS: catalogs from before this version may already have them (the loop made them).
         """

@@ -1,14 +1,13 @@
-"""Near-duplicate clusters in one process, with numpy: the local engine's version of jobs/dedup.py.
-
-Same steps, same decisions, so both engines drop the same documents:
+"""The near-dedup steps over numpy columns, shared by both engines (tiers/dedup/rule.py composes them
+for one process; jobs/dedup.py runs each inside Spark tasks):
 
 1. `sketch`: MinHash signature, band keys and sorted shingle-hash set of each text.
-2. `candidate_pairs`: in each (band, key) bucket ordered by document position, every member links to
-   the bucket's first member and to the member before it.
-3. `verified_pairs`: signature agreement decides a pair outside `estimate_margin`; the exact Jaccard of
-   the shingle sets decides the pairs in between.
+2. `bucket_links` / `candidate_pairs`: in each (band, key) bucket ordered by document position, every
+   member links to the bucket's first member and to the member before it.
+3. `screen` / `verified_pairs`: signature agreement decides a pair outside `estimate_margin`; the exact
+   Jaccard of the shingle sets decides the pairs in between.
 4. `component_roots`: connected components, each document pointing at the smallest position in its
-   component.
+   component; tiers/dedup/clusters.py then decides the drops inside each component.
 
 Documents are addressed by position; callers order them by id (reference documents first), so the
 smallest position is the smallest id, as on Spark.
@@ -61,6 +60,16 @@ class Sketches:
     def shingle_set(self, i: int) -> np.ndarray:
         return self.set_values[self.set_offsets[i] : self.set_offsets[i + 1]]
 
+    def take(self, rows: np.ndarray) -> "Sketches":
+        """The sketches at `rows` (positions among these sketches), as sketches of positions 0 to len(rows) - 1."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts = self.set_offsets[rows]
+        sizes = self.set_offsets[rows + 1] - starts
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        gather = np.repeat(starts - offsets[:-1], sizes) + np.arange(offsets[-1])
+        return Sketches(self.present[rows], self.signatures[rows], self.keys[rows], self.set_values[gather], offsets)
+
     def followed_by(self, other: "Sketches") -> "Sketches":
         """These sketches then `other`'s, as sketches of positions 0 to n - 1."""
         return Sketches(
@@ -84,6 +93,19 @@ def sketch(texts: Sequence[str | None] | LoweredBatch, config: MinHashSettings) 
     return Sketches(present, matrix, band_keys(matrix, bands, rows), values, offsets)
 
 
+def bucket_links(new_bucket: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The candidate links of rows sorted by bucket, then by member order (`new_bucket[i]`: row i opens a
+    bucket): every member links to its bucket's first member and to the member before it (two links per
+    member keep the count linear in the bucket size). Returns (member rows, first-member rows, previous
+    rows), the previous row being -1 where it is the first member itself."""
+    rows = len(new_bucket)
+    index = np.arange(rows)
+    first = np.maximum.accumulate(np.where(new_bucket, index, 0)) if rows else index
+    linked = index != first
+    previous = np.where(linked & (index - 1 != first), index - 1, -1)
+    return index[linked], first[linked], previous[linked]
+
+
 def candidate_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (src, dst) positions with dst < src, from the band keys (documents x bands)."""
     docs, bands = keys.shape
@@ -91,14 +113,12 @@ def candidate_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     found = []
     for band in range(bands):
         order = np.lexsort((positions, keys[:, band]))
-        sorted_keys, members = keys[order, band], positions[order]
-        new_bucket = np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]])
-        roots = members[np.maximum.accumulate(np.where(new_bucket, np.arange(docs), 0))]
-        previous = np.concatenate([[-1], members[:-1]])
-        to_root = members != roots
-        to_previous = to_root & ~new_bucket & (previous != roots)
-        found.append(members[to_root].astype(np.int64) * docs + roots[to_root])
-        found.append(members[to_previous].astype(np.int64) * docs + previous[to_previous])
+        sorted_keys = keys[order, band]
+        members, firsts, previous = bucket_links(np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]]))
+        src = order[members].astype(np.int64)
+        found.append(src * docs + order[firsts])
+        has_previous = previous >= 0
+        found.append(src[has_previous] * docs + order[previous[has_previous]])
     pairs = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
     return pairs // max(docs, 1), pairs % max(docs, 1)
 
@@ -114,16 +134,23 @@ def agreement(signature_matrix: np.ndarray, src: np.ndarray, dst: np.ndarray, ch
     return out
 
 
-def verified_pairs(sketches: Sketches, src: np.ndarray, dst: np.ndarray, config: MinHashSettings) -> np.ndarray:
-    """Mask of the candidate pairs whose Jaccard reaches `config.jaccard_threshold` (see `config.verify`)."""
+def screen(estimate: np.ndarray, config: MinHashSettings) -> tuple[np.ndarray, np.ndarray]:
+    """(sure, unsure) masks of pairs by their signature estimate: under verify=exact an estimate outside
+    `estimate_margin` decides a pair and the ones in between need the exact check; verify=signature
+    decides every pair by its estimate; verify=none keeps every pair."""
     if config.verify == "none":
-        return np.ones(len(src), dtype=bool)
-    estimate = agreement(sketches.signatures, src, dst)
+        return np.ones(len(estimate), dtype=bool), np.zeros(len(estimate), dtype=bool)
     if config.verify == "signature":
-        return estimate >= config.jaccard_threshold
+        return estimate >= config.jaccard_threshold, np.zeros(len(estimate), dtype=bool)
     low, high = estimate_margin(config.jaccard_threshold, config.num_perm)
-    keep = estimate >= high
-    unsure = np.flatnonzero((estimate >= low) & (estimate < high))
+    return estimate >= high, (estimate >= low) & (estimate < high)
+
+
+def verified_pairs(sketches: Sketches, src: np.ndarray, dst: np.ndarray, config: MinHashSettings) -> np.ndarray:
+    """Mask of the candidate pairs whose Jaccard reaches `config.jaccard_threshold` (see `screen`)."""
+    estimate = agreement(sketches.signatures, src, dst) if config.verify != "none" else np.zeros(len(src))
+    keep, unsure = screen(estimate, config)
+    unsure = np.flatnonzero(unsure)
     exact = kernels.pair_jaccard(
         sketches.set_values, sketches.set_offsets, src[unsure].astype(np.int64), dst[unsure].astype(np.int64)
     )

@@ -7,4 +7,8 @@ Changes to the agreed interface (additions only, every signature as agreed):
   `value_out_of_context:<v>`, `value_repeated:<v>`, `values_reordered:<a> <b>`), after
   `content_in_evidence`; `GateSettings` gained `context_words` and `evidence_context_words`.
 - `merge.canonical_groups` takes `threshold` (default 0.8) and `max_postings` (default 200).
+- Issue 30: `gates.locate(evidence, passage)` is exact after a fixed normalisation (no fuzzy ratio;
+  `GateSettings.fuzzy_ratio` is gone) and returns (start, end); `run_gates` records two more checks,
+  `question_in_passage` and `meaning_agrees`; `GateOutcome.undecided` holds what only an LLM can
+  settle; every `Decision` ends with a `decided_by` check.
 """

@@ -6,7 +6,11 @@
   JSON, engine error) could have made up the difference, so no verdict could be formed; otherwise
   `rejected` (`verifiers_disagree`).
 - A fact: `verified` when the support judge says "supported" (`rejected` for partial or unsupported);
-  with no judge, the gates alone verify it at grade C.
+  with no judge, the gates alone verify it at grade C, unless they left something undecided (a word
+  changed into one no word list knows, an order changed): then it is `rejected`
+  (`undecided_without_llm:...`), since only an LLM could say whether it still means the same.
+Every decision ends with a `decided_by` check naming the path (gates, gates+verifiers[+llm],
+gates+llm_judge, llm_judge when the judge settled what the gates could not).
 
 Grade and confidence count independent checks: the gates are one, each agreeing verifier and a
 supporting judge one more. Grade A: three or more; B: two; C: the gates alone. Confidence: the share
@@ -20,6 +24,7 @@ from typing import Literal, Sequence
 
 from tiers.l4.candidates import Candidate, SupportVerdict
 from tiers.l4.checks import Check
+from tiers.l4.extractive import EXTRACTIVE_MODEL
 from tiers.l4.gates import GateOutcome
 from tiers.l4.matching import match_answers
 
@@ -41,6 +46,12 @@ class Decision:
     checks: tuple[Check, ...]
 
 
+def _decided_by(path: str, undecided: Sequence[str] = ()) -> Check:
+    """The check row that names which path decided the item: the gates alone, the gates and the
+    verifiers, or the LLM judge on what the gates left undecided."""
+    return Check("decided_by", None, True, None, path + (f" ({'; '.join(undecided)})" if undecided else ""))
+
+
 def _grade(agreeing_checks: int) -> str:
     return "A" if agreeing_checks >= 3 else "B" if agreeing_checks == 2 else "C"
 
@@ -55,18 +66,22 @@ def decide(
 ) -> Decision:
     checks = list(gates.checks)
     if not gates.passed:
-        return Decision("rejected", None, 0.0, gates.reasons, tuple(checks))
+        return Decision("rejected", None, 0.0, gates.reasons, (*checks, _decided_by("gates")))
     if candidate.kind == "fact":
         if support is None:
-            return Decision("verified", _grade(1), 0.5, (), tuple(checks))
+            if gates.undecided:
+                reasons = tuple(f"undecided_without_llm:{u}" for u in gates.undecided)
+                return Decision("rejected", None, 0.0, reasons, (*checks, _decided_by("gates")))
+            return Decision("verified", _grade(1), 0.5, (), (*checks, _decided_by("gates")))
         checks.append(
             Check(
                 "support_judge", None, support.verdict == "supported", None, f"{support.verdict}: {support.quote[:200]}"
             )
         )
+        path = _decided_by("llm_judge" if gates.undecided else "gates+llm_judge", gates.undecided)
         if support.verdict != "supported":
-            return Decision("rejected", None, 0.5, (f"judge_{support.verdict}",), tuple(checks))
-        return Decision("verified", _grade(2), 1.0, (), tuple(checks))
+            return Decision("rejected", None, 0.5, (f"judge_{support.verdict}",), (*checks, path))
+        return Decision("verified", _grade(2), 1.0, (), (*checks, path))
     agree = errored = 0
     for a in answers:
         if a.error is not None:
@@ -80,6 +95,8 @@ def decide(
         checks.append(Check(f"verifier:{a.verifier}", a.model, matched, score, f"answer: {a.answer!r}"[:500]))
     tried = 1 + len(answers)
     confidence = (1 + agree) / tried
+    llm = any(a.model not in (None, EXTRACTIVE_MODEL) for a in answers)
+    checks.append(_decided_by("gates+verifiers" + ("+llm" if llm else "")))
     if agree >= min_agree:
         return Decision("verified", _grade(1 + agree), confidence, (), tuple(checks))
     if errored and agree + errored >= min_agree:

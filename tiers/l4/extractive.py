@@ -12,8 +12,10 @@ from __future__ import annotations
 import math
 import re
 
-from tiers.l4.language import STOPWORDS, content_words, negation_count, numbers, stem
+from tiers.l4.agreement import meaning_conflict, substitutions
+from tiers.l4.language import STOPWORDS, content_words, negation_count, numbers, stem, words
 
+EXTRACTIVE_MODEL = "builtin-extractive"  # the model name of verifier 0 in answers and check rows
 _SENTENCE_BREAK = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+|\n+")
 _TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\uFFFF][\w'’\-.,]*[A-Za-z0-9\u00C0-\uFFFF%]|[A-Za-z0-9\u00C0-\uFFFF%]")
 _DATE = re.compile(
@@ -83,7 +85,9 @@ def _date_answer(question: str, ranked: list[tuple[float, str]]) -> str | None:
 
 def _yes_no(question: str, passage: str) -> str | None:
     """Yes when a sentence holds at least half of the question's content words itself, the rest with
-    the two sentences before it (which may name its subject), and as many negations as the question."""
+    the two sentences before it (which may name its subject), and, aligned with the question, agrees
+    with it: as many negations, no opposite, no quantifier, order word, cause or number the sentence
+    lacks, no name or number put in another's place, no name the sentence does not hold."""
     asked = set(content_words(question))
     found = sentences(passage)
     if not asked or not found:
@@ -91,10 +95,22 @@ def _yes_no(question: str, passage: str) -> str | None:
     for position, sentence in enumerate(found):
         own = asked & set(content_words(sentence))
         held = asked & set(content_words(" ".join(found[max(0, position - 2) : position + 1])))
-        same_polarity = negation_count(question) == negation_count(sentence)
-        if 2 * len(own) >= len(asked) and len(asked - held) <= len(asked) // 5 and same_polarity:
-            return "yes"
+        if 2 * len(own) >= len(asked) and len(asked - held) <= len(asked) // 5:
+            context = " ".join(found[max(0, position - 2) : position + 1])
+            agrees = (
+                meaning_conflict(question, sentence, question=True) is None
+                and not substitutions(question, sentence, question=True, plain_changes=True)
+                and not _names_missing(question, context)
+            )
+            same_polarity = negation_count(question) == negation_count(sentence)
+            return "yes" if agrees and same_polarity else "no"
     return "no"
+
+
+def _names_missing(question: str, context: str) -> bool:
+    have = {stem(w) for w in words(context)}
+    names = [w for w in re.findall(r"(?<![\w'’-])[A-Z][\w'’-]*", question) if w.lower() not in STOPWORDS]
+    return any(stem(part) not in have for name in names for part in words(name))
 
 
 def _tokens(sentence: str) -> tuple[list[str], set[int]]:

@@ -2,13 +2,14 @@
 
 - `schema`: the kind's fields are present, of an allowed answer type, within length bounds;
 - `self_contained`: no reference to "the passage" / "this article"..., no pronoun that opens the item
-  or comes before any name in a question, no "it" in a question that names nothing else ("When did it
+  or comes in a question before any word it could refer to (a name, a noun after an article, for
+  "they" / "their" any noun), no "it" in a question that names nothing else ("When did it
   collapse?"), and a question ends with "?";
-- `evidence_found`: the evidence quote is in the passage (exact, else case- and space-insensitive, else
-  a fuzzy ratio of at least `fuzzy_ratio` against a window of the passage, by rapidfuzz when it is
-  installed, else difflib); its offsets are kept;
+- `evidence_found`: the evidence quote is the passage's own text: found exactly, or exactly after a fixed
+  normalisation of both (whitespace, quote marks, dashes, case); its offsets are kept and the stored
+  quote is the passage's span (a quote one word from a real sentence is not found);
 - `numbers_in_passage`: every number, and every month, in the item occurs in the passage (those of
-  the answer or statement, in its evidence);
+  the answer or statement, in its evidence; a number in words counts as its value);
 - `content_in_evidence`: most content words of the answer (QA) or statement (fact) occur in the
   evidence, at most `max_missing_words` do not and no capitalised name is among them, and a
   statement holds as many negations as its evidence;
@@ -16,30 +17,50 @@
   one that is also among the `evidence_context_words` words around the same value in the evidence
   (a value moved to another slot of its sentence fails), no value is said more often than the
   evidence says it (a name copied over another one of the sentence fails), and two values side by
-  side in the fact ("Saraki Bukola") are side by side in that order in the evidence.
+  side in the fact ("Saraki Bukola") are side by side in that order in the evidence;
+- `question_in_passage`: every name of a question is in the passage;
+- `meaning_agrees`: the words that carry meaning agree between item and evidence and no name, number or
+  opposite stands in another's place (`agreement.py`); a plain changed word or a changed order of a
+  fact is `undecided`, for the support judge (rejected without one).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from difflib import SequenceMatcher
-
-try:
-    from rapidfuzz.fuzz import ratio as _rapid_ratio
-except ImportError:  # optional: difflib gives the same ratio, slower
-    _rapid_ratio = None
 
 from tiers.l4.candidates import ANSWER_TYPES, Candidate
 from tiers.l4.checks import Check
-from tiers.l4.language import STOPWORDS, content_words, months, negation_count, numbers, stem, words
+from tiers.l4.agreement import QUESTION_WORDS, meaning_conflict, roles_swapped, substitutions
+from tiers.l4.language import MONTHS, STOPWORDS, content_words, months, negation_count, numbers, stem, words
+from tiers.l4.number_words import number_values
 
 _REFERENCES = re.compile(
     r"\b(?:the|this|that|above|following|given)\s+(?:passage|article|text|document|excerpt|paragraph|"
     r"story|author|writer|section|source|report|post)\b|\baccording to (?:the|this)\b|\bmentioned above\b",
     re.IGNORECASE,
 )
-_OPENING_PRONOUN = re.compile(r"^(?:he|she|it|they|this|these|those|his|her|its|their|him|them)\b", re.IGNORECASE)
+_OPENING_PRONOUN = re.compile(
+    r"^(?:he|she|it|they|this|these|those(?! (?:in|of|who|whose|which|that|with|at|on|from|under|over)\b)|his|her|its|"
+    r"their|him|them)\b",
+    re.IGNORECASE,
+)
+_QUESTION_NOUNS = {
+    "year",
+    "years",
+    "date",
+    "day",
+    "month",
+    "time",
+    "number",
+    "amount",
+    "kind",
+    "type",
+    "way",
+    "percentage",
+}
+_ARTICLES = {"the", "a", "an", "this", "that", "each", "every"}
+_PLURAL = {"they", "them", "their", "theirs"}
 _PRONOUNS = {"he", "she", "him", "her", "his", "hers", "they", "them", "their", "theirs"}
 
 
@@ -50,7 +71,6 @@ class GateSettings:
     max_answer_chars: int = 200
     min_evidence_chars: int = 10
     max_evidence_chars: int = 1200
-    fuzzy_ratio: float = 0.9
     min_content_share: float = 0.75
     max_missing_words: int = 1
     context_words: int = 3
@@ -64,6 +84,7 @@ class GateOutcome:
     evidence_start: int | None
     evidence_end: int | None
     checks: tuple[Check, ...]
+    undecided: tuple[str, ...] = ()  # what no deterministic check could settle (a changed word), for the LLM judge
 
 
 def _schema(c: Candidate, s: GateSettings) -> str | None:
@@ -81,6 +102,29 @@ def _schema(c: Candidate, s: GateSettings) -> str | None:
     return None
 
 
+def _antecedent_before(tokens: list[str], plural: bool) -> bool:
+    """Is there, before a pronoun, something it can refer to: a name, a noun after an article ("the
+    mayor said his", "did the team win their"), or for "they" / "their" any noun ("people who had
+    forgotten their passwords"), but not a question's own noun ("what year")?"""
+    previous = ""
+    for token in tokens:
+        word = re.sub(r"[^\w'’-]", "", token)
+        lower = word.lower()
+        if word and lower not in STOPWORDS and lower not in QUESTION_WORDS and lower not in _QUESTION_NOUNS:
+            if word[:1].isupper() or ((plural or previous in _ARTICLES) and content_words(word)):
+                return True
+        previous = lower
+    return False
+
+
+def _named_after_clause(tokens: list[str]) -> bool:
+    """Does a name open the clause after the pronoun's own ("In his last match, Nadal ...")?"""
+    for token, following in zip(tokens, tokens[1:]):
+        if token.endswith(",") and following[:1].isupper() and following.lower() not in STOPWORDS:
+            return True
+    return False
+
+
 def _self_contained(c: Candidate) -> str | None:
     said = f"{c.text} {c.answer or ''}"
     if _REFERENCES.search(said):
@@ -92,7 +136,10 @@ def _self_contained(c: Candidate) -> str | None:
             return "question_without_question_mark"
         tokens = c.text.split()
         for position, token in enumerate(tokens):
-            if re.sub(r"\W", "", token).lower() in _PRONOUNS and not any(t[:1].isupper() for t in tokens[1:position]):
+            pronoun = re.sub(r"\W", "", token).lower()
+            if pronoun in _PRONOUNS and not (
+                _antecedent_before(tokens[:position], pronoun in _PLURAL) or _named_after_clause(tokens[position:])
+            ):
                 return "dangling_pronoun"
         named = any(t[:1].isupper() for t in tokens[1:])
         if not named and len(content_words(c.text)) <= 1 and re.search(r"\bit\b", c.text, re.IGNORECASE):
@@ -100,57 +147,39 @@ def _self_contained(c: Candidate) -> str | None:
     return None
 
 
-def _ratio(a: str, b: str, floor: float) -> float | None:
-    """Similarity in [0, 1] (rapidfuzz when installed, else difflib); None when surely under `floor`."""
-    if _rapid_ratio is not None:
-        return _rapid_ratio(a, b) / 100
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
-        return None
-    return matcher.ratio()
+_QUOTE_MARKS = str.maketrans({c: '"' for c in "“”„‟″«»"} | {c: "'" for c in "‘’‚‛′`"})
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
 
 
-def locate(evidence: str, passage: str, fuzzy_ratio: float) -> tuple[int, int, float] | None:
-    """(start, end, ratio) of the evidence in the passage: exact, then ignoring case and spacing, then fuzzy."""
-    at = passage.find(evidence)
-    if at >= 0:
-        return at, at + len(evidence), 1.0
+def _fold(text: str) -> tuple[str, list[int]]:
+    """`text` in the fixed normal form (lower case, one space for any run of spaces, straight quote marks,
+    "-" for every dash) and, per character of it, its position in `text`."""
     folded, positions = [], []
-    for i, ch in enumerate(passage):
+    for i, ch in enumerate(text.translate(_QUOTE_MARKS).translate(_DASHES)):
         if ch.isspace():
-            if folded and folded[-1] == " ":
+            if not folded or folded[-1] == " ":
                 continue
             ch = " "
         folded.append(ch.lower())
         positions.append(i)
-    target = " ".join(evidence.lower().split())
-    at = "".join(folded).find(target)
-    if at >= 0 and target:
-        return positions[at], positions[at + len(target) - 1] + 1, 1.0
-    best = None
-    spans = [m.span() for m in re.finditer(r"\S+", passage)]
-    size = len(evidence.split())
-    for width in (size - 1, size, size + 1):
-        if width < 1:
-            continue
-        for k in range(0, max(1, len(spans) - width + 1)):
-            window = spans[k : k + width]
-            if not window:
-                continue
-            start, end = window[0][0], window[-1][1]
-            ratio = _ratio(evidence.lower(), passage[start:end].lower(), fuzzy_ratio)
-            if ratio is None:
-                continue
-            if best is None or ratio > best[2]:
-                best = (start, end, ratio)
-    if not best or best[2] < fuzzy_ratio:
+    while folded and folded[-1] == " ":
+        folded.pop()
+        positions.pop()
+    return "".join(folded), positions
+
+
+def locate(evidence: str, passage: str) -> tuple[int, int] | None:
+    """(start, end) of the evidence in the passage: an exact match after the fixed normalisation of both
+    (whitespace, quote marks, dashes, case); a quote that differs by one word is not found."""
+    at = passage.find(evidence)
+    if at >= 0 and evidence:
+        return at, at + len(evidence)
+    target, _ = _fold(evidence)
+    folded, positions = _fold(passage)
+    at = folded.find(target) if target else -1
+    if at < 0:
         return None
-    start, end, ratio = best
-    while end > start and not passage[end - 1].isalnum() and not evidence.rstrip().endswith(passage[end - 1]):
-        end -= 1
-    while start < end and not passage[start].isalnum() and not evidence.lstrip().startswith(passage[start]):
-        start += 1
-    return start, end, ratio
+    return positions[at], positions[at + len(target) - 1] + 1
 
 
 def _numbers_in_passage(c: Candidate, passage: str, evidence: str) -> str | None:
@@ -158,7 +187,7 @@ def _numbers_in_passage(c: Candidate, passage: str, evidence: str) -> str | None
     statement), in its evidence."""
     claim = c.answer or "" if c.kind == "qa" else c.text
     for said, source, where in ((c.text if c.kind == "qa" else "", passage, "passage"), (claim, evidence, "evidence")):
-        present = set(numbers(source))
+        present = set(number_values(source))
         missing = [n for n in numbers(said) if n not in present]
         if missing:
             return f"number_not_in_{where}:{missing[0]:g}"
@@ -176,9 +205,7 @@ def _content_in_evidence(c: Candidate, evidence: str, s: GateSettings) -> tuple[
     missing = [w for w in wanted if w not in have]
     share = 1 - len(missing) / len(wanted)
     names = [
-        w
-        for w in re.findall(r"(?<=\w)\s+([A-Z][\w'’-]*)", claim or "")
-        if any(stem(part) not in have for part in words(w))
+        w for w in _names(claim or "") if w.lower() not in MONTHS and any(stem(part) not in have for part in words(w))
     ]
     if names:
         return "name_not_in_evidence", share
@@ -190,6 +217,47 @@ def _content_in_evidence(c: Candidate, evidence: str, s: GateSettings) -> tuple[
         if negation_count(c.text) != negation_count(evidence):
             return "negation_mismatch", share
     return None, share
+
+
+def _names(text: str) -> list[str]:
+    """Capitalised words that are not stopwords, wherever they stand (at the start, after punctuation)."""
+    return [w for w in re.findall(r"(?<![\w'’-])[A-Z][\w'’-]*", text) if w.lower() not in STOPWORDS]
+
+
+def _question_in_passage(c: Candidate, evidence: str, passage: str) -> str | None:
+    """Every name of a question is in the passage; one that stands where the evidence has another name
+    (a subject swapped, the answer kept) is caught by `meaning_agrees`."""
+    if c.kind != "qa":
+        return None
+    have = {stem(w) for w in words(evidence)} | {stem(w) for w in words(passage)}
+    for name in _names(c.text):
+        if name.lower() in QUESTION_WORDS:
+            continue
+        if any(stem(part) not in have for part in words(name)):
+            return f"question_name_not_in_passage:{name}"
+    return None
+
+
+def _meaning_agrees(c: Candidate, evidence: str) -> tuple[str | None, tuple[str, ...]]:
+    """(reason, undecided): the small words that carry meaning agree (`agreement.meaning_conflict`),
+    no name, number or opposite is put in another's place (`agreement.substitutions`); a plain changed
+    word of a fact is returned as undecided, for the LLM judge."""
+    question = c.kind == "qa"
+    claim = f"{c.text} {c.answer}" if question and c.answer_type != "yes_no" else c.text
+    problem = meaning_conflict(claim, evidence, question=question)
+    if problem:
+        return problem, ()
+    found = substitutions(c.text, evidence, question=question, answer=c.answer or "")
+    for sub in found:
+        if sub.kind != "changed_word":
+            return sub.reason, ()
+    undecided = [sub.reason for sub in found]
+    if not question:
+        swapped, order = roles_swapped(c.text, evidence)
+        if swapped:
+            return swapped, ()
+        undecided += [order] if order else []
+    return None, tuple(undecided)
 
 
 def _values(text: str) -> tuple[list[str], set[str]]:
@@ -244,11 +312,11 @@ def run_gates(candidate: Candidate, passage_text: str, settings: GateSettings = 
     if reasons:
         return GateOutcome(False, tuple(reasons), None, None, tuple(checks))
     record("self_contained", _self_contained(candidate))
-    found = locate(candidate.evidence, passage_text, settings.fuzzy_ratio)
+    found = locate(candidate.evidence, passage_text)
     record(
         "evidence_found",
         None if found else "evidence_not_found",
-        found[2] if found else 0.0,
+        1.0 if found else 0.0,
         f"{found[0]}:{found[1]}" if found else "",
     )
     evidence = passage_text[found[0] : found[1]] if found else candidate.evidence
@@ -256,6 +324,14 @@ def run_gates(candidate: Candidate, passage_text: str, settings: GateSettings = 
     problem, share = _content_in_evidence(candidate, evidence, settings)
     record("content_in_evidence", problem, share)
     record("values_in_context", _values_in_context(candidate, evidence, settings))
+    record("question_in_passage", _question_in_passage(candidate, evidence, passage_text))
+    problem, undecided = _meaning_agrees(candidate, evidence)
+    record("meaning_agrees", problem, None, "; ".join(undecided))
     return GateOutcome(
-        not reasons, tuple(reasons), found[0] if found else None, found[1] if found else None, tuple(checks)
+        not reasons,
+        tuple(reasons),
+        found[0] if found else None,
+        found[1] if found else None,
+        tuple(checks),
+        undecided if not reasons else (),
     )

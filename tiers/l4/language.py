@@ -41,7 +41,7 @@ _MONTH_NAMES = {
     short: full for full in list(MONTHS)[:12] for short in (full[:3], "sept" if full == "september" else full[:3])
 }
 
-_WORD = re.compile(r"[A-Za-z0-9\u00C0-\uFFFF]+(?:['’][A-Za-z]+)?")
+_WORD = re.compile(r"[^\W_]+(?:['’][A-Za-z]+)?")  # letters and digits of any script, not "‘" or "—"
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])[-+]?\d+(?:\.\d+)?")
 _MAY = re.compile(r"\bmay\s+\d", re.IGNORECASE)
 _PUNCT = str.maketrans("", "", string.punctuation + "“”‘’")

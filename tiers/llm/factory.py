@@ -22,7 +22,10 @@ class EngineSettings(Protocol):
     offline_args: dict[str, Any]
 
 
-def build_engine(config: EngineSettings, endpoints: list[str], cache_path: str | Path | None):
+def build_engine(
+    config: EngineSettings, endpoints: list[str], cache_path: str | Path | None, api_key: str | None = None
+):
+    """The engine for `config`; `api_key` is the managed server's per-launch key (None for other endpoints)."""
     if config.engine == "vllm_offline":
         from tiers.llm.offline_vllm import VllmOfflineEngine
 
@@ -36,5 +39,6 @@ def build_engine(config: EngineSettings, endpoints: list[str], cache_path: str |
             config.retries,
             config.backoff_s,
             config.structured_output,
+            api_key,
         )
     return CachedEngine(engine, RequestCache(cache_path)) if cache_path else engine

@@ -31,6 +31,7 @@ class OpenAIHttpEngine:
         retries: int = 3,
         backoff_s: float = 1.0,
         structured_output: StructuredOutput = "json_schema",
+        api_key: str | None = None,
     ):
         if not endpoints:
             raise ValueError("at least one endpoint is needed")
@@ -41,6 +42,7 @@ class OpenAIHttpEngine:
         self.backoff_s = backoff_s
         self.structured_output = structured_output
         self._client = httpx.Client(
+            headers={"Authorization": f"Bearer {api_key}"} if api_key else None,
             timeout=httpx.Timeout(timeout_s, connect=10.0),
             limits=httpx.Limits(max_connections=concurrency * len(self.endpoints)),
         )

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from tiers.config import L4Config
+from tiers.l4 import calibration
 from tiers.l4.candidates import Candidate, MalformedOutput, parse_answer, parse_facts, parse_qa, parse_support
 from tiers.l4.checks import Check
 from tiers.l4.consensus import Decision, VerifierAnswer, decide
-from tiers.l4.extractive import extractive_answer
+from tiers.l4.extractive import EXTRACTIVE_MODEL, extractive_answer
 from tiers.l4.gates import run_gates
 from tiers.l4.identity import ki_id
 from tiers.l4.passages import Passage, split_passages
@@ -28,7 +30,8 @@ from tiers.llm.engine import ChatRequest, ChatResult, Sampling, Usage
 from tiers.llm_tasks.prompts import Prompt, load_prompt
 
 
-EXTRACTIVE_MODEL = "builtin-extractive"
+log = logging.getLogger(__name__)
+
 GATES_MODEL = "gates"
 TASKS = {"fact": "facts", "qa": "qa"}
 
@@ -83,6 +86,8 @@ class KnowledgeOutput:
     documents: list[dict[str, Any]] = field(default_factory=list)
     repeated_in_passage: int = 0
     usage: dict[str, Usage] = field(default_factory=dict)
+    calibration: list[Any] = field(default_factory=list)  # tiers.l4.calibration.Calibration per LLM asked
+    uncounted: set[str] = field(default_factory=set)  # roles whose votes do not count (failed the canaries)
 
     def add_usage(self, role: str, result: ChatResult) -> None:
         self.usage.setdefault(role, Usage()).add(result)
@@ -204,11 +209,78 @@ def _verifier_answer(verifier: Verifier, parsed: Any, result: ChatResult) -> Ver
     return VerifierAnswer(verifier.name, verifier.model, parsed)
 
 
+def _focus(undecided: Sequence[str]) -> str:
+    """The specific question on what the gates could not settle, for the support judge."""
+    lines = []
+    for reason in undecided:
+        kind, _, detail = reason.partition(":")
+        if kind == "changed_word" and "->" in detail:
+            said, quoted = detail.split("->", 1)
+            lines.append(
+                f'Check this especially: where the statement says "{said}", the passage says "{quoted}". '
+                "Does the passage say what the statement says, or something else or the opposite?"
+            )
+        elif kind == "order_changed" and "<->" in detail:
+            a, b = detail.split("<->", 1)
+            lines.append(
+                f'Check this especially: does the passage give "{a}" and "{b}" the roles the statement gives '
+                "them, or the other way round?"
+            )
+    return "\n".join(lines)
+
+
+def _focus_field(prompt: Prompt, undecided: Sequence[str]) -> dict[str, str]:
+    """`focus` for a support prompt that asks for it (v2 on); an older prompt gets none."""
+    return {"focus": _focus(undecided)} if "{focus}" in prompt.user else {}
+
+
+def _calibrate_verifier(verifier: Verifier, sampling: Sampling, prompts: KnowledgePrompts, retries: int, out) -> bool:
+    """Ask the verifier the canary questions; True when its votes count."""
+    requests = [
+        ChatRequest(
+            prompts.answer.messages(calibration.PASSAGES[p], question=q),
+            sampling,
+            prompts.answer.schema,
+            prompts.answer.version,
+        )
+        for p, q, _, _ in calibration.QUESTIONS
+    ]
+    answered = _ask(
+        verifier.engine, requests, [parse_answer] * len(requests), retries, f"verifier:{verifier.name}", out
+    )
+    found = calibration.verifier_calibration(f"verifier:{verifier.name}", verifier.model, [a for a, _, _ in answered])
+    return _report(found, out)
+
+
+def _calibrate_judge(judge, sampling: Sampling, prompts: KnowledgePrompts, retries: int, out) -> bool:
+    """Ask the support judge the canary statements; True when its verdicts count."""
+    requests = [
+        ChatRequest(
+            prompts.support.messages(calibration.PASSAGES[p], statement=statement, **_focus_field(prompts.support, ())),
+            sampling,
+            prompts.support.schema,
+            prompts.support.version,
+        )
+        for p, statement, _ in calibration.FACTS
+    ]
+    answered = _ask(judge, requests, [parse_support] * len(requests), retries, "judge", out)
+    verdicts = [a.verdict if a is not None else None for a, _, _ in answered]
+    return _report(calibration.judge_calibration("judge", judge.model, verdicts), out)
+
+
+def _report(found: calibration.Calibration, out: KnowledgeOutput) -> bool:
+    out.calibration.append(found)
+    (log.info if found.counted else log.warning)("L4 calibration canaries: %s", found.detail)
+    return found.counted
+
+
 def resolve(
     engines: Engines, items: Sequence[_Item], prompts: KnowledgePrompts, config: L4Config, out: KnowledgeOutput
 ) -> None:
     """Re-solve every question that passed its gates with every verifier (the question only, never the
-    generated answer), and judge every fact that passed with the support judge when one is configured."""
+    generated answer), and judge every fact that passed with the support judge when one is configured,
+    asking it specifically about what the gates left undecided. Each LLM first answers the calibration
+    canaries; one that cannot tell known true items from false ones is reported and not counted."""
     sampling = Sampling(temperature=0.0, max_tokens=config.generation.answer_max_tokens, seed=0)
     retries = config.generation.parse_retries
     questions = [it for it in items if it.candidate.kind == "qa" and it.gates.passed]
@@ -217,6 +289,11 @@ def resolve(
             for it in questions:
                 answer = extractive_answer(it.candidate.text, it.candidate.answer_type, it.passage.text)
                 it.answers.append(VerifierAnswer(verifier.name, verifier.model, answer))
+            continue
+        if not questions:
+            continue
+        if not _calibrate_verifier(verifier, sampling, prompts, retries, out):
+            out.uncounted.add(f"verifier:{verifier.name}")
             continue
         requests = [
             ChatRequest(
@@ -236,9 +313,16 @@ def resolve(
     if engines.judge is None:
         return
     facts = [it for it in items if it.candidate.kind == "fact" and it.gates.passed]
+    if not facts:
+        return
+    if not _calibrate_judge(engines.judge, sampling, prompts, retries, out):
+        out.uncounted.add("judge")
+        return
     requests = [
         ChatRequest(
-            prompts.support.messages(it.passage.text, statement=it.candidate.text),
+            prompts.support.messages(
+                it.passage.text, statement=it.candidate.text, **_focus_field(prompts.support, it.gates.undecided)
+            ),
             sampling,
             prompts.support.schema,
             prompts.support.version,
@@ -252,6 +336,14 @@ def resolve(
         it.raw["support_judge"] = _raw(result)
 
 
+def _stored_evidence(it: _Item) -> str:
+    """The passage's own span when the quote was found in it; the model's string only for an item
+    rejected because it was not (kept so that the reason can be read)."""
+    if it.gates.evidence_start is None:
+        return it.candidate.evidence
+    return it.passage.text[it.gates.evidence_start : it.gates.evidence_end]
+
+
 def _item_row(it: _Item, decision, generator_model: str) -> dict[str, Any]:
     c = it.candidate
     return {
@@ -260,7 +352,7 @@ def _item_row(it: _Item, decision, generator_model: str) -> dict[str, Any]:
         "text": c.text,
         "answer": c.answer,
         "answer_type": c.answer_type,
-        "evidence": c.evidence,
+        "evidence": _stored_evidence(it),
         "evidence_start": it.gates.evidence_start,
         "evidence_end": it.gates.evidence_end,
         "passage_id": it.passage.passage_id,
@@ -318,12 +410,14 @@ def knowledge_batch(
     for it in items:
         it.gates = run_gates(it.candidate, it.passage.text)
     resolve(engines, items, prompts, config, out)
-    judge_model = engines.judge.model if engines.judge is not None else None
+    judge_model = engines.judge.model if engines.judge is not None and "judge" not in out.uncounted else None
+    counted = sum(1 for v in engines.verifiers if f"verifier:{v.name}" not in out.uncounted)
+    min_agree = max(1, min(config.min_agree, counted))
     for it in items:
         if judge_model and it.candidate.kind == "fact" and it.gates.passed and it.support is None:
             decision = _judge_failed(it, judge_model)
         else:
-            decision = decide(it.candidate, it.gates, it.answers, it.support, config.min_agree, config.f1_threshold)
+            decision = decide(it.candidate, it.gates, it.answers, it.support, min_agree, config.f1_threshold)
         out.items.append(_item_row(it, decision, engines.generator.model))
         names = {c.name for c in decision.checks}
         checks = [*decision.checks, *(c for c in it.gates.checks if c.name not in names)]

@@ -1,12 +1,17 @@
 """L3 work on a batch of documents, engine-agnostic: rubric scoring with retries on unparseable
-answers, then rewriting of the documents that score at or above the threshold."""
+answers, then rewriting of the documents that score at or above the threshold; and the calibration a
+scoring model passes before its scores count."""
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
+
+import yaml
+
+from tiers.resources import read_project_text
 
 from tiers.config import L3Config
 from tiers.ids import doc_id_from_provenance
@@ -32,13 +37,27 @@ def score_requests(texts: list[str], prompt: Prompt, config: L3Config, attempt: 
 
 
 def score_documents(
-    engine, ids: list[str], texts: list[str], prompt: Prompt, config: L3Config, usage: Usage, parallel: int = 1
+    engine,
+    ids: list[str],
+    texts: list[str],
+    prompt: Prompt,
+    config: L3Config,
+    usage: Usage,
+    parallel: int = 1,
+    on_scored: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Score every document; an unparseable answer is asked again at once (new seed), then recorded as failed.
 
     Documents run concurrently, each with its own retries, so one slow answer never holds back the rest.
+    `on_scored(1)` is called as each document ends (progress).
     """
     lock = threading.Lock()
+
+    def counted(i: int) -> dict[str, Any]:
+        row = one(i)
+        if on_scored is not None:
+            on_scored(1)
+        return row
 
     def one(i: int) -> dict[str, Any]:
         result = ChatResult("", error="not sent")
@@ -66,7 +85,7 @@ def score_documents(
         }
 
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(ids) or 1))) as pool:
-        return list(pool.map(one, range(len(ids))))
+        return list(pool.map(counted, range(len(ids))))
 
 
 def rewrite_documents(
@@ -106,9 +125,10 @@ def refine_batch(
     config: L3Config,
     model: str,
     parallel: int = 1,
+    on_scored: Callable[[int], None] | None = None,
 ) -> RefineOutput:
     out = RefineOutput()
-    out.scores = score_documents(engine, ids, texts, score_prompt, config, out.usage, parallel)
+    out.scores = score_documents(engine, ids, texts, score_prompt, config, out.usage, parallel, on_scored)
     chosen = [
         i
         for i, row in enumerate(out.scores)
@@ -118,3 +138,72 @@ def refine_batch(
         engine, [ids[i] for i in chosen], [texts[i] for i in chosen], tasks, config, model, out.usage
     )
     return out
+
+
+STRONGER_MODEL_HINT = (
+    "point the stage at a stronger model: serve one with `vllm serve Qwen/Qwen2.5-7B-Instruct --port 8000` "
+    "(or use any OpenAI-compatible endpoint) and run with --set llm.engine=http "
+    "--set 'llm.endpoints=[\"http://127.0.0.1:8000/v1\"]' --set llm.model=Qwen/Qwen2.5-7B-Instruct "
+    "--set llm.structured_output=json_schema"
+)
+
+
+class CalibrationFailed(RuntimeError):
+    """The scoring model gave the calibration documents scores that carry no signal."""
+
+
+@dataclass(frozen=True)
+class CalibrationDocument:
+    text: str
+    expected: str  # "high" or "low"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The model's scores (None: no usable answer) for each calibration document, in order."""
+
+    documents: tuple[CalibrationDocument, ...]
+    scores: tuple[int | None, ...]
+
+    @property
+    def summary(self) -> str:
+        return ", ".join(f"{d.expected}: {'-' if s is None else s}" for d, s in zip(self.documents, self.scores))
+
+    @property
+    def ordered(self) -> bool:
+        """Every high document scored above every low one."""
+        high = [s for d, s in zip(self.documents, self.scores) if d.expected == "high" and s is not None]
+        low = [s for d, s in zip(self.documents, self.scores) if d.expected == "low" and s is not None]
+        return bool(high and low) and min(high) > max(low)
+
+
+def load_calibration(path: str) -> tuple[CalibrationDocument, ...]:
+    data = yaml.safe_load(read_project_text(path))
+    return tuple(CalibrationDocument(d["text"], d["expected"]) for d in data["documents"])
+
+
+def calibrate(
+    engine, prompt: Prompt, config: L3Config, model: str, documents: tuple[CalibrationDocument, ...]
+) -> Calibration:
+    """Score the calibration documents; raises CalibrationFailed when the model gives them all the same
+    score (or no usable answer): such a model's scores would select nothing, or everything, at random."""
+    rows = score_documents(
+        engine,
+        [f"calibration-{i}" for i in range(len(documents))],
+        [d.text for d in documents],
+        prompt,
+        config,
+        Usage(),
+        parallel=len(documents),
+    )
+    result = Calibration(documents, tuple(r["llm_score"] for r in rows))
+    if len({s for s in result.scores if s is not None}) < 2:
+        errors = {r["raw_answer"] for r in rows if r["status"] == "engine_error"}
+        if errors:
+            raise CalibrationFailed(f"the scoring engine failed on the calibration documents: {sorted(errors)[0]}")
+        raise CalibrationFailed(
+            f"{model} gave all {len(documents)} calibration documents of known quality the same score "
+            f"({result.summary}), so its scores carry no signal; {STRONGER_MODEL_HINT}. "
+            "To run the plumbing with this model anyway: --set l3.calibration=null"
+        )
+    return result

@@ -47,6 +47,7 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str, PanelBuilder], ...]], ...]
         (
             ("dedup_clusters", "Duplicate cluster sizes", distributions.dedup_clusters),
             ("dedup_removed", "Exact vs near duplicates removed", distributions.dedup_removed),
+            ("dedup_flags", "Dedup flags and evidence", distributions.dedup_flags),
         ),
     ),
     (
@@ -71,7 +72,7 @@ SECTIONS: tuple[tuple[str, str, tuple[tuple[str, str, PanelBuilder], ...]], ...]
         "allocation",
         "Allocation",
         (
-            ("allocation", "Allocation plan", downstream.allocation),
+            ("allocation", "Allocation to training stages", downstream.allocation),
             ("mixture_trials", "Allocation search", mixture.mixture_trials),
         ),
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tiers.dedup.reasons import EXACT_REASON, NEAR_REASON
 from tiers.report.aggregates import OTHER, current_runs, grouped_expr, histogram, job_runs, log_edge, top_values
 from tiers.report.model import Chart, Panel, Table
 from tiers.catalog.sql_text import literal as quote
@@ -193,7 +194,7 @@ def _dedup_clusters_sql(src: CatalogSource) -> str:
     """One row per duplicate cluster: kind, its size (removed + the kept document)."""
     return (
         "SELECT reason, coalesce(json_extract_string(details, '$.cluster'), json_extract_string(details, '$.kept')) AS cluster, "
-        f"count(*) + 1 AS size FROM {src.rel('drops')} WHERE reason IN ('exact_duplicate', 'near_duplicate') GROUP BY 1, 2"
+        f"count(*) + 1 AS size FROM {src.rel('drops')} WHERE reason IN ('{EXACT_REASON}', '{NEAR_REASON}') GROUP BY 1, 2"
     )
 
 
@@ -208,9 +209,7 @@ def dedup_clusters(src: CatalogSource) -> Panel:
     sizes = sorted({r[0] for r in rows})
     table = Table(
         ("cluster size", "exact clusters", "near clusters"),
-        tuple(
-            (s, int(counts.get((s, "exact_duplicate"), 0)), int(counts.get((s, "near_duplicate"), 0))) for s in sizes
-        ),
+        tuple((s, int(counts.get((s, EXACT_REASON), 0)), int(counts.get((s, NEAR_REASON), 0))) for s in sizes),
     )
     return Panel(
         key=key,
@@ -242,7 +241,7 @@ def dedup_removed(src: CatalogSource) -> Panel:
     }
     rows = tuple(
         (label, *counts.get(reason, (0, 0)))
-        for reason, label in (("exact_duplicate", "exact"), ("near_duplicate", "near (MinHash)"))
+        for reason, label in ((EXACT_REASON, "exact"), (NEAR_REASON, "near (MinHash)"))
     )
     return Panel(
         key=key,
@@ -250,4 +249,39 @@ def dedup_removed(src: CatalogSource) -> Panel:
         caption="Documents removed by exact dedup (same normalised text) and by MinHash near-dedup, and their clusters.",
         table=Table(("dedup", "documents removed", "clusters"), rows),
         chart=Chart("barh", x="dedup", y=("documents removed", "clusters")),
+    )
+
+
+def dedup_flags(src: CatalogSource) -> Panel:
+    """What the current l1_dedup runs flagged: components above the configured size, sources losing more
+    than the configured share, work capped in giant components, and the near drops' measured Jaccard."""
+    key, title = "dedup_flags", "Dedup flags and evidence"
+    runs = job_runs(src, "l1_dedup", prefer=current_runs(src, "l1"))
+    found = [(run_id, counts["dedup"]) for run_id, _, counts in runs if isinstance(counts.get("dedup"), dict)]
+    if not found:
+        return Panel.absent(key, title, "No l1_dedup run with dedup evidence has committed.")
+    rows, notes = [], []
+    for run_id, evidence in found:
+        for component in evidence.get("large_components", []):
+            rows.append((run_id, "large component", component["component"], component["size"], None))
+        for flagged in evidence.get("sources_flagged", []):
+            kind = "domain" if "domain" in flagged else "source"
+            rows.append((run_id, f"{kind} losing a large share", flagged[kind], flagged["documents"], flagged["share"]))
+        notes.append(
+            f"{run_id}: near drops' Jaccard with their kept document: lowest {evidence.get('near_jaccard_min')}, "
+            f"median {evidence.get('near_jaccard_median')}, below the threshold {evidence.get('near_below_threshold')}; "
+            f"components over the size limit {evidence.get('components_over_size', 0)} "
+            f"(largest {evidence.get('largest_component', 0)}); documents left unresolved by the comparison cap "
+            f"{evidence.get('capped_documents', 0)} in {evidence.get('capped_components', 0)} components."
+        )
+    if not rows:
+        return Panel.absent(key, title, "Nothing flagged. " + " ".join(notes))
+    return Panel(
+        key=key,
+        title=title,
+        caption="Components above l1.dedup.flags.component_size and sources (source column, URL domain) that lose "
+        "more than l1.dedup.flags.source_drop_share of their documents to dedup; per run, the evidence behind the drops.",
+        table=Table(("run", "flag", "what", "documents", "share dropped"), tuple(rows)),
+        chart=Chart("barh", x="what", y=("documents",)),
+        notes=tuple(notes),
     )

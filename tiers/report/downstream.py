@@ -15,7 +15,6 @@ USAGE_COLUMNS = (
     "tokens_per_second",
     "gpu_hours_per_billion_tokens",
 )
-ALLOCATION_TABLES = ("allocation", "allocation_plan", "allocations")
 
 
 def llm_usage(src: CatalogSource) -> Panel:
@@ -161,20 +160,32 @@ def experiment_pairs(src: CatalogSource) -> Panel:
 
 
 def allocation(src: CatalogSource) -> Panel:
-    key, title = "allocation", "Allocation plan"
-    name = next((t for t in ALLOCATION_TABLES if src.exists(t)), None)
-    if name is None:
-        return Panel.absent(key, title, "No allocation plan in the catalog yet (the allocation work has not landed).")
-    if not src.has(name, "tier", "tokens"):
-        return Panel.absent(
-            key, title, f"The catalog has {name}, but without the tier and tokens columns this report reads."
-        )
-    epochs = "sum(epochs)" if src.has(name, "epochs") else "NULL"
-    rows = src.rows(f"SELECT CAST(tier AS VARCHAR), sum(tokens)::BIGINT, {epochs} FROM {name} GROUP BY 1 ORDER BY 1")
+    """The current allocation (`tiers allocate`): per stage and home tier, documents, unique tokens, tokens
+    with repeats and the epochs they make, from `allocation_rows` of the current plan."""
+    key, title = "allocation", "Allocation to training stages"
+    if not src.has("allocation_rows", "allocation_id", "stage", "stage_index", "tier", "repeats", "n_tokens") or not (
+        src.has("allocation_plans", "allocation_id", "is_current")
+    ):
+        return Panel.absent(key, title, "No allocation in the catalog yet (run `tiers allocate`).")
+    current = src.one("SELECT allocation_id FROM allocation_plans WHERE is_current LIMIT 1")
+    if current is None:
+        return Panel.absent(key, title, "No current allocation in the catalog (run `tiers allocate`).")
+    rows = src.rows(
+        "SELECT stage, tier, count(*)::BIGINT, sum(n_tokens)::BIGINT, sum(repeats * n_tokens)::BIGINT "
+        "FROM allocation_rows WHERE allocation_id = ? GROUP BY stage_index, stage, tier ORDER BY stage_index, tier",
+        [current],
+    )
+    if not rows:
+        return Panel.absent(key, title, f"Allocation {current} holds no documents.")
+    table_rows = tuple(
+        (stage, tier, docs, unique, tokens, round(tokens / unique, 2) if unique else None)
+        for stage, tier, docs, unique, tokens in rows
+    )
     return Panel(
         key=key,
         title=title,
-        caption="Tokens allocated per tier and the epochs each tier is seen.",
-        table=Table(("tier", "tokens", "epochs"), tuple(rows)),
-        chart=Chart("barh", x="tier", y=("tokens", "epochs")),
+        caption=f"Allocation {current}: per training stage and home tier, the documents drawn, their tokens once "
+        "each, the tokens with repeats, and the epochs (tokens with repeats / unique tokens).",
+        table=Table(("stage", "tier", "documents", "unique tokens", "tokens", "epochs"), table_rows),
+        chart=Chart("barh", x="stage", y=("tokens",), group="tier", xlabel="tokens with repeats"),
     )

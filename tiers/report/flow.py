@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from tiers.dedup.reasons import EXACT_REASON, NEAR_REASON
 from tiers.report.aggregates import current_runs, job_runs, share
 from tiers.report.model import Chart, Panel, Table
 from tiers.report.source import CatalogSource
 from tiers.names import L1_DEDUP, L1_FILTER, TIERS
 
-DEDUP_REASONS = {"exact_duplicate": "exact dedup", "near_duplicate": "near dedup (MinHash)"}
+DEDUP_REASONS = {EXACT_REASON: "exact dedup", NEAR_REASON: "near dedup (MinHash)"}
 MAX_RUNS = 40
 
 
@@ -82,7 +83,8 @@ def operators(src: CatalogSource) -> Panel:
     order: list[str] = []
     seconds_recorded = True
     for _, config, counts in runs:
-        steps = [s.get("name") for s in config.get("steps", []) if isinstance(s, dict)]
+        settings = config.get("settings", config)  # the l1_filter payload keeps the operator list under settings
+        steps = [s.get("name") for s in settings.get("steps", []) if isinstance(s, dict)]
         for name in steps + sorted(counts.get("operators", {})):
             if name and name not in order:
                 order.append(name)
@@ -107,11 +109,12 @@ def operators(src: CatalogSource) -> Panel:
         placeholders = ", ".join("?" * len(run_ids))
         dedup = dict(
             src.rows(
-                f"SELECT reason, count(*) FROM drops WHERE run_id IN ({placeholders}) AND reason IN ('exact_duplicate', 'near_duplicate') GROUP BY 1",
+                f"SELECT reason, count(*) FROM drops WHERE run_id IN ({placeholders}) AND reason IN ('{EXACT_REASON}', '{NEAR_REASON}') GROUP BY 1",
                 run_ids,
             )
         )
-        docs_in = last_out
+        filtered = [counts.get("filtered_in") for _, _, counts in dedup_runs]
+        docs_in = sum(filtered) if all(isinstance(n, int) for n in filtered) else last_out
         for reason, label in DEDUP_REASONS.items():
             removed = int(dedup.get(reason, 0))
             rows.append((label, docs_in, removed, None, None))
