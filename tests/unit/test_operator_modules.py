@@ -39,12 +39,17 @@ SHOUTING_FILTER = textwrap.dedent('''
 ''')
 
 
-def test_an_operator_from_a_module_outside_the_repository_runs_in_a_pipeline(tmp_path, monkeypatch):
-    package = tmp_path / "my_ops_pkg"
+def _operator_package(tmp_path, monkeypatch, name: str) -> None:
+    """A package `name` outside the repository, importable for this test, whose `shouting` module holds the filter."""
+    package = tmp_path / name
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "shouting.py").write_text(SHOUTING_FILTER)
     monkeypatch.syspath_prepend(str(tmp_path))
+
+
+def test_an_operator_from_a_module_outside_the_repository_runs_in_a_pipeline(tmp_path, monkeypatch):
+    _operator_package(tmp_path, monkeypatch, "my_ops_pkg")
     config = load_config(
         None,
         ["l1.operator_modules=[my_ops_pkg.shouting]", "l1.steps=[{name: shouting, params: {max_upper_ratio: 0.4}}]"],
@@ -62,11 +67,7 @@ def test_an_operator_from_a_module_outside_the_repository_runs_in_a_pipeline(tmp
 
 
 def test_extra_steps_run_after_the_shipped_steps_without_restating_them(tmp_path, monkeypatch):
-    package = tmp_path / "my_ops_extra"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "shouting.py").write_text(SHOUTING_FILTER)
-    monkeypatch.syspath_prepend(str(tmp_path))
+    _operator_package(tmp_path, monkeypatch, "my_ops_extra")
     shipped_steps = [step.model_dump() for step in load_config().l1.steps]
     shipped = [step["name"] for step in shipped_steps]
     config = load_config(

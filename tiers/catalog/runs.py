@@ -15,6 +15,16 @@ from tiers.catalog.views import refresh_views
 SUPERSEDED = "EXISTS (SELECT 1 FROM outputs o WHERE o.run_id = r.run_id AND o.superseded_by IS NOT NULL)"
 """SQL over `runs r`: the run has an output that a later run superseded (so it is not current)."""
 FAIL_WAIT_S = 300.0
+LLM_USAGE_COLUMNS = (
+    "requests_sent",
+    "cache_hits",
+    "prompt_tokens",
+    "completion_tokens",
+    "wall_seconds",
+    "tokens_per_second",
+    "gpu_hours_per_billion_tokens",
+)
+"""The measures of table `llm_usage`, after run_id, model and engine (migration 3)."""
 
 
 @dataclass(frozen=True)
@@ -181,19 +191,10 @@ class CatalogRuns(CatalogConnection):
             )
 
     def record_llm_usage(self, run_id: str, model: str, engine: str, usage: dict[str, Any]) -> None:
-        columns = (
-            "requests_sent",
-            "cache_hits",
-            "prompt_tokens",
-            "completion_tokens",
-            "wall_seconds",
-            "tokens_per_second",
-            "gpu_hours_per_billion_tokens",
-        )
         with self.connect() as con:
             con.execute(
-                f"INSERT OR REPLACE INTO llm_usage VALUES (?, ?, ?, {', '.join('?' * len(columns))})",
-                [run_id, model, engine, *(usage.get(c) for c in columns)],
+                f"INSERT OR REPLACE INTO llm_usage VALUES (?, ?, ?, {', '.join('?' * len(LLM_USAGE_COLUMNS))})",
+                [run_id, model, engine, *(usage.get(c) for c in LLM_USAGE_COLUMNS)],
             )
 
     def record_llm_roles(self, run_id: str, roles: dict[str, dict[str, Any]]) -> None:

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
+from tiers.catalog.runs import LLM_USAGE_COLUMNS
 from tiers.report.aggregates import finite
 from tiers.report.model import Chart, Panel, Table
 from tiers.report.source import CatalogSource
 
-USAGE_COLUMNS = (
-    "requests_sent",
-    "cache_hits",
-    "prompt_tokens",
-    "completion_tokens",
-    "wall_seconds",
-    "tokens_per_second",
-    "gpu_hours_per_billion_tokens",
-)
-
 
 def llm_usage(src: CatalogSource) -> Panel:
     key, title = "llm_usage", "L3: requests, tokens, throughput and cost"
-    if not src.has("llm_usage", "run_id", *USAGE_COLUMNS):
+    if not src.has("llm_usage", "run_id", *LLM_USAGE_COLUMNS):
         return Panel.absent(key, title, "No llm_usage table in the catalog yet.")
     where, params = ("WHERE run_id = ?", [src.run_id]) if src.run_id else ("", [])
     rows = src.rows(
-        f"SELECT run_id, model, engine, {', '.join(USAGE_COLUMNS)} FROM llm_usage {where} ORDER BY run_id", params
+        f"SELECT run_id, model, engine, {', '.join(LLM_USAGE_COLUMNS)} FROM llm_usage {where} ORDER BY run_id", params
     )
     if not rows:
         return Panel.absent(key, title, "No L3 run has recorded LLM usage yet (l2-to-l3 has not run).")
