@@ -14,7 +14,7 @@ from tiers.allocation.allocate import allocate
 from tiers.allocation.plan import load_plan
 from tiers.resources import PROJECT
 
-OLDER_THRESHOLD, NEWER_THRESHOLD = "0.6", "0.75"
+OLDER_THRESHOLD, NEWER_THRESHOLD = "0.45", "0.55"
 QUERIES = re.findall(r"```sql\n(.*?)```", (PROJECT / "docs" / "sql.md").read_text(), flags=re.S)
 
 
