@@ -148,7 +148,8 @@ def base_model(default: np.ndarray, config: SearchConfig, path: Path | None) -> 
 
 
 def _arm(record: TrialRecord) -> Arm:
-    return Arm(record.scores, record.seconds, record.tokens_per_run)
+    """A committed trial as an arm of the search's one base model (every run in group 0)."""
+    return Arm(record.scores, record.seconds, record.tokens_per_run, [0] * len(record.scores))
 
 
 def _record(kind: str, trial: int, weights: np.ndarray, arm: Arm, verdict: Verdict | None, predicted=None):
@@ -192,7 +193,7 @@ def run_search(
             progress(record, True)
             return record
         stream = mixture_stream(inputs.streams, weights, config.stream_bytes)
-        arm = run_arm(base, inputs.default, stream, inputs.material, v)
+        arm = run_arm([base], inputs.default, stream, inputs.material, v)
         verdict = None if against is None else compare(kind, arm, against, inputs.material, v, 0.0).verdict
         record = _record(kind, trial, weights, arm, verdict, predicted)
         store.record(search_id, record)
