@@ -137,10 +137,16 @@ class JobRun:
         self._lock.acquire()
         try:
             return self._start()
-        except BaseException:  # e.g. SIGTERM between creating staging and registering the run
+        except BaseException as exc:  # e.g. SIGTERM between creating staging and registering the run
             shutil.rmtree(self.staging, ignore_errors=True)
             _ACTIVE_RUNS.discard(self.run_id)
             self._lock.release()
+            if disk_full(exc) and not isinstance(exc, DiskFull):
+                raise DiskFull(
+                    errno.ENOSPC,
+                    f"disk full: no space left on the device holding {self.catalog.root}; "
+                    f"job {self.job} could not register its run",
+                ) from exc
             raise
 
     def _start(self) -> "JobRun":

@@ -273,9 +273,9 @@ def tiny_disk(tmp_path):
     mount.mkdir()
     if (
         os.geteuid() != 0
-        or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)]).returncode != 0
+        or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=5m", "tmpfs", str(mount)]).returncode != 0
     ):
-        pytest.skip("needs root to mount a 3 MB tmpfs (a real full disk)")
+        pytest.skip("needs root to mount a 5 MB tmpfs (a real full disk)")
     try:
         yield mount
     finally:
