@@ -1,6 +1,6 @@
 """The L2 local body: score L1's batches and select, in this process, with the functions of jobs/l2_rows.py.
 
-Writes the same columns and rows as the Spark body (tests/integration/test_local_engine.py compares them).
+Writes the same columns and rows as the Spark body (tests/integration/test_l2_engines.py compares them).
 """
 
 from __future__ import annotations
