@@ -140,7 +140,7 @@ def read_stage_cells(
             f"SELECT tier, bucket, text FROM (SELECT d.tier, d.bucket, t.text, sum(strlen(t.text)) OVER "
             f"(PARTITION BY d.tier, d.bucket ORDER BY hash(d.doc_id), d.doc_id ROWS UNBOUNDED PRECEDING) "
             f"- strlen(t.text) AS before FROM {docs.all()} d JOIN ({texts_sql(con)}) t USING (doc_id, tier)) "
-            "WHERE before < ? ORDER BY tier, bucket",
+            "WHERE before < ? ORDER BY tier, bucket, before, text",
             [max_bytes_per_cell],
         ).fetchall()
     names = {(c.tier, c.bucket): c.name for c in cells}
