@@ -109,9 +109,7 @@ def run(args: argparse.Namespace) -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.backends.cuda.matmul.allow_tf32 = True
     data = json.load(gzip.open(args.corpus, "rt"))
-    if args.items:
-        data["eval"] = {name: items[: args.items] for name, items in data["eval"].items()}
-    material = material_from(data, "benchmark_bpb")
+    material = material_from(data, "benchmark_bpb", args.items or None)
     names = [c["tier"] + f"_b{c['bucket']}" for c in data["cells"]]
     inputs = SearchInputs(
         names,
