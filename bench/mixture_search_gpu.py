@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> None:
         material,
     )
     verify = VerifyConfig(
-        seeds=tuple(range(args.seeds)),
+        seeds=tuple(args.seed * 100 + i for i in range(args.seeds)),
         candidate_share=args.share,
         anneal_steps=args.anneal_steps,
         batch_size=args.batch,
@@ -128,12 +128,12 @@ def run(args: argparse.Namespace) -> None:
         device=device,
     )
     config = SearchConfig(
-        args.candidates, 0, base_steps=args.base_steps, model=ModelConfig.preset(args.preset), verify=verify
+        args.candidates, args.seed, base_steps=args.base_steps, model=ModelConfig.preset(args.preset), verify=verify
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     store = JsonTrials(out / "trials.jsonl")
-    search_id = "bench-" + args.preset
+    search_id = f"bench-{args.preset}-seed{args.seed}"
     cost = estimate(
         config, material, inputs.default, remaining_anneals(store.finished(search_id), config), config.base_steps
     )
@@ -187,6 +187,7 @@ def main() -> None:
     parser.add_argument("--base-steps", type=int, default=600)
     parser.add_argument("--anneal-steps", type=int, default=80)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0, help="candidate sampling seed; anneal seeds start at 100 x seed")
     parser.add_argument("--share", type=float, default=0.5)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--items", type=int, default=300, help="items per benchmark (0: all in the corpus)")
