@@ -11,11 +11,10 @@ import pyarrow.compute as pc
 from jobs.ingest_rows import ROW_GROUP_BYTES, file_rows, reader_options
 from jobs.parquet_folder import FolderWriter, folder_files, read_files, write_folder
 from jobs.runner import JobRun
+from jobs.stage_inputs import IngestInputs
 from jobs.token_spec import can_count_tokens
 from tiers import schemas
-from tiers.config import TiersConfig
 from tiers.io.coverage import COVERAGE
-from tiers.io.formats import InputFile
 from tiers.tokens import count_tokens
 
 log = logging.getLogger(__name__)
@@ -29,11 +28,10 @@ def _with_tokens(docs: pa.Table, tokenizer: str | None) -> pa.Table:
     return docs.append_column(schemas.N_TOKENS.name, pa.array(counts, pa.int64()))
 
 
-def write_ingest_outputs(
-    config: TiersConfig, files: list[InputFile], run: JobRun, existing: list[str]
-) -> dict[str, int]:
+def write_ingest_outputs(inputs: IngestInputs, run: JobRun) -> dict[str, int]:
     """Write L0, quarantine, manifest and coverage under `run`'s staging; return L0 plus quarantine rows
     per file (counting documents also found in `existing` L0 outputs, which are not written again)."""
+    config, files, existing = inputs.config, inputs.files, inputs.existing
     known = read_files(folder_files(existing), columns=["doc_id"])["doc_id"] if existing else None
     options = reader_options(config.ingest)
     counting = config.tokens.count_l0 and can_count_tokens(config.tokens.tokenizer)

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from tiers.schemas import DEDUP_INDEX as INDEX
 from jobs.parquet_folder import folder_files, read_files, write_folder
 from jobs.runner import JobRun
+from jobs.stage_inputs import DedupInputs
 from jobs.token_spec import can_count_tokens
 from tiers import schemas
 from tiers.config import TiersConfig
@@ -151,9 +152,10 @@ def exact_copies_of_near(exact: dict[int, str], near_kept: dict[str, str]) -> tu
     return kept, copy_of
 
 
-def write_dedup_outputs(config: TiersConfig, source: str, references: list[str], run: JobRun) -> dict:
+def write_dedup_outputs(inputs: DedupInputs, run: JobRun) -> dict:
     """Write L1, the drops and the dedup index of `source` (deduplicated against `references`) under
     `run`'s staging; returns the run's dedup evidence for its summary."""
+    config, source, references = inputs.config, inputs.source, inputs.references
     dedup, minhash = config.l1.dedup, config.l1.dedup.minhash
     docs = read_files(folder_files([source])).sort_by("doc_id")
     ids, texts = docs["doc_id"].to_pylist(), docs["text"].to_pylist()

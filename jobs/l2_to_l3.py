@@ -225,7 +225,6 @@ def run_l2_to_l3(
 ) -> JobResult:
     """`limit`: only the first `limit` L2 documents by doc_id (a trial run; a run of its own)."""
     catalog = Catalog(root)
-    catalog.migrate()
     source, source_run = l2_path(catalog, l2_run)
     payload = {
         "l2": source,

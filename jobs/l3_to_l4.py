@@ -334,7 +334,6 @@ def run_l3_to_l4(
     """`limit`: only the first `limit` input documents by doc_id (a trial run; a run of its own)."""
     announce_model(config, "L4")
     catalog = Catalog(root)
-    catalog.migrate()
     inputs = resolve_inputs(catalog, config, l3_run)
     prompts = KnowledgePrompts.load(config.l4)
     evaluation = eval_folder(config)
