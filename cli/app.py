@@ -72,7 +72,7 @@ def _execute(options: JobOptions, pipeline: Callable) -> None:
     from tiers.catalog.lock import RootLock, RootLocked
     from jobs.signals import exit_cleanly_on_signals
     from tiers.llm.server import ServerIdentityError
-    from tiers.llm_tasks.refine import CalibrationFailed
+    from tiers.l3.refine import CalibrationFailed
 
     execution = Execution(config)
     exit_cleanly_on_signals(lambda: execution.spark_started and execution.spark().sparkContext.cancelAllJobs())

@@ -1,11 +1,11 @@
 """L3 to L4: verified knowledge items (facts and question-answer pairs) with evidence, independent checks,
 cross-document merging and search postings.
 
-Executors split each document into passages and do the LLM work of `tiers/llm_tasks/knowledge.py`
+Executors split each document into passages and do the LLM work of `tiers/l4/knowledge.py`
 (generation, gates, re-solving by every verifier, the support judge, the decision) against the engine
 fleet over HTTP, through the request cache beside the tier data, so a re-run sends nothing already
 answered. The driver then flags evaluation overlap, merges duplicates across documents into canonical
-items and writes the search postings (`tiers/knowledge/promote.py`, on the narrow item table).
+items and writes the search postings (`tiers/l4/promote.py`, on the narrow item table).
 Outputs: `L4` (canonical verified items), `l4_items` (every generated item and how it ended),
 `l4_checks`, `l4_passages`, `l4_failures`, `l4_postings`.
 Runnable with spark-submit: `spark-submit jobs/l3_to_l4.py --root DATA_ROOT [--l3-run RUN_ID]`.
@@ -29,7 +29,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.l2_to_l3 import (
+from jobs.llm_stage import (
     CACHE,
     PROGRESS,
     EngineFailure,
@@ -44,12 +44,12 @@ from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import LLMConfig, TiersConfig
 from tiers.eval_overlap import build_index, resolve_eval_dir
-from tiers.knowledge.promote import promote
+from tiers.l4.promote import promote
 from tiers.llm.factory import build_engine
 from tiers.llm.local_model import smollm2_gguf
 from tiers.llm.progress import ProgressCounter, logged_progress
 from tiers.llm.server import ManagedServer
-from tiers.llm_tasks.knowledge import Engines, KnowledgePrompts, Verifier, knowledge_batch
+from tiers.l4.knowledge import Engines, KnowledgePrompts, Verifier, knowledge_batch
 from tiers.tokens import TokenizerError, count_tokens
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import pytest
 
 from tiers.llm.cache import RequestCache
 from tiers.llm.engine import ChatRequest, ChatResult, Sampling
-from tiers.llm_tasks.parsing import parse_score
+from tiers.l3.parsing import parse_score
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from tiers.dedup.reasons import EXACT_REASON, NEAR_REASON
-from tiers.report.aggregates import OTHER, current_runs, grouped_expr, histogram, job_runs, log_edge, top_values
-from tiers.report.model import Chart, Panel, Table
+from tiers.apps.report.aggregates import OTHER, current_runs, grouped_expr, histogram, job_runs, log_edge, top_values
+from tiers.apps.report.model import Chart, Panel, Table
 from tiers.catalog.sql_text import literal as quote
-from tiers.report.source import CatalogSource
+from tiers.apps.report.source import CatalogSource
 from tiers.names import DOCUMENT_TIERS, L2_SCORE, L2_SELECT
 
 TOP_LANGUAGES = 12
