@@ -176,7 +176,7 @@ def l2_to_l3(
         None, "--limit", min=1, help="only the first N L2 documents by doc_id (a trial run)"
     ),
 ) -> None:
-    """Score L2 documents with an LLM (rubric 0-5) and rewrite the best into L3."""
+    """Score L2 documents with an LLM (the rubric of l3.score_prompt) and rewrite the best into L3."""
     from jobs.pipeline import run_stage
     from tiers.names import L2_TO_L3
 

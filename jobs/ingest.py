@@ -23,13 +23,14 @@ from tiers.config import TiersConfig
 from tiers.io.coverage import Span, check_coverage
 from tiers.io.formats import InputFile, list_inputs
 from tiers.io.readers import display_path
+from tiers.names import INGEST
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
-JOB = "ingest"
+JOB = INGEST
 FileKey = tuple[str, int, float]
 
 

@@ -24,13 +24,14 @@ from jobs.stage_inputs import DedupInputs
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
 from tiers.schemas import DEDUP_INDEX as INDEX
+from tiers.names import L1_DEDUP
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
-JOB = "l1_dedup"
+JOB = L1_DEDUP
 
 
 def filtered_path(catalog: Catalog, filter_run: str | None) -> tuple[str, str]:

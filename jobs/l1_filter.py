@@ -20,13 +20,14 @@ from jobs.skeleton import INGEST_RUN_OPTION, MissingInput, NothingNew, StagePlan
 from jobs.stage_inputs import FilterInputs
 from tiers.catalog import Catalog, OutputRecord
 from tiers.config import TiersConfig
+from tiers.names import L1_FILTER
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
-JOB = "l1_filter"
+JOB = L1_FILTER
 
 
 def l0_outputs(catalog: Catalog, ingest_runs: list[str] | None, settings: dict) -> list[OutputRecord]:

@@ -26,13 +26,14 @@ from jobs.skeleton import MissingInput, StagePlan, check_conserved, job_main, ru
 from jobs.stage_inputs import ScoreInputs, SelectInputs
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
+from tiers.names import L2_SCORE, L2_SELECT
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
-SCORE_JOB, SELECT_JOB = "l2_score", "l2_select"
+SCORE_JOB, SELECT_JOB = L2_SCORE, L2_SELECT
 
 
 class ClassifierRejected(RuntimeError):

@@ -40,10 +40,11 @@ from tiers.llm.factory import build_engine
 from tiers.llm.progress import ProgressCounter, logged_progress
 from tiers.llm.prompts import load_rewrite_prompts, load_score_prompt
 from tiers.llm.server import ManagedServer
+from tiers.names import L2_TO_L3
 
 log = logging.getLogger(__name__)
 
-JOB = "l2_to_l3"
+JOB = L2_TO_L3
 L3_ROWS = schemas.with_outcome(
     schemas.L3_SCORES, pa.schema([*schemas.L3, *schemas.L3_FAILURES, ("details", pa.string())])
 )

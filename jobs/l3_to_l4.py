@@ -51,10 +51,11 @@ from tiers.llm.progress import ProgressCounter, logged_progress
 from tiers.llm.server import ManagedServer
 from tiers.l4.knowledge import Engines, KnowledgePrompts, Verifier, knowledge_batch
 from tiers.tokens import TokenizerError, count_tokens
+from tiers.names import L3_TO_L4
 
 log = logging.getLogger(__name__)
 
-JOB = "l3_to_l4"
+JOB = L3_TO_L4
 DOCUMENTS = pa.schema([("doc_id", pa.string()), ("passages", pa.int64()), ("status", pa.string())])
 ROWS = schemas.with_outcome(
     schemas.L4_ITEMS,

@@ -69,7 +69,7 @@ def score_documents(
             result = engine.complete(score_requests([texts[i]], prompt, config, attempt))[0]
             with lock:
                 usage.add(result)
-            parsed = parse_score(result.text) if result.ok else None
+            parsed = parse_score(result.text, *prompt.scale) if result.ok else None
             if parsed is not None:
                 return {
                     "doc_id": ids[i],
