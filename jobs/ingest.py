@@ -23,7 +23,7 @@ from tiers.config import TiersConfig
 from tiers.io.coverage import Span, check_coverage
 from tiers.io.formats import InputFile, list_inputs
 from tiers.io.readers import display_path
-from tiers.names import INGEST
+from tiers.names import INGEST, L0
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -99,12 +99,12 @@ def run_ingest(
         # L0 documents this run does not replace: a re-run over the same inputs supersedes its earlier run
         existing = [
             o.path
-            for o in catalog.committed_outputs(kind="L0", current_only=True)
+            for o in catalog.committed_outputs(kind=L0, current_only=True)
             if catalog.run_scope(o.run_id) != run.scope()
         ]
         written = write(IngestInputs(config, files, existing), run)
         counts = check_counts(
-            run, already_in_l0=sum(written.values()) - _quarantined(run) - parquet_stats(run.stage("L0"))[0]
+            run, already_in_l0=sum(written.values()) - _quarantined(run) - parquet_stats(run.stage(L0))[0]
         )
         if counts["already_in_l0"]:
             log.info(
@@ -127,7 +127,7 @@ def check_counts(run: JobRun, already_in_l0: int = 0) -> dict[str, int]:
     """Records the readers saw must equal L0 rows plus quarantine rows plus documents already in L0."""
     manifest = read_files(folder_files([run.stage("ingest_manifest")]), columns=["records", "skipped", "file"])
     seen = sum(manifest.column("records").to_pylist())
-    l0_rows, _ = parquet_stats(run.stage("L0", tier="L0"))
+    l0_rows, _ = parquet_stats(run.stage(L0, tier=L0))
     quarantined = _quarantined(run)
     counts = {
         "files": manifest.num_rows,

@@ -16,6 +16,7 @@ from jobs.token_spec import can_count_tokens
 from tiers import schemas
 from tiers.io.coverage import COVERAGE
 from tiers.tokens import count_tokens
+from tiers.names import L0
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def write_ingest_outputs(inputs: IngestInputs, run: JobRun) -> dict[str, int]:
     tokenizer = config.tokens.tokenizer if counting else None
     written: Counter[str] = Counter()
     side: dict[str, list[dict]] = {"quarantine": [], "manifest": [], "coverage": []}
-    with FolderWriter(run.stage("L0", tier="L0"), L0_WRITTEN, ROW_GROUP_BYTES) as l0:
+    with FolderWriter(run.stage(L0, tier=L0), L0_WRITTEN, ROW_GROUP_BYTES) as l0:
 
         def flush(rows: list[dict]) -> None:
             docs = pa.Table.from_pylist(rows, schema=schemas.L0)

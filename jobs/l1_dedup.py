@@ -24,7 +24,7 @@ from jobs.stage_inputs import DedupInputs
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
 from tiers.schemas import DEDUP_INDEX as INDEX
-from tiers.names import L1_DEDUP
+from tiers.names import L1, L1_DEDUP
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -45,7 +45,7 @@ def filtered_path(catalog: Catalog, filter_run: str | None) -> tuple[str, str]:
 def reference_indexes(catalog: Catalog, scope: list[str]) -> list[str]:
     """Paths of the current dedup indexes of the L1 runs that a run over `scope` does not replace."""
     paths = []
-    for output in catalog.committed_outputs(kind="L1", current_only=True):
+    for output in catalog.committed_outputs(kind=L1, current_only=True):
         if set(catalog.run_scope(output.run_id)) <= set(scope):
             continue
         index = catalog.output_of(INDEX, output.run_id)
@@ -102,7 +102,7 @@ def run_l1_dedup(
     def body(run: JobRun, write: Body[DedupInputs, dict]) -> dict:
         evidence = write(DedupInputs(config, source, bytes_in, references), run)
         warn_flags(evidence)
-        l1_rows, _ = parquet_stats(run.stage("L1", tier="L1"))
+        l1_rows, _ = parquet_stats(run.stage(L1, tier=L1))
         dropped, _ = parquet_stats(run.stage("drops"))
         indexed, _ = parquet_stats(run.stage(INDEX))
         check_conserved("L1 dedup", rows_in, l1=l1_rows, duplicates=dropped)

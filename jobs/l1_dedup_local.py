@@ -28,6 +28,7 @@ from tiers.dedup.rule import near_clusters
 from tiers.dedup.sketch_columns import keys_column, shingles_column, signature_column, sketches_of
 from tiers.text import LoweredBatch
 from tiers.tokens import count_tokens
+from tiers.names import L1
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ def write_dedup_outputs(inputs: DedupInputs, run: JobRun) -> dict:
     l1 = l1.append_column(CLUSTER_SIZE, pa.array(records.cluster_sizes(l1_ids, list(kept_of.values())), pa.int64()))
     l1 = l1.append_column("parent_ids", pa.array([[i] for i in l1_ids], pa.list_(pa.string())))
     l1 = l1.append_column("run_id", pa.array([run.run_id] * l1.num_rows, pa.string()))
-    write_folder(run.stage("L1", tier="L1"), l1.schema, [l1])
+    write_folder(run.stage(L1, tier=L1), l1.schema, [l1])
     write_folder(run.stage(INDEX), INDEX_SCHEMA, [_index_rows(ids, hashes, sketches, kept_of)])
     return evidence(config, docs, dropped, near)
 

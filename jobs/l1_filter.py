@@ -20,7 +20,7 @@ from jobs.skeleton import INGEST_RUN_OPTION, MissingInput, NothingNew, StagePlan
 from jobs.stage_inputs import FilterInputs
 from tiers.catalog import Catalog, OutputRecord
 from tiers.config import TiersConfig
-from tiers.names import L1_FILTER
+from tiers.names import L0, L1_FILTER
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -35,11 +35,11 @@ def l0_outputs(catalog: Catalog, ingest_runs: list[str] | None, settings: dict) 
     with these settings has read (after a new snapshot is ingested, only that snapshot). Empty when
     there is nothing new."""
     if ingest_runs:
-        outputs = [o for o in catalog.committed_outputs(kind="L0") if o.run_id in set(ingest_runs)]
+        outputs = [o for o in catalog.committed_outputs(kind=L0) if o.run_id in set(ingest_runs)]
         if not outputs:
             raise MissingInput(f"no committed L0 output in {catalog.root} for runs {ingest_runs}")
         return outputs
-    current = catalog.committed_outputs(kind="L0", current_only=True)
+    current = catalog.committed_outputs(kind=L0, current_only=True)
     if not current:
         raise MissingInput(f"no committed L0 output in {catalog.root}: run `tiers run ingest` first")
     consumed = catalog.consumed_inputs(JOB, settings)

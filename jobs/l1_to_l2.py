@@ -26,7 +26,7 @@ from jobs.skeleton import MissingInput, StagePlan, check_conserved, job_main, ru
 from jobs.stage_inputs import ScoreInputs, SelectInputs
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
-from tiers.names import L2_SCORE, L2_SELECT
+from tiers.names import L1, L2, L2_SCORE, L2_SELECT
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -74,7 +74,7 @@ def check_spread(spreads: dict[str, tuple[float, float, int]], config: TiersConf
 
 
 def l1_path(catalog: Catalog, l1_run: str) -> str:
-    outputs = catalog.committed_outputs(kind="L1", run_id=l1_run)
+    outputs = catalog.committed_outputs(kind=L1, run_id=l1_run)
     if not outputs:
         raise MissingInput(f"no committed L1 output in {catalog.root} for run {l1_run}")
     return outputs[0].path
@@ -156,7 +156,7 @@ def run_selection(
 
     def body(run: JobRun, write: Body[SelectInputs, None]) -> dict:
         write(SelectInputs(config, l1.path, scores_path, keep_unscored), run)
-        l2_rows, _ = parquet_stats(run.stage("L2", tier="L2"))
+        l2_rows, _ = parquet_stats(run.stage(L2, tier=L2))
         dropped, _ = parquet_stats(run.stage("drops"))
         check_conserved("L2 selection", l1.rows, l2=l2_rows, dropped=dropped)
         return {"l1_in": l1.rows, "l2": l2_rows, "dropped": dropped, "threshold": threshold}
@@ -184,7 +184,7 @@ def run_l1_to_l2(
 
 def current_l1_runs(catalog: Catalog) -> list[str]:
     """The runs whose L1 is current, oldest first: one per snapshot promoted incrementally, or one rebuild."""
-    outputs = catalog.committed_outputs(kind="L1", current_only=True) if catalog.path.exists() else []
+    outputs = catalog.committed_outputs(kind=L1, current_only=True) if catalog.path.exists() else []
     runs = list(dict.fromkeys(o.run_id for o in outputs))
     if not runs:
         raise MissingInput(f"no committed L1 run in {catalog.root}: run `tiers run l0-to-l1` first")

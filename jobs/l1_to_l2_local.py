@@ -15,6 +15,7 @@ from jobs.parquet_folder import FolderWriter, folder_files, iter_batches, read_f
 from jobs.runner import JobRun
 from jobs.stage_inputs import ScoreInputs, SelectInputs
 from tiers import schemas
+from tiers.names import L2
 
 BATCH_ROWS = 1024
 SCORE_JOIN_COLUMNS = ["doc_id", "model_lang", "model_hash", "quality_score"]
@@ -46,7 +47,7 @@ def write_selection(inputs: SelectInputs, run: JobRun) -> None:
     schema = _l2_schema(pq.read_schema(files[0])) if files else _l2_schema(schemas.L1_BASE)
     run_id = pa.scalar(run.run_id)
     with (
-        FolderWriter(run.stage("L2", tier="L2"), schema) as l2,
+        FolderWriter(run.stage(L2, tier=L2), schema) as l2,
         FolderWriter(run.stage("drops"), schemas.DROPS) as drops,
     ):
         for batch in iter_batches(files, None, BATCH_ROWS):

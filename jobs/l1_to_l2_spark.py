@@ -19,6 +19,7 @@ from jobs.spark_schema import spark_ddl
 from jobs.stage_inputs import ScoreInputs, SelectInputs
 from jobs.tokens import with_token_counts
 from tiers import schemas
+from tiers.names import L2
 
 
 def score_partition(
@@ -53,7 +54,7 @@ def write_selection(spark: SparkSession, inputs: SelectInputs, run: JobRun) -> N
     score = F.col("quality_score")
     chosen = F.coalesce(score >= threshold, F.lit(keep_unscored))
     selected = with_token_counts(joined.filter(chosen), config.tokens.tokenizer)  # L1's n_tokens when it has them
-    selected.withColumn("run_id", F.lit(run_id)).write.parquet(run.stage("L2", tier="L2"))
+    selected.withColumn("run_id", F.lit(run_id)).write.parquet(run.stage(L2, tier=L2))
     rejected = joined.filter(~chosen).select("doc_id", "lang", "quality_score")
     drops = rejected.mapInArrow(
         lambda batches: (drop_batch(b, threshold, run_id) for b in batches), spark_ddl(schemas.DROPS)

@@ -40,7 +40,7 @@ from tiers.llm.factory import build_engine
 from tiers.llm.progress import ProgressCounter, logged_progress
 from tiers.llm.prompts import load_rewrite_prompts, load_score_prompt
 from tiers.llm.server import ManagedServer
-from tiers.names import L2_TO_L3
+from tiers.names import L2, L2_TO_L3, L3
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def refine_partition(
 
 
 def l2_path(catalog: Catalog, l2_run: str | None) -> tuple[str, str]:
-    output = catalog.output_of("L2", l2_run)
+    output = catalog.output_of(L2, l2_run)
     if output is None:
         raise MissingInput(f"no committed L2 output in {catalog.root} for run {l2_run or 'any'}")
     return output.path, output.run_id
@@ -126,7 +126,7 @@ def run_l2_to_l3(
     }
     if limit is not None:
         payload["limit"] = limit
-    announce_model(config, "L3")
+    announce_model(config, L3)
 
     def body(run: JobRun) -> dict:
         l2 = spark.read.parquet(source).select("doc_id", "text")
@@ -157,7 +157,7 @@ def run_l2_to_l3(
                 with_token_counts(
                     rows.filter(outcome == "l3").select(*[n for n in schemas.L3.names if n != "run_id"]),
                     config.tokens.tokenizer,
-                ).withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("L3", tier="L3"))
+                ).withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage(L3, tier=L3))
                 rows.filter(outcome == "rewrite_failed").select(
                     *[n for n in schemas.L3_FAILURES.names if n != "run_id"]
                 ).withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("l3_failures"))
@@ -168,7 +168,7 @@ def run_l2_to_l3(
         scored, _ = parquet_stats(run.stage("l3_scores"))
         check_conserved("L3 scoring", total, score_or_failure_records=scored)
         engine_errors = check_engine_errors(run.stage("l3_scores"), config.l3.max_engine_error_share, supervised)
-        l3_docs, _ = parquet_stats(run.stage("L3", tier="L3"))
+        l3_docs, _ = parquet_stats(run.stage(L3, tier=L3))
         usage = usage_summary(stats, time.perf_counter() - start, config.llm.gpus_per_endpoint * len(endpoints))
         return {
             "l2_in": total,
