@@ -10,7 +10,7 @@ from tiers.apps.report.model import Chart, Panel, Table
 from tiers.catalog.sql_text import literal as quote
 from tiers.apps.report.source import CatalogSource
 from tiers.llm.prompts import load_score_prompt
-from tiers.names import DOCUMENT_TIERS, L2_SCORE, L2_SELECT, L2_TO_L3
+from tiers.names import DOCUMENT_TIERS, L1_DEDUP, L2_SCORE, L2_SELECT, L2_TO_L3
 
 TOP_LANGUAGES = 12
 HIST_LANGUAGES = 4
@@ -270,7 +270,7 @@ def dedup_flags(src: CatalogSource) -> Panel:
     """What the current l1_dedup runs flagged: components above the configured size, sources losing more
     than the configured share, work capped in giant components, and the near drops' measured Jaccard."""
     key, title = "dedup_flags", "Dedup flags and evidence"
-    runs = job_runs(src, "l1_dedup", prefer=current_runs(src, "l1"))
+    runs = job_runs(src, L1_DEDUP, prefer=current_runs(src, "l1"))
     found = [(run_id, counts["dedup"]) for run_id, _, counts in runs if isinstance(counts.get("dedup"), dict)]
     if not found:
         return Panel.absent(key, title, "No l1_dedup run with dedup evidence has committed.")
