@@ -5,7 +5,7 @@ proposal verified against the uniform mixture.
 Pools (those of `bench/verification_gpu.py`'s corpus): gold_articles > l2_selected > l1_dropped >
 spam_pages. Build (CPU): the pools become one data root whose L1 documents carry quality scores in
 that order, with bucket edges at the pools' token boundaries, so each pool is one quality bucket (a
-cell); `tiers.allocation.cells.read_stage_cells` reads the stage's cells, current weights and caps from
+cell); `tiers.apps.allocation.cells.read_stage_cells` reads the stage's cells, current weights and caps from
 the catalog exactly as `tiers allocate --search` does, and the corpus JSON carries them, the cells'
 texts, the default data and the evaluation items to the GPU machine (which has no DuckDB).
 
@@ -36,7 +36,7 @@ class JsonTrials:
         self.path = path
 
     def finished(self, search_id: str) -> dict:
-        from tiers.allocation.trials import TrialRecord
+        from tiers.apps.allocation.trials import TrialRecord
 
         if not self.path.exists():
             return {}
@@ -50,8 +50,8 @@ class JsonTrials:
 
 def build(path: str, verify_corpus: str, root: str) -> None:
     from tests.allocation_roots import Doc, build_root
-    from tiers.allocation.cells import read_stage_cells
-    from tiers.allocation.plan import parse_plan
+    from tiers.apps.allocation.cells import read_stage_cells
+    from tiers.apps.allocation.plan import parse_plan
     from tiers.tokens import count_tokens
 
     data = json.load(gzip.open(verify_corpus, "rt"))

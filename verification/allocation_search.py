@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tiers.allocation.cells import StageCells, plan_with_mixture, read_stage_cells
-from tiers.allocation.plan import Plan, Provenance, load_plan, write_plan
-from tiers.allocation.trials import CatalogTrials
+from tiers.apps.allocation.cells import StageCells, plan_with_mixture, read_stage_cells
+from tiers.apps.allocation.plan import Plan, Provenance, load_plan, write_plan
+from tiers.apps.allocation.trials import CatalogTrials
 from tiers.catalog import Catalog
 from verification.data import encode
 from verification.leakage import refuse_eval_overlap
