@@ -45,9 +45,11 @@ def cpusec(command: list[str], cwd: Path) -> dict:
     return figures
 
 
-def tiers(tree: Path, corpus: Path, root: Path) -> dict:
+def tiers(tree: Path, corpus: Path, root: Path, tokenizer: str | None = None) -> dict:
     command = [sys.executable, "-m", "cli", "run", "l0-to-l1", "--input", str(corpus), "--root", str(root)]
     command += ["--set", "spark.master=local[2]", "--set", "ingest.id_field=id", "--set", "l1.steps=[]"]
+    if tokenizer:
+        command += ["--set", f"tokens.tokenizer={tokenizer}"]
     return cpusec(command, tree)
 
 
@@ -125,6 +127,11 @@ def main() -> None:
         "--base-tree", action="append", required=True, help="LABEL=PATH: a source tree of earlier code (repeatable)"
     )
     parser.add_argument("--bench-python", required=True, help="python of an environment with rensa")
+    parser.add_argument(
+        "--tokenizer",
+        help="a tokenizer.json every tree counts L1's n_tokens with (a tree older than the shipped tokenizer "
+        "finds none, writes null n_tokens and so skips work the others do)",
+    )
     parser.add_argument("--ceiling", action="store_true", help="also print the rule's reachable recall (slow)")
     args = parser.parse_args()
     bases = dict(item.split("=", 1) for item in args.base_tree)
@@ -134,7 +141,7 @@ def main() -> None:
     with gzip.open(warm, "wt", encoding="utf-8") as handle:
         handle.writelines(json.dumps(d) + "\n" for d in load(args.corpus[0])[:400])
     for name, tree in trees.items():
-        tiers(tree, warm, work / f"warm-{name}")
+        tiers(tree, warm, work / f"warm-{name}", args.tokenizer)
     for index, corpus in enumerate(args.corpus):
         docs = load(corpus)
         text_of = {d["id"]: d["text"] for d in docs}
@@ -144,7 +151,7 @@ def main() -> None:
         figures = {}
         for name, tree in trees.items():
             root = work / f"{name}{index}"
-            figures[name] = tiers(tree, corpus, root)
+            figures[name] = tiers(tree, corpus, root, args.tokenizer)
             removed, near = drops(root, docs)
             share, lowest = below_threshold(near, text_of)
             f1 = removal_f1(docs, removed)
