@@ -119,13 +119,17 @@ def copies_per_original(rng: random.Random) -> int:
     return rng.randint(26, 80)
 
 
-def build_dense(scale: int, seed: int, gold_jaccard: float = 0.7) -> list[dict]:
+def build_dense(scale: int, seed: int, gold_jaccard: float = 0.7, copies_of_original: bool = False) -> list[dict]:
     """The dense near-duplicate corpus: `DENSE_ORIGINALS * scale` originals (the real texts first, then
     splices of their paragraphs), each with a heavy-tailed number of edited copies.
 
     Gold clusters come from the generator: a copy joins its parent's cluster when its 5-gram shingle
     Jaccard to the parent is at least `gold_jaccard`, else it starts its own cluster (so a chain of
     edits stays one cluster as long as every link is similar enough, as connected components see it).
+
+    `copies_of_original`: every copy is an edit of its family's original (a "chain" copy too, at the
+    chain's edit rate), so a copy is a gold removal exactly when it is within `gold_jaccard` of the
+    original, which stays: the gold a per-document rule can meet, as on copies of one original.
     """
     rng = random.Random(seed)
     base, seen = [], set()
@@ -147,7 +151,7 @@ def build_dense(scale: int, seed: int, gold_jaccard: float = 0.7) -> list[dict]:
         family = [root]
         for _ in range(copies_per_original(rng)):
             kind = rng.choices(kinds, weights)[0]
-            parent = rng.choice(family) if kind == "chain" else root
+            parent = rng.choice(family) if kind == "chain" and not copies_of_original else root
             copy = dense_edit(parent["text"], rng.uniform(*COPY_RATES[kind]), vocabulary, rng)
             copy_set = shingle_set(copy)
             doc_id = f"c{index:07d}_{len(family):03d}"
@@ -175,10 +179,15 @@ def main() -> None:
         metavar="SCALE",
         help="build the dense near-duplicate corpus at this scale (1: about 7,000 documents)",
     )
+    parser.add_argument(
+        "--copies-of-original",
+        action="store_true",
+        help="with --dense: every copy is an edit of its family's original, never of another copy",
+    )
     parser.add_argument("--out", default="/tmp/tiers-bench/corpus.jsonl.gz")
     args = parser.parse_args()
     if args.dense:
-        docs = build_dense(args.dense, args.seed, args.gold_jaccard)
+        docs = build_dense(args.dense, args.seed, args.gold_jaccard, args.copies_of_original)
     else:
         docs = build(args.docs, args.dup_share, args.gold_jaccard, args.seed)
     out = Path(args.out)

@@ -1,17 +1,18 @@
-"""Issue 29's benchmark: the per-document near-dedup rule against today's code (components) and rensa, on
-the dense corpora (bench/corpus.py --dense), each command's whole process tree measured by
+"""Issue 29's benchmark: the per-document near-dedup rule against earlier code and rensa, on the dense
+corpora (bench/corpus.py --dense), each command's whole process tree measured by
 ../shared/tools/cpusec.sh in the same run.
 
 For each corpus: `tiers run l0-to-l1 --set l1.steps=[]` (dedup only, default engine: local) with this
-tree and with a tree of today's code (`--base-tree`, e.g. `git archive 007784e`), and rensa end to end
-(bench/dedup_rensa.py in `--bench-python`'s environment). Printed: CPU-seconds and the ratios within the
-run, keep-one removal F1 against the generator's gold clusters, and the share of near drops whose
-Jaccard with the document they name as kept is below the threshold, measured here on Python sets of
-lower-cased word 5-grams (not the code's hashes). A warm-up run on a small slice first fills both trees'
-numba caches, so compile time is not counted. `--ceiling` also prints the recall the rule can reach
-against the gold clusters, which chain (`rule_ceiling`).
-Run: python -m bench.dedup_rule --base-tree /tmp/base --bench-python /tmp/bench-venv/bin/python \
-    --corpus dense-1x.jsonl.gz --corpus dense-4x.jsonl.gz --corpus dense-16x.jsonl.gz
+tree and with each `--base-tree LABEL=PATH` (a source tree of earlier code, e.g. `git archive 007784e`),
+and rensa end to end (bench/dedup_rensa.py in `--bench-python`'s environment). Printed: CPU-seconds and
+the ratios within the run, keep-one removal F1 against the corpus's gold clusters, and the share of near
+drops whose Jaccard with the document they name as kept is below the threshold, measured here on Python
+sets of lower-cased word 5-grams (not the code's hashes). A warm-up run on a small slice first fills
+every tree's numba caches, so compile time is not counted. `--ceiling` also prints the recall the rule
+can reach against the gold clusters (`rule_ceiling`): below 1 where the gold chains (`--dense`), 1 on
+`--dense --copies-of-original` corpora, whose gold is what the rule means by a near duplicate.
+Run: python -m bench.dedup_rule --base-tree old=/tmp/base --base-tree main=/tmp/main \
+    --bench-python /tmp/bench-venv/bin/python --corpus dense-1x.jsonl.gz --corpus original-1x.jsonl.gz
 """
 
 from __future__ import annotations
@@ -44,9 +45,11 @@ def cpusec(command: list[str], cwd: Path) -> dict:
     return figures
 
 
-def tiers(tree: Path, corpus: Path, root: Path) -> dict:
+def tiers(tree: Path, corpus: Path, root: Path, tokenizer: str | None = None) -> dict:
     command = [sys.executable, "-m", "cli", "run", "l0-to-l1", "--input", str(corpus), "--root", str(root)]
     command += ["--set", "spark.master=local[2]", "--set", "ingest.id_field=id", "--set", "l1.steps=[]"]
+    if tokenizer:
+        command += ["--set", f"tokens.tokenizer={tokenizer}"]
     return cpusec(command, tree)
 
 
@@ -120,16 +123,25 @@ def rule_ceiling(docs: list[dict]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", action="append", required=True, type=Path, help="dense corpora, smallest first")
-    parser.add_argument("--base-tree", required=True, type=Path, help="a source tree of today's code")
+    parser.add_argument(
+        "--base-tree", action="append", required=True, help="LABEL=PATH: a source tree of earlier code (repeatable)"
+    )
     parser.add_argument("--bench-python", required=True, help="python of an environment with rensa")
+    parser.add_argument(
+        "--tokenizer",
+        help="a tokenizer.json every tree counts L1's n_tokens with (a tree older than the shipped tokenizer "
+        "finds none, writes null n_tokens and so skips work the others do)",
+    )
     parser.add_argument("--ceiling", action="store_true", help="also print the rule's reachable recall (slow)")
     args = parser.parse_args()
+    bases = dict(item.split("=", 1) for item in args.base_tree)
+    trees = {"rule": REPO, **{label: Path(path) for label, path in bases.items()}}
     work = Path(tempfile.mkdtemp(prefix="tiers-bench-rule-"))
     warm = work / "warm.jsonl.gz"
     with gzip.open(warm, "wt", encoding="utf-8") as handle:
         handle.writelines(json.dumps(d) + "\n" for d in load(args.corpus[0])[:400])
-    for name, tree in (("this", REPO), ("base", args.base_tree)):
-        tiers(tree, warm, work / f"warm-{name}")
+    for name, tree in trees.items():
+        tiers(tree, warm, work / f"warm-{name}", args.tokenizer)
     for index, corpus in enumerate(args.corpus):
         docs = load(corpus)
         text_of = {d["id"]: d["text"] for d in docs}
@@ -137,9 +149,9 @@ def main() -> None:
         if args.ceiling:
             print(f"  recall the rule can reach against the gold clusters: {rule_ceiling(docs):.4f}", flush=True)
         figures = {}
-        for name, tree in (("rule", REPO), ("today", args.base_tree)):
+        for name, tree in trees.items():
             root = work / f"{name}{index}"
-            figures[name] = tiers(tree, corpus, root)
+            figures[name] = tiers(tree, corpus, root, args.tokenizer)
             removed, near = drops(root, docs)
             share, lowest = below_threshold(near, text_of)
             f1 = removal_f1(docs, removed)
@@ -156,12 +168,9 @@ def main() -> None:
         )
         f1 = removal_f1(docs, set(json.loads(out.read_text())))
         print(f"  rensa        cpu {figures['rensa']['cpu_s']:7.1f}s  F1 {f1['f1']:.4f}", flush=True)
-        rule, today, rensa = (figures[k]["cpu_s"] for k in ("rule", "today", "rensa"))
-        print(
-            f"  rule / today CPU = {rule / today:.3f} (goal <= 1.10); rensa / rule CPU = {rensa / rule:.2f}x "
-            f"(today: {rensa / today:.2f}x)",
-            flush=True,
-        )
+        rule, rensa = figures["rule"]["cpu_s"], figures["rensa"]["cpu_s"]
+        ratios = ", ".join(f"rule / {label} CPU = {rule / figures[label]['cpu_s']:.3f}" for label in bases)
+        print(f"  {ratios} (goal <= 1.10); rensa / rule CPU = {rensa / rule:.2f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -122,8 +122,8 @@ def near_drops(
     dropped = found.dropped()
     in_component = np.flatnonzero(np.bincount(result.components, minlength=len(names))[result.components] > 1)
     evidence = {
-        "candidate_pairs": result.candidates,
-        "verified_edges": result.edges,
+        "candidate_links": result.candidates,
+        "joining_edges": result.edges,
         "capped_components": len(np.unique(result.components[found.capped])),
         "capped_documents": int(found.capped.sum()),
         **records.flagged_components(
@@ -131,7 +131,10 @@ def near_drops(
         ),
     }
     log.info(
-        "minhash: %d candidate pairs, %d verified, %d near duplicates", result.candidates, result.edges, len(dropped)
+        "minhash: %d candidate links, %d verified links joining components, %d near duplicates",
+        result.candidates,
+        result.edges,
+        len(dropped),
     )
     return NearDrops(
         sketches.present[dropped - m],
