@@ -18,7 +18,7 @@ from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
 from jobs.skeleton import check_conserved, job_main, run_job
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
-from tiers.io.coverage import Span, check_coverage
+from tiers.io.coverage import FileVerdict, file_verdict, spans_of
 from tiers.io.formats import list_inputs
 from tiers.io.readers import display_path
 
@@ -95,11 +95,11 @@ def run_ingest(
         if on_spark:
             from jobs.ingest_spark import write_ingest_outputs
 
-            written = write_ingest_outputs(session, config, files, run, existing)
+            written, verdicts = write_ingest_outputs(session, config, files, run, existing)
         else:
             from jobs.ingest_local import write_ingest_outputs
 
-            written = write_ingest_outputs(config, files, run, existing)
+            written, verdicts = write_ingest_outputs(config, files, run, existing), None
         counts = check_counts(
             run, already_in_l0=sum(written.values()) - _quarantined(run) - parquet_stats(run.stage("L0"))[0]
         )
@@ -108,7 +108,7 @@ def run_ingest(
                 "ingest: %d documents are already in L0 (the same ids from an earlier run); not added again",
                 counts["already_in_l0"],
             )
-        counts.update(check_file_coverage(run, {display_path(f.path): f.size for f in files}, written))
+        counts.update(check_file_coverage(run, {display_path(f.path): f.size for f in files}, written, verdicts))
         if listing.ignored:
             counts["inputs_ignored"] = {display_path(path): why for path, why in listing.ignored.items()}
         return counts
@@ -138,36 +138,34 @@ def check_counts(run: JobRun, already_in_l0: int = 0) -> dict[str, int]:
     return counts
 
 
-def check_file_coverage(run: JobRun, sizes: dict[str, int], written: dict[str, int]) -> dict[str, int]:
+def check_file_coverage(
+    run: JobRun, sizes: dict[str, int], written: dict[str, int], verdicts: dict[str, FileVerdict] | None = None
+) -> dict[str, int]:
     """The independent check: each listed file's spans tile its bytes (the size the driver listed) and
-    account for exactly the L0 plus quarantine rows the job wrote for it."""
-    table = read_files(folder_files([run.stage("ingest_coverage")]))
-    spans: dict[str, list[Span]] = {}
-    for row in table.to_pylist():
-        spans.setdefault(row["file"], []).append(
-            Span(row["layer"], row["start"], row["end"], row["kind"], row["units"], row["out"], row["reason"])
-        )
-    problems = [f"{file}: no coverage (the file was not read)" for file in sizes if file not in spans]
+    account for exactly the L0 plus quarantine rows the job wrote for it. `verdicts` (per file) come from
+    the body that checked them where the spans are (Spark's executors); without them the coverage table
+    is read here."""
+    if verdicts is None:
+        spans = spans_of(read_files(folder_files([run.stage("ingest_coverage")])))
+        verdicts = {
+            file: file_verdict(file_spans, sizes.get(file, 0), written.get(file, 0))
+            for file, file_spans in spans.items()
+        }
+    problems = [f"{file}: no coverage (the file was not read)" for file in sizes if file not in verdicts]
     problems += [
-        f"{file}: rows for a file that was not listed" for file in set(written) | set(spans) if file not in sizes
+        f"{file}: rows for a file that was not listed" for file in set(written) | set(verdicts) if file not in sizes
     ]
-    for file, size in sizes.items():
-        problems += (
-            [f"{file}: {p}" for p in check_coverage(spans.get(file, []), size, written.get(file, 0))]
-            if file in spans
-            else []
-        )
+    problems += [f"{file}: {p}" for file in sizes if file in verdicts for p in verdicts[file].problems]
     if problems:
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
         raise CountMismatch(
             f"ingest byte coverage failed for {len({p.split(': ')[0] for p in problems})} file(s): {shown}"
         )
-    totals = {"bytes_in": sum(sizes.values()), "bytes_ignored": 0, "bytes_quarantined": 0}
-    for file_spans in spans.values():
-        for span in file_spans:
-            if span.layer == "raw" and span.kind in ("ignored", "quarantine"):
-                totals["bytes_" + ("ignored" if span.kind == "ignored" else "quarantined")] += span.end - span.start
-    return totals
+    return {
+        "bytes_in": sum(sizes.values()),
+        "bytes_ignored": sum(v.bytes_ignored for v in verdicts.values()),
+        "bytes_quarantined": sum(v.bytes_quarantined for v in verdicts.values()),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
