@@ -8,7 +8,7 @@
    sizes (L1 rows; 30 % of them in L2, 5 % more as L3 rewrites), under each `--memory-limit`. Each size
    runs in a fresh process whose peak RSS is reported, for the allocation and, after resetting the
    peak (Linux `clear_refs`), for the export alone: the driver holds aggregates only, and with a cap
-   the documents are handled in chunks sized to it (tiers/allocation/partition.py), so the peak should
+   the documents are handled in chunks sized to it (tiers/apps/allocation/partition.py), so the peak should
    not grow with the documents.
 
     .venv/bin/python bench/allocation.py [--docs 20000] [--rows 250000 1000000] [--cores 2]
@@ -197,9 +197,9 @@ def peak_rss_mb() -> int:
 
 def allocate_and_export(root: str, out: str, queue, memory_limit: str | None = None, shard_rows: int = 100_000) -> None:
     logging.basicConfig(level=logging.WARNING)
-    from tiers.allocation.allocate import allocate
-    from tiers.allocation.export import export_stage
-    from tiers.allocation.plan import load_plan
+    from tiers.apps.allocation.allocate import allocate
+    from tiers.apps.allocation.export import export_stage
+    from tiers.apps.allocation.plan import load_plan
 
     base = peak_rss_mb()
     plan = load_plan(REPO / "conf" / "allocation.yaml")

@@ -27,7 +27,7 @@ from classifiers.evaluate import classification_metrics
 from classifiers.model import QualityModel
 from classifiers.shipped import shipped_model_path, shipped_seed_texts
 from classifiers.train import train_classifier
-from jobs.engine import Engine
+from jobs.engine import Execution
 from jobs.pipeline import run_l0_to_l1
 from scripts import build_default_model as builder
 from tiers.catalog import Catalog
@@ -50,7 +50,9 @@ def english_l1(root: Path) -> list[str]:
 def bootstrap_model(work: Path) -> QualityModel:
     config = load_config(None, ["engine.kind=local"])
     root = work / "bootstrap-root"
-    run_l0_to_l1(Engine(config), config, [str(p) for p in INPUTS["dolma samples"] + INPUTS["WARC samples"]], str(root))
+    run_l0_to_l1(
+        Execution(config), config, [str(p) for p in INPUTS["dolma samples"] + INPUTS["WARC samples"]], str(root)
+    )
     _, rows = Catalog(root).query(
         "SELECT l0.text FROM l0 JOIN drops USING (doc_id) WHERE length(l0.text) >= 200 ORDER BY hash(doc_id) LIMIT 5000"
     )
@@ -78,7 +80,7 @@ def main() -> None:
         for name, paths in INPUTS.items():
             config = load_config(None, ["engine.kind=local"])
             root = work / name.replace(" ", "-").replace("/", "_")
-            run_l0_to_l1(Engine(config), config, [str(p) for p in paths], str(root))
+            run_l0_to_l1(Execution(config), config, [str(p) for p in paths], str(root))
             l1_texts[name] = english_l1(root)
         result = {}
         for label, model in models.items():

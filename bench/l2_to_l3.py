@@ -25,8 +25,8 @@ import pyarrow.parquet as pq
 
 from bench.l0_to_l1 import REPO
 from tiers.config import load_config
-from tiers.llm_tasks.prompts import load_score_prompt
-from tiers.llm_tasks.refine import score_requests
+from tiers.llm.prompts import load_score_prompt
+from tiers.l3.refine import score_requests
 from tiers.llm.local_model import smollm2_gguf
 from tiers.llm.server import ManagedServer
 from tiers.llm.server import free_port

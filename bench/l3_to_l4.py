@@ -64,10 +64,10 @@ def whole_lines(text: str, limit: int) -> str:
 
 def recorded_requests(config, root: Path, url: str, documents: list[tuple[str, str]]) -> list[ChatRequest]:
     """The requests the job sent, in-process on the warm cache (nothing reaches the server)."""
-    from jobs.l2_to_l3 import CACHE
+    from jobs.llm_stage import CACHE
     from jobs.l3_to_l4 import token_counter
     from tiers.llm.factory import build_engine
-    from tiers.llm_tasks.knowledge import Engines, KnowledgePrompts, Verifier, knowledge_batch
+    from tiers.l4.knowledge import Engines, KnowledgePrompts, Verifier, knowledge_batch
 
     cached = Recording(build_engine(config.llm, [url], str(root / CACHE)))
     engines = Engines(

@@ -364,7 +364,7 @@ def smollm2_verifier(items: list[Labelled]) -> list[VerifierAnswer]:
     from tiers.l4.candidates import MalformedOutput, parse_answer, parse_support
     from tiers.llm.engine import ChatRequest, Sampling
     from tiers.llm.factory import build_engine
-    from tiers.llm_tasks.prompts import load_prompt
+    from tiers.llm.prompts import load_prompt
 
     config = load_config(None)
     prompt = load_prompt(config.l4.prompts.answer)

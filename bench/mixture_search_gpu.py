@@ -5,7 +5,7 @@ proposal verified against the uniform mixture.
 Pools (those of `bench/verification_gpu.py`'s corpus): gold_articles > l2_selected > l1_dropped >
 spam_pages. Build (CPU): the pools become one data root whose L1 documents carry quality scores in
 that order, with bucket edges at the pools' token boundaries, so each pool is one quality bucket (a
-cell); `tiers.allocation.cells.read_stage_cells` reads the stage's cells, current weights and caps from
+cell); `tiers.apps.allocation.cells.read_stage_cells` reads the stage's cells, current weights and caps from
 the catalog exactly as `tiers allocate --search` does, and the corpus JSON carries them, the cells'
 texts, the default data and the evaluation items to the GPU machine (which has no DuckDB).
 
@@ -36,7 +36,7 @@ class JsonTrials:
         self.path = path
 
     def finished(self, search_id: str) -> dict:
-        from tiers.allocation.trials import TrialRecord
+        from tiers.apps.allocation.trials import TrialRecord
 
         if not self.path.exists():
             return {}
@@ -50,8 +50,8 @@ class JsonTrials:
 
 def build(path: str, verify_corpus: str, root: str) -> None:
     from tests.allocation_roots import Doc, build_root
-    from tiers.allocation.cells import read_stage_cells
-    from tiers.allocation.plan import parse_plan
+    from tiers.apps.allocation.cells import read_stage_cells
+    from tiers.apps.allocation.plan import parse_plan
     from tiers.tokens import count_tokens
 
     data = json.load(gzip.open(verify_corpus, "rt"))
@@ -109,9 +109,7 @@ def run(args: argparse.Namespace) -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.backends.cuda.matmul.allow_tf32 = True
     data = json.load(gzip.open(args.corpus, "rt"))
-    if args.items:
-        data["eval"] = {name: items[: args.items] for name, items in data["eval"].items()}
-    material = material_from(data, "benchmark_bpb")
+    material = material_from(data, "benchmark_bpb", args.items or None)
     names = [c["tier"] + f"_b{c['bucket']}" for c in data["cells"]]
     inputs = SearchInputs(
         names,
@@ -122,7 +120,7 @@ def run(args: argparse.Namespace) -> None:
         material,
     )
     verify = VerifyConfig(
-        seeds=tuple(range(args.seeds)),
+        seeds=tuple(args.seed * 100 + i for i in range(args.seeds)),
         candidate_share=args.share,
         anneal_steps=args.anneal_steps,
         batch_size=args.batch,
@@ -130,12 +128,12 @@ def run(args: argparse.Namespace) -> None:
         device=device,
     )
     config = SearchConfig(
-        args.candidates, 0, base_steps=args.base_steps, model=ModelConfig.preset(args.preset), verify=verify
+        args.candidates, args.seed, base_steps=args.base_steps, model=ModelConfig.preset(args.preset), verify=verify
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     store = JsonTrials(out / "trials.jsonl")
-    search_id = "bench-" + args.preset
+    search_id = f"bench-{args.preset}-seed{args.seed}"
     cost = estimate(
         config, material, inputs.default, remaining_anneals(store.finished(search_id), config), config.base_steps
     )
@@ -185,13 +183,14 @@ def main() -> None:
     parser.add_argument("--corpus")
     parser.add_argument("--out")
     parser.add_argument("--preset", default="base")
-    parser.add_argument("--candidates", type=int, default=12)
-    parser.add_argument("--base-steps", type=int, default=400)
-    parser.add_argument("--anneal-steps", type=int, default=60)
+    parser.add_argument("--candidates", type=int, default=14)
+    parser.add_argument("--base-steps", type=int, default=600)
+    parser.add_argument("--anneal-steps", type=int, default=80)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0, help="candidate sampling seed; anneal seeds start at 100 x seed")
     parser.add_argument("--share", type=float, default=0.5)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--items", type=int, default=200, help="items per benchmark (0: all in the corpus)")
+    parser.add_argument("--items", type=int, default=300, help="items per benchmark (0: all in the corpus)")
     parser.add_argument("--keep-base", action="store_true", help="save the base under --out (for a resumed run)")
     args = parser.parse_args()
     if args.build:

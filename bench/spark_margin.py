@@ -44,17 +44,17 @@ def child(corpus: str, root: str, kind: str, overrides: list[str], report: str) 
     """One l0-to-l1 run; writes the CPU-seconds of each stage (whole process tree) to `report`."""
     started = cgroup_cpu_seconds()
     import jobs.l0_to_l1 as l0_to_l1
-    from jobs.engine import Engine
+    from jobs.engine import Execution
     from jobs.pipeline import run_l0_to_l1
     from tiers.config import load_config
 
     figures: dict[str, float] = {"imports": cgroup_cpu_seconds() - started}
     spark_jobs: dict[str, int] = {}
     config = load_config(None, [f"engine.kind={kind}", "spark.master=local[2]", "ingest.id_field=id", *overrides])
-    engine = Engine(config)
+    engine = Execution(config)
 
     def jobs_so_far() -> int:
-        if not engine.started:
+        if not engine.spark_started:
             return 0
         tracker = engine.spark().sparkContext.statusTracker()
         return len(tracker.getJobIdsForGroup(None))
@@ -67,7 +67,7 @@ def child(corpus: str, root: str, kind: str, overrides: list[str], report: str) 
         finally:
             figures[name] = figures.get(name, 0.0) + cgroup_cpu_seconds() - before
             figures[f"{name}_wall"] = time.time() - wall
-            if engine.started:
+            if engine.spark_started:
                 spark_jobs[name] = jobs_so_far() - jobs_before
 
     if kind == "spark":
@@ -82,7 +82,7 @@ def child(corpus: str, root: str, kind: str, overrides: list[str], report: str) 
     for name in ("L0 -> L1", "L0 -> L1_wall"):
         figures.pop(name, None)
     spark_jobs.pop("L0 -> L1", None)
-    if engine.started:
+    if engine.spark_started:
         engine.spark().stop()
     Path(report).write_text(
         json.dumps(

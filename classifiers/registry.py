@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from classifiers.model import file_hash
-from classifiers.seeds import collect, load_seeds, seeds_fingerprint
+from classifiers.seeds import LanguageSeeds, collect, load_seeds, seeds_fingerprint
 from classifiers.shipped import shipped_card, shipped_model_path
 from classifiers.train import NotEnoughSeeds, train_classifier
 from tiers.catalog import Catalog
@@ -34,9 +34,14 @@ class ModelRef:
 
 
 def train_language(catalog: Catalog, config: L2Config, lang: str, tokenizer: str) -> ModelRef:
+    """The model trained from `l2.seeds` for `lang` (stored; reused for the same seeds and parameters)."""
     seeds = load_seeds(config.seeds).languages.get(lang) if config.seeds else None
     if seeds is None:
         raise NotEnoughSeeds(f"no seed sources for language {lang!r} in {config.seeds}")
+    return _trained(catalog, config, lang, tokenizer, seeds)
+
+
+def _trained(catalog: Catalog, config: L2Config, lang: str, tokenizer: str, seeds: LanguageSeeds) -> ModelRef:
     pos, neg = collect(seeds, catalog)
     params = config.train.model_dump(mode="json")
     fingerprint = seeds_fingerprint(pos, neg)
@@ -78,14 +83,11 @@ def shipped_model(catalog: Catalog, lang: str) -> ModelRef | None:
     return ModelRef(lang, str(path), card["tokenizer"], card["model_hash"], metrics)
 
 
-def _seeds_list(config: L2Config, lang: str) -> bool:
-    return bool(config.seeds) and lang in load_seeds(config.seeds).languages
-
-
 def resolve_models(catalog: Catalog, config: L2Config) -> dict[str, ModelRef]:
     """One model per configured language (see the module docstring for the order); a language with none
     is left out with a warning, and its documents follow `l2.languages_without_model`."""
     models: dict[str, ModelRef] = {}
+    seed_languages: dict[str, LanguageSeeds] | None = None  # the seeds file, read once when first needed
     for lang, spec in config.models.items():
         if spec.path:
             path = str(Path(spec.path).resolve())
@@ -100,9 +102,11 @@ def resolve_models(catalog: Catalog, config: L2Config) -> dict[str, ModelRef]:
             log.info("%s model: the verification loop's classifier %s", lang, verified.path)
             models[lang] = verified
             continue
-        if _seeds_list(config, lang):
+        if config.seeds and seed_languages is None:
+            seed_languages = load_seeds(config.seeds).languages
+        if seed_languages and lang in seed_languages:
             try:
-                models[lang] = train_language(catalog, config, lang, spec.tokenizer)
+                models[lang] = _trained(catalog, config, lang, spec.tokenizer, seed_languages[lang])
                 continue
             except NotEnoughSeeds as exc:
                 log.warning("cannot train a %s model from %s: %s", lang, config.seeds, exc)

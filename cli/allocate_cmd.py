@@ -1,4 +1,4 @@
-"""`tiers allocate` and `tiers export`: parse, call tiers/allocation, print."""
+"""`tiers allocate` and `tiers export`: parse, call tiers/apps/allocation, print."""
 
 from __future__ import annotations
 
@@ -75,9 +75,9 @@ def allocate(
             root, stage, plan, pools, candidates, preset.value if preset else None, out, seed, eval_dir
         )
         return search_mixture(options)
-    from tiers.allocation.allocate import BudgetNotMet, NothingAllocated, allocate as run_allocation
-    from tiers.allocation.documents import MissingTokens
-    from tiers.allocation.plan import PlanError, load_plan
+    from tiers.apps.allocation.allocate import BudgetNotMet, NothingAllocated, allocate as run_allocation
+    from tiers.apps.allocation.documents import MissingTokens
+    from tiers.apps.allocation.plan import PlanError, load_plan
     from tiers.catalog.lock import RootLock, RootLocked
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -115,9 +115,9 @@ def allocate(
 
 def search_mixture(options: "SearchOptions") -> None:
     """Run or resume a search (verification/allocation_search.py) and print its cost, trials and decision."""
-    from tiers.allocation.documents import MissingTokens
-    from tiers.allocation.mixture import InfeasibleMixture
-    from tiers.allocation.plan import PlanError
+    from tiers.apps.allocation.documents import MissingTokens
+    from tiers.apps.allocation.mixture import InfeasibleMixture
+    from tiers.apps.allocation.plan import PlanError
     from tiers.catalog.lock import RootLock, RootLocked
     from tiers.config import ConfigError
     from verification.allocation_search import prepare, run
@@ -196,7 +196,7 @@ def export(
     ),
 ) -> None:
     """Write one stage's training data: repeats applied, deterministic order, shards plus a manifest."""
-    from tiers.allocation.export import ExportError, export_stage
+    from tiers.apps.allocation.export import ExportError, export_stage
 
     try:
         result = export_stage(root, stage, out, format.value, shard_rows, memory_limit)

@@ -65,20 +65,20 @@ def _execute(options: JobOptions, pipeline: Callable) -> None:
     _setup_logging()
     config = _load(options)
     from cli.progress import stage_progress
-    from jobs.engine import Engine
+    from jobs.engine import Execution
     from jobs.java import JavaError
     from jobs.runner import DiskFull
     from jobs.skeleton import MissingInput
     from tiers.catalog.lock import RootLock, RootLocked
     from jobs.signals import exit_cleanly_on_signals
     from tiers.llm.server import ServerIdentityError
-    from tiers.llm_tasks.refine import CalibrationFailed
+    from tiers.l3.refine import CalibrationFailed
 
-    engine = Engine(config)
-    exit_cleanly_on_signals(lambda: engine.started and engine.spark().sparkContext.cancelAllJobs())
+    execution = Execution(config)
+    exit_cleanly_on_signals(lambda: execution.spark_started and execution.spark().sparkContext.cancelAllJobs())
 
     def wrap(name, body):
-        with stage_progress(engine, name):
+        with stage_progress(execution, name):
             result = body()
         state = "skipped (already committed)" if result.skipped else "committed"
         console.print(f"[green]{escape(name)}[/green]: {state} as {result.run_id} {escape(str(result.counts))}")
@@ -86,7 +86,7 @@ def _execute(options: JobOptions, pipeline: Callable) -> None:
 
     try:
         with RootLock(options.root, "tiers " + " ".join(sys.argv[1:3])):
-            pipeline(engine, config, options.inputs, options.root, force=options.force, wrap=wrap)
+            pipeline(execution, config, options.inputs, options.root, force=options.force, wrap=wrap)
     except JavaError as exc:
         console.print(f"[red]java:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE)
@@ -117,9 +117,10 @@ def ingest(
     force: bool = ForceOpt,
 ) -> None:
     """Ingest raw crawl files (WARC, WET, JSONL, Parquet) into L0, bad records into quarantine."""
-    from jobs.pipeline import run_ingest_only
+    from jobs.pipeline import run_stage
+    from tiers.names import INGEST
 
-    _execute(JobOptions(root, inputs, config, overrides, force), run_ingest_only)
+    _execute(JobOptions(root, inputs, config, overrides, force), functools.partial(run_stage, INGEST))
 
 
 @run_app.command("l0-to-l1")
@@ -159,9 +160,9 @@ def l1_to_l2(
     l1_run: Optional[str] = typer.Option(None, help="L1 run id (default: latest)"),
 ) -> None:
     """Score every current L1 run not yet in L2 (or the given one) with the quality classifier and select L2."""
-    from jobs.pipeline import run_l1_to_l2_stage
+    from jobs.pipeline import L1_TO_L2, run_stage
 
-    _execute(JobOptions(root, [], config, overrides, force), functools.partial(run_l1_to_l2_stage, l1_run=l1_run))
+    _execute(JobOptions(root, [], config, overrides, force), functools.partial(run_stage, L1_TO_L2, run=l1_run))
 
 
 @run_app.command("l2-to-l3")
@@ -175,12 +176,12 @@ def l2_to_l3(
         None, "--limit", min=1, help="only the first N L2 documents by doc_id (a trial run)"
     ),
 ) -> None:
-    """Score L2 documents with an LLM (rubric 0-5) and rewrite the best into L3."""
-    from jobs.pipeline import run_l2_to_l3_stage
+    """Score L2 documents with an LLM (the rubric of l3.score_prompt) and rewrite the best into L3."""
+    from jobs.pipeline import run_stage
+    from tiers.names import L2_TO_L3
 
     _execute(
-        JobOptions(root, [], config, overrides, force),
-        functools.partial(run_l2_to_l3_stage, l2_run=l2_run, limit=limit),
+        JobOptions(root, [], config, overrides, force), functools.partial(run_stage, L2_TO_L3, run=l2_run, limit=limit)
     )
 
 
@@ -196,11 +197,11 @@ def l3_to_l4(
     ),
 ) -> None:
     """Generate facts and QA pairs from L3 passages, verify them independently, merge and index them into L4."""
-    from jobs.pipeline import run_l3_to_l4_stage
+    from jobs.pipeline import run_stage
+    from tiers.names import L3_TO_L4
 
     _execute(
-        JobOptions(root, [], config, overrides, force),
-        functools.partial(run_l3_to_l4_stage, l3_run=l3_run, limit=limit),
+        JobOptions(root, [], config, overrides, force), functools.partial(run_stage, L3_TO_L4, run=l3_run, limit=limit)
     )
 
 

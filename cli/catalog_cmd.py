@@ -16,7 +16,7 @@ from rich.table import Table
 from tiers.exit_codes import EXIT_CATALOG
 from cli.options import SqlOptions
 from tiers.catalog import Catalog, CatalogError
-from tiers.report.flow import funnel_line
+from tiers.apps.report.flow import funnel_line
 
 app = typer.Typer(help="Inspect the DuckDB catalog: tier status and read-only SQL.", no_args_is_help=True)
 console = Console()
@@ -79,8 +79,8 @@ def status(root: str = typer.Option(..., help="data root holding catalog.duckdb"
 
 
 def _tokens_per_tier(root: str) -> dict:
-    """n_tokens per tier (tiers/allocation/documents.py); '-' for a tier written without them."""
-    from tiers.allocation.documents import tokens_per_tier
+    """n_tokens per tier (tiers/apps/allocation/documents.py); '-' for a tier written without them."""
+    from tiers.apps.allocation.documents import tokens_per_tier
 
     with Catalog(root).connect(read_only=True) as con:
         return tokens_per_tier(con)

@@ -36,7 +36,7 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="one JSON object per line"),
 ) -> None:
     """Items ranked by BM25 over their text and answer, with evidence, confidence and lineage."""
-    from tiers.knowledge.search import search as run_search
+    from tiers.l4.search import search as run_search
 
     try:
         with Catalog(root).connect(read_only=True) as con:
@@ -78,7 +78,7 @@ def export(
     fmt: Format = typer.Option(Format.jsonl, "--format", help="jsonl or parquet"),
 ) -> None:
     """Export the current L4 as training data."""
-    from tiers.knowledge.export import export_l4
+    from tiers.l4.export import export_l4
 
     try:
         with Catalog(root).connect(read_only=True) as con:

@@ -6,7 +6,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-from jobs.engine import Engine
+from jobs.engine import Execution
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -15,8 +15,8 @@ console = Console(stderr=True)
 
 
 @contextmanager
-def stage_progress(engine: Engine, description: str) -> Iterator[None]:
-    """A progress bar for one stage; the Spark status tracker is polled only once `engine` has started Spark
+def stage_progress(execution: Execution, description: str) -> Iterator[None]:
+    """A progress bar for one stage; the Spark status tracker is polled only once `execution` has started Spark
     (a stage on the local engine logs its own progress)."""
     stop = threading.Event()
     with Progress(
@@ -32,9 +32,9 @@ def stage_progress(engine: Engine, description: str) -> Iterator[None]:
 
         def poll() -> None:
             while not stop.wait(0.5):
-                if not engine.started:
+                if not execution.spark_started:
                     continue
-                tracker = engine.spark().sparkContext.statusTracker()
+                tracker = execution.spark().sparkContext.statusTracker()
                 done = total = 0
                 for stage_id in tracker.getActiveStageIds():
                     info = tracker.getStageInfo(stage_id)

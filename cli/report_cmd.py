@@ -17,7 +17,7 @@ def report(
     run: Optional[str] = typer.Option(None, "--run", help="restrict the report to the outputs of this run id"),
 ) -> None:
     """One HTML page (opens offline): funnel, drops, distributions, dedup, LLM usage, verification, runs."""
-    from tiers.report import UnknownRun, build_report
+    from tiers.apps.report import UnknownRun, build_report
 
     target = Path(out) if out else Path(root) / "report.html"
     try:

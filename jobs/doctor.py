@@ -142,7 +142,7 @@ def _loop_benchmarks() -> None:
 def default_paths(config: TiersConfig) -> list[tuple[str, Callable[[], object]]]:
     """(setting, a call that raises when what it names is missing) for every file a run reads by default
     besides the L2 seeds and the LLM model: the tokenizer, evaluation sets, prompts, the allocation plan."""
-    from tiers.allocation.plan import load_plan
+    from tiers.apps.allocation.plan import load_plan
     from tiers.eval_overlap import resolve_eval_dir
     from tiers.resources import read_project_text
     from tiers.tokens import resolve_spec

@@ -7,27 +7,30 @@ Runnable with spark-submit: `spark-submit jobs/ingest.py --input PATH --root DAT
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
 from typing import TYPE_CHECKING
 
-from jobs.engine import SPARK, Engine, engine_of
+from jobs.engine import Body, Execution, StageBodies, execution_of
 from jobs.parquet_folder import folder_files, read_files
 from jobs.runner import CountMismatch, JobResult, JobRun, parquet_stats
-from jobs.skeleton import check_conserved, job_main, run_job
+from jobs.skeleton import NothingNew, StagePlan, check_conserved, job_main, run_stage
+from jobs.stage_inputs import IngestInputs
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
 from tiers.io.coverage import FileVerdict, file_verdict, spans_of
-from tiers.io.formats import list_inputs
+from tiers.io.formats import InputFile, list_inputs
 from tiers.io.readers import display_path
+from tiers.names import INGEST, L0
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
-JOB = "ingest"
+JOB = INGEST
 FileKey = tuple[str, int, float]
 
 
@@ -41,7 +44,6 @@ def ingested_files(catalog: Catalog, settings: dict) -> dict[FileKey, tuple[int,
     position, oldest first; the run)."""
     if not catalog.path.exists():
         return {}
-    catalog.migrate()
     return {
         tuple(entry): (position, run_id)
         for position, (run_id, _, payload) in enumerate(catalog.current_runs(JOB))
@@ -50,16 +52,17 @@ def ingested_files(catalog: Catalog, settings: dict) -> dict[FileKey, tuple[int,
     }
 
 
-def run_ingest(
-    spark: "SparkSession | Engine", config: TiersConfig, inputs: list[str], root: str, force: bool = False
-) -> JobResult:
-    """Ingest the input files into L0, on Spark or in this process (`engine`, jobs/engine.py). Files
-    that a current run with the same settings has read (same path, size and modification time) are not
-    read again unless `force`: a folder that gains a new snapshot's files costs only those files; with
-    nothing new, the latest such run is returned, skipped."""
-    listing = list_inputs(inputs, data_root=root)
-    files = listing.files
-    catalog = Catalog(root)
+INGEST_BODIES = StageBodies(
+    local=lambda: importlib.import_module("jobs.ingest_local").write_ingest_outputs,
+    spark=lambda: importlib.import_module("jobs.ingest_spark").write_ingest_outputs,
+)
+
+
+def plan_ingest(
+    catalog: Catalog, config: TiersConfig, files: list[InputFile], force: bool
+) -> tuple[StagePlan | NothingNew, list[InputFile]]:
+    """The plan and the files to read: those no current run with the same settings has read (all of
+    them with `force`)."""
     settings = config.ingest.model_dump(mode="json")
     keys = {f.path: file_key(f.path, f.size) for f in files}
     if not force:
@@ -67,10 +70,7 @@ def run_ingest(
         new = [f for f in files if keys[f.path] not in done]
         if not new:
             latest = max(done[keys[f.path]] for f in files)[1]
-            log.info(
-                "%s: all %d input files were read by current runs (latest %s); nothing new", JOB, len(files), latest
-            )
-            return JobResult(latest, True, catalog.run_counts(latest))
+            return NothingNew(latest, f"all {len(files)} input files were read by current runs"), []
         if len(new) < len(files):
             log.info(
                 "%s: %d of %d input files were read by current runs; reading the other %d",
@@ -81,27 +81,30 @@ def run_ingest(
             )
         files = new
     payload = {"ingest": settings, "inputs": [keys[f.path] for f in files]}
-    engine = engine_of(spark, config)
-    on_spark = engine.choose(JOB, sum(f.size for f in files)) == SPARK
-    session = engine.spark() if on_spark else None  # started before the run exists: no Java, exit 2, no failed run
+    return StagePlan(payload, sum(f.size for f in files)), files
 
-    def body(run: JobRun) -> dict:
+
+def run_ingest(
+    execution: "Execution | SparkSession", config: TiersConfig, inputs: list[str], root: str, force: bool = False
+) -> JobResult:
+    """Ingest the input files into L0, on Spark or in this process (jobs/engine.py). Files that a current
+    run with the same settings has read (same path, size and modification time) are not read again unless
+    `force`: a folder that gains a new snapshot's files costs only those files; with nothing new, the
+    latest such run is returned, skipped."""
+    listing = list_inputs(inputs, data_root=root)
+    catalog = Catalog(root)
+    plan, files = plan_ingest(catalog, config, listing.files, force)
+
+    def body(run: JobRun, write: Body[IngestInputs, tuple[dict[str, int], dict[str, FileVerdict] | None]]) -> dict:
         # L0 documents this run does not replace: a re-run over the same inputs supersedes its earlier run
         existing = [
             o.path
-            for o in catalog.committed_outputs(kind="L0", current_only=True)
+            for o in catalog.committed_outputs(kind=L0, current_only=True)
             if catalog.run_scope(o.run_id) != run.scope()
         ]
-        if on_spark:
-            from jobs.ingest_spark import write_ingest_outputs
-
-            written, verdicts = write_ingest_outputs(session, config, files, run, existing)
-        else:
-            from jobs.ingest_local import write_ingest_outputs
-
-            written, verdicts = write_ingest_outputs(config, files, run, existing), None
+        written, verdicts = write(IngestInputs(config, files, existing), run)
         counts = check_counts(
-            run, already_in_l0=sum(written.values()) - _quarantined(run) - parquet_stats(run.stage("L0"))[0]
+            run, already_in_l0=sum(written.values()) - _quarantined(run) - parquet_stats(run.stage(L0))[0]
         )
         if counts["already_in_l0"]:
             log.info(
@@ -113,7 +116,7 @@ def run_ingest(
             counts["inputs_ignored"] = {display_path(path): why for path, why in listing.ignored.items()}
         return counts
 
-    return run_job(catalog, JOB, payload, body, force)
+    return run_stage(catalog, execution_of(execution, config), JOB, plan, INGEST_BODIES, body, force)
 
 
 def _quarantined(run: JobRun) -> int:
@@ -124,7 +127,7 @@ def check_counts(run: JobRun, already_in_l0: int = 0) -> dict[str, int]:
     """Records the readers saw must equal L0 rows plus quarantine rows plus documents already in L0."""
     manifest = read_files(folder_files([run.stage("ingest_manifest")]), columns=["records", "skipped", "file"])
     seen = sum(manifest.column("records").to_pylist())
-    l0_rows, _ = parquet_stats(run.stage("L0", tier="L0"))
+    l0_rows, _ = parquet_stats(run.stage(L0, tier=L0))
     quarantined = _quarantined(run)
     counts = {
         "files": manifest.num_rows,
@@ -171,7 +174,7 @@ def check_file_coverage(
 def main(argv: list[str] | None = None) -> int:
     return job_main(
         "Ingest raw crawl files into L0.",
-        lambda spark, config, args: run_ingest(spark, config, args.input, args.root, force=args.force),
+        lambda session, config, args: run_ingest(session, config, args.input, args.root, force=args.force),
         argv,
         with_inputs=True,
     )

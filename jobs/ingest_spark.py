@@ -16,11 +16,10 @@ from jobs.ingest_rows import INGEST_ROWS, ROW_GROUP_BYTES, ingest_files
 from jobs.runner import JobRun
 from jobs.spark import partitions_for
 from jobs.spark_schema import spark_ddl
+from jobs.stage_inputs import IngestInputs
 from jobs.tokens import with_token_counts, without_token_counts
 from tiers import schemas
-from tiers.config import TiersConfig
 from tiers.io.coverage import COVERAGE, FileVerdict, file_verdict, spans_of
-from tiers.io.formats import InputFile
 from tiers.io.readers import display_path
 
 VERDICTS = pa.schema(
@@ -65,11 +64,12 @@ def coverage_verdicts(coverage: DataFrame, sizes: dict[str, int], written: dict[
 
 
 def write_ingest_outputs(
-    spark: SparkSession, config: TiersConfig, files: list[InputFile], run: JobRun, existing: list[str]
+    spark: SparkSession, inputs: IngestInputs, run: JobRun
 ) -> tuple[dict[str, int], dict[str, FileVerdict]]:
     """Write L0, quarantine, manifest and coverage under `run`'s staging; return L0 plus quarantine rows
     per file (counting documents also found in `existing` L0 outputs, which are not written again) and
     each file's coverage verdict, computed in the executors."""
+    config, files, existing = inputs.config, inputs.files, inputs.existing
     total_bytes = sum(f.size for f in files)
     partitions_for(spark, total_bytes, config.spark.bytes_per_partition)
     listed = [

@@ -19,13 +19,19 @@ from tiers.config import TiersConfig
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from jobs.engine import Execution
+
 
 def run_l1_filter_and_dedup(
-    spark: SparkSession, config: TiersConfig, root: str, ingest_runs: list[str] | None = None, force: bool = False
+    execution: "Execution | SparkSession",
+    config: TiersConfig,
+    root: str,
+    ingest_runs: list[str] | None = None,
+    force: bool = False,
 ) -> JobResult:
     """Both halves; the result is the dedup job's, with counts for the whole promotion."""
-    filtered = run_l1_filter(spark, config, root, ingest_runs, force=force)
-    deduped = run_l1_dedup(spark, config, root, filtered.run_id, force=force)
+    filtered = run_l1_filter(execution, config, root, ingest_runs, force=force)
+    deduped = run_l1_dedup(execution, config, root, filtered.run_id, force=force)
     counts = {
         **deduped.counts,
         "l0_in": filtered.counts["l0_in"],
@@ -43,8 +49,8 @@ def run_l1_filter_and_dedup(
 def main(argv: list[str] | None = None) -> int:
     return job_main(
         "Clean, filter and deduplicate L0 into L1.",
-        lambda spark, config, args: run_l1_filter_and_dedup(
-            spark, config, args.root, args.ingest_run, force=args.force
+        lambda session, config, args: run_l1_filter_and_dedup(
+            session, config, args.root, args.ingest_run, force=args.force
         ),
         argv,
         options=INGEST_RUN_OPTION,

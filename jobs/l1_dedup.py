@@ -12,24 +12,26 @@ Runnable with spark-submit: `spark-submit jobs/l1_dedup.py --root DATA_ROOT [--f
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
-
 from typing import TYPE_CHECKING
 
-from jobs.engine import SPARK, Engine, engine_of
+from jobs.engine import Body, Execution, StageBodies, execution_of
 from jobs.runner import JobResult, JobRun, parquet_stats
-from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
+from jobs.skeleton import MissingInput, StagePlan, check_conserved, job_main, run_stage
+from jobs.stage_inputs import DedupInputs
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
 from tiers.schemas import DEDUP_INDEX as INDEX
+from tiers.names import L1, L1_DEDUP
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
-JOB = "l1_dedup"
+JOB = L1_DEDUP
 
 
 def filtered_path(catalog: Catalog, filter_run: str | None) -> tuple[str, str]:
@@ -43,7 +45,7 @@ def filtered_path(catalog: Catalog, filter_run: str | None) -> tuple[str, str]:
 def reference_indexes(catalog: Catalog, scope: list[str]) -> list[str]:
     """Paths of the current dedup indexes of the L1 runs that a run over `scope` does not replace."""
     paths = []
-    for output in catalog.committed_outputs(kind="L1", current_only=True):
+    for output in catalog.committed_outputs(kind=L1, current_only=True):
         if set(catalog.run_scope(output.run_id)) <= set(scope):
             continue
         index = catalog.output_of(INDEX, output.run_id)
@@ -77,31 +79,30 @@ def warn_flags(evidence: dict) -> None:
         )
 
 
+DEDUP_BODIES = StageBodies(
+    local=lambda: importlib.import_module("jobs.l1_dedup_local").write_dedup_outputs,
+    spark=lambda: importlib.import_module("jobs.l1_dedup_spark").write_dedup_outputs,
+)
+
+
 def run_l1_dedup(
-    spark: "SparkSession | Engine", config: TiersConfig, root: str, filter_run: str | None = None, force: bool = False
+    execution: "Execution | SparkSession",
+    config: TiersConfig,
+    root: str,
+    filter_run: str | None = None,
+    force: bool = False,
 ) -> JobResult:
     catalog = Catalog(root)
-    catalog.migrate()
     with catalog.session():
         source, source_run = filtered_path(catalog, filter_run)
         references = reference_indexes(catalog, catalog.scope_of([source_run]))
     payload = {"dedup": config.l1.dedup.model_dump(mode="json"), "filtered": source, "against": references}
-    engine = engine_of(spark, config)
     rows_in, bytes_in = parquet_stats(source)
-    on_spark = engine.choose(JOB, bytes_in) == SPARK
-    session = engine.spark() if on_spark else None  # started before the run exists: no Java, exit 2, no failed run
 
-    def body(run: JobRun) -> dict:
-        if on_spark:
-            from jobs.l1_dedup_spark import write_dedup_outputs
-
-            evidence = write_dedup_outputs(session, config, source, bytes_in, references, run)
-        else:
-            from jobs.l1_dedup_local import write_dedup_outputs
-
-            evidence = write_dedup_outputs(config, source, references, run)
+    def body(run: JobRun, write: Body[DedupInputs, dict]) -> dict:
+        evidence = write(DedupInputs(config, source, bytes_in, references), run)
         warn_flags(evidence)
-        l1_rows, _ = parquet_stats(run.stage("L1", tier="L1"))
+        l1_rows, _ = parquet_stats(run.stage(L1, tier=L1))
         dropped, _ = parquet_stats(run.stage("drops"))
         indexed, _ = parquet_stats(run.stage(INDEX))
         check_conserved("L1 dedup", rows_in, l1=l1_rows, duplicates=dropped)
@@ -115,13 +116,14 @@ def run_l1_dedup(
             "dedup": evidence,
         }
 
-    return run_job(catalog, JOB, payload, body, force, input_runs=[source_run])
+    plan = StagePlan(payload, bytes_in, [source_run])
+    return run_stage(catalog, execution_of(execution, config), JOB, plan, DEDUP_BODIES, body, force)
 
 
 def main(argv: list[str] | None = None) -> int:
     return job_main(
         "Deduplicate the filtered documents into L1 (the second half of L0 to L1).",
-        lambda spark, config, args: run_l1_dedup(spark, config, args.root, args.filter_run, force=args.force),
+        lambda session, config, args: run_l1_dedup(session, config, args.root, args.filter_run, force=args.force),
         argv,
         options={"--filter-run": {"help": "l1_filter run id (default: the latest current)"}},
     )

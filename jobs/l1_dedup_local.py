@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from tiers.schemas import DEDUP_INDEX as INDEX
 from jobs.parquet_folder import folder_files, read_files, write_folder
 from jobs.runner import JobRun
+from jobs.stage_inputs import DedupInputs
 from jobs.token_spec import can_count_tokens
 from tiers import schemas
 from tiers.config import TiersConfig
@@ -27,6 +28,7 @@ from tiers.dedup.rule import near_clusters
 from tiers.dedup.sketch_columns import keys_column, shingles_column, signature_column, sketches_of
 from tiers.text import LoweredBatch
 from tiers.tokens import count_tokens
+from tiers.names import L1
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +153,10 @@ def exact_copies_of_near(exact: dict[int, str], near_kept: dict[str, str]) -> tu
     return kept, copy_of
 
 
-def write_dedup_outputs(config: TiersConfig, source: str, references: list[str], run: JobRun) -> dict:
+def write_dedup_outputs(inputs: DedupInputs, run: JobRun) -> dict:
     """Write L1, the drops and the dedup index of `source` (deduplicated against `references`) under
     `run`'s staging; returns the run's dedup evidence for its summary."""
+    config, source, references = inputs.config, inputs.source, inputs.references
     dedup, minhash = config.l1.dedup, config.l1.dedup.minhash
     docs = read_files(folder_files([source])).sort_by("doc_id")
     ids, texts = docs["doc_id"].to_pylist(), docs["text"].to_pylist()
@@ -195,7 +198,7 @@ def write_dedup_outputs(config: TiersConfig, source: str, references: list[str],
     l1 = l1.append_column(CLUSTER_SIZE, pa.array(records.cluster_sizes(l1_ids, list(kept_of.values())), pa.int64()))
     l1 = l1.append_column("parent_ids", pa.array([[i] for i in l1_ids], pa.list_(pa.string())))
     l1 = l1.append_column("run_id", pa.array([run.run_id] * l1.num_rows, pa.string()))
-    write_folder(run.stage("L1", tier="L1"), l1.schema, [l1])
+    write_folder(run.stage(L1, tier=L1), l1.schema, [l1])
     write_folder(run.stage(INDEX), INDEX_SCHEMA, [_index_rows(ids, hashes, sketches, kept_of)])
     return evidence(config, docs, dropped, near)
 

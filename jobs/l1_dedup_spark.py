@@ -21,7 +21,7 @@ from tiers.schemas import DEDUP_INDEX as INDEX
 from jobs.runner import JobRun
 from jobs.spark import partitions_for
 from jobs.tokens import TOKENS_COLUMN, with_token_counts
-from tiers.config import TiersConfig
+from jobs.stage_inputs import DedupInputs
 
 
 def index_rows(documents: DataFrame, drops: DataFrame | None) -> DataFrame:
@@ -57,11 +57,10 @@ def l1_rows(docs: DataFrame, drops: DataFrame | None) -> DataFrame:
     )
 
 
-def write_dedup_outputs(
-    spark: SparkSession, config: TiersConfig, source: str, bytes_in: int, references: list[str], run: JobRun
-) -> dict:
+def write_dedup_outputs(spark: SparkSession, inputs: DedupInputs, run: JobRun) -> dict:
     """Write L1, the drops and the dedup index of `source` (deduplicated against `references`) under
     `run`'s staging; returns the run's dedup evidence for its summary."""
+    config, source, bytes_in, references = inputs.config, inputs.source, inputs.bytes_in, inputs.references
     dedup, minhash = config.l1.dedup, config.l1.dedup.minhash
     partitions_for(spark, bytes_in * 4, config.spark.bytes_per_partition)
     kept = spark.read.parquet(source)

@@ -9,22 +9,25 @@ Runnable with spark-submit: `spark-submit jobs/l1_filter.py --root DATA_ROOT [--
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from typing import TYPE_CHECKING
 
-from jobs.engine import SPARK, Engine, engine_of
+from jobs.engine import Body, Execution, StageBodies, execution_of
 from jobs.runner import JobResult, JobRun, parquet_stats
-from jobs.skeleton import INGEST_RUN_OPTION, MissingInput, check_conserved, job_main, run_job
+from jobs.skeleton import INGEST_RUN_OPTION, MissingInput, NothingNew, StagePlan, check_conserved, job_main, run_stage
+from jobs.stage_inputs import FilterInputs
 from tiers.catalog import Catalog, OutputRecord
 from tiers.config import TiersConfig
+from tiers.names import L0, L1_FILTER
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
-JOB = "l1_filter"
+JOB = L1_FILTER
 
 
 def l0_outputs(catalog: Catalog, ingest_runs: list[str] | None, settings: dict) -> list[OutputRecord]:
@@ -32,26 +35,31 @@ def l0_outputs(catalog: Catalog, ingest_runs: list[str] | None, settings: dict) 
     with these settings has read (after a new snapshot is ingested, only that snapshot). Empty when
     there is nothing new."""
     if ingest_runs:
-        outputs = [o for o in catalog.committed_outputs(kind="L0") if o.run_id in set(ingest_runs)]
+        outputs = [o for o in catalog.committed_outputs(kind=L0) if o.run_id in set(ingest_runs)]
         if not outputs:
             raise MissingInput(f"no committed L0 output in {catalog.root} for runs {ingest_runs}")
         return outputs
-    current = catalog.committed_outputs(kind="L0", current_only=True)
+    current = catalog.committed_outputs(kind=L0, current_only=True)
     if not current:
         raise MissingInput(f"no committed L0 output in {catalog.root}: run `tiers run ingest` first")
     consumed = catalog.consumed_inputs(JOB, settings)
     return [o for o in current if o.run_id not in consumed]
 
 
+FILTER_BODIES = StageBodies(
+    local=lambda: importlib.import_module("jobs.l1_filter_local").write_filter_outputs,
+    spark=lambda: importlib.import_module("jobs.l1_filter_spark").write_filter_outputs,
+)
+
+
 def run_l1_filter(
-    spark: "SparkSession | Engine",
+    execution: "Execution | SparkSession",
     config: TiersConfig,
     root: str,
     ingest_runs: list[str] | None = None,
     force: bool = False,
 ) -> JobResult:
     catalog = Catalog(root)
-    catalog.migrate()
     settings = {
         "steps": [s.model_dump(mode="json") for s in config.l1.steps],
         "operator_modules": config.l1.operator_modules,
@@ -59,41 +67,29 @@ def run_l1_filter(
     with catalog.session():
         l0 = l0_outputs(catalog, ingest_runs, settings)
         latest = None if l0 else catalog.latest_committed_run(JOB)
-    if not l0:
-        log.info(
-            "%s: every current L0 run has been filtered with these settings (latest run %s); nothing new", JOB, latest
-        )
-        return JobResult(latest, True, catalog.run_counts(latest))
     inputs = [o.path for o in l0]
-    payload = {"settings": settings, "inputs": inputs}
-
-    engine = engine_of(spark, config)
     stats = [parquet_stats(p) for p in inputs]
     l0_rows, l0_bytes = sum(r for r, _ in stats), sum(b for _, b in stats)
-    on_spark = engine.choose(JOB, l0_bytes) == SPARK
-    session = engine.spark() if on_spark else None  # started before the run exists: no Java, exit 2, no failed run
+    plan = (
+        StagePlan({"settings": settings, "inputs": inputs}, l0_bytes, [o.run_id for o in l0])
+        if l0
+        else NothingNew(latest, "every current L0 run has been filtered with these settings")
+    )
 
-    def body(run: JobRun) -> dict:
-        if on_spark:
-            from jobs.l1_filter_spark import write_filter_outputs
-
-            operators = write_filter_outputs(session, config, inputs, l0_bytes, run)
-        else:
-            from jobs.l1_filter_local import write_filter_outputs
-
-            operators = write_filter_outputs(config, inputs, run)
+    def body(run: JobRun, write: Body[FilterInputs, dict[str, dict]]) -> dict:
+        operators = write(FilterInputs(config, inputs, l0_bytes), run)
         kept, _ = parquet_stats(run.stage("filtered"))
         dropped, _ = parquet_stats(run.stage("drops"))
         check_conserved("L1 operators", l0_rows, kept=kept, dropped=dropped)
         return {"l0_in": l0_rows, "kept": kept, "dropped": dropped, "operators": operators}
 
-    return run_job(catalog, JOB, payload, body, force, input_runs=[o.run_id for o in l0])
+    return run_stage(catalog, execution_of(execution, config), JOB, plan, FILTER_BODIES, body, force)
 
 
 def main(argv: list[str] | None = None) -> int:
     return job_main(
         "Run the L1 operators over L0 (the first half of L0 to L1).",
-        lambda spark, config, args: run_l1_filter(spark, config, args.root, args.ingest_run, force=args.force),
+        lambda session, config, args: run_l1_filter(session, config, args.root, args.ingest_run, force=args.force),
         argv,
         options=INGEST_RUN_OPTION,
     )

@@ -10,8 +10,8 @@ import pyarrow as pa
 from jobs.l1_operators import L0_INPUT, STATS, apply_operators, kept_columns, merge_stats, pipeline_rows_schema
 from jobs.parquet_folder import FolderWriter, folder_files, iter_batches
 from jobs.runner import JobRun
+from jobs.stage_inputs import FilterInputs
 from tiers import schemas
-from tiers.config import TiersConfig
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +22,9 @@ def _l0_batches(inputs: list[str]) -> Iterator[pa.RecordBatch]:
     yield from iter_batches(folder_files(inputs), L0_INPUT.names, BATCH_ROWS)
 
 
-def write_filter_outputs(config: TiersConfig, inputs: list[str], run: JobRun) -> dict[str, dict]:
+def write_filter_outputs(inputs: FilterInputs, run: JobRun) -> dict[str, dict]:
     """Write the kept documents (`filtered`) and the drops under `run`'s staging; return the operators' stats."""
-    steps, modules = list(config.l1.steps), list(config.l1.operator_modules)
+    steps, modules = list(inputs.config.l1.steps), list(inputs.config.l1.operator_modules)
     out_schema = pipeline_rows_schema(steps, modules)
     kept_schema = pa.schema([out_schema.field(name) for name in kept_columns(out_schema)])
     run_id = pa.scalar(run.run_id)
@@ -33,7 +33,7 @@ def write_filter_outputs(config: TiersConfig, inputs: list[str], run: JobRun) ->
         FolderWriter(run.stage("filtered"), kept_schema) as kept,
         FolderWriter(run.stage("drops"), schemas.DROPS) as drops,
     ):
-        for batch in apply_operators(_l0_batches(inputs), steps, modules, out_schema):
+        for batch in apply_operators(_l0_batches(inputs.paths), steps, modules, out_schema):
             if batch.num_rows == 0:
                 continue
             outcome = batch.column(schemas.OUTCOME)[0].as_py()  # each batch holds one kind of row

@@ -10,18 +10,17 @@ from jobs.l1_operators import L0_INPUT, STATS, apply_operators, kept_columns, me
 from jobs.runner import JobRun
 from jobs.spark import partitions_for
 from jobs.spark_schema import spark_ddl
+from jobs.stage_inputs import FilterInputs
 from tiers import schemas
-from tiers.config import TiersConfig
 from tiers.schemas import DROP_COLUMNS
 
 
-def write_filter_outputs(
-    spark: SparkSession, config: TiersConfig, inputs: list[str], l0_bytes: int, run: JobRun
-) -> dict[str, dict]:
+def write_filter_outputs(spark: SparkSession, inputs: FilterInputs, run: JobRun) -> dict[str, dict]:
     """Write the kept documents (`filtered`) and the drops under `run`'s staging; return the operators' stats."""
+    config, l0_bytes = inputs.config, inputs.l0_bytes
     partitions = partitions_for(spark, l0_bytes * 4, config.spark.bytes_per_partition)
     spark.conf.set("spark.sql.files.maxPartitionBytes", str(max(1 << 20, l0_bytes // partitions)))
-    l0 = spark.read.parquet(*inputs).select(*L0_INPUT.names)
+    l0 = spark.read.parquet(*inputs.paths).select(*L0_INPUT.names)
     if l0.rdd.getNumPartitions() < spark.sparkContext.defaultParallelism:
         l0 = l0.repartition(partitions)
     steps, modules = list(config.l1.steps), list(config.l1.operator_modules)

@@ -10,26 +10,30 @@ Runnable with spark-submit: `spark-submit jobs/l1_to_l2.py --root DATA_ROOT --l1
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pyarrow.dataset as ds
 
 from classifiers.registry import ModelRef, resolve_models
-from jobs.engine import SPARK, Engine, engine_of
+from jobs.engine import Body, Execution, StageBodies, execution_of
 from jobs.runner import JobResult, JobRun, parquet_stats
-from jobs.skeleton import MissingInput, check_conserved, job_main, run_job
+from jobs.skeleton import MissingInput, StagePlan, check_conserved, job_main, run_stage
+from jobs.stage_inputs import ScoreInputs, SelectInputs
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
+from tiers.names import L1, L2, L2_SCORE, L2_SELECT
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
-SCORE_JOB, SELECT_JOB = "l2_score", "l2_select"
+SCORE_JOB, SELECT_JOB = L2_SCORE, L2_SELECT
 
 
 class ClassifierRejected(RuntimeError):
@@ -70,46 +74,52 @@ def check_spread(spreads: dict[str, tuple[float, float, int]], config: TiersConf
 
 
 def l1_path(catalog: Catalog, l1_run: str) -> str:
-    outputs = catalog.committed_outputs(kind="L1", run_id=l1_run)
+    outputs = catalog.committed_outputs(kind=L1, run_id=l1_run)
     if not outputs:
         raise MissingInput(f"no committed L1 output in {catalog.root} for run {l1_run}")
     return outputs[0].path
 
 
-def _on_spark(engine: Engine, stage: str, source: str) -> bool:
-    """Choose the engine before the run exists: starting Spark without Java exits 2 with no failed run."""
-    _, l1_bytes = parquet_stats(source)
-    on_spark = engine.choose(stage, l1_bytes) == SPARK
-    if on_spark:
-        engine.spark()
-    return on_spark
+SCORE_BODIES = StageBodies(
+    local=lambda: importlib.import_module("jobs.l1_to_l2_local").write_scores,
+    spark=lambda: importlib.import_module("jobs.l1_to_l2_spark").write_scores,
+)
+SELECT_BODIES = StageBodies(
+    local=lambda: importlib.import_module("jobs.l1_to_l2_local").write_selection,
+    spark=lambda: importlib.import_module("jobs.l1_to_l2_spark").write_selection,
+)
 
 
-def run_scoring(engine: Engine, config: TiersConfig, catalog: Catalog, l1_run: str, force: bool) -> JobResult:
-    source = l1_path(catalog, l1_run)
+@dataclass(frozen=True)
+class L1Input:
+    """The L1 output a step reads, its run, and its rows and bytes (one read of its Parquet footers)."""
+
+    run_id: str
+    path: str
+    rows: int
+    bytes: int
+
+    @classmethod
+    def of(cls, catalog: Catalog, l1_run: str) -> "L1Input":
+        path = l1_path(catalog, l1_run)
+        return cls(l1_run, path, *parquet_stats(path))
+
+
+def run_scoring(execution: Execution, config: TiersConfig, catalog: Catalog, l1: L1Input, force: bool) -> JobResult:
     models = resolve_models(catalog, config.l2)
     check_held_out(models, config)
     fallback = config.l2.fallback_language
     payload = {
-        "l1": source,
+        "l1": l1.path,
         "models": {lang: ref.model_hash for lang, ref in sorted(models.items())},
         "tokenizers": {lang: ref.tokenizer for lang, ref in sorted(models.items())},
         "fallback": fallback,
     }
-    on_spark = _on_spark(engine, SCORE_JOB, source)
 
-    def body(run: JobRun) -> dict:
-        if on_spark:
-            from jobs.l1_to_l2_spark import write_scores
-
-            write_scores(engine.spark(), source, models, fallback, run)
-        else:
-            from jobs.l1_to_l2_local import write_scores
-
-            write_scores(source, models, fallback, run)
-        l1_rows, _ = parquet_stats(source)
+    def body(run: JobRun, write: Body[ScoreInputs, None]) -> dict:
+        write(ScoreInputs(l1.path, models, fallback), run)
         scored_rows, _ = parquet_stats(run.stage("l2_scores"))
-        check_conserved("L2 scoring", l1_rows, scores=scored_rows)
+        check_conserved("L2 scoring", l1.rows, scores=scored_rows)
         spreads, unscored = score_summary(run.stage("l2_scores"))
         check_spread(spreads, config)
         if unscored:
@@ -122,7 +132,7 @@ def run_scoring(engine: Engine, config: TiersConfig, catalog: Catalog, l1_run: s
                 config.l2.languages_without_model,
             )
         return {
-            "l1_in": l1_rows,
+            "l1_in": l1.rows,
             "scored": scored_rows,
             "models": payload["models"],
             "score_spread": {lang: [round(lo, 6), round(hi, 6)] for lang, (lo, hi, _) in spreads.items()},
@@ -130,47 +140,39 @@ def run_scoring(engine: Engine, config: TiersConfig, catalog: Catalog, l1_run: s
             "languages_without_model": config.l2.languages_without_model,
         }
 
-    return run_job(catalog, SCORE_JOB, payload, body, force, input_runs=[l1_run])
+    plan = StagePlan(payload, l1.bytes, [l1.run_id])
+    return run_stage(catalog, execution, SCORE_JOB, plan, SCORE_BODIES, body, force)
 
 
 def run_selection(
-    engine: Engine, config: TiersConfig, catalog: Catalog, l1_run: str, score_run: str, force: bool
+    execution: Execution, config: TiersConfig, catalog: Catalog, l1: L1Input, score_run: str, force: bool
 ) -> JobResult:
-    source = l1_path(catalog, l1_run)
     scores_path = catalog.committed_outputs(kind="l2_scores", run_id=score_run)[0].path
     threshold = config.l2.threshold
     keep_unscored = config.l2.languages_without_model == "keep"
-    payload = {"l1": source, "scores": scores_path, "threshold": threshold}
+    payload = {"l1": l1.path, "scores": scores_path, "threshold": threshold}
     if keep_unscored:
         payload["languages_without_model"] = "keep"
-    on_spark = _on_spark(engine, SELECT_JOB, source)
 
-    def body(run: JobRun) -> dict:
-        if on_spark:
-            from jobs.l1_to_l2_spark import write_selection
-
-            write_selection(engine.spark(), config, source, scores_path, keep_unscored, run)
-        else:
-            from jobs.l1_to_l2_local import write_selection
-
-            write_selection(source, scores_path, threshold, keep_unscored, run)
-        l1_rows, _ = parquet_stats(source)
-        l2_rows, _ = parquet_stats(run.stage("L2", tier="L2"))
+    def body(run: JobRun, write: Body[SelectInputs, None]) -> dict:
+        write(SelectInputs(config, l1.path, scores_path, keep_unscored), run)
+        l2_rows, _ = parquet_stats(run.stage(L2, tier=L2))
         dropped, _ = parquet_stats(run.stage("drops"))
-        check_conserved("L2 selection", l1_rows, l2=l2_rows, dropped=dropped)
-        return {"l1_in": l1_rows, "l2": l2_rows, "dropped": dropped, "threshold": threshold}
+        check_conserved("L2 selection", l1.rows, l2=l2_rows, dropped=dropped)
+        return {"l1_in": l1.rows, "l2": l2_rows, "dropped": dropped, "threshold": threshold}
 
-    return run_job(catalog, SELECT_JOB, payload, body, force, input_runs=[l1_run, score_run])
+    plan = StagePlan(payload, l1.bytes, [l1.run_id, score_run])
+    return run_stage(catalog, execution, SELECT_JOB, plan, SELECT_BODIES, body, force)
 
 
 def run_l1_to_l2(
-    spark: "SparkSession | Engine", config: TiersConfig, root: str, l1_run: str, force: bool = False
+    execution: "Execution | SparkSession", config: TiersConfig, root: str, l1_run: str, force: bool = False
 ) -> JobResult:
-    engine = engine_of(spark, config)
+    execution = execution_of(execution, config)
     catalog = Catalog(root)
-    catalog.migrate()
-    scoring = run_scoring(engine, config, catalog, l1_run, force)
-    selection = run_selection(engine, config, catalog, l1_run, scoring.run_id, force)
+    l1 = L1Input.of(catalog, l1_run)
+    scoring = run_scoring(execution, config, catalog, l1, force)
+    selection = run_selection(execution, config, catalog, l1, scoring.run_id, force)
     selection.counts = {
         **selection.counts,
         "score_run": scoring.run_id,
@@ -182,7 +184,7 @@ def run_l1_to_l2(
 
 def current_l1_runs(catalog: Catalog) -> list[str]:
     """The runs whose L1 is current, oldest first: one per snapshot promoted incrementally, or one rebuild."""
-    outputs = catalog.committed_outputs(kind="L1", current_only=True) if catalog.path.exists() else []
+    outputs = catalog.committed_outputs(kind=L1, current_only=True) if catalog.path.exists() else []
     runs = list(dict.fromkeys(o.run_id for o in outputs))
     if not runs:
         raise MissingInput(f"no committed L1 run in {catalog.root}: run `tiers run l0-to-l1` first")
@@ -190,7 +192,7 @@ def current_l1_runs(catalog: Catalog) -> list[str]:
 
 
 def run_l1_to_l2_current(
-    spark: "SparkSession | Engine",
+    execution: "Execution | SparkSession",
     config: TiersConfig,
     root: str,
     force: bool = False,
@@ -199,7 +201,7 @@ def run_l1_to_l2_current(
     """L2 for every current L1 run; one already scored and selected with these models and this threshold
     is skipped, so only the L1 documents that have no score yet are scored."""
     return [
-        wrap(f"L1 -> L2 ({l1_run})", lambda l1_run=l1_run: run_l1_to_l2(spark, config, root, l1_run, force=force))
+        wrap(f"L1 -> L2 ({l1_run})", lambda l1_run=l1_run: run_l1_to_l2(execution, config, root, l1_run, force=force))
         for l1_run in current_l1_runs(Catalog(root))
     ]
 
@@ -207,10 +209,10 @@ def run_l1_to_l2_current(
 def main(argv: list[str] | None = None) -> int:
     return job_main(
         "Score L1 with the quality classifier and select L2.",
-        lambda spark, config, args: (
-            run_l1_to_l2(spark, config, args.root, args.l1_run, force=args.force)
+        lambda session, config, args: (
+            run_l1_to_l2(session, config, args.root, args.l1_run, force=args.force)
             if args.l1_run
-            else run_l1_to_l2_current(spark, config, args.root, force=args.force)[-1]
+            else run_l1_to_l2_current(session, config, args.root, force=args.force)[-1]
         ),
         argv,
         options={"--l1-run": {"help": "L1 run id (default: every current L1 run not yet in L2)"}},

@@ -10,21 +10,23 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from classifiers.model import QualityModel
-from classifiers.registry import ModelRef
 from jobs.l2_rows import drop_batch, score_batch, selected
 from jobs.parquet_folder import FolderWriter, folder_files, iter_batches, read_files
 from jobs.runner import JobRun
+from jobs.stage_inputs import ScoreInputs, SelectInputs
 from tiers import schemas
+from tiers.names import L2
 
 BATCH_ROWS = 1024
 SCORE_JOIN_COLUMNS = ["doc_id", "model_lang", "model_hash", "quality_score"]
 
 
-def write_scores(source: str, models: dict[str, ModelRef], fallback: str | None, run: JobRun) -> None:
+def write_scores(inputs: ScoreInputs, run: JobRun) -> None:
+    models, fallback = inputs.models, inputs.fallback
     loaded = {lang: QualityModel.cached(ref.path, ref.tokenizer) for lang, ref in models.items()}
     run_id = pa.scalar(run.run_id)
     with FolderWriter(run.stage("l2_scores"), schemas.L2_SCORES) as out:
-        for batch in iter_batches(folder_files([source]), ["doc_id", "lang", "text"], BATCH_ROWS):
+        for batch in iter_batches(folder_files([inputs.source]), ["doc_id", "lang", "text"], BATCH_ROWS):
             scored = pa.Table.from_batches([score_batch(batch, loaded, models, fallback)])
             out.write(scored.append_column("run_id", pa.repeat(run_id, scored.num_rows)))
 
@@ -36,15 +38,16 @@ def _l2_schema(l1_schema: pa.Schema) -> pa.Schema:
     return pa.schema([l1_schema.field("doc_id"), *l1_fields, *score_fields, schemas.L2_SCORES.field("run_id")])
 
 
-def write_selection(source: str, scores_path: str, threshold: float, keep_unscored: bool, run: JobRun) -> None:
-    files = folder_files([source])
-    scores = read_files(folder_files([scores_path]), SCORE_JOIN_COLUMNS)
+def write_selection(inputs: SelectInputs, run: JobRun) -> None:
+    threshold, keep_unscored = inputs.config.l2.threshold, inputs.keep_unscored
+    files = folder_files([inputs.source])
+    scores = read_files(folder_files([inputs.scores_path]), SCORE_JOIN_COLUMNS)
     if scores is None:
         scores = pa.table({name: pa.array([], schemas.L2_SCORES.field(name).type) for name in SCORE_JOIN_COLUMNS})
     schema = _l2_schema(pq.read_schema(files[0])) if files else _l2_schema(schemas.L1_BASE)
     run_id = pa.scalar(run.run_id)
     with (
-        FolderWriter(run.stage("L2", tier="L2"), schema) as l2,
+        FolderWriter(run.stage(L2, tier=L2), schema) as l2,
         FolderWriter(run.stage("drops"), schemas.DROPS) as drops,
     ):
         for batch in iter_batches(files, None, BATCH_ROWS):

@@ -16,9 +16,10 @@ from classifiers.registry import ModelRef
 from jobs.l2_rows import SCORE_COLUMNS, drop_batch, score_batch
 from jobs.runner import JobRun
 from jobs.spark_schema import spark_ddl
+from jobs.stage_inputs import ScoreInputs, SelectInputs
 from jobs.tokens import with_token_counts
 from tiers import schemas
-from tiers.config import TiersConfig
+from tiers.names import L2
 
 
 def score_partition(
@@ -34,28 +35,26 @@ def score_partition(
         yield score_batch(batch, loaded, models, fallback)
 
 
-def write_scores(
-    spark: SparkSession, source: str, models: dict[str, ModelRef], fallback: str | None, run: JobRun
-) -> None:
+def write_scores(spark: SparkSession, inputs: ScoreInputs, run: JobRun) -> None:
+    models, fallback = inputs.models, inputs.fallback
     if not spark.sparkContext.master.startswith("local"):
         for ref in models.values():
             spark.sparkContext.addFile(ref.path)
-    l1 = spark.read.parquet(source).select("doc_id", "lang", "text")
+    l1 = spark.read.parquet(inputs.source).select("doc_id", "lang", "text")
     scored = l1.mapInArrow(lambda it: score_partition(it, models, fallback), spark_ddl(SCORE_COLUMNS))
     scored.withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("l2_scores"))
 
 
-def write_selection(
-    spark: SparkSession, config: TiersConfig, source: str, scores_path: str, keep_unscored: bool, run: JobRun
-) -> None:
+def write_selection(spark: SparkSession, inputs: SelectInputs, run: JobRun) -> None:
+    config, keep_unscored = inputs.config, inputs.keep_unscored
     threshold, run_id = config.l2.threshold, run.run_id
-    l1 = spark.read.parquet(source).drop("run_id")
-    scores = spark.read.parquet(scores_path).select("doc_id", "model_lang", "model_hash", "quality_score")
+    l1 = spark.read.parquet(inputs.source).drop("run_id")
+    scores = spark.read.parquet(inputs.scores_path).select("doc_id", "model_lang", "model_hash", "quality_score")
     joined = l1.join(scores, "doc_id", "left")
     score = F.col("quality_score")
     chosen = F.coalesce(score >= threshold, F.lit(keep_unscored))
     selected = with_token_counts(joined.filter(chosen), config.tokens.tokenizer)  # L1's n_tokens when it has them
-    selected.withColumn("run_id", F.lit(run_id)).write.parquet(run.stage("L2", tier="L2"))
+    selected.withColumn("run_id", F.lit(run_id)).write.parquet(run.stage(L2, tier=L2))
     rejected = joined.filter(~chosen).select("doc_id", "lang", "quality_score")
     drops = rejected.mapInArrow(
         lambda batches: (drop_batch(b, threshold, run_id) for b in batches), spark_ddl(schemas.DROPS)

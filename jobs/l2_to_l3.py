@@ -8,8 +8,6 @@ Runnable with spark-submit: `spark-submit jobs/l2_to_l3.py --root DATA_ROOT [--l
 
 from __future__ import annotations
 
-import collections
-import contextlib
 import json
 import logging
 import sys
@@ -17,8 +15,6 @@ import time
 from typing import Iterator
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.dataset as ds
 from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -30,19 +26,25 @@ from jobs.tokens import with_token_counts
 from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
+from jobs.llm_stage import (
+    CACHE,
+    PROGRESS,
+    announce_model,
+    check_engine_errors,
+    check_server_identity,
+    engine_endpoints,
+    usage_summary,
+)
+from tiers.l3.refine import check_calibration, refine_batch
 from tiers.llm.factory import build_engine
 from tiers.llm.progress import ProgressCounter, logged_progress
-from tiers.llm_tasks.prompts import Prompt, load_rewrite_prompts, load_score_prompt
-from tiers.llm_tasks.refine import STRONGER_MODEL_HINT, calibrate, load_calibration, refine_batch
-from tiers.llm.local_model import smollm2_gguf
+from tiers.llm.prompts import load_rewrite_prompts, load_score_prompt
 from tiers.llm.server import ManagedServer
+from tiers.names import L2, L2_TO_L3, L3
 
 log = logging.getLogger(__name__)
 
-JOB = "l2_to_l3"
-CACHE = "llm_cache/requests.sqlite"
-PROGRESS = "llm_cache/progress"
-DEFAULT_MODEL = "SmolLM2-135M-Instruct"
+JOB = L2_TO_L3
 L3_ROWS = schemas.with_outcome(
     schemas.L3_SCORES, pa.schema([*schemas.L3, *schemas.L3_FAILURES, ("details", pa.string())])
 )
@@ -99,119 +101,10 @@ def refine_partition(
 
 
 def l2_path(catalog: Catalog, l2_run: str | None) -> tuple[str, str]:
-    output = catalog.output_of("L2", l2_run)
+    output = catalog.output_of(L2, l2_run)
     if output is None:
         raise MissingInput(f"no committed L2 output in {catalog.root} for run {l2_run or 'any'}")
     return output.path, output.run_id
-
-
-class EngineFailure(RuntimeError):
-    """Too many documents ended in engine_error: the stage would commit the engine's failure as data."""
-
-
-@contextlib.contextmanager
-def engine_endpoints(
-    config: TiersConfig, server: ManagedServer | None
-) -> Iterator[tuple[list[str], str | None, ManagedServer | None]]:
-    """The endpoints executors use, the API key they send, and the supervised server for `managed` (launched
-    for the job's lifetime)."""
-    if config.llm.engine != "managed":
-        yield list(config.llm.endpoints), None, None
-        return
-    if server is not None:
-        yield [server.url], server.api_key if server.keyed else None, server
-        return
-    spec = config.llm.server
-    with ManagedServer(
-        spec.command, spec.port, spec.health_path, spec.startup_timeout_s, model_path=spec.model_path or smollm2_gguf()
-    ) as launched:
-        yield [launched.url], launched.api_key if launched.keyed else None, launched
-
-
-def check_server_identity(server: ManagedServer | None) -> None:
-    """A managed server that was restarted and could not be verified: its answers do not count."""
-    if server is not None and server.identity_failure:
-        raise EngineFailure(f"answers cannot be trusted: {server.identity_failure}")
-
-
-def announce_model(config: TiersConfig, stage: str) -> None:
-    """The job's first line: which model answers, and whether it is the default plumbing model."""
-    if config.llm.model == DEFAULT_MODEL:
-        log.warning(
-            "%s runs on %s, the default model: it is there to check the plumbing and is too small to judge "
-            "quality (it tends to give every document the same score); for real data, %s",
-            stage,
-            DEFAULT_MODEL,
-            STRONGER_MODEL_HINT,
-        )
-    else:
-        log.info("%s runs on %s (engine %s)", stage, config.llm.model, config.llm.engine)
-
-
-def check_calibration(
-    config: TiersConfig, prompt: Prompt, endpoints: list[str], api_key: str | None, cache_path: str
-) -> None:
-    """The model scores the built-in calibration documents first; CalibrationFailed when it cannot tell them apart."""
-    if config.l3.calibration is None:
-        log.warning("l3.calibration is null: the model's scores are used without a calibration check")
-        return
-    if config.llm.engine == "vllm_offline":
-        log.warning("calibration is skipped for engine vllm_offline (it would load the model on the driver too)")
-        return
-    engine = build_engine(config.llm, endpoints, cache_path, api_key)
-    try:
-        result = calibrate(engine, prompt, config.l3, config.llm.model, load_calibration(config.l3.calibration))
-    finally:
-        engine.close()
-    if not result.ordered:
-        log.warning(
-            "%s does not score every high-quality calibration document above every low one (%s)",
-            config.llm.model,
-            result.summary,
-        )
-    else:
-        log.info("calibration passed: %s", result.summary)
-
-
-def check_engine_errors(scores_path: str, share_allowed: float, server: ManagedServer | None) -> int:
-    """Number of engine_error documents; raises EngineFailure when their share is above `share_allowed`."""
-    table = ds.dataset(scores_path, format="parquet").to_table(columns=["status", "raw_answer"])
-    total = table.num_rows
-    errors = table.filter(pc.equal(table.column("status"), "engine_error"))
-    if not total or errors.num_rows / total <= share_allowed:
-        if errors.num_rows:
-            log.warning(
-                "%d of %d documents ended in engine_error (allowed share %.0f%%); committing",
-                errors.num_rows,
-                total,
-                share_allowed * 100,
-            )
-        return errors.num_rows
-    cause = server.failure_summary() if server is not None else ""
-    if not cause:
-        answers = collections.Counter(a or "" for a in errors.column("raw_answer").to_pylist())
-        cause = answers.most_common(1)[0][0][:300]
-    raise EngineFailure(
-        f"{errors.num_rows} of {total} documents ended in engine_error (more than {share_allowed:.0%} allowed): {cause}"
-    )
-
-
-def usage_summary(stats_rows: list[str], wall: float, gpus: float) -> dict[str, float]:
-    merged: dict[str, float] = {}
-    for details in stats_rows:
-        for key, value in json.loads(details).items():
-            merged[key] = merged.get(key, 0) + value
-    tokens = merged.get("prompt_tokens", 0) + merged.get("completion_tokens", 0)
-    tokens_per_s = tokens / wall if wall else 0.0
-    return {
-        "requests_sent": int(merged.get("sent", 0)),
-        "cache_hits": int(merged.get("cache_hits", 0)),
-        "prompt_tokens": int(merged.get("prompt_tokens", 0)),
-        "completion_tokens": int(merged.get("completion_tokens", 0)),
-        "wall_seconds": round(wall, 3),
-        "tokens_per_second": round(tokens_per_s, 2),
-        "gpu_hours_per_billion_tokens": round(1e9 / tokens_per_s / 3600 * gpus, 2) if tokens_per_s else None,
-    }
 
 
 def run_l2_to_l3(
@@ -225,7 +118,6 @@ def run_l2_to_l3(
 ) -> JobResult:
     """`limit`: only the first `limit` L2 documents by doc_id (a trial run; a run of its own)."""
     catalog = Catalog(root)
-    catalog.migrate()
     source, source_run = l2_path(catalog, l2_run)
     payload = {
         "l2": source,
@@ -234,7 +126,7 @@ def run_l2_to_l3(
     }
     if limit is not None:
         payload["limit"] = limit
-    announce_model(config, "L3")
+    announce_model(config, L3)
 
     def body(run: JobRun) -> dict:
         l2 = spark.read.parquet(source).select("doc_id", "text")
@@ -265,7 +157,7 @@ def run_l2_to_l3(
                 with_token_counts(
                     rows.filter(outcome == "l3").select(*[n for n in schemas.L3.names if n != "run_id"]),
                     config.tokens.tokenizer,
-                ).withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("L3", tier="L3"))
+                ).withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage(L3, tier=L3))
                 rows.filter(outcome == "rewrite_failed").select(
                     *[n for n in schemas.L3_FAILURES.names if n != "run_id"]
                 ).withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("l3_failures"))
@@ -276,7 +168,7 @@ def run_l2_to_l3(
         scored, _ = parquet_stats(run.stage("l3_scores"))
         check_conserved("L3 scoring", total, score_or_failure_records=scored)
         engine_errors = check_engine_errors(run.stage("l3_scores"), config.l3.max_engine_error_share, supervised)
-        l3_docs, _ = parquet_stats(run.stage("L3", tier="L3"))
+        l3_docs, _ = parquet_stats(run.stage(L3, tier=L3))
         usage = usage_summary(stats, time.perf_counter() - start, config.llm.gpus_per_endpoint * len(endpoints))
         return {
             "l2_in": total,

@@ -1,11 +1,11 @@
 """L3 to L4: verified knowledge items (facts and question-answer pairs) with evidence, independent checks,
 cross-document merging and search postings.
 
-Executors split each document into passages and do the LLM work of `tiers/llm_tasks/knowledge.py`
+Executors split each document into passages and do the LLM work of `tiers/l4/knowledge.py`
 (generation, gates, re-solving by every verifier, the support judge, the decision) against the engine
 fleet over HTTP, through the request cache beside the tier data, so a re-run sends nothing already
 answered. The driver then flags evaluation overlap, merges duplicates across documents into canonical
-items and writes the search postings (`tiers/knowledge/promote.py`, on the narrow item table).
+items and writes the search postings (`tiers/l4/promote.py`, on the narrow item table).
 Outputs: `L4` (canonical verified items), `l4_items` (every generated item and how it ended),
 `l4_checks`, `l4_passages`, `l4_failures`, `l4_postings`.
 Runnable with spark-submit: `spark-submit jobs/l3_to_l4.py --root DATA_ROOT [--l3-run RUN_ID]`.
@@ -29,7 +29,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.l2_to_l3 import (
+from jobs.llm_stage import (
     CACHE,
     PROGRESS,
     EngineFailure,
@@ -44,17 +44,18 @@ from tiers import schemas
 from tiers.catalog import Catalog
 from tiers.config import LLMConfig, TiersConfig
 from tiers.eval_overlap import build_index, resolve_eval_dir
-from tiers.knowledge.promote import promote
+from tiers.l4.promote import promote
 from tiers.llm.factory import build_engine
 from tiers.llm.local_model import smollm2_gguf
 from tiers.llm.progress import ProgressCounter, logged_progress
 from tiers.llm.server import ManagedServer
-from tiers.llm_tasks.knowledge import Engines, KnowledgePrompts, Verifier, knowledge_batch
+from tiers.l4.knowledge import Engines, KnowledgePrompts, Verifier, knowledge_batch
 from tiers.tokens import TokenizerError, count_tokens
+from tiers.names import L2, L3, L3_TO_L4, L4
 
 log = logging.getLogger(__name__)
 
-JOB = "l3_to_l4"
+JOB = L3_TO_L4
 DOCUMENTS = pa.schema([("doc_id", pa.string()), ("passages", pa.int64()), ("status", pa.string())])
 ROWS = schemas.with_outcome(
     schemas.L4_ITEMS,
@@ -215,19 +216,19 @@ def resolve_inputs(catalog: Catalog, config: TiersConfig, l3_run: str | None) ->
     paths: dict[str, list[str]] = {}
     runs, scores = [], []
     if config.l4.input.l3:
-        outputs = catalog.committed_outputs(kind="L3", run_id=l3_run, current_only=l3_run is None)
+        outputs = catalog.committed_outputs(kind=L3, run_id=l3_run, current_only=l3_run is None)
         if not outputs:
             raise MissingInput(
                 f"no committed L3 output in {catalog.root} for run {l3_run or 'any'}; run `tiers run l2-to-l3` first"
             )
-        paths["L3"] = [o.path for o in outputs]
+        paths[L3] = [o.path for o in outputs]
         runs += [o.run_id for o in outputs]
     if config.l4.input.l2_min_llm_score is not None:
-        l2 = catalog.committed_outputs(kind="L2", current_only=True)
+        l2 = catalog.committed_outputs(kind=L2, current_only=True)
         scored = catalog.committed_outputs(kind="l3_scores", current_only=True)
         if not l2 or not scored:
             raise MissingInput(f"l4.input.l2_min_llm_score needs committed L2 and l3_scores in {catalog.root}")
-        paths["L2"] = [o.path for o in l2]
+        paths[L2] = [o.path for o in l2]
         scores = [o.path for o in scored]
         runs += [o.run_id for o in (*l2, *scored)]
     return Inputs(paths, sorted(set(runs)), scores)
@@ -236,15 +237,13 @@ def resolve_inputs(catalog: Catalog, config: TiersConfig, l3_run: str | None) ->
 def input_documents(spark: SparkSession, inputs: Inputs, config: TiersConfig) -> DataFrame:
     """(doc_id, text, source_tier) of every input document, each once (L3 first when both tiers hold it)."""
     frames = []
-    if "L3" in inputs.paths:
-        frames.append(
-            spark.read.parquet(*inputs.paths["L3"]).select("doc_id", "text", F.lit("L3").alias("source_tier"))
-        )
-    if "L2" in inputs.paths:
+    if L3 in inputs.paths:
+        frames.append(spark.read.parquet(*inputs.paths[L3]).select("doc_id", "text", F.lit(L3).alias("source_tier")))
+    if L2 in inputs.paths:
         scores = spark.read.parquet(*inputs.l3_scores)
         chosen = scores.filter(F.col("llm_score") >= config.l4.input.l2_min_llm_score).select("doc_id").distinct()
-        l2 = spark.read.parquet(*inputs.paths["L2"]).select("doc_id", "text").join(chosen, "doc_id", "left_semi")
-        frames.append(l2.withColumn("source_tier", F.lit("L2")))
+        l2 = spark.read.parquet(*inputs.paths[L2]).select("doc_id", "text").join(chosen, "doc_id", "left_semi")
+        frames.append(l2.withColumn("source_tier", F.lit(L2)))
     documents = frames[0]
     for frame in frames[1:]:
         documents = documents.unionByName(frame)
@@ -292,7 +291,7 @@ def empty_input_message(inputs: Inputs, config: TiersConfig) -> str:
     """One line on why L4 receives no document, with the setting to change."""
     threshold = config.l4.input.l2_min_llm_score
     parts = []
-    if "L3" in inputs.paths:
+    if L3 in inputs.paths:
         parts.append(
             "the current L3 holds no document (L3 keeps rewrites of documents scoring at or above "
             f"l3.rewrite_threshold = {config.l3.rewrite_threshold})"
@@ -332,9 +331,8 @@ def run_l3_to_l4(
     limit: int | None = None,
 ) -> JobResult:
     """`limit`: only the first `limit` input documents by doc_id (a trial run; a run of its own)."""
-    announce_model(config, "L4")
+    announce_model(config, L4)
     catalog = Catalog(root)
-    catalog.migrate()
     inputs = resolve_inputs(catalog, config, l3_run)
     prompts = KnowledgePrompts.load(config.l4)
     evaluation = eval_folder(config)
@@ -422,7 +420,7 @@ def run_l3_to_l4(
             lambda texts: _tokens(texts, config.tokens.tokenizer),
         )
         _write(promotion.items, run.stage("l4_items"))
-        _write(promotion.l4, run.stage("L4", tier="L4"))
+        _write(promotion.l4, run.stage(L4, tier=L4))
         _write(promotion.postings, run.stage("l4_postings"))
         status = promotion.items.column("status").to_pylist()
         counts = {

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from typing import TYPE_CHECKING
-
-from jobs.engine import Engine, session_of
+from jobs.engine import Execution, session_of
 from jobs.runner import JobResult
 from tiers.config import TiersConfig
+from tiers.names import INGEST, L2_TO_L3, L3_TO_L4
+
+L1_TO_L2 = "l1_to_l2"
+"""Scoring and selection (jobs l2_score and l2_select) as one step of a chain."""
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    SparkOrEngine = SparkSession | Engine
+    ExecutionOrSession = Execution | SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ def _plain(name: str, body: Callable[[], JobResult]) -> JobResult:
 
 
 def run_l0_to_l1(
-    spark: "SparkOrEngine",
+    execution: "ExecutionOrSession",
     config: TiersConfig,
     inputs: list[str],
     root: str,
@@ -42,15 +44,15 @@ def run_l0_to_l1(
     from jobs.ingest import run_ingest
     from jobs.l0_to_l1 import run_l1_filter_and_dedup
 
-    results = {"ingest": wrap("ingest -> L0", lambda: run_ingest(spark, config, inputs, root, force=force))}
+    results = {INGEST: wrap("ingest -> L0", lambda: run_ingest(execution, config, inputs, root, force=force))}
     results["l0_to_l1"] = wrap(
-        "L0 -> L1", lambda: run_l1_filter_and_dedup(spark, config, root, [results["ingest"].run_id], force=force)
+        "L0 -> L1", lambda: run_l1_filter_and_dedup(execution, config, root, [results[INGEST].run_id], force=force)
     )
     return results
 
 
 def run_l0_to_l2(
-    spark: "SparkOrEngine",
+    execution: "ExecutionOrSession",
     config: TiersConfig,
     inputs: list[str],
     root: str,
@@ -59,79 +61,50 @@ def run_l0_to_l2(
 ) -> dict[str, JobResult]:
     from jobs.l1_to_l2 import run_l1_to_l2
 
-    results = run_l0_to_l1(spark, config, inputs, root, force=force, wrap=wrap)
-    results["l1_to_l2"] = wrap(
-        "L1 -> L2", lambda: run_l1_to_l2(spark, config, root, results["l0_to_l1"].run_id, force=force)
+    results = run_l0_to_l1(execution, config, inputs, root, force=force, wrap=wrap)
+    results[L1_TO_L2] = wrap(
+        "L1 -> L2", lambda: run_l1_to_l2(execution, config, root, results["l0_to_l1"].run_id, force=force)
     )
     return results
 
 
-def run_ingest_only(
-    spark: "SparkOrEngine",
+def run_stage(
+    stage: str,
+    execution: "ExecutionOrSession",
     config: TiersConfig,
     inputs: list[str],
     root: str,
     force: bool = False,
     wrap: StageWrapper = _plain,
-) -> dict[str, JobResult]:
-    from jobs.ingest import run_ingest
-
-    return {"ingest": wrap("ingest -> L0", lambda: run_ingest(spark, config, inputs, root, force=force))}
-
-
-def run_l1_to_l2_stage(
-    spark: "SparkOrEngine",
-    config: TiersConfig,
-    inputs: list[str],
-    root: str,
-    force: bool = False,
-    wrap: StageWrapper = _plain,
-    l1_run: str | None = None,
-) -> dict[str, JobResult]:
-    """L2 from the given L1 run, or from every current L1 run (those already selected are skipped)."""
-    from jobs.l1_to_l2 import run_l1_to_l2, run_l1_to_l2_current
-
-    if l1_run:
-        return {"l1_to_l2": wrap("L1 -> L2", lambda: run_l1_to_l2(spark, config, root, l1_run, force=force))}
-    results = run_l1_to_l2_current(spark, config, root, force=force, wrap=wrap)
-    return {f"l1_to_l2 {result.run_id}": result for result in results}
-
-
-def run_l2_to_l3_stage(
-    spark: "SparkOrEngine",
-    config: TiersConfig,
-    inputs: list[str],
-    root: str,
-    force: bool = False,
-    wrap: StageWrapper = _plain,
-    l2_run: str | None = None,
+    run: str | None = None,
     limit: int | None = None,
 ) -> dict[str, JobResult]:
-    from jobs.l2_to_l3 import run_l2_to_l3
+    """One stage of the CLI's `tiers ingest` / `tiers run STAGE`: `run` is the input run (default: the
+    current ones), `limit` the first documents of an LLM stage. Without `run`, L1 -> L2 runs for every
+    current L1 run (those already selected are skipped)."""
+    if stage == INGEST:
+        from jobs.ingest import run_ingest
 
+        return {INGEST: wrap("ingest -> L0", lambda: run_ingest(execution, config, inputs, root, force=force))}
+    if stage == L1_TO_L2:
+        from jobs.l1_to_l2 import run_l1_to_l2, run_l1_to_l2_current
+
+        if run:
+            return {L1_TO_L2: wrap("L1 -> L2", lambda: run_l1_to_l2(execution, config, root, run, force=force))}
+        results = run_l1_to_l2_current(execution, config, root, force=force, wrap=wrap)
+        return {f"{L1_TO_L2} {result.run_id}": result for result in results}
+    if stage == L2_TO_L3:
+        from jobs.l2_to_l3 import run_l2_to_l3 as run_llm_stage
+
+        name = "L2 -> L3"
+    elif stage == L3_TO_L4:
+        from jobs.l3_to_l4 import run_l3_to_l4 as run_llm_stage
+
+        name = "L3 -> L4"
+    else:
+        raise ValueError(f"unknown stage {stage!r}")
     return {
-        "l2_to_l3": wrap(
-            "L2 -> L3", lambda: run_l2_to_l3(session_of(spark), config, root, l2_run, force=force, limit=limit)
-        )
-    }
-
-
-def run_l3_to_l4_stage(
-    spark: "SparkOrEngine",
-    config: TiersConfig,
-    inputs: list[str],
-    root: str,
-    force: bool = False,
-    wrap: StageWrapper = _plain,
-    l3_run: str | None = None,
-    limit: int | None = None,
-) -> dict[str, JobResult]:
-    from jobs.l3_to_l4 import run_l3_to_l4
-
-    return {
-        "l3_to_l4": wrap(
-            "L3 -> L4", lambda: run_l3_to_l4(session_of(spark), config, root, l3_run, force=force, limit=limit)
-        )
+        stage: wrap(name, lambda: run_llm_stage(session_of(execution), config, root, run, force=force, limit=limit))
     }
 
 
@@ -143,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     return job_main(
         "Run a chain of stages: ingest, L0 to L1, L1 to L2.",
-        lambda spark, config, args: CHAINS[args.chain](spark, config, args.input, args.root, force=args.force),
+        lambda session, config, args: CHAINS[args.chain](session, config, args.input, args.root, force=args.force),
         argv,
         with_inputs=True,
         options={"chain": {"choices": sorted(CHAINS), "help": "which stages to run"}},

@@ -1,5 +1,6 @@
-"""The one job skeleton: skip if committed, run the body against staging, check counts, commit; and
-the one `main()` that spark-submit entry points share.
+"""The one job skeleton: return early when there is nothing new to read, skip if committed, choose the
+engine, run the body against staging, check counts, commit; and the one `main()` that spark-submit
+entry points share.
 
 A job supplies its payload (what makes two runs identical) and a body that writes its outputs under
 `run.stage(kind)` and returns its counts; everything else about a job's life is here and in
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from jobs.engine import Body, Execution, StageBodies
 from jobs.runner import CountMismatch, JobResult, JobRun
 from tiers.exit_codes import EXIT_OK, EXIT_USAGE
 from tiers.catalog import Catalog
@@ -43,6 +46,42 @@ def run_job(
         if run.skipped:
             return JobResult(run.previous["run_id"], True, run.previous["counts"])
         return run.commit(body(run))
+
+
+@dataclass(frozen=True)
+class NothingNew:
+    """Every input the job would read has been read by a current run with these settings: that run is
+    returned, skipped. `why` says what was found."""
+
+    latest_run: str
+    why: str
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """What a job with a local and a Spark body reads: its payload, the committed runs it reads (its
+    lineage) and the bytes it reads (which choose the engine)."""
+
+    payload: dict[str, Any]
+    input_bytes: int
+    input_runs: list[str] | None = None
+
+
+def run_stage(
+    catalog: Catalog,
+    execution: Execution,
+    job: str,
+    plan: StagePlan | NothingNew,
+    bodies: StageBodies,
+    body: Callable[[JobRun, Body], dict[str, Any]],
+    force: bool = False,
+) -> JobResult:
+    """`run_job` for a stage with two bodies: the chosen engine's body is handed to `body` with the run."""
+    if isinstance(plan, NothingNew):
+        log.info("%s: %s (latest run %s); nothing new", job, plan.why, plan.latest_run)
+        return JobResult(plan.latest_run, True, catalog.run_counts(plan.latest_run))
+    write = execution.body(job, plan.input_bytes, bodies)
+    return run_job(catalog, job, plan.payload, lambda run: body(run, write), force, plan.input_runs)
 
 
 def check_conserved(what: str, total: int, **parts: int) -> None:

@@ -1,7 +1,9 @@
 """The project's import graph: circles, imports that run up the layers, and Spark inside tiers/.
 
-Layers, lowest first: tiers < classifiers < jobs, verification < cli (bench and tests sit above all);
-inside tiers/, the parts that tiers/config.py configures (ops, io, dedup, catalog, llm, ...) never import it.
+Layers, lowest first: tiers < classifiers < jobs, verification < cli (bench and tests sit above all).
+Floors inside tiers/, lowest first: the ground floor (io, ops, dedup, catalog, llm, ...; they never import
+the configuration), tiers/config.py, the tier packages (tiers/l3, tiers/l4), the applications of the
+catalog (tiers/apps: allocation, report).
 Every import counts, including those inside functions. Run: python scripts/import_graph.py [ROOT]
 """
 
@@ -13,8 +15,9 @@ from pathlib import Path
 
 LAYERS = {"tiers": 0, "classifiers": 1, "jobs": 2, "verification": 2, "cli": 3}
 CONFIGURATION = ("tiers.config",)
-APPLICATIONS = ("tiers.allocation", "tiers.report", "tiers.l4", "tiers.knowledge", "tiers.llm_tasks")
-FLOORS = {"ground": 0, "configuration": 1, "applications": 2}
+TIER_PACKAGES = ("tiers.l3", "tiers.l4")
+APPLICATIONS = ("tiers.apps",)
+FLOORS = {"ground": 0, "configuration": 1, "tiers": 2, "applications": 3}
 DYNAMIC_IMPORTS = ("import_module", "__import__")
 
 
@@ -26,6 +29,8 @@ def floor(module: str) -> int:
     """The floor inside tiers/ of a module of tiers/."""
     if _within(module, APPLICATIONS):
         return FLOORS["applications"]
+    if _within(module, TIER_PACKAGES):
+        return FLOORS["tiers"]
     if _within(module, CONFIGURATION):
         return FLOORS["configuration"]
     return FLOORS["ground"]

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from tiers.llm.prompts import load_score_prompt
 from tiers.ops.registry import OperatorModuleError, validate_step
 from tiers.resources import read_project_text
 from tiers.validation import FieldProblem, StrictModel, format_validation_error, load_yaml
@@ -239,7 +240,7 @@ class L3Config(Strict):
     score_max_tokens: int = Field(256, ge=1)
     score_temperature: float = Field(0.0, ge=0)
     parse_retries: int = Field(2, ge=0)
-    rewrite_threshold: int = Field(3, ge=0, le=6)
+    rewrite_threshold: int = Field(3, ge=0)  # on the score prompt's scale; its highest + 1 rewrites nothing
     tasks: list[str] = Field(default_factory=lambda: ["textbook", "wikipedia", "qa", "conversation"])
     temperature: float = Field(0.7, ge=0)
     max_tokens: int = Field(4096, ge=1)
@@ -257,12 +258,12 @@ class L4InputConfig(Strict):
     whose L3 rubric score (l3_scores.llm_score) is at or above it."""
 
     l3: bool = True
-    l2_min_llm_score: int | None = Field(None, ge=0, le=5)
+    l2_min_llm_score: int | None = None  # on the scale of l3.score_prompt
 
     @model_validator(mode="after")
     def _reads_something(self) -> "L4InputConfig":
         if not self.l3 and self.l2_min_llm_score is None:
-            raise ValueError("nothing to read: set l3: true or l2_min_llm_score (0 to 5)")
+            raise ValueError("nothing to read: set l3: true or l2_min_llm_score (a score on l3.score_prompt's scale)")
         return self
 
 
@@ -389,6 +390,23 @@ class TiersConfig(Strict):
                 raise FieldProblem(
                     (*path, "server", "port"), f"port {llm.server.port} is already used by {owner}'s server"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _scores_on_the_rubric_scale(self) -> "TiersConfig":
+        """l3.rewrite_threshold and l4.input.l2_min_llm_score are scores of the rubric that l3.score_prompt
+        names, so its `scale` bounds them (the threshold may be one above the highest: rewrite nothing)."""
+        try:
+            low, high = load_score_prompt(self.l3.score_prompt).scale
+        except (OSError, ValueError, KeyError, yaml.YAMLError) as exc:
+            missing = "missing key " if isinstance(exc, KeyError) else ""
+            raise FieldProblem(("l3", "score_prompt"), f"cannot read the rubric prompt: {missing}{exc}") from None
+        bounds = [(("l3", "rewrite_threshold"), self.l3.rewrite_threshold, high + 1)]
+        if self.l4.input.l2_min_llm_score is not None:
+            bounds.append((("l4", "input", "l2_min_llm_score"), self.l4.input.l2_min_llm_score, high))
+        for path, value, top in bounds:
+            if not low <= value <= top:
+                raise FieldProblem(path, f"{value} is off the scale of {self.l3.score_prompt}: allowed {low} to {top}")
         return self
 
 

@@ -212,7 +212,7 @@ L4_FAILURES = pa.schema(
 """Generation requests that ended without items: engine_error or malformed (after the retries), raw answer kept."""
 
 L4_POSTINGS = pa.schema([("ki_id", pa.string()), ("term", pa.string()), ("tf", pa.int32()), ("run_id", pa.string())])
-"""Search postings of every L4 item (tiers/knowledge/search.py): term frequency of each term of text + answer."""
+"""Search postings of every L4 item (tiers/l4/search.py): term frequency of each term of text + answer."""
 
 N_TOKENS = pa.field("n_tokens", pa.int64())
 """Tokens of `text`, counted by jobs/tokens.py just before a tier is written (null without a tokenizer)."""

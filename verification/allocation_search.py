@@ -7,14 +7,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from tiers.allocation.cells import StageCells, plan_with_mixture, read_stage_cells
-from tiers.allocation.plan import Plan, Provenance, load_plan, write_plan
-from tiers.allocation.trials import CatalogTrials
+from tiers.apps.allocation.cells import StageCells, plan_with_mixture, read_stage_cells
+from tiers.apps.allocation.plan import Plan, Provenance, load_plan, write_plan
+from tiers.apps.allocation.trials import CatalogTrials
 from tiers.catalog import Catalog
 from verification.data import encode
 from verification.leakage import refuse_eval_overlap
@@ -30,6 +31,9 @@ from verification.mixture_search import (
 )
 from verification.model import ModelConfig
 from verification.pools import eval_index, load_pools, texts
+
+log = logging.getLogger(__name__)
+MIN_BASE_STEPS_FOR_BASE_PRESET = 600
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,13 @@ def prepare(options: SearchOptions) -> PreparedSearch:
     verify = dataclasses.replace(loop.verify, min_delta=spec.loop.accept.margin)
     model = ModelConfig.preset(options.preset) if options.preset else loop.model
     config = SearchConfig(options.candidates, options.seed, base_steps=loop.base_steps, model=model, verify=verify)
+    if (options.preset or spec.loop.model) == "base" and loop.base_steps < MIN_BASE_STEPS_FOR_BASE_PRESET:
+        log.warning(
+            "loop.base_steps is %d: a `base` model needs at least %d steps before its anneals measure anything "
+            "(bench/README.md, issue 33: at 300 steps it scored about 8 bits per byte and the search's fit was noise)",
+            loop.base_steps,
+            MIN_BASE_STEPS_FOR_BASE_PRESET,
+        )
     default = encode(default_texts)
     inputs = SearchInputs(
         cells.names,

@@ -2,7 +2,7 @@
 
 One search over the cells of one stage:
 1. the current plan's mixture is annealed (trial `current` 0) on every seed;
-2. `candidates` mixtures drawn around it within the caps (`tiers.allocation.mixture`) are annealed
+2. `candidates` mixtures drawn around it within the caps (`tiers.apps.allocation.mixture`) are annealed
    on the same seeds, each scored against the current mixture paired by seed (delta and interval);
 3. a ridge regression from weights to delta (the current mixture's delta is 0) is fitted, its
    leave-one-out rank correlation computed, and the mixture with the best predicted delta proposed;
@@ -26,8 +26,8 @@ from typing import Callable, Protocol
 import numpy as np
 import torch
 
-from tiers.allocation.mixture import LinearFit, fit_linear, held_out_rank_correlation, propose, sample_mixtures
-from tiers.allocation.trials import TrialRecord
+from tiers.apps.allocation.mixture import LinearFit, fit_linear, held_out_rank_correlation, propose, sample_mixtures
+from tiers.apps.allocation.trials import TrialRecord
 from verification.data import MixtureSampler
 from verification.decision import Verdict
 from verification.experiment import Arm, VerifyConfig, compare, run_arm

@@ -10,10 +10,10 @@ import json
 import pytest
 
 from tests.helpers import SHARED_DATA, open_catalog
-from tiers.allocation.allocate import allocate
+from tiers.apps.allocation.allocate import allocate
 from tiers.eval_overlap import build_index
-from tiers.allocation.export import export_stage
-from tiers.allocation.plan import load_plan
+from tiers.apps.allocation.export import export_stage
+from tiers.apps.allocation.plan import load_plan
 from tiers.resources import PROJECT
 from tiers.tokens import count_tokens
 

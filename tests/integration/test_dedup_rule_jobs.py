@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.engine import Engine
+from jobs.engine import Execution
 from jobs.pipeline import run_l0_to_l1
 from tests.dedup_shapes import THRESHOLD, bridged, chain, greedy, jaccard, star
 from tests.helpers import TEST_OVERRIDES, open_catalog
@@ -75,11 +75,11 @@ def roots(spark, tmp_path_factory):
     spark_root, local_root = folder / "spark", folder / "local"
     on_spark = load_config(None, OVERRIDES + ["engine.kind=spark"])
     local_config = load_config(None, OVERRIDES + ["engine.kind=local"])
-    local = Engine(local_config)
+    local = Execution(local_config)
     for snapshot in inputs:
         run_l0_to_l1(spark, on_spark, snapshot, str(spark_root))
         run_l0_to_l1(local, local_config, snapshot, str(local_root))
-    assert not local.started
+    assert not local.spark_started
     return {"spark": spark_root, "local": local_root}
 
 

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module", params=["spark", "local"])
 def fuzz_run(spark, tmp_path_factory, request):
     """The same corrupted files through the Spark engine and through the local engine."""
-    from jobs.engine import Engine
+    from jobs.engine import Execution
     from jobs.ingest import run_ingest
     from tests.fuzz.corrupt import MAX_RECORD_BYTES, generate
     from tiers.config import load_config
@@ -41,7 +41,7 @@ def fuzz_run(spark, tmp_path_factory, request):
         None, TEST_OVERRIDES + [f"ingest.max_record_bytes={MAX_RECORD_BYTES}", f"engine.kind={request.param}"]
     )
     root = tmp_path_factory.mktemp("fuzz-root")
-    result = run_ingest(Engine(config, spark if request.param == "spark" else None), config, [str(files)], str(root))
+    result = run_ingest(Execution(config, spark if request.param == "spark" else None), config, [str(files)], str(root))
     l0 = ds.dataset(result.outputs["L0"], format="parquet").to_table(columns=["file", "metadata", "text"]).to_pylist()
     quarantine = ds.dataset(result.outputs["quarantine"], format="parquet").to_table().to_pylist()
     return truths, result, l0, quarantine

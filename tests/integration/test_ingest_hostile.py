@@ -143,12 +143,12 @@ def test_the_same_bytes_from_two_paths_get_the_same_ids(spark, test_config, tmp_
 
 def _engine(kind: str, spark):
     """The local engine, or Spark through the session the tests share."""
-    from jobs.engine import Engine
+    from jobs.engine import Execution
     from tests.helpers import TEST_OVERRIDES
     from tiers.config import load_config
 
     config = load_config(None, [*TEST_OVERRIDES, f"engine.kind={kind}"])
-    return (Engine(config, spark) if kind == "spark" else Engine(config)), config
+    return (Execution(config, spark) if kind == "spark" else Execution(config)), config
 
 
 def _jsonl(prefix: str, n: int) -> bytes:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
-from jobs.engine import Engine
+from jobs.engine import Execution
 from jobs.l1_to_l2 import run_l1_to_l2
 from jobs.pipeline import run_l0_to_l1
 from tests.helpers import PIPELINE_INPUTS, TEST_OVERRIDES, open_catalog
@@ -45,7 +45,7 @@ def l1_root(tmp_path_factory):
         pytest.skip("the samples are not in ../shared/data")
     root = tmp_path_factory.mktemp("l2-engines") / "base"
     config = load_config(None, TEST_OVERRIDES + ["engine.kind=local"])
-    results = run_l0_to_l1(Engine(config), config, PIPELINE_INPUTS, str(root))
+    results = run_l0_to_l1(Execution(config), config, PIPELINE_INPUTS, str(root))
     return root, results["l0_to_l1"].run_id
 
 
@@ -58,10 +58,10 @@ def promoted(request, spark, l1_root):
         root = base.parent / f"{kind}-{request.param}"
         shutil.copytree(base, root)
         config = load_config(None, TEST_OVERRIDES + policy + [f"engine.kind={kind}"])
-        engine = Engine(config, spark if kind == "spark" else None)
+        engine = Execution(config, spark if kind == "spark" else None)
         roots[kind] = (root, run_l1_to_l2(engine, config, str(root), l1_run))
         if kind == "local":
-            assert not engine.started, "the local engine started Spark"
+            assert not engine.spark_started, "the local engine started Spark"
     return request.param, roots
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
-from jobs.engine import Engine
+from jobs.engine import Execution
 from jobs.pipeline import run_l0_to_l1
 from tests.helpers import DOLMA_CC, PIPELINE_INPUTS, TEST_OVERRIDES, dolma_texts
 from tiers.config import load_config
@@ -81,9 +81,9 @@ def roots(spark, snapshots, tmp_path_factory):
     spark_root, local_root = tmp_path_factory.mktemp("spark-root"), tmp_path_factory.mktemp("local-root")
     _promote_both_snapshots(spark, load_config(None, TEST_OVERRIDES), snapshots, spark_root)
     local_config = load_config(None, TEST_OVERRIDES + ["engine.kind=local"])
-    local = Engine(local_config)
+    local = Execution(local_config)
     _promote_both_snapshots(local, local_config, snapshots, local_root)
-    assert not local.started, "the local engine started Spark"
+    assert not local.spark_started, "the local engine started Spark"
     return spark_root, local_root
 
 
@@ -114,10 +114,10 @@ def test_the_comparison_covers_every_kind_of_drop(roots, engine):
 
 def test_auto_runs_small_inputs_locally_and_large_ones_on_spark():
     config = load_config(None, TEST_OVERRIDES + ["engine.local_max_bytes=1000"])
-    engine = Engine(config)
+    engine = Execution(config)
     assert engine.choose("ingest", 1000) == "local"
     assert engine.choose("ingest", 1001) == "spark"
     cluster = load_config(None, TEST_OVERRIDES + ["spark.master=spark://127.0.0.1:7077"])
-    assert Engine(cluster).choose("ingest", 10) == "spark"
+    assert Execution(cluster).choose("ingest", 10) == "spark"
     forced = load_config(None, TEST_OVERRIDES + ["engine.kind=local", "engine.local_max_bytes=0"])
-    assert Engine(forced).choose("ingest", 10**9) == "local"
+    assert Execution(forced).choose("ingest", 10**9) == "local"

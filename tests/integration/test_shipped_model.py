@@ -16,7 +16,7 @@ import pytest
 from classifiers.evaluate import classification_metrics
 from classifiers.model import QualityModel, file_hash
 from classifiers.shipped import SHIPPED_SEEDS, shipped_card, shipped_model_path, shipped_seed_texts
-from jobs.engine import Engine
+from jobs.engine import Execution
 from jobs.pipeline import run_l0_to_l2
 from scripts import build_default_model as builder
 from tests.helpers import DOLMA, RESILIPARSE_WARC, SCRAPINGHUB, TEST_OVERRIDES, open_catalog
@@ -73,7 +73,7 @@ SAMPLE_INPUTS = {
 def test_spread_check_passes_on_each_sample_input(name, tmp_path):
     config = load_config(None, TEST_OVERRIDES + ["engine.kind=local"])
     root = tmp_path / "root"
-    results = run_l0_to_l2(Engine(config), config, SAMPLE_INPUTS[name](tmp_path), str(root))
+    results = run_l0_to_l2(Execution(config), config, SAMPLE_INPUTS[name](tmp_path), str(root))
     with open_catalog(root) as con:
         l2 = con.execute("SELECT count(*) FROM l2").fetchone()[0]
         seeds = json.loads(con.execute("SELECT seeds_json FROM models WHERE lang = 'en'").fetchone()[0])

@@ -10,8 +10,8 @@ import shutil
 import pytest
 
 from tests.helpers import SHARED_DATA, TEST_OVERRIDES, open_catalog
-from tiers.allocation.allocate import allocate
-from tiers.allocation.plan import load_plan
+from tiers.apps.allocation.allocate import allocate
+from tiers.apps.allocation.plan import load_plan
 from tiers.resources import PROJECT
 
 OLDER_THRESHOLD, NEWER_THRESHOLD = "0.45", "0.55"

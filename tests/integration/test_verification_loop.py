@@ -80,7 +80,7 @@ def test_clean_pool_ranks_above_spam_and_experiments_are_recorded(tmp_path, data
     candidates = {r[0]: json.loads(r[9]) for r in rows if r[1] == 0}
     expected = sum(candidates["gold_articles"]) / 6 - sum(candidates["spam_pages"]) / 6
     assert result.pairs[0].delta == pytest.approx(expected)
-    from tiers.report.data import collect
+    from tiers.apps.report.data import collect
 
     panels = {p.key: p for section in collect(tmp_path).sections for p in section.panels}
     table = panels["experiment_pairs"].table

@@ -144,7 +144,7 @@ def test_search_beats_a_spam_plan_resumes_after_kill_and_the_plan_allocates(setu
     assert [(k, t) for k, t, *_ in after] == before_keys() + [("candidate", 3), ("candidate", 4), ("proposal", 5)]
 
     # Candidates are the seeded draws around the plan's mixture [spam 0.9, gold 0.1] (both caps loose).
-    from tiers.allocation.mixture import sample_mixtures
+    from tiers.apps.allocation.mixture import sample_mixtures
 
     expected = sample_mixtures(np.array([0.9, 0.1]), np.ones(2), 4, seed=0)
     np.testing.assert_allclose(
@@ -209,8 +209,8 @@ def test_no_plan_when_the_caps_already_hold_the_best_mixture(setup):
     assert all(gold <= 0.8 + 1e-9 for _, gold, _ in rows)
     assert rows[-1][0] == "proposal" and not rows[-1][2] > 0
 
-    from tiers.report.mixture import mixture_trials
-    from tiers.report.source import CatalogSource
+    from tiers.apps.report.mixture import mixture_trials
+    from tiers.apps.report.source import CatalogSource
 
     con = duckdb.connect(str(root / "catalog.duckdb"), read_only=True)
     panel = mixture_trials(CatalogSource(con))

@@ -73,7 +73,8 @@ def l2_sample(pipeline_run):
 
 
 def test_scoring_and_rewriting_survive_a_server_kill(spark, server, l2_sample):
-    from jobs.l2_to_l3 import CACHE, run_l2_to_l3
+    from jobs.l2_to_l3 import run_l2_to_l3
+    from jobs.llm_stage import CACHE
 
     root, l2_run = l2_sample
     config = load_config(None, L3_TEST)

@@ -128,7 +128,8 @@ class _AlwaysFails(BaseHTTPRequestHandler):
 
 
 def test_engine_errors_above_the_share_fail_the_stage_and_register_nothing(spark, pipeline_run):
-    from jobs.l2_to_l3 import EngineFailure, run_l2_to_l3
+    from jobs.l2_to_l3 import run_l2_to_l3
+    from jobs.llm_stage import EngineFailure
 
     root, _ = pipeline_run
     server = ThreadingHTTPServer(("127.0.0.1", 0), _AlwaysFails)

@@ -202,7 +202,7 @@ def test_l3_with_the_port_taken_records_no_answer_from_the_other_server(spark, l
 
 def test_a_model_that_gives_every_calibration_document_the_same_score_fails_the_stage(spark, l2_root, server_script):
     from jobs.l2_to_l3 import run_l2_to_l3
-    from tiers.llm_tasks.refine import CalibrationFailed
+    from tiers.l3.refine import CalibrationFailed
 
     root, _ = l2_root
     with pytest.raises(CalibrationFailed) as failure:

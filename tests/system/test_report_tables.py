@@ -1,7 +1,7 @@
 """The report's allocation section and per-operator table against the catalog's own counts (issue 26):
 the allocation renders after a real `allocate`, and the operator table is in pipeline order with the
 documents that really entered dedup. No Chromium and no shared data: the aggregates are read from
-`tiers.report.collect`, the roots are built here (the operator root by a real `tiers run l0-to-l1`)."""
+`tiers.apps.report.collect`, the roots are built here (the operator root by a real `tiers run l0-to-l1`)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import duckdb
 
 from tests.allocation_roots import Doc, build_root
 from tests.unit.test_allocation import plan, words
-from tiers.allocation.allocate import allocate
-from tiers.report import collect
+from tiers.apps.allocation.allocate import allocate
+from tiers.apps.report import collect
 
 REPO = Path(__file__).resolve().parents[2]
 

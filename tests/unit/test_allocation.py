@@ -9,8 +9,8 @@ import duckdb
 import pytest
 
 from tests.allocation_roots import Doc, build_root
-from tiers.allocation.allocate import BudgetNotMet, allocate
-from tiers.allocation.plan import parse_plan
+from tiers.apps.allocation.allocate import BudgetNotMet, allocate
+from tiers.apps.allocation.plan import parse_plan
 
 EVAL_ITEM = (
     "which of these statements best explains why the planet mercury has almost no atmosphere "
@@ -145,7 +145,7 @@ def test_deterministic_manifest(root, tmp_path):
 
 
 def test_curriculum_is_one_change(root):
-    from tiers.allocation.plan import Plan
+    from tiers.apps.allocation.plan import Plan
 
     flat = plan()
     curriculum = plan(order="curriculum")

@@ -12,8 +12,8 @@ import duckdb
 import pytest
 
 from tests.unit.test_allocation import plan, root  # noqa: F401 - the hand-built root fixture
-from tiers.allocation.allocate import allocate
-from tiers.allocation.export import MEGATRON_SUFFIX, export_stage
+from tiers.apps.allocation.allocate import allocate
+from tiers.apps.allocation.export import MEGATRON_SUFFIX, export_stage
 from tiers.tokens import count_tokens
 
 

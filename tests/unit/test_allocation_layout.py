@@ -1,4 +1,4 @@
-"""The pieces allocation and export work in (tiers/allocation/partition.py) change nothing in the result:
+"""The pieces allocation and export work in (tiers/apps/allocation/partition.py) change nothing in the result:
 tiny chunks and bins give the manifest hash and shards of one chunk and wide bins; the repeats equal a
 plain Python reading of the rule; the buckets equal those of the `quality_buckets` view, ties included."""
 
@@ -11,12 +11,12 @@ import duckdb
 import pytest
 
 from tests.allocation_roots import Doc, build_root
-from tiers.allocation.allocate import allocate
-from tiers.allocation.buckets import boundaries, bucket_sql, edges_of
-from tiers.allocation.documents import create_bucket_view, home_documents_sql
-from tiers.allocation.export import export_stage
-from tiers.allocation.partition import Layout, limit_bytes
-from tiers.allocation.plan import parse_plan
+from tiers.apps.allocation.allocate import allocate
+from tiers.apps.allocation.buckets import boundaries, bucket_sql, edges_of
+from tiers.apps.allocation.documents import create_bucket_view, home_documents_sql
+from tiers.apps.allocation.export import export_stage
+from tiers.apps.allocation.partition import Layout, limit_bytes
+from tiers.apps.allocation.plan import parse_plan
 from tiers.catalog import Catalog
 
 TINY = Layout(chunk_docs=7, bin_rows=2)  # about 60 chunks, 2 rows per histogram bin

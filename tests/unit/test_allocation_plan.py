@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tiers.allocation.plan import PlanError, load_plan, parse_plan
+from tiers.apps.allocation.plan import PlanError, load_plan, parse_plan
 from tiers.resources import PROJECT
 
 

@@ -45,21 +45,27 @@ def test_a_ground_floor_module_importing_an_application_is_upward(tmp_path):
         {
             "tiers/__init__.py": "",
             "tiers/catalog/__init__.py": "",
-            "tiers/catalog/catalog.py": "def refresh():\n    from tiers.allocation.store import ensure_tables\n",
-            "tiers/allocation/__init__.py": "",
-            "tiers/allocation/store.py": "from tiers.catalog.catalog import refresh\n\ndef ensure_tables():\n    pass\n",
+            "tiers/catalog/catalog.py": "def refresh():\n    from tiers.apps.allocation.store import ensure_tables\n",
+            "tiers/apps/__init__.py": "",
+            "tiers/apps/allocation/__init__.py": "",
+            "tiers/apps/allocation/store.py": "from tiers.catalog.catalog import refresh\n\ndef ensure_tables():\n    pass\n",
+            "tiers/l4/__init__.py": "",
+            "tiers/l4/promote.py": "from tiers.apps.allocation.store import ensure_tables\n",
             "tiers/io/__init__.py": "",
             "tiers/io/readers.py": 'from importlib import import_module\n\nCONFIG = import_module("tiers.config")\n',
             "tiers/config.py": "",
         },
     )
     assert import_graph.upward(import_graph.graph(root)) == [
-        ("tiers.catalog.catalog", "tiers.allocation.store"),
+        ("tiers.catalog.catalog", "tiers.apps.allocation.store"),
         ("tiers.io.readers", "tiers.config"),
+        ("tiers.l4.promote", "tiers.apps.allocation.store"),
     ]
 
 
 def test_floors_inside_tiers():
     assert import_graph.floor("tiers.ops.base") == import_graph.floor("tiers.catalog") == 0
+    assert import_graph.floor("tiers.llm.prompts") == 0
     assert import_graph.floor("tiers.config") == 1
-    assert import_graph.floor("tiers.report.flow") == import_graph.floor("tiers.allocation") == 2
+    assert import_graph.floor("tiers.l3.refine") == import_graph.floor("tiers.l4.knowledge") == 2
+    assert import_graph.floor("tiers.apps.report.flow") == import_graph.floor("tiers.apps.allocation") == 3

@@ -9,7 +9,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from tiers.knowledge.export import export_l4
+from tiers.l4.export import export_l4
 
 PASSAGE_A = "The Tay Bridge opened on 1 June 1878.\nIt was 3.5 km long."
 

@@ -9,7 +9,7 @@ import pytest
 
 from tiers import schemas
 from tiers.eval_overlap import build_index
-from tiers.knowledge.promote import promote
+from tiers.l4.promote import promote
 
 EVAL_LINE = "which gas do green plants take in from the air to make their food during photosynthesis in sunlight"
 

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tiers.config import load_config
-from tiers.llm_tasks.prompts import load_prompt
+from tiers.llm.prompts import load_prompt
 
 PASSAGE = "The Tay Bridge opened on 1 June 1878.\nIt crossed the Firth of Tay near Dundee, {braces} and all."
 PATHS = load_config().l4.prompts

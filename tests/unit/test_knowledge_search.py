@@ -8,7 +8,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from tiers.knowledge.search import bm25, postings, terms
+from tiers.l4.search import bm25, postings, terms
 
 # Items: a = "cat sat mat" (3 terms), b = "Cat, cat dog!" (3 terms), c = "bird flew" (2 terms).
 # N = 3, avgdl = 8/3; k1 = 1.2, b = 0.75.

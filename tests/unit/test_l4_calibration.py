@@ -13,7 +13,7 @@ from tiers.l4 import calibration
 from tiers.l4.candidates import Candidate
 from tiers.l4.gates import run_gates
 from tiers.llm.engine import ChatResult
-from tiers.llm_tasks.knowledge import Engines, KnowledgeOutput, KnowledgePrompts, Verifier, _Item, resolve
+from tiers.l4.knowledge import Engines, KnowledgeOutput, KnowledgePrompts, Verifier, _Item, resolve
 from tiers.l4.passages import split_passages
 
 

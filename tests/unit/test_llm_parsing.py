@@ -6,7 +6,7 @@ import pytest
 
 from tiers.llm.cache import RequestCache
 from tiers.llm.engine import ChatRequest, ChatResult, Sampling
-from tiers.llm_tasks.parsing import parse_score
+from tiers.l3.parsing import parse_score
 
 
 @pytest.mark.parametrize(
@@ -25,7 +25,20 @@ from tiers.llm_tasks.parsing import parse_score
     ],
 )
 def test_parse_score(answer, expected):
-    assert parse_score(answer) == expected
+    assert parse_score(answer, 0, 5) == expected
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ('{"score": 10, "reason": "best"}', (10, "best")),
+        ("score: 7", (7, "")),
+        ('{"score": 0, "reason": "below the scale"}', None),
+        ("score: 11", None),
+    ],
+)
+def test_parse_score_on_another_scale(answer, expected):
+    assert parse_score(answer, 1, 10) == expected
 
 
 def test_cache_key_depends_on_model_prompt_messages_and_sampling():

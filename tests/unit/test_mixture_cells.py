@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tiers.allocation.cells import plan_with_mixture, search_cells
-from tiers.allocation.plan import PlanError, Provenance, load_plan, parse_plan, write_plan
-from tiers.allocation.solve import Cell, solve
+from tiers.apps.allocation.cells import plan_with_mixture, search_cells
+from tiers.apps.allocation.plan import PlanError, Provenance, load_plan, parse_plan, write_plan
+from tiers.apps.allocation.solve import Cell, solve
 
 CELLS = [Cell("L1", 0, 4, 400), Cell("L1", 1, 6, 600), Cell("L3", None, 3, 150)]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tiers.allocation.mixture import fit_linear, held_out_rank_correlation, propose, sample_mixtures, spearman
+from tiers.apps.allocation.mixture import fit_linear, held_out_rank_correlation, propose, sample_mixtures, spearman
 
 EFFECT = np.array([0.03, 0.01, -0.01, -0.02])  # what a unit of each cell adds to the metric
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tiers.allocation.mixture import InfeasibleMixture, prior, sample_mixtures, within_caps
+from tiers.apps.allocation.mixture import InfeasibleMixture, prior, sample_mixtures, within_caps
 
 UNIFORM = np.full(4, 0.25)
 

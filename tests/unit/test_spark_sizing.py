@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.engine import SPARK, Engine
+from jobs.engine import SPARK, Execution
 from jobs.spark import java_options_for
 from tiers.config import ConfigError, load_config
 
@@ -18,7 +18,7 @@ def test_a_small_input_gets_the_c1_only_jvm_and_a_large_one_the_tiered_jit():
 
 def test_the_engine_sizes_the_session_to_the_largest_stage_it_sent_to_spark():
     config = load_config(None, ["engine.kind=spark", "spark.large_input_bytes=1000"])
-    engine = Engine(config)
+    engine = Execution(config)
     assert engine.choose("ingest", 5000) == SPARK
     assert engine.choose("l1_filter", 10) == SPARK
     assert java_options_for(config.spark, engine.spark_input_bytes) == config.spark.large_input_java_options

@@ -1,6 +1,8 @@
-"""L4's ground floor, pure Python: passages, candidate items parsed from model output, deterministic
-gates, the extractive verifier, answer matching, the consensus decision, identity and merging.
-`tiers/llm_tasks/knowledge.py` sends the requests, `jobs/l3_to_l4.py` runs it all on Spark.
+"""L4's code outside Spark, pure Python: passages, candidate items parsed from model output, deterministic
+gates, the extractive verifier, answer matching, the consensus decision, identity and merging; the
+generation and verification rounds that send the requests (`knowledge.py`); after the job's rounds,
+promotion (evaluation flags, merge, postings: `promote.py`); and L4's readers, BM25 search in DuckDB SQL
+(`search.py`) and the exports for training (`export.py`). `jobs/l3_to_l4.py` runs the rounds on Spark.
 
 Changes to the agreed interface (additions only, every signature as agreed):
 - `gates.run_gates` records a sixth check, `values_in_context` (facts only; reasons

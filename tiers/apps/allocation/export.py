@@ -6,7 +6,7 @@ curriculum writes the stage's sources one after the other (in the plan's order),
 The order is computed on narrow rows (no text) inside DuckDB, without sorting the whole stage: a
 histogram of the order key's leading part (source rank, top bits of the hash) gives each bin's first
 position, and a shard is the rows of the few bins that overlap its positions, ranked exactly within
-them (`tiers.allocation.partition`). Each shard is one `COPY` that joins the texts of its rows, so
+them (`tiers.apps.allocation.partition`). Each shard is one `COPY` that joins the texts of its rows, so
 texts go from the tier files to the shard without passing through Python, and the working memory
 follows `shard_rows`, not the size of the stage. Shards are Parquet or JSON lines, which Hugging
 Face `datasets`, Polars and DuckDB read as they are.
@@ -43,10 +43,10 @@ from typing import Literal
 
 import duckdb
 
-from tiers.allocation.documents import texts_sql
-from tiers.allocation.partition import Layout
-from tiers.allocation.plan import Plan, parse_plan
-from tiers.allocation.store import bound_memory, current_allocation, spill_folder
+from tiers.apps.allocation.documents import texts_sql
+from tiers.apps.allocation.partition import Layout
+from tiers.apps.allocation.plan import Plan, parse_plan
+from tiers.apps.allocation.store import bound_memory, current_allocation, spill_folder
 from tiers.catalog import Catalog
 
 log = logging.getLogger(__name__)

@@ -15,9 +15,9 @@ from typing import Callable
 import duckdb
 
 from tiers.catalog import Catalog
-from tiers.report import distributions, downstream, flow, mixture
-from tiers.report.model import Panel, ReportData, Section
-from tiers.report.source import CatalogSource
+from tiers.apps.report import distributions, downstream, flow, mixture
+from tiers.apps.report.model import Panel, ReportData, Section
+from tiers.apps.report.source import CatalogSource
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tiers.report.data import UnknownRun, collect
-from tiers.report.model import Panel, ReportData
+from tiers.apps.report.data import UnknownRun, collect
+from tiers.apps.report.model import Panel, ReportData
 
 
 def build_report(root: str | Path, out: str | Path, run_id: str | None = None) -> Path:
     """Collect the catalog's aggregates under `root` and write the HTML page to `out`."""
-    from tiers.report.render import write_report
+    from tiers.apps.report.render import write_report
 
     return write_report(collect(root, run_id), out)
 

@@ -4,6 +4,7 @@ scoring model passes before its scores count."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -13,11 +14,14 @@ import yaml
 
 from tiers.resources import read_project_text
 
-from tiers.config import L3Config
+from tiers.config import L3Config, TiersConfig
 from tiers.ids import doc_id_from_provenance
 from tiers.llm.engine import ChatRequest, ChatResult, Sampling, Usage
-from tiers.llm_tasks.parsing import parse_score
-from tiers.llm_tasks.prompts import Prompt
+from tiers.llm.factory import build_engine
+from tiers.l3.parsing import parse_score
+from tiers.llm.prompts import Prompt
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,7 +69,7 @@ def score_documents(
             result = engine.complete(score_requests([texts[i]], prompt, config, attempt))[0]
             with lock:
                 usage.add(result)
-            parsed = parse_score(result.text) if result.ok else None
+            parsed = parse_score(result.text, *prompt.scale) if result.ok else None
             if parsed is not None:
                 return {
                     "doc_id": ids[i],
@@ -207,3 +211,28 @@ def calibrate(
             "To run the plumbing with this model anyway: --set l3.calibration=null"
         )
     return result
+
+
+def check_calibration(
+    config: TiersConfig, prompt: Prompt, endpoints: list[str], api_key: str | None, cache_path: str
+) -> None:
+    """The model scores the built-in calibration documents first; CalibrationFailed when it cannot tell them apart."""
+    if config.l3.calibration is None:
+        log.warning("l3.calibration is null: the model's scores are used without a calibration check")
+        return
+    if config.llm.engine == "vllm_offline":
+        log.warning("calibration is skipped for engine vllm_offline (it would load the model on the driver too)")
+        return
+    engine = build_engine(config.llm, endpoints, cache_path, api_key)
+    try:
+        result = calibrate(engine, prompt, config.l3, config.llm.model, load_calibration(config.l3.calibration))
+    finally:
+        engine.close()
+    if not result.ordered:
+        log.warning(
+            "%s does not score every high-quality calibration document above every low one (%s)",
+            config.llm.model,
+            result.summary,
+        )
+    else:
+        log.info("calibration passed: %s", result.summary)

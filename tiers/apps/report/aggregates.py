@@ -6,9 +6,9 @@ import json
 import math
 from typing import Any, Callable
 
-from tiers.report.model import Table
+from tiers.apps.report.model import Table
 from tiers.catalog.sql_text import literal as quote
-from tiers.report.source import CatalogSource
+from tiers.apps.report.source import CatalogSource
 
 OTHER = "other"
 

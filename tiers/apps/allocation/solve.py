@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tiers.allocation.plan import Plan, PlanError, Source, Stage
+from tiers.apps.allocation.plan import Plan, PlanError, Source, Stage
 
 EPSILON = 1e-6
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tiers.catalog.runs import LLM_USAGE_COLUMNS
-from tiers.report.aggregates import finite
-from tiers.report.model import Chart, Panel, Table
-from tiers.report.source import CatalogSource
+from tiers.apps.report.aggregates import finite
+from tiers.apps.report.model import Chart, Panel, Table
+from tiers.apps.report.source import CatalogSource
 
 
 def llm_usage(src: CatalogSource) -> Panel:

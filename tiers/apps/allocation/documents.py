@@ -6,9 +6,9 @@
   the lowest). L2 documents are L1 documents, so they keep their L1 bucket.
 - `home_documents_sql()`: every document once, at its *home tier* (the highest it reached: L3
   rewrites, L4 items, L2, then L1 documents not in L2), with its bucket and tokens; with a chunk
-  (`tiers.allocation.partition`), the documents of that chunk only, every scan filtered by it.
+  (`tiers.apps.allocation.partition`), the documents of that chunk only, every scan filtered by it.
 - `home_texts_sql()`, `scored_sql()`: the texts of the home documents and the scored L1 documents of
-  a chunk, for the evaluation-overlap check and the quality buckets (`tiers.allocation.buckets`).
+  a chunk, for the evaluation-overlap check and the quality buckets (`tiers.apps.allocation.buckets`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Callable
 
 import duckdb
 
-from tiers.allocation.partition import Chunk
-from tiers.allocation.plan import BucketsSpec
+from tiers.apps.allocation.partition import Chunk
+from tiers.apps.allocation.plan import BucketsSpec
 from tiers.names import TIERS
 
 
@@ -48,7 +48,7 @@ def check_token_columns(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def edge_list_sql(spec: BucketsSpec) -> str:
-    """The bucket edges as a DOUBLE[] literal (the view and `tiers.allocation.buckets` read the same values)."""
+    """The bucket edges as a DOUBLE[] literal (the view and `tiers.apps.allocation.buckets` read the same values)."""
     edges = ", ".join(repr(float(e)) for e in spec.resolved_edges())
     return f"[{edges}]::DOUBLE[]" if edges else "[]::DOUBLE[]"
 
@@ -94,7 +94,7 @@ def home_documents_sql(
 
     Without `scored` the buckets come from the `quality_buckets` view. With it, `scored` is a relation
     (doc_id, score) holding at least the scored L1 documents of `chunk`, and `bucket(score, doc_id)`
-    gives the SQL of a document's bucket from those two columns (`tiers.allocation.buckets`)."""
+    gives the SQL of a document's bucket from those two columns (`tiers.apps.allocation.buckets`)."""
     chunk = chunk or Chunk(0, 1)
     if scored is None or bucket is None:
         join = "LEFT JOIN quality_buckets b USING (doc_id)"

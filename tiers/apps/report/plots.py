@@ -10,7 +10,7 @@ import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from tiers.report.model import Chart, Panel, Table
+from tiers.apps.report.model import Chart, Panel, Table
 
 WIDTH = 7.2  # inches; the page is about 760 px wide
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")

@@ -27,7 +27,7 @@ from tiers.l4.gates import run_gates
 from tiers.l4.identity import ki_id
 from tiers.l4.passages import Passage, split_passages
 from tiers.llm.engine import ChatRequest, ChatResult, Sampling, Usage
-from tiers.llm_tasks.prompts import Prompt, load_prompt
+from tiers.llm.prompts import Prompt, load_prompt
 
 
 log = logging.getLogger(__name__)

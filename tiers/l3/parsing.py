@@ -1,5 +1,6 @@
 """Tolerant parsing of a `{score, reason}` answer: strict JSON, the first JSON object in the text,
-then a `score: N` pattern. Returns None when nothing valid is found."""
+then a `score: N` pattern. Returns None when nothing valid is found, or the score is off the rubric's
+scale (`low` to `high`, from the prompt file)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import json
 import re
 
 _OBJECT = re.compile(r"\{[^{}]*\}", re.DOTALL)
-_SCORE = re.compile(r"score\"?\s*[:=]\s*\"?(\d)(?![\d.])", re.IGNORECASE)
+_SCORE = re.compile(r"score\"?\s*[:=]\s*\"?(-?\d+)(?![\d.])", re.IGNORECASE)
 
 
-def parse_score(answer: str, low: int = 0, high: int = 5) -> tuple[int, str] | None:
+def parse_score(answer: str, low: int, high: int) -> tuple[int, str] | None:
     candidates = [answer.strip(), *(_OBJECT.findall(answer))]
     for candidate in candidates:
         try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from tiers.report.aggregates import finite
-from tiers.report.model import Chart, Panel, Table
-from tiers.report.source import CatalogSource
+from tiers.apps.report.aggregates import finite
+from tiers.apps.report.model import Chart, Panel, Table
+from tiers.apps.report.source import CatalogSource
 
 
 def mixture_trials(src: CatalogSource) -> Panel:

@@ -33,8 +33,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from tiers.allocation.buckets import boundaries, bucket_sql, edges_of
-from tiers.allocation.documents import (
+from tiers.apps.allocation.buckets import boundaries, bucket_sql, edges_of
+from tiers.apps.allocation.documents import (
     check_token_columns,
     create_bucket_view,
     home_documents_sql,
@@ -42,11 +42,11 @@ from tiers.allocation.documents import (
     l4_select,
     scored_sql,
 )
-from tiers.allocation.partition import Chunk, ChunkFiles, Layout, chunks, documents_in_tiers
-from tiers.allocation.plan import Plan
-from tiers.allocation.selection import RowsSummary, first_pass, second_pass, write_rows
-from tiers.allocation.solve import Cell, StageResult, shortfalls, solve
-from tiers.allocation.store import bound_memory, spill_folder
+from tiers.apps.allocation.partition import Chunk, ChunkFiles, Layout, chunks, documents_in_tiers
+from tiers.apps.allocation.plan import Plan
+from tiers.apps.allocation.selection import RowsSummary, first_pass, second_pass, write_rows
+from tiers.apps.allocation.solve import Cell, StageResult, shortfalls, solve
+from tiers.apps.allocation.store import bound_memory, spill_folder
 from tiers.catalog import Catalog
 from tiers.eval_overlap import EvalIndex, build_index
 

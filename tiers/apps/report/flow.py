@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tiers.dedup.reasons import EXACT_REASON, NEAR_REASON
-from tiers.report.aggregates import current_runs, job_runs, share
-from tiers.report.model import Chart, Panel, Table
-from tiers.report.source import CatalogSource
+from tiers.apps.report.aggregates import current_runs, job_runs, share
+from tiers.apps.report.model import Chart, Panel, Table
+from tiers.apps.report.source import CatalogSource
 from tiers.names import L1_DEDUP, L1_FILTER, TIERS
 
 DEDUP_REASONS = {EXACT_REASON: "exact dedup", NEAR_REASON: "near dedup (MinHash)"}

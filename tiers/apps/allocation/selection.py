@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from tiers.allocation.partition import Chunk, ChunkFiles
+from tiers.apps.allocation.partition import Chunk, ChunkFiles
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from tiers.report.model import Panel, ReportData, Section, Table
-from tiers.report.plots import figure_svg, strip_dimensions
+from tiers.apps.report.model import Panel, ReportData, Section, Table
+from tiers.apps.report.plots import figure_svg, strip_dimensions
 
 log = logging.getLogger(__name__)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import yaml
+
 from tiers.dedup.reasons import EXACT_REASON, NEAR_REASON
-from tiers.report.aggregates import OTHER, current_runs, grouped_expr, histogram, job_runs, log_edge, top_values
-from tiers.report.model import Chart, Panel, Table
+from tiers.apps.report.aggregates import OTHER, current_runs, grouped_expr, histogram, job_runs, log_edge, top_values
+from tiers.apps.report.model import Chart, Panel, Table
 from tiers.catalog.sql_text import literal as quote
-from tiers.report.source import CatalogSource
-from tiers.names import DOCUMENT_TIERS, L2_SCORE, L2_SELECT
+from tiers.apps.report.source import CatalogSource
+from tiers.llm.prompts import load_score_prompt
+from tiers.names import DOCUMENT_TIERS, L1_DEDUP, L2_SCORE, L2_SELECT, L2_TO_L3
 
 TOP_LANGUAGES = 12
 HIST_LANGUAGES = 4
@@ -138,6 +141,16 @@ def quality_score(src: CatalogSource) -> Panel:
     )
 
 
+def rubric_scale(src: CatalogSource) -> tuple[int, int] | None:
+    """The scale of the rubric the latest L2-to-L3 run scored with (from its score prompt file), if readable."""
+    for _, config, _ in job_runs(src, L2_TO_L3, latest_only=True):
+        try:
+            return load_score_prompt(config["l3"]["score_prompt"]).scale
+        except (KeyError, TypeError, OSError, ValueError, yaml.YAMLError):
+            return None
+    return None
+
+
 def llm_score(src: CatalogSource) -> Panel:
     key, title = "llm_score", "LLM rubric score (L3)"
     if not src.has("l3_scores", "llm_score"):
@@ -147,11 +160,12 @@ def llm_score(src: CatalogSource) -> Panel:
     )
     if not counts:
         return Panel.absent(key, title, "No L3 document has an LLM score yet.")
-    scores = sorted(set(range(6)) | set(counts))
+    low, high = rubric_scale(src) or (min(counts), max(counts))
+    scores = sorted(set(range(low, high + 1)) | set(counts))
     return Panel(
         key=key,
         title=title,
-        caption="L2 documents per LLM rubric score (0-5), answers that parsed only.",
+        caption=f"L2 documents per LLM rubric score ({low}-{high}), answers that parsed only.",
         table=Table(("llm_score", "documents"), tuple((s, int(counts.get(s, 0))) for s in scores)),
         chart=Chart("bars", x="llm_score", y=("documents",), xlabel="llm_score", ylabel="documents"),
     )
@@ -256,7 +270,7 @@ def dedup_flags(src: CatalogSource) -> Panel:
     """What the current l1_dedup runs flagged: components above the configured size, sources losing more
     than the configured share, work capped in giant components, and the near drops' measured Jaccard."""
     key, title = "dedup_flags", "Dedup flags and evidence"
-    runs = job_runs(src, "l1_dedup", prefer=current_runs(src, "l1"))
+    runs = job_runs(src, L1_DEDUP, prefer=current_runs(src, "l1"))
     found = [(run_id, counts["dedup"]) for run_id, _, counts in runs if isinstance(counts.get("dedup"), dict)]
     if not found:
         return Panel.absent(key, title, "No l1_dedup run with dedup evidence has committed.")

@@ -25,9 +25,9 @@ from typing import Callable
 
 import duckdb
 
-from tiers.allocation.documents import edge_list_sql
-from tiers.allocation.partition import Layout
-from tiers.allocation.plan import BucketsSpec
+from tiers.apps.allocation.documents import edge_list_sql
+from tiers.apps.allocation.partition import Layout
+from tiers.apps.allocation.plan import BucketsSpec
 from tiers.catalog.sql_text import literal
 
 log = logging.getLogger(__name__)

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tiers.allocation.allocate import _cells, _chunk_count, flag_eval_overlap, write_documents
-from tiers.allocation.documents import check_token_columns, create_bucket_view, texts_sql
-from tiers.allocation.partition import Layout, chunks
-from tiers.allocation.plan import Plan, PlanError, Provenance, parse_plan
-from tiers.allocation.solve import Cell, cells_of, solve
-from tiers.allocation.store import bound_memory, spill_folder
+from tiers.apps.allocation.allocate import _cells, _chunk_count, flag_eval_overlap, write_documents
+from tiers.apps.allocation.documents import check_token_columns, create_bucket_view, texts_sql
+from tiers.apps.allocation.partition import Layout, chunks
+from tiers.apps.allocation.plan import Plan, PlanError, Provenance, parse_plan
+from tiers.apps.allocation.solve import Cell, cells_of, solve
+from tiers.apps.allocation.store import bound_memory, spill_folder
 from tiers.catalog import Catalog
 from tiers.eval_overlap import build_index
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from tiers import schemas
 from tiers.eval_overlap import EvalIndex
-from tiers.knowledge.search import postings
+from tiers.l4.search import postings
 from tiers.l4.merge import canonical_groups
 
 
