@@ -29,7 +29,6 @@ from jobs.dedup import (
     near_duplicates,
     sketch_frame,
     text_hashes,
-    verified_edges,
 )
 from jobs.spark import get_spark
 from tiers.config import MinHashConfig, SparkConfig
@@ -79,14 +78,8 @@ def main() -> None:
         ("signatures", lambda: sketch_frame(docs, config)),
         ("candidate edges", lambda: candidate_edges(sketch_frame(docs, config))),
         (
-            "verified edges",
-            lambda: verified_edges(sketch_frame(docs, config), candidate_edges(sketch_frame(docs, config)), config),
-        ),
-        (
-            "connected components",
-            lambda: connected_components(
-                spark, verified_edges(sketch_frame(docs, config), candidate_edges(sketch_frame(docs, config)), config)
-            ),
+            "candidate components",
+            lambda: connected_components(spark, candidate_edges(sketch_frame(docs, config))),
         ),
         (
             "near dedup drops",
@@ -99,7 +92,7 @@ def main() -> None:
         build().write.format("noop").mode("overwrite").save()
         spent = cpu_seconds() - start
         print(f"{name:22s} cpu {spent:6.2f}s  (+{spent - previous:6.2f}s over the stage before)")
-        previous = spent if name not in ("read texts", "exact dedup", "verified edges") else previous
+        previous = spent if name not in ("read texts", "exact dedup") else previous
     print(f"total cpu {cpu_seconds() - c0:6.2f}s  wall {time.perf_counter() - t0:6.1f}s")
 
 

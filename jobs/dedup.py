@@ -1,19 +1,21 @@
 """Exact and MinHash near-duplicate dedup on Spark: this module moves data to and from the rule's pure
-functions (tiers/dedup/: `near.sketch`, `near.bucket_links`, `near.screen`, `clusters.clusters`,
-`records`), which the local engine runs in one process; only the grouping is Spark's. Both steps return
-drop records computed on narrow data (ids, hashes, sketches); the caller removes the dropped ids from
-the documents in one anti-join, so texts move once. Nothing is collected on the driver but the
-evidence's aggregates. Near dedup, stage by stage:
+functions (tiers/dedup/: `exact.exact_keys`, `near.sketch`, `near.bucket_links`, `near.verified_pairs`,
+`near.component_roots`, `clusters.clusters`, `records`), which the local engine runs in one process;
+only the grouping is Spark's. Both steps return drop records computed on narrow data (ids, hashes,
+sketches); the caller removes the dropped ids from the documents in one join, so texts move once.
+Nothing is collected on the driver but one count and the evidence's aggregates. Near dedup:
 
-1. `sketch_frame`: each document's signature, band keys and sorted shingle-hash set (mapInArrow).
+1. `document_sketches`: each document's text hash, signature, band keys and sorted shingle-hash set,
+   one pass over the texts (mapInArrow, one lower-cased buffer per batch for both, as locally).
 2. `candidate_edges`: the band keys exploded, one partition per bucket range sorted by (band, key,
-   doc_id), and `bucket_links` over each partition.
-3. `verified_edges`: each pair's signature agreement (`near.agreement` over the two signatures) and
-   `near.screen`; the unsure pairs get the exact check on just their shingle sets.
-4. `connected_components`: a union-find inside each partition of the edges, then alternating
-   large-star / small-star rounds until every component is a star around its smallest id.
-5. `assignments`: one task per component's members, sorted by id, runs `clusters.clusters` (the
-   per-document rule); `near_duplicates` writes the drops with `records.near_drop_table`.
+   doc_id), and `bucket_links` over each partition; pairs of two reference documents and pairs with
+   an exact duplicate are left out afterwards, as the local rule does.
+3. `connected_components` of the candidate edges: in one task (`component_roots`) while they are at
+   most `ONE_TASK_EDGES`, else a union-find inside each partition and large-star / small-star rounds.
+4. `assignments`: each candidate component's sketches (each document once) and edges in one task,
+   sorted by id: `verified_pairs`, `component_roots` and `clusters` there, exactly as `rule.near_clusters`
+   runs them on a whole run. A verified component lies inside one candidate component, so the
+   result is the local rule's.
 
 Incremental runs pass a `reference`: the dedup indexes of earlier L1 runs. Only its L1 documents
 (kept_id = doc_id) that share a text hash or a band key with a new document are read past the scan;
@@ -36,23 +38,25 @@ from pyspark.sql import functions as F
 from tiers.config import DedupConfig, MinHashConfig
 from tiers.dedup import records
 from tiers.dedup.clusters import clusters
-from tiers.dedup.near import Sketches, agreement, band_layout, bucket_links, screen, sketch
-from tiers.dedup.sketch_columns import keys_column, pair_jaccard, shingle_sets, shingles_column, signature_column
+from tiers.dedup.exact import exact_keys
+from tiers.dedup.near import Sketches, band_layout, bucket_links, component_roots, sketch, verified_pairs
+from tiers.dedup.sketch_columns import keys_column, shingle_sets, shingles_column, signature_column
 from tiers.dedup.unionfind import UnionFind
+from tiers.text import LoweredBatch
 
 log = logging.getLogger(__name__)
 
-SKETCH = pa.schema(
+DOCUMENT_SKETCHES = pa.schema(
     [
         ("doc_id", pa.string()),
+        ("text_hash", pa.string()),
         ("signature", pa.list_(pa.int32())),
         ("keys", pa.list_(pa.int64())),
         ("shingles", pa.binary()),
     ]
 )
-EDGE_SCORES = pa.schema([("src", pa.string()), ("dst", pa.string()), ("jaccard", pa.float64())])
-EDGE_STATES = pa.schema([("src", pa.string()), ("dst", pa.string()), ("state", pa.int8())])
 EDGES = pa.schema([("src", pa.string()), ("dst", pa.string())])
+COMPONENTS = pa.schema([("node", pa.string()), ("component", pa.string())])
 ASSIGNED = pa.schema(
     [
         ("doc_id", pa.string()),
@@ -63,7 +67,10 @@ ASSIGNED = pa.schema(
     ]
 )
 DROP_DDL = "doc_id string, stage string, reason string, details string"
-SURE, UNSURE = 2, 1
+SHOWN_COMPONENTS = 20  # the largest components the summary names
+ONE_TASK_EDGES = 4_000_000
+"""Candidate edges up to which connected components run in one task (about 100 bytes an edge there);
+above it, in star rounds over the whole cluster."""
 
 OLD = "\x01"  # prefix of reference ids: sorts before every doc_id (hex), so the document already in L1 comes first
 
@@ -78,9 +85,43 @@ def _strip_old(column: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(column, "^\x01", "")
 
 
+def _document_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig | None) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        texts = batch.column("text").to_pylist()
+        lowered = LoweredBatch.of(texts)
+        hashes = pa.array(exact_keys(texts, lowered), pa.string())
+        if config is None:
+            columns = [
+                pa.nulls(batch.num_rows, DOCUMENT_SKETCHES.field(n).type) for n in ("signature", "keys", "shingles")
+            ]
+        else:
+            found = sketch(lowered, config)
+            row_of = np.full(batch.num_rows, -1, dtype=np.int64)
+            row_of[found.present] = np.arange(len(found.present))
+            rows = pa.array(row_of, mask=row_of < 0)
+            columns = [c.take(rows) for c in (signature_column(found), keys_column(found), shingles_column(found))]
+        yield pa.RecordBatch.from_arrays([batch.column("doc_id"), hashes, *columns], schema=DOCUMENT_SKETCHES)
+
+
+def document_sketches(docs: DataFrame, config: MinHashConfig | None) -> DataFrame:
+    """(doc_id, text_hash, signature, keys, shingles) of every document, in one pass over the texts:
+    `text_hash` is `exact.exact_keys`; signature (array<int> of num_perm uint32 bit patterns), keys (one
+    64-bit key per band) and shingles (the sorted unique uint32 shingle hashes as bytes) are null without
+    `config` and for a text without shingles."""
+    return docs.select("doc_id", "text").mapInArrow(
+        lambda it: _document_rows(it, config),
+        "doc_id string, text_hash string, signature array<int>, keys array<bigint>, shingles binary",
+    )
+
+
 def text_hashes(docs: DataFrame) -> DataFrame:
-    """(doc_id, text_hash): SHA-256 of the lower-cased, whitespace-collapsed text."""
-    return docs.select("doc_id", F.sha2(F.lower(F.trim(F.regexp_replace("text", r"\s+", " "))), 256).alias("text_hash"))
+    """(doc_id, text_hash), the exact-dedup key of `exact.exact_keys`."""
+    return document_sketches(docs, None).select("doc_id", "text_hash")
+
+
+def sketched(documents: DataFrame) -> DataFrame:
+    """The rows of `document_sketches` that have a sketch: (doc_id, signature, keys, shingles)."""
+    return documents.filter(F.col("keys").isNotNull()).select("doc_id", "signature", "keys", "shingles")
 
 
 def l1_rows(reference: DataFrame) -> DataFrame:
@@ -123,26 +164,9 @@ def exact_duplicates(twins: DataFrame, near: DataFrame | None = None) -> DataFra
     return named.mapInArrow(_exact_drop_rows, DROP_DDL)
 
 
-def _sketch_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        sketches = sketch([t or "" for t in batch.column("text").to_pylist()], config)
-        yield pa.RecordBatch.from_arrays(
-            [
-                batch.column("doc_id").take(pa.array(sketches.present)),
-                signature_column(sketches),
-                keys_column(sketches),
-                shingles_column(sketches),
-            ],
-            schema=SKETCH,
-        )
-
-
 def sketch_frame(docs: DataFrame, config: MinHashConfig) -> DataFrame:
-    """(doc_id, signature as array<int> of num_perm uint32 bit patterns, keys: one 64-bit key per band,
-    shingles: the sorted unique uint32 shingle hashes as bytes) for every document with at least one shingle."""
-    return docs.select("doc_id", "text").mapInArrow(
-        lambda it: _sketch_rows(it, config), "doc_id string, signature array<int>, keys array<bigint>, shingles binary"
-    )
+    """(doc_id, signature, keys, shingles) of every document with at least one shingle."""
+    return sketched(document_sketches(docs, config))
 
 
 def _bucket_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -165,66 +189,6 @@ def candidate_edges(sketches: DataFrame) -> DataFrame:
     exploded = sketches.select("doc_id", F.posexplode("keys").alias("band", "key"))
     ordered = exploded.repartition("band", "key").sortWithinPartitions("band", "key", "doc_id")
     return ordered.mapInArrow(_bucket_rows, "src string, dst string").distinct()
-
-
-def _signature_pairs(first: pa.Array, second: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rows = len(first)
-    a = pc.list_flatten(first).to_numpy(zero_copy_only=False).reshape(rows, -1)
-    b = pc.list_flatten(second).to_numpy(zero_copy_only=False).reshape(rows, -1)
-    return np.vstack([a, b]), np.arange(rows), np.arange(rows, 2 * rows)
-
-
-def _screen_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        estimate = agreement(*_signature_pairs(batch.column("a"), batch.column("b")))
-        sure, unsure = screen(estimate, config)
-        state = np.where(sure, SURE, np.where(unsure, UNSURE, 0)).astype(np.int8)
-        yield pa.RecordBatch.from_arrays(
-            [batch.column("src"), batch.column("dst"), pa.array(state)], schema=EDGE_STATES
-        )
-
-
-def _score_sets(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        scores = pair_jaccard(batch.column("src_set"), batch.column("dst_set"))
-        yield pa.RecordBatch.from_arrays(
-            [batch.column("src"), batch.column("dst"), pa.array(scores, pa.float64())], schema=EDGE_SCORES
-        )
-
-
-def exact_scores(sketches: DataFrame, pairs: DataFrame) -> DataFrame:
-    """(src, dst, jaccard): exact shingle Jaccard of each pair, from the sorted shingle-hash sets of only
-    the documents that appear in `pairs`."""
-    needed = pairs.select(F.col("src").alias("doc_id")).union(pairs.select(F.col("dst").alias("doc_id"))).distinct()
-    sets = sketches.select("doc_id", "shingles").join(needed, "doc_id", "left_semi")
-    # hash joins: the set payloads are large, sorting them for a sort-merge join is most of the cost
-    paired = (
-        pairs.join(
-            sets.select(F.col("doc_id").alias("src"), F.col("shingles").alias("src_set")).hint("shuffle_hash"), "src"
-        )
-        .join(sets.select(F.col("doc_id").alias("dst"), F.col("shingles").alias("dst_set")).hint("shuffle_hash"), "dst")
-        .select("src", "dst", "src_set", "dst_set")
-    )
-    return paired.mapInArrow(_score_sets, "src string, dst string, jaccard double")
-
-
-def verified_edges(sketches: DataFrame, edges: DataFrame, config: MinHashConfig) -> DataFrame:
-    """The candidate edges whose Jaccard reaches `config.jaccard_threshold` (`near.screen`, then the exact
-    check of the unsure pairs)."""
-    if config.verify == "none":
-        return edges
-    sig = sketches.select("doc_id", "signature")
-    states = (
-        edges.join(sig.select(F.col("doc_id").alias("src"), F.col("signature").alias("a")), "src")
-        .join(sig.select(F.col("doc_id").alias("dst"), F.col("signature").alias("b")), "dst")
-        .select("src", "dst", "a", "b")
-        .mapInArrow(lambda it: _screen_rows(it, config), "src string, dst string, state tinyint")
-        .localCheckpoint()  # read twice: the sure pairs and the unsure ones
-    )
-    sure = states.filter(F.col("state") == SURE).select("src", "dst")
-    unsure = states.filter(F.col("state") == UNSURE).select("src", "dst")
-    checked = exact_scores(sketches, unsure).filter(F.col("jaccard") >= config.jaccard_threshold)
-    return sure.union(checked.select("src", "dst"))
 
 
 def _local_union_find(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -260,16 +224,34 @@ def _small_star(edges: DataFrame) -> DataFrame:
     return neighbours.union(marked.select("src", F.col("m").alias("dst"))).distinct()
 
 
-def connected_components(spark: SparkSession, edges: DataFrame, max_iterations: int = 50) -> DataFrame:
+def _one_task_components(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    table = _whole(batches)
+    if table is None:
+        return
+    nodes = pc.unique(pa.concat_arrays([table.column("src"), table.column("dst")]))
+    nodes = nodes.take(pc.sort_indices(nodes))  # positions in id order: the smallest position is the smallest id
+    src = pc.index_in(table.column("src"), value_set=nodes).to_numpy()
+    dst = pc.index_in(table.column("dst"), value_set=nodes).to_numpy()
+    roots = component_roots(len(nodes), src, dst)
+    yield pa.RecordBatch.from_arrays([nodes, nodes.take(pa.array(roots))], schema=COMPONENTS)
+
+
+def connected_components(
+    spark: SparkSession, edges: DataFrame, max_iterations: int = 50, one_task_edges: int = ONE_TASK_EDGES
+) -> DataFrame:
     """(node, component) for every node of `edges`, component being the smallest node id reachable.
 
-    A union-find inside each partition first collapses what one task can see into stars; then
-    large-star and small-star rounds (Kiveris et al., "Connected Components in MapReduce and Beyond")
-    alternate until every edge points from a node to a root that has no smaller neighbour, which
-    takes O(log n) rounds even on long chains. Each round is checkpointed; nothing reaches the driver
-    but one count per round.
+    Up to `one_task_edges` edges (one count decides), one task runs `near.component_roots` over all of
+    them. Above, a union-find inside each partition first collapses what one task can see into stars;
+    then large-star and small-star rounds (Kiveris et al., "Connected Components in MapReduce and
+    Beyond") alternate until every edge points from a node to a root that has no smaller neighbour,
+    which takes O(log n) rounds even on long chains. Each round is checkpointed; nothing reaches the
+    driver but one count per round.
     """
-    current = edges.select("src", "dst").mapInArrow(_local_union_find, "src string, dst string").localCheckpoint()
+    edges = edges.select("src", "dst")
+    if one_task_edges > 0 and edges.count() <= one_task_edges:
+        return edges.repartition(1).mapInArrow(_one_task_components, "node string, component string")
+    current = edges.mapInArrow(_local_union_find, "src string, dst string").localCheckpoint()
     for iteration in range(max_iterations):
         current = _small_star(_large_star(current)).localCheckpoint()
         # converged when no edge's target is itself the source of another edge (every component a star)
@@ -300,39 +282,55 @@ def reference_sketches(reference: DataFrame, sketches: DataFrame) -> DataFrame:
     return old.join(touching, "doc_id", "left_semi")
 
 
-def _cluster_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig) -> Iterator[pa.RecordBatch]:
+def _rule_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig) -> Iterator[pa.RecordBatch]:
+    """The rule over one task's candidate components: members (rows without `dst`) sorted by (component,
+    doc_id) and their candidate edges (src in `doc_id`); yields the members of verified components of
+    at least two documents."""
     table = _whole(batches)
     if table is None:
         return
-    rows = table.num_rows
-    values, offsets = shingle_sets(table["shingles"])
-    signature_matrix = pc.list_flatten(table["signature"]).to_numpy(zero_copy_only=False).reshape(rows, -1)
+    is_edge = pc.is_valid(table.column("dst"))
+    members, edges = table.filter(pc.invert(is_edge)), table.filter(is_edge)
+    ids, rows = members.column("doc_id"), members.num_rows
+    values, offsets = shingle_sets(members.column("shingles"))
+    signature_matrix = pc.list_flatten(members.column("signature")).to_numpy(zero_copy_only=False).reshape(rows, -1)
     sketches = Sketches(np.arange(rows), signature_matrix.view(np.uint32), np.empty((rows, 0)), values, offsets)
-    _, labels = np.unique(table["component"].to_numpy(zero_copy_only=False), return_inverse=True)
-    fixed = pc.starts_with(table["doc_id"], OLD).to_numpy(zero_copy_only=False)
-    found = clusters(labels, sketches, config.jaccard_threshold, config.max_cluster_comparisons, fixed)
-    ids = _strip_old(table["doc_id"])
+    src = pc.index_in(edges.column("doc_id"), value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64)
+    dst = pc.index_in(edges.column("dst"), value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64)
+    keep = verified_pairs(sketches, src, dst, config)
+    roots = component_roots(rows, src[keep], dst[keep])
+    fixed = pc.starts_with(ids, OLD).to_numpy(zero_copy_only=False)
+    found = clusters(roots, sketches, config.jaccard_threshold, config.max_cluster_comparisons, fixed)
+    shown = pa.array(np.flatnonzero(np.bincount(roots, minlength=rows)[roots] > 1))
+    plain = _strip_old(ids)
     yield pa.RecordBatch.from_arrays(
         [
-            ids,
-            ids.take(pa.array(found.kept)),
-            _strip_old(table["component"]),
-            pa.array(found.jaccard, pa.float64()),
-            pa.array(found.capped, pa.bool_()),
+            plain.take(shown),
+            plain.take(pa.array(found.kept)).take(shown),
+            plain.take(pa.array(roots)).take(shown),
+            pa.array(found.jaccard, pa.float64()).take(shown),
+            pa.array(found.capped, pa.bool_()).take(shown),
         ],
         schema=ASSIGNED,
     )
 
 
-def assignments(sketches: DataFrame, components: DataFrame, config: MinHashConfig) -> DataFrame:
-    """(doc_id, kept_id, component, jaccard, capped) of every member of a component with an edge: the
-    per-document rule (`clusters.clusters`) over each component's members in id order, in one task."""
+def assignments(sketches: DataFrame, edges: DataFrame, components: DataFrame, config: MinHashConfig) -> DataFrame:
+    """(doc_id, kept_id, component, jaccard, capped) of every member of a verified component of at least
+    two documents: each candidate component's sketches and candidate edges in one task (`_rule_rows`)."""
     members = components.join(sketches.select(F.col("doc_id").alias("node"), "signature", "shingles"), "node").select(
-        F.col("node").alias("doc_id"), "component", "signature", "shingles"
+        "component", F.col("node").alias("doc_id"), "signature", "shingles", F.lit(None).cast("string").alias("dst")
     )
-    ordered = members.repartition("component").sortWithinPartitions("component", "doc_id")
+    pairs = edges.join(components.select(F.col("node").alias("src"), "component"), "src").select(
+        "component",
+        F.col("src").alias("doc_id"),
+        F.lit(None).cast("array<int>").alias("signature"),
+        F.lit(None).cast("binary").alias("shingles"),
+        "dst",
+    )
+    ordered = members.unionByName(pairs).repartition("component").sortWithinPartitions("component", "doc_id")
     return ordered.mapInArrow(
-        lambda it: _cluster_rows(it, config),
+        lambda it: _rule_rows(it, config),
         "doc_id string, kept_id string, component string, jaccard double, capped boolean",
     )
 
@@ -353,8 +351,11 @@ def near_assignments(
     config: MinHashConfig,
     sketches: DataFrame,
     reference: DataFrame | None = None,
+    excluded: DataFrame | None = None,
 ) -> DataFrame:
-    """The rule's assignments of the sketched documents (and the reference L1 documents they touch)."""
+    """The rule's assignments of the sketched documents (and the reference L1 documents they touch);
+    documents in `excluded` (doc_id: the exact duplicates) stay in the buckets but take part in no pair,
+    as in `rule.near_clusters`."""
     bands, rows = band_layout(config)
     log.info("minhash: %d permutations, %d bands x %d rows, verify=%s", config.num_perm, bands, rows, config.verify)
     if reference is not None:
@@ -362,8 +363,13 @@ def near_assignments(
     edges = candidate_edges(sketches)
     if reference is not None:
         edges = edges.filter(~(F.col("src").startswith(OLD) & F.col("dst").startswith(OLD)))
-    components = connected_components(spark, verified_edges(sketches, edges, config))
-    return assignments(sketches, components, config)
+    if excluded is not None:
+        out = excluded.select("doc_id")
+        edges = edges.join(out.withColumnRenamed("doc_id", "src"), "src", "left_anti").join(
+            out.withColumnRenamed("doc_id", "dst"), "dst", "left_anti"
+        )
+    edges = edges.select("src", "dst").localCheckpoint()  # read by the components and by the rule's tasks
+    return assignments(sketches, edges, connected_components(spark, edges), config)
 
 
 def near_duplicates(assigned: DataFrame, docs: DataFrame) -> DataFrame:
@@ -380,22 +386,31 @@ def evidence(docs: DataFrame, drops: DataFrame, assigned: DataFrame | None, dedu
     """The summary's dedup evidence (as the local body's `evidence`), from aggregates only."""
     flags, found = dedup.flags, {}
     if assigned is not None:
-        near = assigned.filter(F.col("kept_id") != F.col("doc_id"))
-        stats = near.agg(F.min("jaccard"), F.median("jaccard"), F.count(F.lit(1))).first()
-        below = near.filter(F.col("jaccard") < dedup.minhash.jaccard_threshold).count()
-        capped = assigned.filter("capped").agg(F.countDistinct("component"), F.count(F.lit(1))).first()
+        is_near = F.col("kept_id") != F.col("doc_id")
+        near_jaccard = F.when(is_near, F.col("jaccard"))
+        stats = assigned.agg(
+            F.min(near_jaccard),
+            F.median(near_jaccard),
+            F.sum((is_near & (F.col("jaccard") < dedup.minhash.jaccard_threshold)).cast("int")),
+            F.countDistinct(F.when(F.col("capped"), F.col("component"))),
+            F.sum(F.col("capped").cast("int")),
+        ).first()
         sizes = assigned.groupBy("component").count()
         large = sizes.filter(F.col("count") > flags.component_size)
+        counted = sizes.agg(F.max("count"), F.sum((F.col("count") > flags.component_size).cast("int"))).first()
+        shown = large.orderBy(F.desc("count"), "component").limit(SHOWN_COMPONENTS).collect()
         found = {
-            "capped_components": int(capped[0]),
-            "capped_documents": int(capped[1]),
+            "capped_components": int(stats[3]),
+            "capped_documents": int(stats[4] or 0),
             **records.flagged_components(
-                {row["component"]: row["count"] for row in large.collect()},
+                {row["component"]: row["count"] for row in shown},
                 flags.component_size,
-                largest=sizes.agg(F.max("count")).first()[0] or 0,
+                largest=counted[0] or 0,
+                show=SHOWN_COMPONENTS,
             ),
+            "components_over_size": int(counted[1] or 0),  # `shown` holds at most SHOWN_COMPONENTS of them
         }
-        found.update(records.jaccard_stats(stats[0], stats[1], below, dedup.minhash.jaccard_threshold))
+        found.update(records.jaccard_stats(stats[0], stats[1], int(stats[2] or 0), dedup.minhash.jaccard_threshold))
     lost = docs.select("doc_id", "source", "url").join(
         drops.select("doc_id", F.lit(True).alias("dropped")), "doc_id", "left"
     )

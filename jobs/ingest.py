@@ -20,7 +20,7 @@ from jobs.skeleton import NothingNew, StagePlan, check_conserved, job_main, run_
 from jobs.stage_inputs import IngestInputs
 from tiers.catalog import Catalog
 from tiers.config import TiersConfig
-from tiers.io.coverage import Span, check_coverage
+from tiers.io.coverage import FileVerdict, file_verdict, spans_of
 from tiers.io.formats import InputFile, list_inputs
 from tiers.io.readers import display_path
 from tiers.names import INGEST, L0
@@ -95,14 +95,14 @@ def run_ingest(
     catalog = Catalog(root)
     plan, files = plan_ingest(catalog, config, listing.files, force)
 
-    def body(run: JobRun, write: Body[IngestInputs, dict[str, int]]) -> dict:
+    def body(run: JobRun, write: Body[IngestInputs, tuple[dict[str, int], dict[str, FileVerdict] | None]]) -> dict:
         # L0 documents this run does not replace: a re-run over the same inputs supersedes its earlier run
         existing = [
             o.path
             for o in catalog.committed_outputs(kind=L0, current_only=True)
             if catalog.run_scope(o.run_id) != run.scope()
         ]
-        written = write(IngestInputs(config, files, existing), run)
+        written, verdicts = write(IngestInputs(config, files, existing), run)
         counts = check_counts(
             run, already_in_l0=sum(written.values()) - _quarantined(run) - parquet_stats(run.stage(L0))[0]
         )
@@ -111,7 +111,7 @@ def run_ingest(
                 "ingest: %d documents are already in L0 (the same ids from an earlier run); not added again",
                 counts["already_in_l0"],
             )
-        counts.update(check_file_coverage(run, {display_path(f.path): f.size for f in files}, written))
+        counts.update(check_file_coverage(run, {display_path(f.path): f.size for f in files}, written, verdicts))
         if listing.ignored:
             counts["inputs_ignored"] = {display_path(path): why for path, why in listing.ignored.items()}
         return counts
@@ -141,36 +141,34 @@ def check_counts(run: JobRun, already_in_l0: int = 0) -> dict[str, int]:
     return counts
 
 
-def check_file_coverage(run: JobRun, sizes: dict[str, int], written: dict[str, int]) -> dict[str, int]:
+def check_file_coverage(
+    run: JobRun, sizes: dict[str, int], written: dict[str, int], verdicts: dict[str, FileVerdict] | None = None
+) -> dict[str, int]:
     """The independent check: each listed file's spans tile its bytes (the size the driver listed) and
-    account for exactly the L0 plus quarantine rows the job wrote for it."""
-    table = read_files(folder_files([run.stage("ingest_coverage")]))
-    spans: dict[str, list[Span]] = {}
-    for row in table.to_pylist():
-        spans.setdefault(row["file"], []).append(
-            Span(row["layer"], row["start"], row["end"], row["kind"], row["units"], row["out"], row["reason"])
-        )
-    problems = [f"{file}: no coverage (the file was not read)" for file in sizes if file not in spans]
+    account for exactly the L0 plus quarantine rows the job wrote for it. `verdicts` (per file) come from
+    the body that checked them where the spans are (Spark's executors); without them the coverage table
+    is read here."""
+    if verdicts is None:
+        spans = spans_of(read_files(folder_files([run.stage("ingest_coverage")])))
+        verdicts = {
+            file: file_verdict(file_spans, sizes.get(file, 0), written.get(file, 0))
+            for file, file_spans in spans.items()
+        }
+    problems = [f"{file}: no coverage (the file was not read)" for file in sizes if file not in verdicts]
     problems += [
-        f"{file}: rows for a file that was not listed" for file in set(written) | set(spans) if file not in sizes
+        f"{file}: rows for a file that was not listed" for file in set(written) | set(verdicts) if file not in sizes
     ]
-    for file, size in sizes.items():
-        problems += (
-            [f"{file}: {p}" for p in check_coverage(spans.get(file, []), size, written.get(file, 0))]
-            if file in spans
-            else []
-        )
+    problems += [f"{file}: {p}" for file in sizes if file in verdicts for p in verdicts[file].problems]
     if problems:
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
         raise CountMismatch(
             f"ingest byte coverage failed for {len({p.split(': ')[0] for p in problems})} file(s): {shown}"
         )
-    totals = {"bytes_in": sum(sizes.values()), "bytes_ignored": 0, "bytes_quarantined": 0}
-    for file_spans in spans.values():
-        for span in file_spans:
-            if span.layer == "raw" and span.kind in ("ignored", "quarantine"):
-                totals["bytes_" + ("ignored" if span.kind == "ignored" else "quarantined")] += span.end - span.start
-    return totals
+    return {
+        "bytes_in": sum(sizes.values()),
+        "bytes_ignored": sum(v.bytes_ignored for v in verdicts.values()),
+        "bytes_quarantined": sum(v.bytes_quarantined for v in verdicts.values()),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

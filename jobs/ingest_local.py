@@ -29,9 +29,10 @@ def _with_tokens(docs: pa.Table, tokenizer: str | None) -> pa.Table:
     return docs.append_column(schemas.N_TOKENS.name, pa.array(counts, pa.int64()))
 
 
-def write_ingest_outputs(inputs: IngestInputs, run: JobRun) -> dict[str, int]:
+def write_ingest_outputs(inputs: IngestInputs, run: JobRun) -> tuple[dict[str, int], None]:
     """Write L0, quarantine, manifest and coverage under `run`'s staging; return L0 plus quarantine rows
-    per file (counting documents also found in `existing` L0 outputs, which are not written again)."""
+    per file (counting documents also found in `existing` L0 outputs, which are not written again), and
+    no coverage verdicts: the job checks the coverage table in this process."""
     config, files, existing = inputs.config, inputs.files, inputs.existing
     known = read_files(folder_files(existing), columns=["doc_id"])["doc_id"] if existing else None
     options = reader_options(config.ingest)
@@ -73,4 +74,4 @@ def write_ingest_outputs(inputs: IngestInputs, run: JobRun) -> dict[str, int]:
         [pa.Table.from_pylist(side["manifest"], schema=schemas.INGEST_MANIFEST)],
     )
     write_folder(run.stage("ingest_coverage"), COVERAGE, [pa.Table.from_pylist(side["coverage"], schema=COVERAGE)])
-    return {file: count for file, count in written.items() if count}
+    return {file: count for file, count in written.items() if count}, None

@@ -1,11 +1,15 @@
-"""Ingest's Spark body: the files are read inside executors (mapInArrow), one task per group of files."""
+"""Ingest's Spark body: the files are read inside executors (mapInArrow), one task per group of files;
+each file's byte coverage is checked there too, so the driver receives one row per file, never a row
+per record."""
 
 from __future__ import annotations
 
 import os
 
+import pyarrow as pa
+
 from pyspark import StorageLevel
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.ingest_rows import INGEST_ROWS, ROW_GROUP_BYTES, ingest_files
@@ -15,12 +19,56 @@ from jobs.spark_schema import spark_ddl
 from jobs.stage_inputs import IngestInputs
 from jobs.tokens import with_token_counts, without_token_counts
 from tiers import schemas
-from tiers.io.coverage import COVERAGE
+from tiers.io.coverage import COVERAGE, FileVerdict, file_verdict, spans_of
+from tiers.io.readers import display_path
+
+VERDICTS = pa.schema(
+    [
+        ("file", pa.string()),
+        ("problems", pa.list_(pa.string())),
+        ("bytes_ignored", pa.int64()),
+        ("bytes_quarantined", pa.int64()),
+    ]
+)
 
 
-def write_ingest_outputs(spark: SparkSession, inputs: IngestInputs, run: JobRun) -> dict[str, int]:
+def _verdict_rows(table: pa.Table, sizes: dict[str, int], written: dict[str, int]) -> pa.Table:
+    """One file's coverage rows -> its verdict (a file the driver did not list is only named: the driver
+    reports it)."""
+    rows = []
+    for file, spans in spans_of(table).items():
+        verdict = file_verdict(spans, sizes.get(file, 0), written.get(file, 0))
+        problems = verdict.problems if file in sizes else []
+        rows.append(
+            {
+                "file": file,
+                "problems": problems,
+                "bytes_ignored": verdict.bytes_ignored,
+                "bytes_quarantined": verdict.bytes_quarantined,
+            }
+        )
+    return pa.Table.from_pylist(rows, schema=VERDICTS)
+
+
+def coverage_verdicts(coverage: DataFrame, sizes: dict[str, int], written: dict[str, int]) -> dict[str, FileVerdict]:
+    """Each file's coverage verdict (`sizes`: as listed; `written`: L0 plus quarantine rows per file),
+    computed in the executors, one group per file: the driver receives one row per file."""
+    verdicts = coverage.groupBy("file").applyInArrow(
+        lambda table: _verdict_rows(table, sizes, written),
+        "file string, problems array<string>, bytes_ignored bigint, bytes_quarantined bigint",
+    )
+    return {
+        r["file"]: FileVerdict(list(r["problems"]), r["bytes_ignored"], r["bytes_quarantined"])
+        for r in verdicts.collect()
+    }
+
+
+def write_ingest_outputs(
+    spark: SparkSession, inputs: IngestInputs, run: JobRun
+) -> tuple[dict[str, int], dict[str, FileVerdict]]:
     """Write L0, quarantine, manifest and coverage under `run`'s staging; return L0 plus quarantine rows
-    per file (counting documents also found in `existing` L0 outputs, which are not written again)."""
+    per file (counting documents also found in `existing` L0 outputs, which are not written again) and
+    each file's coverage verdict, computed in the executors."""
     config, files, existing = inputs.config, inputs.files, inputs.existing
     total_bytes = sum(f.size for f in files)
     partitions_for(spark, total_bytes, config.spark.bytes_per_partition)
@@ -52,12 +100,12 @@ def write_ingest_outputs(spark: SparkSession, inputs: IngestInputs, run: JobRun)
         rows.filter(outcome == "manifest").select(*schemas.INGEST_MANIFEST.names).coalesce(1).write.parquet(
             run.stage("ingest_manifest")
         )
-        rows.filter(outcome == "coverage").select(*COVERAGE.names).coalesce(1).write.parquet(
-            run.stage("ingest_coverage")
-        )
-        return {
+        coverage = rows.filter(outcome == "coverage").select(*COVERAGE.names)
+        coverage.coalesce(1).write.parquet(run.stage("ingest_coverage"))
+        written = {
             r["file"]: r["count"]
             for r in rows.filter(outcome.isin("l0", "quarantine")).groupBy("file").count().collect()
         }
+        return written, coverage_verdicts(coverage, {display_path(f.path): f.size for f in files}, written)
     finally:
         rows.unpersist()

@@ -8,50 +8,52 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.dedup import (
+    document_sketches,
     evidence,
     exact_duplicates,
     exact_twins,
     near_assignments,
     near_duplicates,
-    remove_dropped,
-    sketch_frame,
-    text_hashes,
+    sketched,
 )
 from tiers.dedup.reasons import CLUSTER_SIZE
 from tiers.schemas import DEDUP_INDEX as INDEX
 from jobs.runner import JobRun
 from jobs.spark import partitions_for
-from jobs.tokens import with_token_counts
+from jobs.tokens import TOKENS_COLUMN, with_token_counts
 from jobs.stage_inputs import DedupInputs
 
 
-def index_rows(hashes: DataFrame, sketches: DataFrame | None, drops: DataFrame | None) -> DataFrame:
-    """The dedup index of a run: every document it read, with the L1 document it is or was dropped for."""
-    if sketches is not None:
-        index = hashes.join(sketches, "doc_id", "left")
-    else:
-        index = hashes.select(
-            "doc_id",
-            "text_hash",
-            F.lit(None).cast("array<int>").alias("signature"),
-            F.lit(None).cast("array<bigint>").alias("keys"),
-            F.lit(None).cast("binary").alias("shingles"),
-        )
+def index_rows(documents: DataFrame, drops: DataFrame | None) -> DataFrame:
+    """The dedup index of a run: every document it read (`document_sketches`), with the L1 document it is
+    or was dropped for."""
     if drops is None:
-        return index.withColumn("kept_id", F.col("doc_id"))
+        return documents.withColumn("kept_id", F.col("doc_id"))
     owners = drops.select("doc_id", F.get_json_object("details", "$.kept").alias("owner"))
-    return index.join(owners, "doc_id", "left").withColumn("kept_id", F.coalesce("owner", "doc_id")).drop("owner")
+    return documents.join(owners, "doc_id", "left").withColumn("kept_id", F.coalesce("owner", "doc_id")).drop("owner")
 
 
-def with_cluster_sizes(l1: DataFrame, drops: DataFrame | None) -> DataFrame:
-    """L1 plus `dedup_cluster_size`: 1 + the drops of this run naming the document."""
+def l1_rows(docs: DataFrame, drops: DataFrame | None) -> DataFrame:
+    """The documents no drop names, with `dedup_cluster_size` (1 + the drops of this run naming the
+    document) before their token counts: one join of the texts with narrow per-id marks."""
     if drops is None:
-        return l1.withColumn(CLUSTER_SIZE, F.lit(1).cast("bigint"))
-    named = drops.groupBy(F.get_json_object("details", "$.kept").alias("doc_id")).agg(F.count(F.lit(1)).alias("_n"))
+        return docs.withColumn("_named", F.lit(0).cast("bigint"))
+    marks = (
+        drops.select("doc_id", F.lit(1).alias("_dropped"), F.lit(0).cast("bigint").alias("_named"))
+        .unionByName(
+            drops.select(
+                F.get_json_object("details", "$.kept").alias("doc_id"),
+                F.lit(0).alias("_dropped"),
+                F.lit(1).cast("bigint").alias("_named"),
+            )
+        )
+        .groupBy("doc_id")
+        .agg(F.max("_dropped").alias("_dropped"), F.sum("_named").alias("_named"))
+    )
     return (
-        l1.join(named, "doc_id", "left")
-        .withColumn(CLUSTER_SIZE, (F.coalesce("_n", F.lit(0)) + 1).cast("bigint"))
-        .drop("_n")
+        docs.join(marks, "doc_id", "left")
+        .filter(F.col("_dropped").isNull() | (F.col("_dropped") == 0))
+        .select(*docs.columns, F.coalesce("_named", F.lit(0)).cast("bigint").alias("_named"))
     )
 
 
@@ -63,13 +65,17 @@ def write_dedup_outputs(spark: SparkSession, inputs: DedupInputs, run: JobRun) -
     partitions_for(spark, bytes_in * 4, config.spark.bytes_per_partition)
     kept = spark.read.parquet(source)
     reference = spark.read.parquet(*references) if references else None
-    hashes = text_hashes(kept).localCheckpoint()
-    sketches = sketch_frame(kept, minhash).localCheckpoint() if minhash.enabled else None
-    twins = exact_twins(hashes, reference).persist(StorageLevel.DISK_ONLY) if dedup.exact else None
+    documents = document_sketches(kept, minhash if minhash.enabled else None).localCheckpoint()
+    twins = (
+        exact_twins(documents.select("doc_id", "text_hash"), reference).persist(StorageLevel.DISK_ONLY)
+        if dedup.exact
+        else None
+    )
     assigned = near = None
-    if sketches is not None:
-        survivors = sketches.join(twins.select("doc_id"), "doc_id", "left_anti") if twins is not None else sketches
-        assigned = near_assignments(spark, minhash, survivors, reference).persist(StorageLevel.DISK_ONLY)
+    if minhash.enabled:
+        assigned = near_assignments(spark, minhash, sketched(documents), reference, twins).persist(
+            StorageLevel.DISK_ONLY
+        )
         near = near_duplicates(assigned, kept)
     parts = ([exact_duplicates(twins, near)] if twins is not None else []) + ([near] if near is not None else [])
     try:
@@ -82,12 +88,15 @@ def write_dedup_outputs(spark: SparkSession, inputs: DedupInputs, run: JobRun) -
         else:
             run.stage("drops")
             written = None
-        l1 = remove_dropped(kept, written) if written is not None else kept
-        l1 = with_cluster_sizes(with_token_counts(l1, config.tokens.tokenizer), written)
-        l1.withColumn("parent_ids", F.array(F.col("doc_id"))).withColumn("run_id", F.lit(run.run_id)).write.parquet(
-            run.stage("L1", tier="L1")
-        )
-        index_rows(hashes, sketches, written).write.parquet(run.stage(INDEX))
+        l1 = with_token_counts(l1_rows(kept, written), config.tokens.tokenizer)
+        l1.select(
+            *kept.columns,
+            *([] if TOKENS_COLUMN in kept.columns else [TOKENS_COLUMN]),
+            (F.col("_named") + 1).cast("bigint").alias(CLUSTER_SIZE),
+            F.array(F.col("doc_id")).alias("parent_ids"),
+            F.lit(run.run_id).alias("run_id"),
+        ).write.parquet(run.stage("L1", tier="L1"))
+        index_rows(documents, written).write.parquet(run.stage(INDEX))
         return evidence(kept, written if written is not None else kept.limit(0).select("doc_id"), assigned, dedup)
     finally:
         for frame in (twins, assigned):

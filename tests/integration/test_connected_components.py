@@ -1,4 +1,5 @@
-"""Dedup's distributed connected components against a plain union-find, on adversarial graphs."""
+"""Dedup's connected components (in one task, and in star rounds over the cluster) against a plain
+union-find, on adversarial graphs."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import random
 
 import pytest
 
-from jobs.dedup import connected_components
+from jobs.dedup import ONE_TASK_EDGES, connected_components
 from tiers.dedup.unionfind import components
 
 
@@ -36,9 +37,11 @@ def graphs() -> dict[str, list[tuple[str, str]]]:
     }
 
 
+@pytest.mark.parametrize("one_task_edges", [ONE_TASK_EDGES, 0], ids=["one task", "star rounds"])
 @pytest.mark.parametrize("name", list(graphs()))
-def test_components_equal_union_find(spark, name):
+def test_components_equal_union_find(spark, name, one_task_edges):
     edges = [(a, b) for a, b in graphs()[name] if a != b]
     frame = spark.createDataFrame(edges, "src string, dst string").repartition(4)
-    result = {row.node: row.component for row in connected_components(spark, frame).collect()}
+    found = connected_components(spark, frame, one_task_edges=one_task_edges)
+    result = {row.node: row.component for row in found.collect()}
     assert result == components(edges)

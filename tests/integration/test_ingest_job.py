@@ -7,10 +7,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobs.ingest import run_ingest
+from jobs.ingest_spark import coverage_verdicts
 from tests.helpers import DOLMA, RESILIPARSE_WARC, WHIRLWIND, open_catalog
 from tiers import schemas
 from tiers.catalog import Catalog, CatalogError
 from tiers.catalog.migrations import LATEST
+from tiers.io.coverage import FileVerdict, Span, file_verdict
 
 INPUTS = [str(DOLMA), str(RESILIPARSE_WARC), str(WHIRLWIND)]
 EXPECTED_DOCS = 697 + 10 + 10 + 10 + 22 + 15 + 16 + 1 + 1
@@ -135,3 +137,32 @@ def test_a_folder_that_gains_files_is_read_for_the_new_files_only(spark, test_co
     assert again.skipped and again.run_id == second.run_id
     forced = run_ingest(spark, test_config, [str(folder)], root, force=True)
     assert not forced.skipped and forced.counts["files"] == 2 and forced.counts["already_in_l0"] == 8
+
+
+def test_spark_checks_each_files_coverage_where_its_spans_are(spark):
+    """One verdict per file comes back from the executors: a gap, an unexplained unit count and the
+    ignored and quarantined bytes are found there, as the check over all spans finds them."""
+    spans = {
+        "good.jsonl": [Span("raw", 0, 100, "decoded", out=50), Span("stream", 0, 50, "record", units=2)],
+        "gap.jsonl": [
+            Span("raw", 0, 60, "decoded", out=50),
+            Span("raw", 80, 100, "ignored", reason="zero padding"),
+            Span("stream", 0, 50, "record", units=2),
+        ],
+        "short.jsonl": [Span("raw", 0, 100, "quarantine", units=1)],
+    }
+    sizes = {file: 100 for file in spans}
+    written = {"good.jsonl": 2, "gap.jsonl": 2, "short.jsonl": 3}
+    rows = [tuple(span.row(file).values()) for file, file_spans in spans.items() for span in file_spans]
+    frame = spark.createDataFrame(
+        rows, "file string, layer string, start long, end long, kind string, units long, out long, reason string"
+    )
+    verdicts = coverage_verdicts(frame.repartition(3), sizes, written)
+    assert verdicts["good.jsonl"] == FileVerdict([], 0, 0)
+    assert verdicts["gap.jsonl"].problems == ["raw bytes [60, 80) are not accounted for"]
+    assert verdicts["gap.jsonl"].bytes_ignored == 20
+    assert verdicts["short.jsonl"].bytes_quarantined == 100
+    assert verdicts["short.jsonl"].problems == [
+        "spans account for 1 input units but the job wrote 3 L0 and quarantine rows"
+    ]
+    assert verdicts == {file: file_verdict(s, sizes[file], written[file]) for file, s in spans.items()}

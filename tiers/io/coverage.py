@@ -126,3 +126,32 @@ def check_coverage(spans: Iterable[Span], size: int, rows_written: int) -> list[
             f"spans account for {units} input units but the job wrote {rows_written} L0 and quarantine rows"
         )
     return problems
+
+
+@dataclass
+class FileVerdict:
+    """One file's coverage checked where its spans are: the problems (`check_coverage`) and the raw
+    bytes it ignored and quarantined."""
+
+    problems: list[str]
+    bytes_ignored: int
+    bytes_quarantined: int
+
+
+def file_verdict(spans: Iterable[Span], size: int, rows_written: int) -> FileVerdict:
+    spans = list(spans)
+    raw = [s for s in spans if s.layer == RAW]
+    return FileVerdict(
+        check_coverage(spans, size, rows_written),
+        sum(s.end - s.start for s in raw if s.kind == IGNORED),
+        sum(s.end - s.start for s in raw if s.kind == QUARANTINE),
+    )
+
+
+def spans_of(table: pa.Table) -> dict[str, list[Span]]:
+    """The spans of a coverage table (COVERAGE's columns), per file."""
+    spans: dict[str, list[Span]] = {}
+    columns = [table.column(name).to_pylist() for name in COVERAGE.names]
+    for file, layer, start, end, kind, units, out, reason in zip(*columns):
+        spans.setdefault(file, []).append(Span(layer, start, end, kind, units, out, reason))
+    return spans
