@@ -8,8 +8,8 @@ Nothing is collected on the driver but one count and the evidence's aggregates. 
 1. `document_sketches`: each document's text hash, signature, band keys and sorted shingle-hash set,
    one pass over the texts (mapInArrow, one lower-cased buffer per batch for both, as locally).
 2. `candidate_edges`: the band keys exploded, one partition per bucket range sorted by (band, key,
-   doc_id), and `bucket_links` over each partition; pairs of two reference documents and pairs with
-   an exact duplicate are left out afterwards, as the local rule does.
+   doc_id), and `bucket_links` over each partition (exact duplicates are not in the buckets, and pairs
+   of two reference documents are left out afterwards, as the local rule does).
 3. `connected_components` of the candidate edges: in one task (`component_roots`) while they are at
    most `ONE_TASK_EDGES`, else a union-find inside each partition and large-star / small-star rounds.
 4. `assignments`: each candidate component's sketches (each document once) and edges in one task,
@@ -176,11 +176,11 @@ def _bucket_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     band, key = table["band"].to_numpy(), table["key"].to_numpy()
     opens = np.ones(len(band), dtype=bool)
     opens[1:] = (band[1:] != band[:-1]) | (key[1:] != key[:-1])
-    members, firsts, previous = bucket_links(opens)
+    members, targets, further = bucket_links(opens)
     ids = table["doc_id"]
-    has_previous = previous >= 0
-    src = pa.concat_arrays([ids.take(members), ids.take(members[has_previous])])
-    dst = pa.concat_arrays([ids.take(firsts), ids.take(previous[has_previous])])
+    has_further = further >= 0
+    src = pa.concat_arrays([ids.take(members), ids.take(members[has_further])])
+    dst = pa.concat_arrays([ids.take(targets), ids.take(further[has_further])])
     yield pa.RecordBatch.from_arrays([src, dst], schema=EDGES)
 
 
@@ -354,20 +354,18 @@ def near_assignments(
     excluded: DataFrame | None = None,
 ) -> DataFrame:
     """The rule's assignments of the sketched documents (and the reference L1 documents they touch);
-    documents in `excluded` (doc_id: the exact duplicates) stay in the buckets but take part in no pair,
-    as in `rule.near_clusters`."""
+    documents in `excluded` (doc_id: the exact duplicates) are left out of the buckets, as in
+    `rule.near_clusters`."""
     bands, rows = band_layout(config)
     log.info("minhash: %d permutations, %d bands x %d rows, verify=%s", config.num_perm, bands, rows, config.verify)
-    if reference is not None:
-        sketches = sketches.unionByName(reference_sketches(reference, sketches)).localCheckpoint()
+    old = reference_sketches(reference, sketches) if reference is not None else None  # by every new key, as locally
+    if excluded is not None:
+        sketches = sketches.join(excluded.select("doc_id"), "doc_id", "left_anti")
+    if old is not None:
+        sketches = sketches.unionByName(old).localCheckpoint()
     edges = candidate_edges(sketches)
     if reference is not None:
         edges = edges.filter(~(F.col("src").startswith(OLD) & F.col("dst").startswith(OLD)))
-    if excluded is not None:
-        out = excluded.select("doc_id")
-        edges = edges.join(out.withColumnRenamed("doc_id", "src"), "src", "left_anti").join(
-            out.withColumnRenamed("doc_id", "dst"), "dst", "left_anti"
-        )
     edges = edges.select("src", "dst").localCheckpoint()  # read by the components and by the rule's tasks
     return assignments(sketches, edges, connected_components(spark, edges), config)
 
