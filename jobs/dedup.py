@@ -1,5 +1,5 @@
 """Exact and MinHash near-duplicate dedup on Spark: this module moves data to and from the rule's pure
-functions (tiers/dedup/: `exact.exact_keys`, `near.sketch`, `near.bucket_links`, `near.verified_pairs`,
+functions (tiers/dedup/: `exact.exact_keys`, `near.sketch`, `near.bucket_links`, `near.verified_components`,
 `near.component_roots`, `clusters.clusters`, `records`), which the local engine runs in one process;
 only the grouping is Spark's. Both steps return drop records computed on narrow data (ids, hashes,
 sketches); the caller removes the dropped ids from the documents in one join, so texts move once.
@@ -13,7 +13,7 @@ Nothing is collected on the driver but one count and the evidence's aggregates. 
 3. `connected_components` of the candidate edges: in one task (`component_roots`) while they are at
    most `ONE_TASK_EDGES`, else a union-find inside each partition and large-star / small-star rounds.
 4. `assignments`: each candidate component's sketches (each document once) and edges in one task,
-   sorted by id: `verified_pairs`, `component_roots` and `clusters` there, exactly as `rule.near_clusters`
+   sorted by id: `verified_components` and `clusters` there, exactly as `rule.near_clusters`
    runs them on a whole run. A verified component lies inside one candidate component, so the
    result is the local rule's.
 
@@ -39,7 +39,7 @@ from tiers.config import DedupConfig, MinHashConfig
 from tiers.dedup import records
 from tiers.dedup.clusters import clusters
 from tiers.dedup.exact import exact_keys
-from tiers.dedup.near import Sketches, band_layout, bucket_links, component_roots, sketch, verified_pairs
+from tiers.dedup.near import Sketches, band_layout, bucket_links, component_roots, sketch, verified_components
 from tiers.dedup.sketch_columns import keys_column, shingle_sets, shingles_column, signature_column
 from tiers.dedup.unionfind import UnionFind
 from tiers.text import LoweredBatch
@@ -297,8 +297,7 @@ def _rule_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig) -> Iter
     sketches = Sketches(np.arange(rows), signature_matrix.view(np.uint32), np.empty((rows, 0)), values, offsets)
     src = pc.index_in(edges.column("doc_id"), value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64)
     dst = pc.index_in(edges.column("dst"), value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64)
-    keep = verified_pairs(sketches, src, dst, config)
-    roots = component_roots(rows, src[keep], dst[keep])
+    roots = verified_components(sketches, src, dst, config).roots
     fixed = pc.starts_with(ids, OLD).to_numpy(zero_copy_only=False)
     found = clusters(roots, sketches, config.jaccard_threshold, config.max_cluster_comparisons, fixed)
     shown = pa.array(np.flatnonzero(np.bincount(roots, minlength=rows)[roots] > 1))
