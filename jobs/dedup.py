@@ -177,15 +177,11 @@ def _bucket_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     opens = np.ones(len(band), dtype=bool)
     opens[1:] = (band[1:] != band[:-1]) | (key[1:] != key[:-1])
     members, targets, further = bucket_links(opens)
+    ids = table["doc_id"]
     has_further = further >= 0
-    src = np.concatenate([members, members[has_further]])
-    dst = np.concatenate([targets, further[has_further]])
-    encoded = pc.dictionary_encode(table["doc_id"])
-    ids, index = encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    pairs = np.unique(index[src] * len(ids) + index[dst])  # a pair linked in several buckets of this task, once
-    yield pa.RecordBatch.from_arrays(
-        [ids.take(pa.array(pairs // len(ids))), ids.take(pa.array(pairs % len(ids)))], schema=EDGES
-    )
+    src = pa.concat_arrays([ids.take(members), ids.take(members[has_further])])
+    dst = pa.concat_arrays([ids.take(targets), ids.take(further[has_further])])
+    yield pa.RecordBatch.from_arrays([src, dst], schema=EDGES)
 
 
 def candidate_edges(sketches: DataFrame) -> DataFrame:
