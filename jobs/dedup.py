@@ -7,13 +7,15 @@ Nothing is collected on the driver but one count and the evidence's aggregates. 
 
 1. `document_sketches`: each document's text hash, signature, band keys and sorted shingle-hash set,
    one pass over the texts (mapInArrow, one lower-cased buffer per batch for both, as locally).
-2. `candidate_edges`: the band keys exploded, one partition per bucket range sorted by (band, key,
-   doc_id), and `bucket_links` over each partition (exact duplicates are not in the buckets, and pairs
-   of two reference documents are left out afterwards, as the local rule does).
-3. `connected_components` of the candidate edges: in one task (`component_roots`) while they are at
-   most `ONE_TASK_EDGES`, else a union-find inside each partition and large-star / small-star rounds.
-4. `assignments`: each candidate component's sketches (each document once) and edges in one task,
-   sorted by id: `verified_components` and `clusters` there, exactly as `rule.near_clusters`
+2. `numbered`: each sketched document gets an int64 position in id order (one range sort of the ids
+   and band keys), so everything after moves integers.
+3. `candidate_edges`: the band keys exploded to (position, band, key), one shuffle by bucket, and
+   `bucket_links` over each task's buckets sorted by (band, key, position) in numpy (exact duplicates
+   are not in the buckets, and pairs of two reference documents are left out, as the local rule does).
+4. `connected_components` of the candidate edges: in one task (`component_roots`) while they are at
+   most `ONE_TASK_EDGES`, else components inside each partition and large-star / small-star rounds.
+5. `assignments`: each candidate component's sketches (each document once) and edges in one task,
+   sorted by position: `verified_components` and `clusters` there, exactly as `rule.near_clusters`
    runs them on a whole run. A verified component lies inside one candidate component, so the
    result is the local rule's.
 
@@ -41,7 +43,6 @@ from tiers.dedup.clusters import clusters
 from tiers.dedup.exact import exact_keys
 from tiers.dedup.near import Sketches, band_layout, bucket_links, component_roots, sketch, verified_components
 from tiers.dedup.sketch_columns import keys_column, shingle_sets, shingles_column, signature_column
-from tiers.dedup.unionfind import UnionFind
 from tiers.text import LoweredBatch
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,8 @@ DOCUMENT_SKETCHES = pa.schema(
         ("shingles", pa.binary()),
     ]
 )
-EDGES = pa.schema([("src", pa.string()), ("dst", pa.string())])
-COMPONENTS = pa.schema([("node", pa.string()), ("component", pa.string())])
+EDGES = pa.schema([("src", pa.int64()), ("dst", pa.int64())])
+COMPONENTS = pa.schema([("node", pa.int64()), ("component", pa.int64())])
 ASSIGNED = pa.schema(
     [
         ("doc_id", pa.string()),
@@ -169,38 +170,57 @@ def sketch_frame(docs: DataFrame, config: MinHashConfig) -> DataFrame:
     return sketched(document_sketches(docs, config))
 
 
+def numbered(sketches: DataFrame) -> DataFrame:
+    """(doc_id, pos, keys) of the sketched documents: `pos` is an int64 that orders the documents as their
+    ids do (a range sort by doc_id, then each partition's row numbers above the partitions before it), so
+    links, components and the rule's tasks move and compare integers, not ids."""
+    ordered = sketches.select("doc_id", "keys").orderBy("doc_id")
+    return ordered.select("doc_id", F.monotonically_increasing_id().alias("pos"), "keys")
+
+
 def _bucket_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """`near.bucket_links` over one task's (pos, old, band, key) rows, each bucket's members in position
+    order; a link between two reference documents is left out."""
     table = _whole(batches)
     if table is None:
         return
-    band, key = table["band"].to_numpy(), table["key"].to_numpy()
+    band, key, pos = (table[name].to_numpy() for name in ("band", "key", "pos"))
+    order = np.lexsort((pos, key, band))
+    band, key, pos, old = band[order], key[order], pos[order], table["old"].to_numpy(zero_copy_only=False)[order]
     opens = np.ones(len(band), dtype=bool)
     opens[1:] = (band[1:] != band[:-1]) | (key[1:] != key[:-1])
     members, targets, further = bucket_links(opens)
-    ids = table["doc_id"]
     has_further = further >= 0
-    src = pa.concat_arrays([ids.take(members), ids.take(members[has_further])])
-    dst = pa.concat_arrays([ids.take(targets), ids.take(further[has_further])])
-    yield pa.RecordBatch.from_arrays([src, dst], schema=EDGES)
+    src = np.concatenate([members, members[has_further]])
+    dst = np.concatenate([targets, further[has_further]])
+    new = ~(old[src] & old[dst])
+    yield pa.RecordBatch.from_arrays([pa.array(pos[src[new]]), pa.array(pos[dst[new]])], schema=EDGES)
 
 
-def candidate_edges(sketches: DataFrame) -> DataFrame:
-    """Distinct (src, dst) with dst < src: `near.bucket_links` over the members of each (band, key) bucket."""
-    exploded = sketches.select("doc_id", F.posexplode("keys").alias("band", "key"))
-    ordered = exploded.repartition("band", "key").sortWithinPartitions("band", "key", "doc_id")
-    return ordered.mapInArrow(_bucket_rows, "src string, dst string").distinct()
-
-
-def _local_union_find(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """One partition's edges collapsed to stars: (node, smallest node it reaches within the partition)."""
-    uf = UnionFind()
-    for batch in batches:
-        for a, b in zip(batch.column("src").to_pylist(), batch.column("dst").to_pylist()):
-            uf.union(a, b)
-    pairs = [(node, root) for node, root in uf.components().items() if node != root]
-    yield pa.RecordBatch.from_arrays(
-        [pa.array([p[0] for p in pairs], pa.string()), pa.array([p[1] for p in pairs], pa.string())], schema=EDGES
+def candidate_edges(numbered: DataFrame) -> DataFrame:
+    """Distinct (src, dst) positions with dst < src: `near.bucket_links` over the members of each (band,
+    key) bucket of `numbered` (doc_id, pos, keys), pairs of two reference documents left out."""
+    exploded = numbered.select(
+        "pos", F.col("doc_id").startswith(OLD).alias("old"), F.posexplode("keys").alias("band", "key")
     )
+    return exploded.repartition("band", "key").mapInArrow(_bucket_rows, "src long, dst long").distinct()
+
+
+def _roots(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(nodes, the smallest node each reaches) over the edges (src, dst)."""
+    nodes = np.unique(np.concatenate([src, dst]))
+    roots = component_roots(len(nodes), np.searchsorted(nodes, src), np.searchsorted(nodes, dst))
+    return nodes, nodes[roots]
+
+
+def _partition_stars(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """One partition's edges collapsed to stars: (node, smallest node it reaches within the partition)."""
+    table = _whole(batches)
+    if table is None:
+        return
+    nodes, roots = _roots(table["src"].to_numpy(), table["dst"].to_numpy())
+    moved = nodes != roots
+    yield pa.RecordBatch.from_arrays([pa.array(nodes[moved]), pa.array(roots[moved])], schema=EDGES)
 
 
 def _large_star(edges: DataFrame) -> DataFrame:
@@ -228,12 +248,8 @@ def _one_task_components(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Recor
     table = _whole(batches)
     if table is None:
         return
-    nodes = pc.unique(pa.concat_arrays([table.column("src"), table.column("dst")]))
-    nodes = nodes.take(pc.sort_indices(nodes))  # positions in id order: the smallest position is the smallest id
-    src = pc.index_in(table.column("src"), value_set=nodes).to_numpy()
-    dst = pc.index_in(table.column("dst"), value_set=nodes).to_numpy()
-    roots = component_roots(len(nodes), src, dst)
-    yield pa.RecordBatch.from_arrays([nodes, nodes.take(pa.array(roots))], schema=COMPONENTS)
+    nodes, roots = _roots(table["src"].to_numpy(), table["dst"].to_numpy())
+    yield pa.RecordBatch.from_arrays([pa.array(nodes), pa.array(roots)], schema=COMPONENTS)
 
 
 def connected_components(
@@ -242,7 +258,7 @@ def connected_components(
     """(node, component) for every node of `edges`, component being the smallest node id reachable.
 
     Up to `one_task_edges` edges (one count decides), one task runs `near.component_roots` over all of
-    them. Above, a union-find inside each partition first collapses what one task can see into stars;
+    them. Above, the components inside each partition first collapse what one task can see into stars;
     then large-star and small-star rounds (Kiveris et al., "Connected Components in MapReduce and
     Beyond") alternate until every edge points from a node to a root that has no smaller neighbour,
     which takes O(log n) rounds even on long chains. Each round is checkpointed; nothing reaches the
@@ -250,8 +266,8 @@ def connected_components(
     """
     edges = edges.select("src", "dst")
     if one_task_edges > 0 and edges.count() <= one_task_edges:
-        return edges.repartition(1).mapInArrow(_one_task_components, "node string, component string")
-    current = edges.mapInArrow(_local_union_find, "src string, dst string").localCheckpoint()
+        return edges.repartition(1).mapInArrow(_one_task_components, "node long, component long")
+    current = edges.mapInArrow(_partition_stars, "src long, dst long").localCheckpoint()
     for iteration in range(max_iterations):
         current = _small_star(_large_star(current)).localCheckpoint()
         # converged when no edge's target is itself the source of another edge (every component a star)
@@ -283,20 +299,20 @@ def reference_sketches(reference: DataFrame, sketches: DataFrame) -> DataFrame:
 
 
 def _rule_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig) -> Iterator[pa.RecordBatch]:
-    """The rule over one task's candidate components: members (rows without `dst`) sorted by (component,
-    doc_id) and their candidate edges (src in `doc_id`); yields the members of verified components of
-    at least two documents."""
+    """The rule over one task's candidate components: members (rows with a `doc_id`) sorted by (component,
+    pos) and their candidate edges (src in `pos`); yields the members of verified components of at least
+    two documents."""
     table = _whole(batches)
     if table is None:
         return
-    is_edge = pc.is_valid(table.column("dst"))
-    members, edges = table.filter(pc.invert(is_edge)), table.filter(is_edge)
-    ids, rows = members.column("doc_id"), members.num_rows
+    is_member = pc.is_valid(table.column("doc_id"))
+    members, edges = table.filter(is_member), table.filter(pc.invert(is_member))
+    ids, positions, rows = members.column("doc_id"), members.column("pos"), members.num_rows
     values, offsets = shingle_sets(members.column("shingles"))
     signature_matrix = pc.list_flatten(members.column("signature")).to_numpy(zero_copy_only=False).reshape(rows, -1)
     sketches = Sketches(np.arange(rows), signature_matrix.view(np.uint32), np.empty((rows, 0)), values, offsets)
-    src = pc.index_in(edges.column("doc_id"), value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64)
-    dst = pc.index_in(edges.column("dst"), value_set=ids).to_numpy(zero_copy_only=False).astype(np.int64)
+    src = pc.index_in(edges.column("pos"), value_set=positions).to_numpy(zero_copy_only=False).astype(np.int64)
+    dst = pc.index_in(edges.column("dst"), value_set=positions).to_numpy(zero_copy_only=False).astype(np.int64)
     roots = verified_components(sketches, src, dst, config).roots
     fixed = pc.starts_with(ids, OLD).to_numpy(zero_copy_only=False)
     found = clusters(roots, sketches, config.jaccard_threshold, config.max_cluster_comparisons, fixed)
@@ -314,20 +330,30 @@ def _rule_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig) -> Iter
     )
 
 
-def assignments(sketches: DataFrame, edges: DataFrame, components: DataFrame, config: MinHashConfig) -> DataFrame:
+def assignments(
+    sketches: DataFrame, numbered: DataFrame, edges: DataFrame, components: DataFrame, config: MinHashConfig
+) -> DataFrame:
     """(doc_id, kept_id, component, jaccard, capped) of every member of a verified component of at least
-    two documents: each candidate component's sketches and candidate edges in one task (`_rule_rows`)."""
-    members = components.join(sketches.select(F.col("doc_id").alias("node"), "signature", "shingles"), "node").select(
-        "component", F.col("node").alias("doc_id"), "signature", "shingles", F.lit(None).cast("string").alias("dst")
+    two documents: each candidate component's sketches and candidate edges in one task (`_rule_rows`);
+    `numbered` gives the documents' positions."""
+    placed = components.join(numbered.select(F.col("pos").alias("node"), "doc_id"), "node")
+    members = placed.join(sketches.select("doc_id", "signature", "shingles"), "doc_id").select(
+        "component",
+        F.col("node").alias("pos"),
+        "doc_id",
+        "signature",
+        "shingles",
+        F.lit(None).cast("long").alias("dst"),
     )
     pairs = edges.join(components.select(F.col("node").alias("src"), "component"), "src").select(
         "component",
-        F.col("src").alias("doc_id"),
+        F.col("src").alias("pos"),
+        F.lit(None).cast("string").alias("doc_id"),
         F.lit(None).cast("array<int>").alias("signature"),
         F.lit(None).cast("binary").alias("shingles"),
         "dst",
     )
-    ordered = members.unionByName(pairs).repartition("component").sortWithinPartitions("component", "doc_id")
+    ordered = members.unionByName(pairs).repartition("component").sortWithinPartitions("component", "pos")
     return ordered.mapInArrow(
         lambda it: _rule_rows(it, config),
         "doc_id string, kept_id string, component string, jaccard double, capped boolean",
@@ -362,11 +388,9 @@ def near_assignments(
         sketches = sketches.join(excluded.select("doc_id"), "doc_id", "left_anti")
     if old is not None:
         sketches = sketches.unionByName(old).localCheckpoint()
-    edges = candidate_edges(sketches)
-    if reference is not None:
-        edges = edges.filter(~(F.col("src").startswith(OLD) & F.col("dst").startswith(OLD)))
-    edges = edges.select("src", "dst").localCheckpoint()  # read by the components and by the rule's tasks
-    return assignments(sketches, edges, connected_components(spark, edges), config)
+    positions = numbered(sketches).localCheckpoint()
+    edges = candidate_edges(positions).localCheckpoint()  # read by the components and by the rule's tasks
+    return assignments(sketches, positions, edges, connected_components(spark, edges), config)
 
 
 def near_duplicates(assigned: DataFrame, docs: DataFrame) -> DataFrame:
