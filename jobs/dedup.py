@@ -36,13 +36,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import BinaryType, IntegerType, LongType, StructField, StructType
 
 from tiers.config import DedupConfig, MinHashConfig
 from tiers.dedup import records
 from tiers.dedup.clusters import clusters
 from tiers.dedup.exact import exact_keys
 from tiers.dedup.near import Sketches, band_layout, bucket_links, component_roots, sketch, verified_components
-from tiers.dedup.sketch_columns import keys_column, shingle_sets, shingles_column, signature_column
+from tiers.dedup.sketch_columns import (
+    KEYS,
+    SIGNATURE,
+    keys_column,
+    matrix,
+    packed_index,
+    shingle_sets,
+    shingles_column,
+    signature_column,
+)
 from tiers.text import LoweredBatch
 
 log = logging.getLogger(__name__)
@@ -51,8 +61,8 @@ DOCUMENT_SKETCHES = pa.schema(
     [
         ("doc_id", pa.string()),
         ("text_hash", pa.string()),
-        ("signature", pa.list_(pa.int32())),
-        ("keys", pa.list_(pa.int64())),
+        ("signature", pa.binary()),
+        ("keys", pa.binary()),
         ("shingles", pa.binary()),
     ]
 )
@@ -106,12 +116,11 @@ def _document_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig | No
 
 def document_sketches(docs: DataFrame, config: MinHashConfig | None) -> DataFrame:
     """(doc_id, text_hash, signature, keys, shingles) of every document, in one pass over the texts:
-    `text_hash` is `exact.exact_keys`; signature (array<int> of num_perm uint32 bit patterns), keys (one
-    64-bit key per band) and shingles (the sorted unique uint32 shingle hashes as bytes) are null without
-    `config` and for a text without shingles."""
+    `text_hash` is `exact.exact_keys`; signature, keys and shingles (packed bytes, tiers/dedup/sketch_columns)
+    are null without `config` and for a text without shingles."""
     return docs.select("doc_id", "text").mapInArrow(
         lambda it: _document_rows(it, config),
-        "doc_id string, text_hash string, signature array<int>, keys array<bigint>, shingles binary",
+        "doc_id string, text_hash string, signature binary, keys binary, shingles binary",
     )
 
 
@@ -170,6 +179,26 @@ def sketch_frame(docs: DataFrame, config: MinHashConfig) -> DataFrame:
     return sketched(document_sketches(docs, config))
 
 
+def _band_rows(batches: Iterator[pa.RecordBatch], carried: list[str]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        batch = batch.filter(pc.is_valid(batch.column("keys")))
+        keys = matrix(batch.column("keys"), KEYS)
+        bands = keys.shape[1] if keys.size else 0
+        rows = pa.array(np.repeat(np.arange(batch.num_rows), bands))
+        columns = [batch.column(name).take(rows) for name in carried]
+        band = pa.array(np.tile(np.arange(bands, dtype=np.int32), batch.num_rows))
+        yield pa.RecordBatch.from_arrays(
+            [*columns, band, pa.array(keys.ravel().astype(np.int64))], [*carried, "band", "key"]
+        )
+
+
+def band_rows(frame: DataFrame, carried: list[str]) -> DataFrame:
+    """(carried columns, band, key): one row per band key of each row of `frame` that has keys."""
+    fields = [frame.schema[name] for name in carried]
+    schema = StructType([*fields, StructField("band", IntegerType(), False), StructField("key", LongType(), False)])
+    return frame.select(*carried, "keys").mapInArrow(lambda it: _band_rows(it, carried), schema)
+
+
 def numbered(sketches: DataFrame) -> DataFrame:
     """(doc_id, pos, keys) of the sketched documents: `pos` is an int64 that orders the documents as their
     ids do (a range sort by doc_id, then each partition's row numbers above the partitions before it), so
@@ -200,9 +229,7 @@ def _bucket_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
 def candidate_edges(numbered: DataFrame) -> DataFrame:
     """Distinct (src, dst) positions with dst < src: `near.bucket_links` over the members of each (band,
     key) bucket of `numbered` (doc_id, pos, keys), pairs of two reference documents left out."""
-    exploded = numbered.select(
-        "pos", F.col("doc_id").startswith(OLD).alias("old"), F.posexplode("keys").alias("band", "key")
-    )
+    exploded = band_rows(numbered.withColumn("old", F.col("doc_id").startswith(OLD)), ["pos", "old"])
     return exploded.repartition("band", "key").mapInArrow(_bucket_rows, "src long, dst long").distinct()
 
 
@@ -281,20 +308,41 @@ def connected_components(
     return current.select(F.col("src").alias("node"), F.col("dst").alias("component")).union(roots)
 
 
+def _packed_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        yield from packed_index(pa.Table.from_batches([batch])).to_batches()
+
+
+def reference_indexes(spark: SparkSession, paths: list[str]) -> DataFrame:
+    """The dedup indexes at `paths` as one frame, sketch columns packed (`sketch_columns.packed_index`:
+    indexes written before stored signature and keys as arrays)."""
+    frames = []
+    for path in paths:
+        frame = spark.read.parquet(path)
+        if frame.schema["signature"].dataType.typeName() == "array":
+            packed = StructType(
+                [
+                    StructField(f.name, BinaryType(), True) if f.name in ("signature", "keys") else f
+                    for f in frame.schema.fields
+                ]
+            )
+            frame = frame.mapInArrow(_packed_rows, packed)
+        frames.append(frame)
+    combined = frames[0]
+    for frame in frames[1:]:
+        combined = combined.unionByName(frame)
+    return combined
+
+
 def reference_sketches(reference: DataFrame, sketches: DataFrame) -> DataFrame:
     """The reference L1 documents (ids prefixed with OLD) that share a band key with a new document."""
-    new_keys = sketches.select(F.posexplode("keys").alias("band", "key")).distinct()
+    new_keys = band_rows(sketches, []).distinct()
     old = (
         l1_rows(reference)
         .filter(F.col("keys").isNotNull())
         .select(F.concat(F.lit(OLD), "doc_id").alias("doc_id"), "signature", "keys", "shingles")
     )
-    touching = (
-        old.select("doc_id", F.posexplode("keys").alias("band", "key"))
-        .join(new_keys, ["band", "key"], "left_semi")
-        .select("doc_id")
-        .distinct()
-    )
+    touching = band_rows(old, ["doc_id"]).join(new_keys, ["band", "key"], "left_semi").select("doc_id").distinct()
     return old.join(touching, "doc_id", "left_semi")
 
 
@@ -309,8 +357,8 @@ def _rule_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig) -> Iter
     members, edges = table.filter(is_member), table.filter(pc.invert(is_member))
     ids, positions, rows = members.column("doc_id"), members.column("pos"), members.num_rows
     values, offsets = shingle_sets(members.column("shingles"))
-    signature_matrix = pc.list_flatten(members.column("signature")).to_numpy(zero_copy_only=False).reshape(rows, -1)
-    sketches = Sketches(np.arange(rows), signature_matrix.view(np.uint32), np.empty((rows, 0)), values, offsets)
+    signature_matrix = matrix(members.column("signature"), SIGNATURE).astype(np.uint32, copy=False)
+    sketches = Sketches(np.arange(rows), signature_matrix, np.empty((rows, 0)), values, offsets)
     src = pc.index_in(edges.column("pos"), value_set=positions).to_numpy(zero_copy_only=False).astype(np.int64)
     dst = pc.index_in(edges.column("dst"), value_set=positions).to_numpy(zero_copy_only=False).astype(np.int64)
     roots = verified_components(sketches, src, dst, config).roots
@@ -349,7 +397,7 @@ def assignments(
         "component",
         F.col("src").alias("pos"),
         F.lit(None).cast("string").alias("doc_id"),
-        F.lit(None).cast("array<int>").alias("signature"),
+        F.lit(None).cast("binary").alias("signature"),
         F.lit(None).cast("binary").alias("shingles"),
         "dst",
     )

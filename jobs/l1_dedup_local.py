@@ -25,7 +25,15 @@ from tiers.dedup.exact import exact_keys
 from tiers.dedup.near import Sketches, sketch
 from tiers.dedup.reasons import CLUSTER_SIZE
 from tiers.dedup.rule import near_clusters
-from tiers.dedup.sketch_columns import keys_column, shingles_column, signature_column, sketches_of
+from tiers.dedup.sketch_columns import (
+    KEYS,
+    keys_column,
+    matrix,
+    packed_index,
+    shingles_column,
+    signature_column,
+    sketches_of,
+)
 from tiers.text import LoweredBatch
 from tiers.tokens import count_tokens
 from tiers.names import L1
@@ -36,8 +44,8 @@ INDEX_SCHEMA = pa.schema(
     [
         ("doc_id", pa.string()),
         ("text_hash", pa.string()),
-        ("signature", pa.list_(pa.int32())),
-        ("keys", pa.list_(pa.int64())),
+        ("signature", pa.binary()),
+        ("keys", pa.binary()),
         ("shingles", pa.binary()),
         ("kept_id", pa.string()),
     ]
@@ -65,29 +73,33 @@ class NearDrops:
     evidence: dict
 
 
+def _read_index(files: list[str], columns: list[str] | None = None, keep=None) -> pa.Table:
+    """Rows of dedup index files, each file's sketch columns packed (`packed_index`: older indexes)."""
+    tables = [packed_index(t) for f in files if (t := read_files([f], columns=columns, keep=keep)) is not None]
+    if not tables:
+        schema = INDEX_SCHEMA if columns is None else pa.schema([INDEX_SCHEMA.field(c) for c in columns])
+        return schema.empty_table()
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
 def load_reference(references: list[str], hashes: list[str | None], keys: np.ndarray | None) -> Reference:
     files = folder_files(references)
-    small = read_files(files, columns=["doc_id", "text_hash", "keys", "kept_id"])
+    small = _read_index(files, columns=["doc_id", "text_hash", "keys", "kept_id"])
     small = small.filter(pc.equal(small["doc_id"], small["kept_id"]))
     by_hash = small.filter(
         pc.is_in(small["text_hash"], value_set=pa.array(sorted({h for h in hashes if h is not None}), pa.string()))
     )
     touching: list[str] = []
     if keys is not None and len(keys):
-        lists = small["keys"].combine_chunks()
-        parents = pc.list_parent_indices(lists).to_numpy()
-        offsets = lists.offsets.to_numpy()
-        bands = np.arange(len(parents)) - (offsets[parents] - offsets[0])  # each key's place in its list
-        values = pc.list_flatten(lists).to_numpy()
-        shared = np.zeros(len(values), dtype=bool)
-        for band in range(keys.shape[1]):
-            in_band = np.flatnonzero(bands == band)
-            shared[in_band] = np.isin(values[in_band], keys[:, band])
-        rows = np.unique(parents[shared])
-        touching = sorted(set(small["doc_id"].take(pa.array(rows, pa.int64())).to_pylist()))
+        sketched_rows = small.filter(pc.is_valid(small["keys"]))
+        old_keys = matrix(sketched_rows["keys"], KEYS)
+        shared = np.zeros(len(old_keys), dtype=bool)
+        for band in range(min(keys.shape[1], old_keys.shape[1] if old_keys.size else 0)):
+            shared |= np.isin(old_keys[:, band], keys[:, band])
+        touching = sorted(set(sketched_rows["doc_id"].filter(pa.array(shared)).to_pylist()))
     wanted_ids = pa.array(touching, pa.string())
     sketched = (
-        read_files(files, keep=lambda table: pc.is_in(table["doc_id"], value_set=wanted_ids))
+        _read_index(files, keep=lambda table: pc.is_in(table["doc_id"], value_set=wanted_ids))
         if touching
         else INDEX_SCHEMA.empty_table()
     )

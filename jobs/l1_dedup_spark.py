@@ -14,6 +14,7 @@ from jobs.dedup import (
     exact_twins,
     near_assignments,
     near_duplicates,
+    reference_indexes,
     sketched,
 )
 from tiers.dedup.reasons import CLUSTER_SIZE
@@ -64,7 +65,7 @@ def write_dedup_outputs(spark: SparkSession, inputs: DedupInputs, run: JobRun) -
     dedup, minhash = config.l1.dedup, config.l1.dedup.minhash
     partitions_for(spark, bytes_in * 4, config.spark.bytes_per_partition)
     kept = spark.read.parquet(source)
-    reference = spark.read.parquet(*references) if references else None
+    reference = reference_indexes(spark, references) if references else None
     documents = document_sketches(kept, minhash if minhash.enabled else None).localCheckpoint()
     twins = (
         exact_twins(documents.select("doc_id", "text_hash"), reference).persist(StorageLevel.DISK_ONLY)
