@@ -8,13 +8,12 @@ import os
 
 import pyarrow as pa
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.ingest_rows import INGEST_ROWS, ROW_GROUP_BYTES, ingest_files
 from jobs.runner import JobRun
-from jobs.spark import partitions_for
+from jobs.spark import computed_once, partitions_for
 from jobs.spark_schema import spark_ddl
 from jobs.stage_inputs import IngestInputs
 from jobs.tokens import with_token_counts, without_token_counts
@@ -82,30 +81,26 @@ def write_ingest_outputs(
         "path binary, format string, size bigint, device bigint, inode bigint"
     )
     ingest_config, run_id = config.ingest, run.run_id
-    rows = frame.mapInArrow(
-        lambda batches: ingest_files(batches, ingest_config, run_id), spark_ddl(INGEST_ROWS)
-    ).persist(StorageLevel.DISK_ONLY)
-    try:
-        outcome = F.col(schemas.OUTCOME)
-        new_docs = rows.filter(outcome == "l0").select(*schemas.L0.names)
-        if existing:
-            new_docs = new_docs.join(spark.read.parquet(*existing).select("doc_id"), "doc_id", "left_anti")
-        new_docs = (
-            with_token_counts(new_docs, config.tokens.tokenizer)
-            if config.tokens.count_l0
-            else without_token_counts(new_docs)
-        )
-        new_docs.write.option("parquet.block.size", ROW_GROUP_BYTES).parquet(run.stage("L0", tier="L0"))
-        rows.filter(outcome == "quarantine").select(*schemas.QUARANTINE.names).write.parquet(run.stage("quarantine"))
-        rows.filter(outcome == "manifest").select(*schemas.INGEST_MANIFEST.names).coalesce(1).write.parquet(
-            run.stage("ingest_manifest")
-        )
-        coverage = rows.filter(outcome == "coverage").select(*COVERAGE.names)
-        coverage.coalesce(1).write.parquet(run.stage("ingest_coverage"))
-        written = {
-            r["file"]: r["count"]
-            for r in rows.filter(outcome.isin("l0", "quarantine")).groupBy("file").count().collect()
-        }
-        return written, coverage_verdicts(coverage, {display_path(f.path): f.size for f in files}, written)
-    finally:
-        rows.unpersist()
+    rows = computed_once(
+        frame.mapInArrow(lambda batches: ingest_files(batches, ingest_config, run_id), spark_ddl(INGEST_ROWS))
+    )
+    outcome = F.col(schemas.OUTCOME)
+    new_docs = rows.filter(outcome == "l0").select(*schemas.L0.names)
+    if existing:
+        new_docs = new_docs.join(spark.read.parquet(*existing).select("doc_id"), "doc_id", "left_anti")
+    new_docs = (
+        with_token_counts(new_docs, config.tokens.tokenizer)
+        if config.tokens.count_l0
+        else without_token_counts(new_docs)
+    )
+    new_docs.write.option("parquet.block.size", ROW_GROUP_BYTES).parquet(run.stage("L0", tier="L0"))
+    rows.filter(outcome == "quarantine").select(*schemas.QUARANTINE.names).write.parquet(run.stage("quarantine"))
+    rows.filter(outcome == "manifest").select(*schemas.INGEST_MANIFEST.names).coalesce(1).write.parquet(
+        run.stage("ingest_manifest")
+    )
+    coverage = rows.filter(outcome == "coverage").select(*COVERAGE.names)
+    coverage.coalesce(1).write.parquet(run.stage("ingest_coverage"))
+    written = {
+        r["file"]: r["count"] for r in rows.filter(outcome.isin("l0", "quarantine")).groupBy("file").count().collect()
+    }
+    return written, coverage_verdicts(coverage, {display_path(f.path): f.size for f in files}, written)

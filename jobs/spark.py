@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from jobs.java import java_version
 from jobs.jvm_classes import class_archive_options
@@ -73,6 +73,14 @@ def local_java_options(config: SparkConfig, java: str, options: str | None = Non
     options = config.local_java_options if options is None else options
     archive = class_archive_options(config.class_archive_dir, java, options) if config.class_archive_dir else ""
     return " ".join(part for part in (options, archive) if part)
+
+
+def computed_once(frame: DataFrame) -> DataFrame:
+    """`frame` computed now, its rows kept for the several outputs that select from it: a local checkpoint
+    (row blocks in executor memory, spilling to disk), about a third of the CPU per row of a columnar
+    cache (`persist`) on a frame with texts (bench/README.md, issue 32). Blocks lost with an executor are
+    not recomputed: the stage fails and is run again, as any uncommitted run is."""
+    return frame.localCheckpoint()
 
 
 def partitions_for(spark: SparkSession, total_bytes: int, bytes_per_partition: int) -> int:
