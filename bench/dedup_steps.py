@@ -1,7 +1,7 @@
 """Where the Spark dedup body's CPU goes, step by step, on one committed `l1_filter` output.
 
 Runs the steps of `jobs/l1_dedup_spark.write_dedup_outputs` in its order, each materialized before the
-next (checkpoint, persist or write), and prints the CPU-seconds each step added to the whole process
+next (checkpoint or write), and prints the CPU-seconds each step added to the whole process
 tree (the cgroup `../shared/tools/cpusec.sh` starts it in: driver, JVM and Python workers). Run it on the
 `filtered` output of two sizes of the same corpus and subtract: that is each step's cost at the margin.
 Materializing adds a little work the body does not do (a count per step), the same at both sizes.
@@ -26,12 +26,11 @@ def main() -> None:
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     started = cgroup_cpu_seconds()
-    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     from jobs import dedup
     from jobs.l1_dedup_spark import index_rows, l1_rows
-    from jobs.spark import get_spark, partitions_for
+    from jobs.spark import computed_once, get_spark, partitions_for
     from jobs.tokens import with_token_counts
     from tiers.config import load_config
 
@@ -57,8 +56,7 @@ def main() -> None:
     kept = spark.read.parquet(source)
     documents = dedup.document_sketches(kept, minhash).localCheckpoint()
     mark("sketches (one pass)")
-    twins = dedup.exact_twins(documents.select("doc_id", "text_hash")).persist(StorageLevel.DISK_ONLY)
-    twins.count()
+    twins = computed_once(dedup.exact_twins(documents.select("doc_id", "text_hash")))
     mark("exact twins")
     sketches = dedup.sketched(documents).join(twins.select("doc_id"), "doc_id", "left_anti")
     positions = dedup.numbered(sketches).localCheckpoint()
@@ -67,8 +65,7 @@ def main() -> None:
     mark("candidate links")
     components = dedup.connected_components(spark, edges).localCheckpoint()
     mark("candidate components")
-    assigned = dedup.assignments(sketches, positions, edges, components, minhash).persist(StorageLevel.DISK_ONLY)
-    assigned.count()
+    assigned = computed_once(dedup.assignments(sketches, positions, edges, components, minhash))
     mark("rule per component")
     near = dedup.near_duplicates(assigned, kept)
     drops = dedup.exact_duplicates(twins, near).unionByName(near)

@@ -3,7 +3,6 @@ Spark tasks) and writes L1, the drops and the dedup index."""
 
 from __future__ import annotations
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -20,7 +19,7 @@ from jobs.dedup import (
 from tiers.dedup.reasons import CLUSTER_SIZE
 from tiers.schemas import DEDUP_INDEX as INDEX
 from jobs.runner import JobRun
-from jobs.spark import partitions_for
+from jobs.spark import computed_once, partitions_for
 from jobs.tokens import TOKENS_COLUMN, with_token_counts
 from jobs.stage_inputs import DedupInputs
 
@@ -67,39 +66,28 @@ def write_dedup_outputs(spark: SparkSession, inputs: DedupInputs, run: JobRun) -
     kept = spark.read.parquet(source)
     reference = reference_indexes(spark, references) if references else None
     documents = document_sketches(kept, minhash if minhash.enabled else None).localCheckpoint()
-    twins = (
-        exact_twins(documents.select("doc_id", "text_hash"), reference).persist(StorageLevel.DISK_ONLY)
-        if dedup.exact
-        else None
-    )
+    twins = computed_once(exact_twins(documents.select("doc_id", "text_hash"), reference)) if dedup.exact else None
     assigned = near = None
     if minhash.enabled:
-        assigned = near_assignments(spark, minhash, sketched(documents), reference, twins).persist(
-            StorageLevel.DISK_ONLY
-        )
+        assigned = computed_once(near_assignments(spark, minhash, sketched(documents), reference, twins))
         near = near_duplicates(assigned, kept)
     parts = ([exact_duplicates(twins, near)] if twins is not None else []) + ([near] if near is not None else [])
-    try:
-        if parts:
-            drops = parts[0]
-            for frame in parts[1:]:
-                drops = drops.unionByName(frame)
-            drops.withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("drops"))
-            written = spark.read.parquet(run.stage("drops"))
-        else:
-            run.stage("drops")
-            written = None
-        l1 = with_token_counts(l1_rows(kept, written), config.tokens.tokenizer)
-        l1.select(
-            *kept.columns,
-            *([] if TOKENS_COLUMN in kept.columns else [TOKENS_COLUMN]),
-            (F.col("_named") + 1).cast("bigint").alias(CLUSTER_SIZE),
-            F.array(F.col("doc_id")).alias("parent_ids"),
-            F.lit(run.run_id).alias("run_id"),
-        ).write.parquet(run.stage("L1", tier="L1"))
-        index_rows(documents, written).write.parquet(run.stage(INDEX))
-        return evidence(kept, written if written is not None else kept.limit(0).select("doc_id"), assigned, dedup)
-    finally:
-        for frame in (twins, assigned):
-            if frame is not None:
-                frame.unpersist()
+    if parts:
+        drops = parts[0]
+        for frame in parts[1:]:
+            drops = drops.unionByName(frame)
+        drops.withColumn("run_id", F.lit(run.run_id)).write.parquet(run.stage("drops"))
+        written = spark.read.parquet(run.stage("drops"))
+    else:
+        run.stage("drops")
+        written = None
+    l1 = with_token_counts(l1_rows(kept, written), config.tokens.tokenizer)
+    l1.select(
+        *kept.columns,
+        *([] if TOKENS_COLUMN in kept.columns else [TOKENS_COLUMN]),
+        (F.col("_named") + 1).cast("bigint").alias(CLUSTER_SIZE),
+        F.array(F.col("doc_id")).alias("parent_ids"),
+        F.lit(run.run_id).alias("run_id"),
+    ).write.parquet(run.stage("L1", tier="L1"))
+    index_rows(documents, written).write.parquet(run.stage(INDEX))
+    return evidence(kept, written if written is not None else kept.limit(0).select("doc_id"), assigned, dedup)
