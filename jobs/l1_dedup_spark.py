@@ -70,7 +70,7 @@ def write_dedup_outputs(spark: SparkSession, inputs: DedupInputs, run: JobRun) -
     assigned = near = None
     if minhash.enabled:
         assigned = computed_once(near_assignments(spark, minhash, sketched(documents), reference, twins))
-        near = near_duplicates(assigned, kept)
+        near = computed_once(near_duplicates(assigned, kept))  # read by the exact drops and written
     parts = ([exact_duplicates(twins, near)] if twins is not None else []) + ([near] if near is not None else [])
     if parts:
         drops = parts[0]
