@@ -24,7 +24,10 @@ from tiers.io.formats import InputError
 app = typer.Typer(
     help="tiers: tiered data management for LLM training corpora (L0 raw to L4 verified).", no_args_is_help=True
 )
-run_app = typer.Typer(help="Run pipeline stages, locally on Spark by default.", no_args_is_help=True)
+run_app = typer.Typer(
+    help="Run pipeline stages: small inputs in this process, larger ones and clusters on Spark (engine.kind).",
+    no_args_is_help=True,
+)
 app.add_typer(run_app, name="run")
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(classifier_cmd.app, name="classifier")
