@@ -10,6 +10,10 @@ the executors are children of the already running workers; and from the event lo
   checks, reading footers, the catalog's commit);
 - one task: time inside jobs with exactly one task running (one input file, coalesce(1) writes, skew);
 - parallel: time with two or more tasks running.
+The machine's busy CPU-seconds over each submit (/proc/stat, every process on it: driver, master, workers,
+executors, their Python workers and anything else running) against its cores x wall time say whether
+the machine itself, rather than the serial part, bounds the speed-up; `bench/process_cpu.py` splits
+them by kind of process (driver, executor JVMs, Python workers, master and workers).
 Wall time on a shared, loaded machine is noisy (CPU-seconds are not): read the speed-up with that caveat.
 The two runs' outputs (L0, drops, L1) are compared.
 Run: python -m bench.cluster_scaling --corpus /tmp/tb32/dense-4x.jsonl.gz --shards 8
@@ -20,11 +24,13 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import subprocess
 import tempfile
 from pathlib import Path
 
 from bench.event_log import job_spans, timeline
+from bench.process_cpu import cpu_by_kind
 from bench.spark_margin import CPUSEC, REPO, output_digest
 from bench.standalone import standalone_cluster
 from jobs.packaging import build_pyfiles
@@ -43,7 +49,15 @@ def shard(corpus: str, shards: int, out: Path) -> list[str]:
     return [str(p) for p in paths]
 
 
-def submit(cluster, pyfiles: Path, inputs: list[str], root: Path, cores: int, events: Path) -> dict:
+def machine_busy_seconds() -> float:
+    """CPU-seconds this machine has spent busy (not idle, not waiting for I/O) since boot, all cores."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    idle, iowait = fields[3], fields[4]
+    return (sum(fields[:8]) - idle - iowait) / os.sysconf("SC_CLK_TCK")
+
+
+def submit(cluster, pyfiles: Path, inputs: list[str], root: Path, cores: int, events: Path, extra: list[str]) -> dict:
     events.mkdir(parents=True, exist_ok=True)
     command = [
         str(CPUSEC),
@@ -66,6 +80,7 @@ def submit(cluster, pyfiles: Path, inputs: list[str], root: Path, cores: int, ev
         "spark.eventLog.rolling.enabled=false",
         "--conf",
         "spark.eventLog.compress=false",
+        *[part for setting in extra for part in ("--conf", setting)],
         str(REPO / "jobs" / "pipeline.py"),
         "l0-to-l1",
         "--root",
@@ -75,12 +90,15 @@ def submit(cluster, pyfiles: Path, inputs: list[str], root: Path, cores: int, ev
     ]
     for path in inputs:
         command += ["--input", path]
-    done = subprocess.run(command, env={**cluster.env, "PYTHONPATH": ""}, cwd=REPO, capture_output=True, text=True)
+    busy = machine_busy_seconds()
+    with cpu_by_kind() as by_kind:
+        done = subprocess.run(command, env={**cluster.env, "PYTHONPATH": ""}, cwd=REPO, capture_output=True, text=True)
+    busy = machine_busy_seconds() - busy
     whole = json.loads(done.stderr.strip().splitlines()[-1])
     if whole["rc"] != 0:
         raise RuntimeError(f"spark-submit with {cores} core(s) failed:\n{done.stderr[-4000:]}")
     (log,) = [p for p in events.iterdir() if p.is_file()]
-    return {**whole, **timeline(log, job_spans(root))}
+    return {**whole, "machine_busy_s": busy, "by_kind": by_kind, **timeline(log, job_spans(root))}
 
 
 def runs_of(root: Path) -> dict[str, str]:
@@ -94,6 +112,7 @@ def main() -> None:
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--shards", type=int, default=8)
     parser.add_argument("--cores", type=int, action="append", default=None, help="executor cores per run (1, 2)")
+    parser.add_argument("--conf", action="append", default=[], help="extra spark-submit --conf KEY=VALUE")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tiers-bench-cluster-"))
     inputs = shard(args.corpus, args.shards, work / "input")
@@ -102,7 +121,7 @@ def main() -> None:
     with standalone_cluster(work / "cluster", workers=2, cores=1, memory="2g") as cluster:
         for cores in args.cores or [1, 2]:
             root = work / f"root{cores}"
-            r = results[cores] = submit(cluster, pyfiles, inputs, root, cores, work / f"events{cores}")
+            r = results[cores] = submit(cluster, pyfiles, inputs, root, cores, work / f"events{cores}", args.conf)
             digests[cores] = output_digest(str(root), runs_of(root))
             print(
                 f"{cores} core(s): wall {r['wall_s']:6.1f} s  cpu {r['cpu_s']:6.1f} CPU-s  application "
@@ -111,7 +130,17 @@ def main() -> None:
                 f"({r['jobs']} jobs, {r['tasks']} tasks)\n"
                 f"    shuffle written: "
                 + ", ".join(f"{k[8:]} {v / 1e6:.1f} MB" for k, v in r.items() if k.startswith("shuffle_"))
-                + f"; driver JVM peak heap {r['driver_heap_mb']:.0f} MiB",
+                + f"; driver JVM peak heap {r['driver_heap_mb']:.0f} MiB\n"
+                f"    machine busy {r['machine_busy_s']:6.1f} CPU-s of {r['wall_s'] * os.cpu_count():6.1f} "
+                f"({r['machine_busy_s'] / (r['wall_s'] * os.cpu_count()):.0%} of {os.cpu_count()} cores x wall): "
+                + ", ".join(f"{kind} {seconds:.1f}" for kind, seconds in sorted(r["by_kind"].items()))
+                + "\n"
+                "    serial time by catalog run: "
+                + ", ".join(
+                    f"{k.replace('driver_only_', 'driver only, ').replace('one_task_', 'one task, ')} {v:.1f} s"
+                    for k, v in sorted(r.items())
+                    if k.startswith(("driver_only_", "one_task_")) and v >= 0.05
+                ),
                 flush=True,
             )
     if len(results) == 2:
