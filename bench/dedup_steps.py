@@ -65,7 +65,7 @@ def main() -> None:
     mark("candidate links")
     components = dedup.connected_components(spark, edges).localCheckpoint()
     mark("candidate components")
-    assigned = computed_once(dedup.assignments(sketches, positions, edges, components, minhash))
+    assigned = computed_once(dedup.assignments(sketches, positions, edges, components, minhash, positions.count()))
     mark("rule per component")
     near = dedup.near_duplicates(assigned, kept)
     drops = dedup.exact_duplicates(twins, near).unionByName(near)

@@ -38,6 +38,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import BinaryType, IntegerType, LongType, StructField, StructType
 
+from jobs.spark import computed_once
 from tiers.config import DedupConfig, MinHashConfig
 from tiers.dedup import records
 from tiers.dedup.clusters import clusters
@@ -82,6 +83,11 @@ SHOWN_COMPONENTS = 20  # the largest components the summary names
 ONE_TASK_EDGES = 4_000_000
 """Candidate edges up to which connected components run in one task (about 100 bytes an edge there);
 above it, in star rounds over the whole cluster."""
+
+BROADCAST_DOCUMENTS = 1_000_000
+"""Up to this many sketched documents, each document's (position, component, id) reaches every rule task
+(a broadcast of about 60 bytes a document) and the sketches are shuffled once, into their components;
+above it, they are shuffled twice (to meet their component, then into it)."""
 
 OLD = "\x01"  # prefix of reference ids: sorts before every doc_id (hex), so the document already in L1 comes first
 
@@ -294,9 +300,9 @@ def connected_components(
     edges = edges.select("src", "dst")
     if one_task_edges > 0 and edges.count() <= one_task_edges:
         return edges.repartition(1).mapInArrow(_one_task_components, "node long, component long")
-    current = edges.mapInArrow(_partition_stars, "src long, dst long").localCheckpoint()
+    current = computed_once(edges.mapInArrow(_partition_stars, "src long, dst long"))
     for iteration in range(max_iterations):
-        current = _small_star(_large_star(current)).localCheckpoint()
+        current = computed_once(_small_star(_large_star(current)))
         # converged when no edge's target is itself the source of another edge (every component a star)
         unfinished = current.join(current.select(F.col("src").alias("dst")).distinct(), "dst", "left_semi").count()
         log.info("connected components: round %d, %d edges not yet at their root", iteration + 1, unfinished)
@@ -379,21 +385,35 @@ def _rule_rows(batches: Iterator[pa.RecordBatch], config: MinHashConfig) -> Iter
 
 
 def assignments(
-    sketches: DataFrame, numbered: DataFrame, edges: DataFrame, components: DataFrame, config: MinHashConfig
+    sketches: DataFrame,
+    numbered: DataFrame,
+    edges: DataFrame,
+    components: DataFrame,
+    config: MinHashConfig,
+    documents: int | None = None,
 ) -> DataFrame:
     """(doc_id, kept_id, component, jaccard, capped) of every member of a verified component of at least
     two documents: each candidate component's sketches and candidate edges in one task (`_rule_rows`);
-    `numbered` gives the documents' positions."""
-    placed = components.join(numbered.select(F.col("pos").alias("node"), "doc_id"), "node")
-    members = placed.join(sketches.select("doc_id", "signature", "shingles"), "doc_id").select(
-        "component",
-        F.col("node").alias("pos"),
-        "doc_id",
-        "signature",
-        "shingles",
-        F.lit(None).cast("long").alias("dst"),
+    `numbered` gives the documents' positions, `documents` their number (up to `BROADCAST_DOCUMENTS`, the
+    placements are broadcast)."""
+    small = documents is not None and documents <= BROADCAST_DOCUMENTS
+    shared = F.broadcast(components) if small else components
+    placed = shared.join(numbered.select(F.col("pos").alias("node"), "doc_id"), "node")
+    if small:
+        placed = F.broadcast(placed)
+    members = (
+        sketches.select("doc_id", "signature", "shingles")
+        .join(placed, "doc_id")
+        .select(
+            "component",
+            F.col("node").alias("pos"),
+            "doc_id",
+            "signature",
+            "shingles",
+            F.lit(None).cast("long").alias("dst"),
+        )
     )
-    pairs = edges.join(components.select(F.col("node").alias("src"), "component"), "src").select(
+    pairs = edges.join(shared.select(F.col("node").alias("src"), "component"), "src").select(
         "component",
         F.col("src").alias("pos"),
         F.lit(None).cast("string").alias("doc_id"),
@@ -435,10 +455,11 @@ def near_assignments(
     if excluded is not None:
         sketches = sketches.join(excluded.select("doc_id"), "doc_id", "left_anti")
     if old is not None:
-        sketches = sketches.unionByName(old).localCheckpoint()
-    positions = numbered(sketches).localCheckpoint()
-    edges = candidate_edges(positions).localCheckpoint()  # read by the components and by the rule's tasks
-    return assignments(sketches, positions, edges, connected_components(spark, edges), config)
+        sketches = computed_once(sketches.unionByName(old))
+    positions = computed_once(numbered(sketches))
+    edges = computed_once(candidate_edges(positions))  # read by the components and by the rule's tasks
+    components = connected_components(spark, edges)
+    return assignments(sketches, positions, edges, components, config, positions.count())
 
 
 def near_duplicates(assigned: DataFrame, docs: DataFrame) -> DataFrame:

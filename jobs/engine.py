@@ -11,7 +11,6 @@ few thousand documents then costs its documents, not a JVM's start and tens of s
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Generic, Protocol, TypeVar
@@ -108,8 +107,16 @@ class Execution:
         machine without Java exits 2 with no failed run."""
         if self.choose(stage, input_bytes) == LOCAL:
             return bodies.local()
-        session = self.spark()
-        return functools.partial(bodies.spark(), session)
+        session, spark_body = self.spark(), bodies.spark()
+        checkpoint_dir = self.config.spark.checkpoint_dir
+
+        def on_spark(inputs: In, run: "JobRun") -> Out:
+            from jobs.spark import kept_rows
+
+            with kept_rows(session, checkpoint_dir):
+                return spark_body(session, inputs, run)
+
+        return on_spark
 
 
 def execution_of(execution: "Execution | SparkSession", config: TiersConfig) -> Execution:

@@ -65,7 +65,7 @@ def write_dedup_outputs(spark: SparkSession, inputs: DedupInputs, run: JobRun) -
     partitions_for(spark, bytes_in * 4, config.spark.bytes_per_partition)
     kept = spark.read.parquet(source)
     reference = reference_indexes(spark, references) if references else None
-    documents = document_sketches(kept, minhash if minhash.enabled else None).localCheckpoint()
+    documents = computed_once(document_sketches(kept, minhash if minhash.enabled else None))
     twins = computed_once(exact_twins(documents.select("doc_id", "text_hash"), reference)) if dedup.exact else None
     assigned = near = None
     if minhash.enabled:

@@ -7,6 +7,8 @@ import os
 import signal
 import sys
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -75,12 +77,50 @@ def local_java_options(config: SparkConfig, java: str, options: str | None = Non
     return " ".join(part for part in (options, archive) if part)
 
 
+RELIABLE_CHECKPOINTS = "tiers.reliable_checkpoints"
+
+
 def computed_once(frame: DataFrame) -> DataFrame:
-    """`frame` computed now, its rows kept for the several outputs that select from it: a local checkpoint
-    (row blocks in executor memory, spilling to disk), about a third of the CPU per row of a columnar
-    cache (`persist`) on a frame with texts (bench/README.md, issue 32). Blocks lost with an executor are
-    not recomputed: the stage fails and is run again, as any uncommitted run is."""
-    return frame.localCheckpoint()
+    """`frame` computed now, its rows kept for the several outputs that select from it.
+
+    By default a local checkpoint (row blocks in executor memory, spilling to disk), about a third of the
+    CPU per row of a columnar cache (`persist`) on a frame with texts (bench/README.md, issue 32); blocks
+    lost with an executor are not recomputed: the stage fails and is run again, as any uncommitted run is.
+    Inside `kept_rows` with `spark.checkpoint_dir` set, a reliable checkpoint written there instead,
+    which survives the loss of an executor."""
+    reliable = frame.sparkSession.conf.get(RELIABLE_CHECKPOINTS, None) == "true"
+    return frame.checkpoint() if reliable else frame.localCheckpoint()
+
+
+@contextmanager
+def kept_rows(spark: SparkSession, checkpoint_dir: str | None) -> Iterator[None]:
+    """One stage body's `computed_once` rows: local checkpoints (`checkpoint_dir` null), or reliable ones
+    in a fresh folder under `checkpoint_dir` (shared storage on a cluster: HDFS, a shared mount), removed
+    when the body ends, whether it succeeds or fails. The next stage reads committed outputs, not them."""
+    if checkpoint_dir is None:
+        spark.conf.unset(RELIABLE_CHECKPOINTS)
+        yield
+        return
+    context = spark.sparkContext
+    context.setCheckpointDir(checkpoint_dir)  # a new folder, checkpoint_dir/UUID, per call
+    folder = context.getCheckpointDir()
+    spark.conf.set(RELIABLE_CHECKPOINTS, "true")
+    try:
+        yield
+    finally:
+        spark.conf.unset(RELIABLE_CHECKPOINTS)
+        if folder:
+            _remove_folder(spark, folder)
+
+
+def _remove_folder(spark: SparkSession, folder: str) -> None:
+    """Delete `folder` through Hadoop's file system (local, HDFS or whatever its scheme names)."""
+    context = spark.sparkContext
+    path = context._jvm.org.apache.hadoop.fs.Path(folder)  # type: ignore[attr-defined]
+    try:
+        path.getFileSystem(context._jsc.hadoopConfiguration()).delete(path, True)  # type: ignore[union-attr]
+    except Exception as exc:  # noqa: BLE001 - a leftover folder must not fail a stage that has finished
+        log.warning("could not remove the checkpoint folder %s: %s", folder, exc)
 
 
 def partitions_for(spark: SparkSession, total_bytes: int, bytes_per_partition: int) -> int:

@@ -47,7 +47,10 @@ class SparkConfig(Strict):
     """`local_java_options` applies to local masters only, unless `conf` sets spark.driver.extraJavaOptions;
     a session started for a stage that reads more than `large_input_bytes` uses `large_input_java_options`
     instead (long runs, where C2-compiled code pays for its compile time).
-    `class_archive_dir` holds the local JVMs' class-data archive (jobs/jvm_classes.py); null: none."""
+    `class_archive_dir` holds the local JVMs' class-data archive (jobs/jvm_classes.py); null: none.
+    `checkpoint_dir`: null keeps the rows a stage computes once as local checkpoints in the executors
+    (cheapest; a lost executor fails the stage); a folder on storage every executor reaches keeps them
+    there instead (reliable checkpoints, removed when the stage ends), so a run survives lost executors."""
 
     master: str | None = None
     app_name: str = "tiers"
@@ -57,6 +60,7 @@ class SparkConfig(Strict):
     large_input_bytes: int = Field(256 * 1024 * 1024, ge=0)
     class_archive_dir: str | None = "~/.cache/tiers"
     bytes_per_partition: int = Field(64 * 1024 * 1024, gt=0)
+    checkpoint_dir: str | None = None
     conf: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("master")

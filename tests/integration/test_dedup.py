@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
+import jobs.dedup as dedup_module
 from jobs.dedup import (
     exact_duplicates,
     exact_twins,
@@ -168,8 +169,11 @@ def test_a_chain_is_one_component_of_several_clusters_in_spark(spark, articles):
     assert min(big_ids) in kept_ids and not (kept_ids & big_ids) - {min(big_ids)}
 
 
+@pytest.mark.parametrize("broadcast", [True, False], ids=["placements broadcast", "sketches shuffled twice"])
 @pytest.mark.parametrize("cap", [20_000_000, 150])
-def test_spark_tasks_decide_what_the_local_rule_decides_including_over_the_cap(spark, cap):
+def test_spark_tasks_decide_what_the_local_rule_decides_including_over_the_cap(spark, cap, broadcast, monkeypatch):
+    if not broadcast:
+        monkeypatch.setattr(dedup_module, "BROADCAST_DOCUMENTS", 0)
     texts = chain(random.Random(23), 60) + star(random.Random(2), 6)
     config = MinHashConfig(max_cluster_comparisons=cap)
     _, dropped = near_dedup(spark, frame(spark, texts), config)

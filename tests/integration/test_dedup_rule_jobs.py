@@ -78,9 +78,11 @@ def roots(spark, tmp_path_factory):
     on_spark = load_config(None, OVERRIDES + ["engine.kind=spark"])
     local_config = load_config(None, OVERRIDES + ["engine.kind=local"])
     local = Execution(local_config)
+    reliable = load_config(None, OVERRIDES + ["engine.kind=spark", f"spark.checkpoint_dir={folder / 'checkpoints'}"])
     engines = {"spark": (spark, on_spark), "local": (local, local_config)}
+    lists = [(f"{n} over lists", e) for n, e in engines.items()]
     roots = {}
-    for name, (engine, config) in [*engines.items(), *((f"{n} over lists", e) for n, e in engines.items())]:
+    for name, (engine, config) in [*engines.items(), *lists, ("spark checkpointed", (spark, reliable))]:
         roots[name] = folder / name.replace(" ", "-")
         for number, snapshot in enumerate(inputs):
             if number == 1 and name.endswith("over lists"):
@@ -176,14 +178,22 @@ def test_the_second_snapshot_keeps_the_first_and_obeys_the_rule(roots, engine):
             assert copy not in exact and near_second[copy]["kept"] == first_kept[original]
 
 
-def test_both_engines_write_the_same_drops_l1_and_cluster_sizes(roots):
-    def outputs(root: Path):
-        drops = _query(root, "SELECT doc_id, stage, reason, details FROM drops ORDER BY doc_id")
-        l1 = _query(root, "SELECT doc_id, dedup_cluster_size FROM L1 ORDER BY doc_id")
-        return drops, l1
+def _outputs(root: Path) -> tuple[list[tuple], list[tuple]]:
+    drops = _query(root, "SELECT doc_id, stage, reason, details FROM drops ORDER BY doc_id")
+    l1 = _query(root, "SELECT doc_id, dedup_cluster_size FROM L1 ORDER BY doc_id")
+    return drops, l1
 
-    on_spark, local = outputs(roots["spark"]), outputs(roots["local"])
+
+def test_both_engines_write_the_same_drops_l1_and_cluster_sizes(roots):
+    on_spark, local = _outputs(roots["spark"]), _outputs(roots["local"])
     assert on_spark[0] and on_spark == local
+
+
+def test_reliable_checkpoints_write_the_same_outputs_and_leave_no_files(roots):
+    assert _outputs(roots["spark checkpointed"]) == _outputs(roots["spark"])
+    folder = roots["spark"].parent / "checkpoints"
+    assert folder.is_dir(), "each Spark stage made its checkpoint folder there"
+    assert [p for p in folder.rglob("*") if p.is_file()] == []
 
 
 @pytest.mark.parametrize("engine", ["spark", "local"])
