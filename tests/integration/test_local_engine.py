@@ -18,7 +18,7 @@ import pytest
 
 from jobs.engine import Execution
 from jobs.pipeline import run_l0_to_l1
-from tests.helpers import DOLMA_CC, PIPELINE_INPUTS, TEST_OVERRIDES, dolma_texts
+from tests.helpers import DOLMA_CC, PIPELINE_INPUTS, TEST_OVERRIDES, dolma_texts, open_catalog
 from tiers.config import load_config
 
 KINDS = ["L0", "quarantine", "ingest_manifest", "ingest_coverage", "filtered", "drops", "L1", "dedup_index"]
@@ -103,8 +103,13 @@ def _table(folder: Path) -> list[dict]:
 @pytest.mark.parametrize("engine", ["spark", "local"])
 def test_the_comparison_covers_every_kind_of_drop(roots, engine):
     root = roots[0] if engine == "spark" else roots[1]
-    first, second = sorted((root / "drops").glob("l1_dedup-*"))
-    first_l1, _ = sorted((root / "L1").iterdir())
+    with open_catalog(root) as con:  # in the order they ran: two runs can share a second, and so a name's stamp
+        runs = [
+            r for (r,) in con.execute("SELECT run_id FROM runs WHERE job = 'l1_dedup' ORDER BY started_at").fetchall()
+        ]
+    assert len(runs) == 2
+    first, second = (root / "drops" / run for run in runs)
+    first_l1 = root / "L1" / runs[0]
     reasons = {row["reason"] for row in _table(first) + _table(second)}
     assert {"exact_duplicate", "near_duplicate"} <= reasons
     kept_before = {row["doc_id"] for row in _table(first_l1)}
