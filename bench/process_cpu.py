@@ -1,7 +1,7 @@
 """CPU-seconds of the processes on this machine by kind (driver JVM, executor JVMs, Python workers, ...),
 sampled from /proc while a benchmark runs.
 
-A background thread reads every process's user + system time (/proc/PID/stat) every `interval` seconds
+A background thread reads every process's user + system time (/proc/PID/stat) every `interval` seconds (1)
 and keeps the last value it saw per process; at the end each process counts what it spent between its
 first and last sample (or since its start, for one that started during the sampling). A process that
 lives less than an interval is missed: compare the total with the machine's busy time.
@@ -30,32 +30,37 @@ def _kind(command: bytes) -> str:
     return next((kind for kind, mark in KINDS if mark in command), "other")
 
 
-def _sample() -> dict[int, tuple[str, float]]:
+def _sample(kinds: dict[int, str]) -> dict[int, tuple[str, float]]:
+    """(kind, CPU-seconds) of every process; a process's command line is read until it names a known kind
+    (a launcher script becomes the JVM it execs), then cached in `kinds`."""
     found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
+        pid = int(entry)
         try:
             with open(f"/proc/{entry}/stat", "rb") as handle:
                 fields = handle.read().rsplit(b")", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                command = handle.read()
+            if kinds.get(pid, "other") == "other":
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    kinds[pid] = _kind(handle.read())
         except OSError:
             continue
-        found[int(entry)] = (_kind(command), (int(fields[11]) + int(fields[12])) / TICK)
+        found[pid] = (kinds[pid], (int(fields[11]) + int(fields[12])) / TICK)
     return found
 
 
 @contextmanager
-def cpu_by_kind(interval: float = 0.5) -> Iterator[dict[str, float]]:
+def cpu_by_kind(interval: float = 1.0) -> Iterator[dict[str, float]]:
     """Yields a dict that holds, once the block ends, CPU-seconds per kind of process."""
-    first = _sample()
+    kinds: dict[int, str] = {}
+    first = _sample(kinds)
     last = dict(first)
     done = threading.Event()
 
     def sample() -> None:
         while not done.wait(interval):
-            last.update(_sample())
+            last.update(_sample(kinds))
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
@@ -65,7 +70,7 @@ def cpu_by_kind(interval: float = 0.5) -> Iterator[dict[str, float]]:
     finally:
         done.set()
         thread.join()
-        last.update(_sample())
+        last.update(_sample(kinds))
         totals: dict[str, float] = defaultdict(float)
         for pid, (kind, seconds) in last.items():
             totals[kind] += seconds - (first[pid][1] if pid in first else 0.0)
