@@ -28,6 +28,7 @@ shingle sets in the index (the old texts are not read again).
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Iterator
 
@@ -334,10 +335,7 @@ def reference_indexes(spark: SparkSession, paths: list[str]) -> DataFrame:
             )
             frame = frame.mapInArrow(_packed_rows, packed)
         frames.append(frame)
-    combined = frames[0]
-    for frame in frames[1:]:
-        combined = combined.unionByName(frame)
-    return combined
+    return functools.reduce(DataFrame.unionByName, frames)
 
 
 def reference_sketches(reference: DataFrame, sketches: DataFrame) -> DataFrame:
